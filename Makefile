@@ -1,0 +1,77 @@
+# Aliada: the two commands are `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+APPS := gateway services.participants services.matching services.sessions services.evaluation
+
+.DEFAULT_GOAL := help
+.PHONY: help venv system-packages lock migrate run test test-sqlite test-postgresql openapi bench-gateway bench-matching clean
+
+help:
+	@echo "make run    start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/"
+	@echo "make test   run the whole suite on SQLite, then on PostgreSQL"
+	@echo "make openapi   regenerate the committed OpenAPI documents under openapi/"
+	@echo "make bench-gateway   print the gateway's latency and throughput figures"
+	@echo "make bench-matching  print the matching engine's time and memory on pilot and large cohorts"
+
+# The environment: a virtualenv with the pinned dependencies (requirements.lock)
+# and the project itself installed in editable mode.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# chromium (report screenshot test) and wrk (bench/gateway), from apt.
+system-packages:
+	@scripts/ensure-system-packages
+
+# Re-pin after editing requirements.in (needs network access to the index).
+lock:
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11
+
+migrate: venv
+	@mkdir -p var
+	@for app in $(APPS); do $(BIN)/python -m $$app migrate || exit 1; done
+
+run: migrate
+	@echo ""
+	@echo "  Aliada is starting (Ctrl-C stops everything):"
+	@echo "    gateway       http://127.0.0.1:8000      API docs: http://127.0.0.1:8000/docs"
+	@echo "    participants  http://127.0.0.1:8001/docs"
+	@echo "    matching      http://127.0.0.1:8002/docs"
+	@echo "    sessions      http://127.0.0.1:8003/docs"
+	@echo "    evaluation    http://127.0.0.1:8004/docs"
+	@echo "    readiness     curl http://127.0.0.1:8000/readyz"
+	@echo ""
+	@echo "  Log in as the bootstrap admin (the gateway prints her password once, on its first start,"
+	@echo "  unless GATEWAY_BOOTSTRAP_ADMIN_PASSWORD is set):"
+	@echo "    curl -d grant_type=password -d username=admin@aliada.local -d password=... http://127.0.0.1:8000/v1/auth/token"
+	@echo ""
+	@$(BIN)/python -m tools.dev_env var/dev.env
+	@exec $(BIN)/honcho start -f Procfile -e var/dev.env
+
+test: test-sqlite test-postgresql
+
+test-sqlite: venv system-packages
+	ALIADA_TEST_BACKEND=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgresql: venv system-packages
+	ALIADA_TEST_BACKEND=postgresql $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+openapi: venv
+	$(BIN)/python -m tools.openapi write
+
+bench-gateway: venv system-packages
+	$(BIN)/python -m bench.gateway
+
+bench-matching: venv
+	$(BIN)/python -m bench.matching
+
+clean:
+	rm -rf var/*.db var/*.db-wal var/*.db-shm

@@ -1,0 +1,170 @@
+"""Settings of the gateway (env prefix ``GATEWAY_``).
+
+Lists accept JSON (``["https://a.example"]``) or a comma-separated string
+(``https://a.example,https://b.example``). Secrets are ``SecretStr`` so they
+never show up in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from servicekit.settings import BaseServiceSettings
+
+SERVICES = ("participants", "matching", "sessions", "evaluation")
+
+# The routing table: public path prefix -> owning service. The one place that
+# says which service serves what; the longest matching prefix wins, and a
+# prefix matches whole path segments only (/v1/calls never serves /v1/callsx).
+DEFAULT_ROUTES: dict[str, str] = {
+    "/v1/institutions": "participants",
+    "/v1/programs": "participants",
+    "/v1/calls": "participants",
+    "/v1/applications": "participants",
+    "/v1/participants": "participants",
+    "/v1/training-modules": "participants",
+    "/v1/matching": "matching",
+    "/v1/meetings": "sessions",
+    "/v1/feedback": "sessions",
+    "/v1/objectives": "sessions",
+    "/v1/diary": "sessions",
+    "/v1/group-events": "sessions",
+    "/v1/dyads": "sessions",
+    "/v1/instruments": "evaluation",
+    "/v1/administrations": "evaluation",
+    "/v1/reports": "evaluation",
+}
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class ServiceClientSpec(BaseModel):
+    """One service's client: its id and secret are also set on that service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(pattern=r"^svc-[a-z0-9-]{1,40}$")
+    secret: SecretStr = Field(min_length=32)
+    scopes: list[str] = Field(default_factory=list)
+    name: str = ""
+
+
+class Settings(BaseServiceSettings):
+    """Every setting can be given as ``GATEWAY_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    service_name: str = "gateway"
+
+    # Where the services listen (the proxy, readiness, merged OpenAPI and the
+    # institution check all use these).
+    participants_url: str = "http://127.0.0.1:8001"
+    matching_url: str = "http://127.0.0.1:8002"
+    sessions_url: str = "http://127.0.0.1:8003"
+    evaluation_url: str = "http://127.0.0.1:8004"
+    routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
+    # Proxied paths reachable without a token, as "METHOD /path/{param}"
+    # (e.g. "GET /v1/calls/{call_id}"); "*" as method matches any method.
+    # Default: the open calls of the participants service, which applicants
+    # read before they have an account, and the sessions service's private
+    # calendar feeds (their secret is the unguessable, revocable URL).
+    public_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["GET /v1/calls", "GET /v1/calls/{program_id}", "GET /v1/meetings/calendar/{feed}"]
+    )
+
+    # Upstream calls. The read timeout bounds each wait for upstream bytes.
+    upstream_connect_timeout: float = Field(default=2.0, gt=0)
+    upstream_timeout: float = Field(default=30.0, gt=0)
+    upstream_max_connections: int = Field(default=256, ge=1)
+    # The proxy client's wire layer: "aiohttp" (via httpx-aiohttp) or
+    # "httpcore" (httpx's default); see gateway.proxy.new_upstream_client.
+    upstream_transport: Literal["aiohttp", "httpcore"] = "aiohttp"
+    # Short internal calls: institution check, readiness, OpenAPI fetches.
+    internal_timeout: float = Field(default=3.0, gt=0)
+    readiness_timeout: float = Field(default=1.5, gt=0)
+    openapi_cache_seconds: float = Field(default=300.0, ge=0)
+
+    # Tokens.
+    access_token_ttl: int = Field(default=900, ge=10, le=3600)
+    refresh_token_ttl: int = Field(default=30 * 24 * 3600, ge=60)
+    internal_token_ttl: int = Field(default=60, ge=10, le=300)
+    # A retiring key stays published for access_token_ttl + leeway + this.
+    key_rotation_grace: int = Field(default=60, ge=0)
+    # How often a replica re-reads the signing keys (rotations by others).
+    key_reload_seconds: float = Field(default=30.0, ge=0)
+    # Fernet key(s) encrypting private signing keys at rest; comma-separated,
+    # the first one encrypts (MultiFernet), the others still decrypt.
+    key_encryption_key: SecretStr | None = None
+    # How stale this replica's view of revoked sessions may be.
+    revocation_cache_seconds: float = Field(default=2.0, ge=0, le=10)
+    jwks_max_age: int = Field(default=60, ge=0, le=3600)
+
+    # Bootstrap admin, created on the first start when no admin exists.
+    bootstrap_admin_email: str = "admin@aliada.local"
+    bootstrap_admin_password: SecretStr | None = None
+
+    # The services' own API clients (client-credentials), provisioned at every
+    # start: a JSON list of {"client_id", "secret", "scopes", "name"}. See
+    # gateway/service_clients.py.
+    service_clients: list[ServiceClientSpec] = Field(default_factory=list)
+
+    # Rate limits (``limits`` notation). Storage is shared by all replicas when
+    # it is Redis, e.g. "redis://127.0.0.1:6379/0"; "memory://" is per process.
+    rate_limit_storage: str = "memory://"
+    # Every token request per client IP (generous: a campus NAT is one IP).
+    token_rate_limit_per_ip: str = "300/minute"
+    # Failed attempts per username (password grant) and per client_id.
+    token_rate_limit_per_identity: str = "10/minute"
+    # All proxied traffic per token subject; empty disables it.
+    rate_limit_per_token: str = "6000/minute"
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # argon2id cost (RFC 9106 "low memory" defaults).
+    password_time_cost: int = Field(default=3, ge=1)
+    password_memory_kib: int = Field(default=65536, ge=8)
+    password_parallelism: int = Field(default=4, ge=1)
+
+    @field_validator("public_paths", "cors_origins", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _routes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value)
+        return value
+
+    @field_validator("routes")
+    @classmethod
+    def _check_routes(cls, value: dict[str, str]) -> dict[str, str]:
+        for prefix, service in value.items():
+            if service not in SERVICES:
+                raise ValueError(f"route {prefix!r} names unknown service {service!r}")
+            if not prefix.startswith("/v1/") or prefix.endswith("/"):
+                raise ValueError(f"route prefix {prefix!r} must start with /v1/ and not end with /")
+            if any(prefix == own or prefix.startswith(own + "/") for own in ("/v1/auth", "/v1/admin")):
+                raise ValueError(f"route prefix {prefix!r} is owned by the gateway")
+        return value
+
+    def service_url(self, service: str) -> str:
+        return str(getattr(self, f"{service}_url")).rstrip("/")
+
+    @property
+    def service_urls(self) -> dict[str, str]:
+        return {name: self.service_url(name) for name in SERVICES}

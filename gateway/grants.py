@@ -1,0 +1,311 @@
+"""OAuth 2.0 grants (RFC 6749) and revocation (RFC 7009).
+
+- ``password``: username (email) and password. Unknown user, wrong password
+  and a failed rate-limited identity all cost one argon2 verification and get
+  the same ``invalid_grant``. A session (token family) is opened and the first
+  refresh token of the family issued.
+- ``refresh_token``: refresh tokens are opaque, 256-bit, single use, stored only
+  as sha256. Using one marks it used (one atomic UPDATE, so two replicas can
+  never both accept it) and returns a new one of the same family. Presenting a
+  used one is a theft signal: the whole family is revoked, so its refresh
+  tokens stop working and its access tokens (``sid``) are refused at the edge.
+- ``client_credentials``: client_id and secret by HTTP Basic or in the form
+  (not both); the scopes asked for must be a subset of the client's (all of
+  them when none are asked for). No refresh token (RFC 6749 §4.4.3).
+
+People are authorized by roles, so a person's token has an empty ``scope``;
+asking for scopes in the password or refresh grant is ``invalid_scope``.
+
+Errors are problems carrying the RFC 6749 §5.2 members ``error`` and
+``error_description``: ``invalid_request``/``invalid_grant``/
+``unsupported_grant_type``/``invalid_scope`` with 400, ``invalid_client`` with
+401 and ``WWW-Authenticate: Basic``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote_plus
+
+import anyio.to_thread
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from servicekit.auth import InvalidToken, TokenVerifier
+from servicekit.problems import FieldError, ProblemError
+
+from gateway.config import Settings
+from gateway.minting import Minter
+from gateway.models import Account, ApiClient, RefreshToken, TokenFamily
+from gateway.ratelimit import RateLimits
+from gateway.revocation import RevokedSessions
+from gateway.schemas import TokenResponse
+from gateway.security import Passwords, new_family_id, new_refresh_token, secret_matches, sha256_hex
+from gateway.service import revoke_client_sessions, revoke_families
+
+log = logging.getLogger("gateway.grants")
+
+GRANT_TYPES = ("password", "refresh_token", "client_credentials")
+
+
+def oauth_error(
+    error: str,
+    description: str,
+    *,
+    status: int = 400,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemError:
+    return ProblemError(
+        status,
+        description,
+        slug=error.replace("_", "-"),
+        errors=[FieldError(field=field, message=description, code=error)] if field else None,
+        headers=headers,
+        error=error,
+        error_description=description,
+    )
+
+
+def invalid_client(description: str = "Client authentication failed") -> ProblemError:
+    return oauth_error("invalid_client", description, status=401, headers={"WWW-Authenticate": 'Basic realm="aliada"'})
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """HTTP Basic client credentials (each part form-urlencoded, RFC 6749 §2.3.1)."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise invalid_client("Malformed HTTP Basic credentials") from None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise invalid_client("Malformed HTTP Basic credentials")
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+@dataclass(frozen=True)
+class _Person:
+    id: uuid.UUID
+    roles: list[str]
+    institution_id: str | None
+
+
+class Grants:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        passwords: Passwords,
+        minter: Minter,
+        revoked: RevokedSessions,
+        limits: RateLimits,
+        verifier: TokenVerifier,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.passwords = passwords
+        self.minter = minter
+        self.revoked = revoked
+        self.limits = limits
+        self.verifier = verifier
+
+    def _refresh_expiry(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.settings.refresh_token_ttl)
+
+    async def _person_tokens(self, person: _Person, family_id: str, refresh_token: str) -> TokenResponse:
+        access = await self.minter.mint(
+            subject=str(person.id), tenant_id=person.institution_id, roles=list(person.roles), scope="", sid=family_id
+        )
+        return TokenResponse(
+            access_token=access, expires_in=self.settings.access_token_ttl, refresh_token=refresh_token, scope=""
+        )
+
+    # -- password -------------------------------------------------------------
+
+    async def password(self, username: str | None, password: str | None, scope: str | None) -> TokenResponse:
+        if not username:
+            raise oauth_error("invalid_request", "username is required", field="body.username")
+        if not password:
+            raise oauth_error("invalid_request", "password is required", field="body.password")
+        if scope and scope.split():
+            raise oauth_error("invalid_scope", "Scopes are for API clients; people are authorized by roles", field="body.scope")
+        identity = username.strip().lower()
+        await self.limits.identity_allowed("user", identity)
+
+        def work() -> tuple[_Person, str, str] | str | None:
+            with Session(self.engine) as session:
+                account = session.exec(select(Account).where(Account.email == identity)).first()
+                stored = account.password_hash if account is not None else None
+            if not self.passwords.verify(stored, password) or account is None:
+                return None
+            if account.status != "active":
+                return "suspended"
+            family_id, refresh = new_family_id(), new_refresh_token()
+            with Session(self.engine) as session:
+                session.add(TokenFamily(id=family_id, account_id=account.id))
+                session.flush()
+                session.add(RefreshToken(family_id=family_id, token_hash=sha256_hex(refresh), expires_at=self._refresh_expiry()))
+                if self.passwords.needs_rehash(account.password_hash):
+                    session.execute(
+                        update(Account).where(col(Account.id) == account.id).values(password_hash=self.passwords.hash(password))
+                    )
+                session.commit()
+            return _Person(account.id, list(account.roles), account.institution_id), family_id, refresh
+
+        result = await anyio.to_thread.run_sync(work)
+        if result is None:
+            await self.limits.identity_failed("user", identity)
+            raise oauth_error("invalid_grant", "Invalid username or password")
+        if result == "suspended":
+            raise oauth_error("invalid_grant", "This account is suspended")
+        assert not isinstance(result, str)
+        return await self._person_tokens(*result)
+
+    # -- refresh_token ----------------------------------------------------------
+
+    async def refresh(self, refresh_token: str | None, scope: str | None) -> TokenResponse:
+        if not refresh_token:
+            raise oauth_error("invalid_request", "refresh_token is required", field="body.refresh_token")
+        if scope and scope.split():
+            raise oauth_error("invalid_scope", "Scopes are for API clients; people are authorized by roles", field="body.scope")
+        token_hash = sha256_hex(refresh_token)
+
+        def work() -> tuple[_Person, str, str] | tuple[str, str | None]:
+            now = datetime.now(UTC)
+            with Session(self.engine) as session:
+                used = session.execute(
+                    update(RefreshToken)
+                    .where(
+                        RefreshToken.token_hash == token_hash,
+                        col(RefreshToken.used_at).is_(None),
+                        col(RefreshToken.expires_at) > now,
+                    )
+                    .values(used_at=now)
+                )
+                if used.rowcount == 1:  # type: ignore[attr-defined]
+                    row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_hash)).one()
+                    family = session.get(TokenFamily, row.family_id)
+                    if family is None or family.revoked_at is not None:
+                        session.commit()
+                        return ("revoked", None)
+                    account = session.get(Account, family.account_id) if family.account_id else None
+                    if account is None or account.status != "active":
+                        revoke_families(session, [family.id], "account-inactive")
+                        session.commit()
+                        return ("revoked", family.id)
+                    person = _Person(account.id, list(account.roles), account.institution_id)
+                    refresh = new_refresh_token()
+                    session.add(RefreshToken(family_id=family.id, token_hash=sha256_hex(refresh), expires_at=self._refresh_expiry()))
+                    session.commit()
+                    return person, family.id, refresh
+                row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_hash)).first()
+                if row is None:
+                    return ("unknown", None)
+                if row.used_at is not None:
+                    revoke_families(session, [row.family_id], "refresh-reuse")
+                    session.commit()
+                    return ("reused", row.family_id)
+                return ("expired", None)
+
+        result = await anyio.to_thread.run_sync(work)
+        if isinstance(result[0], str):
+            outcome, family_id = result  # type: ignore[misc]
+            if family_id:
+                self.revoked.note([family_id])
+            if outcome == "reused":
+                log.warning("refresh token reused; session revoked")
+                raise oauth_error("invalid_grant", "This refresh token was already used; its session has been revoked")
+            raise oauth_error("invalid_grant", "The refresh token is invalid, expired or revoked")
+        return await self._person_tokens(*result)  # type: ignore[arg-type]
+
+    # -- client_credentials -------------------------------------------------------
+
+    async def client_credentials(
+        self, authorization: str | None, form_id: str | None, form_secret: str | None, scope: str | None
+    ) -> TokenResponse:
+        basic = basic_credentials(authorization)
+        if basic is not None and (form_id or form_secret):
+            raise oauth_error("invalid_request", "Use one client authentication method: HTTP Basic or the form, not both")
+        client_id, secret = basic if basic is not None else (form_id, form_secret)
+        if not client_id or not secret:
+            raise invalid_client("Client authentication is required (HTTP Basic or client_id and client_secret)")
+        await self.limits.identity_allowed("client", client_id)
+
+        def work() -> tuple[str, list[str], str | None, str] | None:
+            with Session(self.engine) as session:
+                client = session.exec(select(ApiClient).where(ApiClient.client_id == client_id)).first()
+                ok = secret_matches(client.secret_hash if client is not None else None, secret)
+                if not ok or client is None or not client.active:
+                    return None
+                return client.client_id, list(client.scopes), client.institution_id, client.family_id
+
+        found = await anyio.to_thread.run_sync(work)
+        if found is None:
+            await self.limits.identity_failed("client", client_id)
+            raise invalid_client()
+        cid, allowed, institution_id, family_id = found
+        requested = list(dict.fromkeys(scope.split())) if scope else []
+        if requested:
+            extra = [s for s in requested if s not in allowed]
+            if extra:
+                raise oauth_error("invalid_scope", f"Scopes not granted to this client: {' '.join(extra)}", field="body.scope")
+            granted = requested
+        else:
+            granted = allowed
+        access = await self.minter.mint(
+            subject=cid, tenant_id=institution_id, roles=[], scope=" ".join(granted), client_id=cid, sid=family_id
+        )
+        return TokenResponse(access_token=access, expires_in=self.settings.access_token_ttl, scope=" ".join(granted))
+
+    # -- revocation (RFC 7009) --------------------------------------------------------
+
+    async def revoke(self, token: str, hint: str | None) -> None:
+        """Revoke the session of a refresh or access token; unknown tokens are
+        silently ignored (the answer is the same)."""
+        if token.count(".") == 2:
+            try:
+                claims = await self.verifier.verify(token)
+            except InvalidToken:
+                return
+            sid = claims.get("sid")
+            if not sid:
+                return
+            client_id = claims.get("client_id")
+
+            def revoke_access() -> list[str]:
+                with Session(self.engine) as session:
+                    client = (
+                        session.exec(select(ApiClient).where(ApiClient.client_id == client_id)).first() if client_id else None
+                    )
+                    if client is not None and client.family_id == sid:
+                        revoked = revoke_client_sessions(session, client, "revoked")
+                    else:
+                        revoked = revoke_families(session, [str(sid)], "revoked")
+                    session.commit()
+                    return revoked
+
+            self.revoked.note(await anyio.to_thread.run_sync(revoke_access))
+            return
+        token_hash = sha256_hex(token)
+
+        def revoke_refresh() -> list[str]:
+            with Session(self.engine) as session:
+                row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == token_hash)).first()
+                if row is None:
+                    return []
+                revoked = revoke_families(session, [row.family_id], "revoked")
+                session.commit()
+                return revoked
+
+        self.revoked.note(await anyio.to_thread.run_sync(revoke_refresh))

@@ -1,0 +1,67 @@
+"""Minting access tokens with the ring's active key (claims per ARCHITECTURE.md).
+
+People: ``sub`` (account id), ``tid`` (institution, absent for platform
+admins), ``roles``, ``scope`` (empty: people are authorized by roles), ``sid``.
+Clients: ``sub`` = ``client_id`` = the client's id, ``tid``, ``roles`` empty,
+``scope`` (the granted scopes), ``sid`` (the client's current family).
+
+The internal token: the gateway calling a service for itself (today only
+``GET /v1/institutions/{id}`` on participants) uses a 60-second client token,
+``sub`` ``service:gateway``, ``client_id`` ``gateway``, scope
+``institutions:read`` and role ``admin`` (institutions are admin-only in the
+participants service). It never leaves the gateway-to-service hop, and the
+gateway's own admin endpoints refuse client tokens whatever their roles.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from servicekit.tokens import access_claims
+
+from gateway.config import Settings
+from gateway.keys import KeyRing
+
+INTERNAL_SUBJECT = "service:gateway"
+INTERNAL_CLIENT_ID = "gateway"
+INTERNAL_SCOPE = "institutions:read"
+INTERNAL_ROLES = ["admin"]
+
+
+class Minter:
+    def __init__(self, settings: Settings, ring: KeyRing) -> None:
+        self.settings = settings
+        self.ring = ring
+        self._internal: tuple[str, float] | None = None
+
+    async def claims_and_key(self, **kwargs: Any):
+        key = await self.ring.active_key()
+        claims = access_claims(
+            issuer=self.settings.jwt_issuer,
+            audience=self.settings.jwt_audience,
+            ttl_seconds=kwargs.pop("ttl_seconds", self.settings.access_token_ttl),
+            **kwargs,
+        )
+        return claims, key
+
+    async def mint(self, **kwargs: Any) -> str:
+        claims, key = await self.claims_and_key(**kwargs)
+        return key.sign(claims)
+
+    async def internal_token(self) -> str:
+        cached = self._internal
+        if cached is not None and cached[1] - time.time() > 15:
+            return cached[0]
+        ttl = self.settings.internal_token_ttl
+        claims, key = await self.claims_and_key(
+            subject=INTERNAL_SUBJECT,
+            tenant_id=None,
+            roles=list(INTERNAL_ROLES),
+            scope=INTERNAL_SCOPE,
+            ttl_seconds=ttl,
+            client_id=INTERNAL_CLIENT_ID,
+        )
+        token = key.sign(claims)
+        self._internal = (token, float(claims["exp"]))
+        return token

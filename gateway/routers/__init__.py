@@ -1,0 +1,1 @@
+"""HTTP routes of the gateway's own endpoints (the proxy is in gateway.proxy)."""

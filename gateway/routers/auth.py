@@ -1,0 +1,199 @@
+"""``/v1/auth``: the OAuth 2.0 token endpoint, revocation and "who am I"."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, select
+
+from servicekit.auth import unauthorized
+from servicekit.idempotency import IdempotencyDep
+from servicekit.problems import problem_responses
+
+from gateway.dependencies import in_transaction
+from gateway.edge import EdgePrincipal
+from gateway.grants import GRANT_TYPES, Grants, oauth_error
+from gateway.models import Account, ApiClient
+from gateway import service
+from gateway.models import IdempotencyRecord
+from gateway.schemas import AccountCreate, AccountPublic, Me, Revoked, SignUp, TokenResponse
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+MAX_PARAMETER = 4096
+
+
+class TokenRequest(BaseModel):
+    """OAuth 2.0 token request (RFC 6749), form-encoded.
+
+    Unknown parameters are ignored, as RFC 6749 §3.1 requires (hence no
+    ``extra="forbid"`` here), and missing or malformed ones are answered with
+    the RFC's ``invalid_request`` (400) rather than a 422.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {"grant_type": "password", "username": "ana@uni.example", "password": "a-long-passphrase-1"},
+                {"grant_type": "refresh_token", "refresh_token": "rt_..."},
+                {"grant_type": "client_credentials", "client_id": "cli_...", "client_secret": "cs_...", "scope": "events:read"},
+            ]
+        },
+    )
+
+    grant_type: str | None = Field(default=None, description=f"One of: {', '.join(GRANT_TYPES)}.")
+    username: str | None = Field(default=None, description="password grant: the account's email.")
+    password: str | None = Field(default=None, description="password grant.")
+    scope: str | None = Field(default=None, description="Space-separated scopes (client_credentials).")
+    refresh_token: str | None = Field(default=None, description="refresh_token grant.")
+    client_id: str | None = Field(default=None, description="client_credentials, unless HTTP Basic is used.")
+    client_secret: str | None = Field(default=None, description="client_credentials, unless HTTP Basic is used.")
+
+
+class RevocationRequest(BaseModel):
+    """RFC 7009 revocation request, form-encoded (unknown parameters ignored)."""
+
+    # RFC 7009 makes `token` required; a request without it gets the RFC's
+    # 400 invalid_request (not a 422), so the model accepts its absence and the
+    # schema still documents it as required.
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"required": ["token"], "examples": [{"token": "rt_...", "token_type_hint": "refresh_token"}]},
+    )
+
+    token: str = Field(
+        default="", description="A refresh token or an access token (required).", json_schema_extra={"minLength": 1}
+    )
+    token_type_hint: str | None = Field(default=None, description="refresh_token or access_token (optional).")
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _check_lengths(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is not None and len(value) > MAX_PARAMETER:
+            raise oauth_error("invalid_request", f"{name} is too long", field=f"body.{name}")
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    operation_id="issue_token",
+    summary="Get an access token (OAuth 2.0: password, refresh_token, client_credentials)",
+    responses=problem_responses(400, 401, 429),
+)
+async def issue_token(request: Request, form: Annotated[TokenRequest, Form()]) -> JSONResponse:
+    """RFC 6749 token endpoint. Answers carry ``Cache-Control: no-store``. Errors
+    are problems with the RFC's ``error`` and ``error_description`` members."""
+    grants: Grants = request.app.state.grants
+    await request.app.state.limits.token_request(_client_ip(request))
+    _check_lengths(form.model_dump())
+    if not form.grant_type:
+        raise oauth_error("invalid_request", "grant_type is required", field="body.grant_type")
+    if form.grant_type == "password":
+        token = await grants.password(form.username, form.password, form.scope)
+    elif form.grant_type == "refresh_token":
+        token = await grants.refresh(form.refresh_token, form.scope)
+    elif form.grant_type == "client_credentials":
+        token = await grants.client_credentials(
+            request.headers.get("authorization"), form.client_id, form.client_secret, form.scope
+        )
+    else:
+        raise oauth_error("unsupported_grant_type", f"Supported grant types: {', '.join(GRANT_TYPES)}", field="body.grant_type")
+    return JSONResponse(token.model_dump(exclude_none=True), headers=NO_STORE)
+
+
+@router.post(
+    "/revoke",
+    response_model=Revoked,
+    operation_id="revoke_token",
+    summary="Revoke a refresh or access token and its session (RFC 7009)",
+    responses=problem_responses(400, 429),
+)
+async def revoke_token(request: Request, form: Annotated[RevocationRequest, Form()]) -> JSONResponse:
+    """Revoking either token of a session ends the whole session: its refresh
+    tokens stop working and its access tokens are refused at the edge. For an
+    API client's access token, every current token of that client is ended.
+    Unknown or already invalid tokens get the same 200."""
+    await request.app.state.limits.token_request(_client_ip(request))
+    if not form.token:
+        raise oauth_error("invalid_request", "token is required", field="body.token")
+    _check_lengths(form.model_dump())
+    await request.app.state.grants.revoke(form.token, form.token_type_hint)
+    return JSONResponse({}, headers=NO_STORE)
+
+
+@router.get(
+    "/me",
+    response_model=Me,
+    operation_id="get_me",
+    summary="Who am I: the caller's subject, roles, institution and scopes",
+    responses=problem_responses(401),
+)
+async def get_me(request: Request, principal: EdgePrincipal) -> Me:
+    def load(session: Session) -> tuple[str | None, str | None]:
+        if principal.is_client:
+            client = session.exec(select(ApiClient).where(ApiClient.client_id == principal.claims.get("client_id"))).first()
+            return None, client.name if client else None
+        try:
+            account = session.get(Account, uuid.UUID(principal.subject))
+        except ValueError:
+            account = None
+        if account is None:
+            raise unauthorized("The account of this token no longer exists")
+        return account.email, None
+
+    email, name = await in_transaction(request, load)
+    return Me(
+        subject=principal.subject,
+        kind="client" if principal.is_client else "account",
+        email=email,
+        name=name,
+        client_id=principal.claims.get("client_id"),
+        roles=sorted(principal.roles),
+        institution_id=principal.tenant_id,
+        scopes=sorted(principal.scopes),
+        expires_at=datetime.fromtimestamp(principal.claims["exp"], tz=UTC),
+    )
+
+
+@router.post(
+    "/signup",
+    status_code=201,
+    response_model=AccountPublic,
+    operation_id="sign_up",
+    summary="Sign up as an applicant of an institution (no token needed)",
+    responses=problem_responses(409, 422, 429, 503, 504),
+)
+async def sign_up(request: Request, body: SignUp, idem: IdempotencyDep) -> AccountPublic | Response:
+    """Creates an account with the single role ``applicant`` in the given
+    institution; she then logs in with the password grant and applies to one of
+    its open calls. Roles beyond ``applicant`` are only ever granted by the
+    institution's coordinators (confirmation turns an applicant into a mentor or
+    a mentee). The institution is confirmed with the participants service.
+    Rate-limited per client address like the token endpoint. An email that
+    already has an account gets a 409."""
+    await request.app.state.limits.token_request(_client_ip(request))
+    await request.app.state.participants.check_institution(body.institution_id)
+    data = AccountCreate(email=body.email, password=body.password, roles=["applicant"], institution_id=body.institution_id)
+    password_hash = await anyio.to_thread.run_sync(request.app.state.passwords.hash, data.password)
+
+    def work(session: Session) -> AccountPublic | Response:
+        replay = idem.replay(session, IdempotencyRecord)
+        if replay is not None:
+            return replay
+        created = AccountPublic.model_validate(service.create_account(session, data, password_hash), from_attributes=True)
+        idem.remember(session, IdempotencyRecord, 201, created)
+        return created
+
+    return await in_transaction(request, work)

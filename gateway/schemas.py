@@ -1,0 +1,234 @@
+"""Request and response models of the gateway's own endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal, get_args
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from servicekit.auth import ROLES
+
+Role = Literal["admin", "coordinator", "mentor", "mentee", "peer_mentor", "evaluator", "applicant"]
+assert set(get_args(Role)) == ROLES, "gateway roles must match servicekit.auth.ROLES"
+
+AccountStatus = Literal["active", "suspended"]
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    Field(description="E-mail address; unique, compared case-insensitively (stored lower-case).", examples=["ana@uni.example"]),
+]
+Password = Annotated[
+    str,
+    Field(min_length=12, max_length=256, description="At least 12 characters.", examples=["correct-horse-battery"]),
+]
+InstitutionId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+    Field(description="Id (a lowercase UUID) of an institution of the participants service.", examples=["0190f1c2-7a51-7d3c-9b1e-3f2a1c0d9e8f"]),
+]
+Scope = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_.:-]{0,63}$"),
+    Field(examples=["participants:write"]),
+]
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("values must be unique")
+    return values
+
+
+Roles = Annotated[list[Role], Field(min_length=1, max_length=7, json_schema_extra={"uniqueItems": True}), AfterValidator(_unique)]
+Scopes = Annotated[list[Scope], Field(max_length=50, json_schema_extra={"uniqueItems": True}), AfterValidator(_unique)]
+
+
+# -- accounts -----------------------------------------------------------------
+
+
+class AccountCreate(BaseModel):
+    """A new account. Every account except a platform admin belongs to one institution."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "coordinadora@uni.example",
+                    "password": "a-long-passphrase-1",
+                    "roles": ["coordinator"],
+                    "institution_id": "0190f1c2-7a51-7d3c-9b1e-3f2a1c0d9e8f",
+                }
+            ]
+        },
+    )
+
+    email: Email
+    password: Password
+    roles: Roles
+    institution_id: InstitutionId | None = None
+
+
+class SignUp(BaseModel):
+    """Self-service sign-up of an applicant to an institution's open calls."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"email": "ana@uni.example", "password": "a-long-passphrase-1", "institution_id": "0190f1c2-7a51-7d3c-9b1e-3f2a1c0d9e8f"}
+            ]
+        },
+    )
+
+    email: Email
+    password: Password
+    institution_id: InstitutionId
+
+
+class AccountUpdate(BaseModel):
+    """Fields to change; absent fields are kept. Setting a password, roles, status
+    or institution ends the account's current sessions."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "suspended"}, {"roles": ["mentor"]}, {"password": "a-new-passphrase-2"}]},
+    )
+
+    roles: Roles | None = None
+    status: AccountStatus | None = None
+    institution_id: InstitutionId | None = None
+    password: Password | None = None
+
+
+class AccountPublic(BaseModel):
+    """An account as admins and coordinators see it (never its password hash)."""
+
+    id: uuid.UUID
+    email: str
+    roles: list[Role]
+    institution_id: str | None
+    status: AccountStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+# -- API clients ----------------------------------------------------------------
+
+
+class ClientCreate(BaseModel):
+    """A new integration client; its secret is shown once, in the answer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Campus LMS",
+                    "scopes": ["training:write"],
+                    "institution_id": "0190f1c2-7a51-7d3c-9b1e-3f2a1c0d9e8f",
+                }
+            ]
+        },
+    )
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    scopes: Scopes = Field(default_factory=list)
+    institution_id: InstitutionId | None = None
+
+
+class ClientUpdate(BaseModel):
+    """Fields to change; absent fields are kept. Deactivating ends the client's tokens."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": False}, {"scopes": ["events:read"]}]})
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    scopes: Scopes | None = None
+    institution_id: InstitutionId | None = None
+    active: bool | None = None
+
+
+class ClientPublic(BaseModel):
+    id: uuid.UUID
+    client_id: str = Field(examples=["cli_Zk3q9Xw1b2aR7tYp"])
+    name: str
+    scopes: list[str]
+    institution_id: str | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    secret_rotated_at: datetime
+
+
+class ClientWithSecret(ClientPublic):
+    """A client with its secret: the only time the secret is ever shown."""
+
+    client_secret: str | None = Field(
+        description="Store it now: it is never shown again. Null on an Idempotency-Key replay (rotate it if lost).",
+    )
+
+
+# -- tokens ---------------------------------------------------------------------
+
+
+class TokenResponse(BaseModel):
+    """RFC 6749 §5.1 access token response."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="Lifetime of the access token in seconds.", examples=[900])
+    refresh_token: str | None = Field(default=None, description="Opaque; single use (rotated on every refresh).")
+    scope: str = Field(default="", description="Space-separated scopes granted.")
+
+
+class Revoked(BaseModel):
+    """RFC 7009: the answer is the same whether or not the token was known."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Me(BaseModel):
+    """The caller, as her access token and the gateway's records say."""
+
+    subject: str
+    kind: Literal["account", "client"]
+    email: str | None = None
+    name: str | None = Field(default=None, description="The client's name (clients only).")
+    client_id: str | None = None
+    roles: list[str]
+    institution_id: str | None
+    scopes: list[str]
+    expires_at: datetime = Field(description="When the presented access token expires.")
+
+
+# -- keys -----------------------------------------------------------------------
+
+
+class Jwk(BaseModel):
+    kty: Literal["RSA"]
+    use: Literal["sig"]
+    alg: str = Field(examples=["RS256"])
+    kid: str
+    n: str
+    e: str
+
+
+class Jwks(BaseModel):
+    """The public keys verifying the gateway's access tokens (RFC 7517)."""
+
+    keys: list[Jwk]
+
+
+class SigningKeyPublic(BaseModel):
+    kid: str
+    status: Literal["active", "retiring", "retired"]
+    created_at: datetime
+    retire_after: datetime | None = Field(description="A retiring key leaves the JWKS after this instant.")
+
+
+class SigningKeys(BaseModel):
+    active_kid: str
+    keys: list[SigningKeyPublic]

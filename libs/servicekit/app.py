@@ -1,0 +1,111 @@
+"""``create_service_app``: one FastAPI app with every shared mechanism wired.
+
+Each service's ``main.create_app`` calls it with its settings and routers. The
+app gets: problem handlers and a problem-aware OpenAPI document, the request
+context middleware (request id, access log, metrics), /healthz, /readyz and
+/metrics, the token verifier, the database engine sized to the threadpool, and
+a lifespan that sets the threadpool size and disposes of what it opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from servicekit.auth import KeySource, RemoteKeySource, TokenVerifier
+from servicekit.db import make_engine
+from servicekit.logging import configure_logging
+from servicekit.observability import CheckResult, Metrics, ReadinessCheck, RequestContextMiddleware, health_router
+from servicekit.problems import install_problem_handlers, problem_openapi
+from servicekit.settings import BaseServiceSettings
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+def database_check(engine: Engine) -> ReadinessCheck:
+    async def check() -> CheckResult:
+        def ping() -> None:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await anyio.to_thread.run_sync(ping)
+        except Exception as exc:
+            return CheckResult(ok=False, detail=type(exc).__name__)
+        return CheckResult(ok=True)
+
+    return check
+
+
+def create_service_app(
+    *,
+    settings: BaseServiceSettings,
+    title: str,
+    description: str,
+    version: str = "1.0.0",
+    routers: Iterable[APIRouter] = (),
+    key_source: KeySource | None = None,
+    engine: Engine | None = None,
+    readiness: dict[str, ReadinessCheck] | None = None,
+    on_startup: Iterable[Hook] = (),
+    on_shutdown: Iterable[Hook] = (),
+    openapi_tags: list[dict[str, Any]] | None = None,
+    use_database: bool = True,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    if use_database and engine is None:
+        engine = make_engine(
+            settings.effective_database_url,
+            pool_size=settings.threadpool_size,
+            max_overflow=settings.db_pool_overflow,
+        )
+    keys = key_source or RemoteKeySource(settings.jwks_url)
+    startup, shutdown = list(on_startup), list(on_shutdown)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threadpool_size
+        for hook in startup:
+            await hook(app)
+        try:
+            yield
+        finally:
+            for hook in reversed(shutdown):
+                await hook(app)
+            if engine is not None:
+                engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        separate_input_output_schemas=True,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.token_verifier = TokenVerifier(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        keys=keys,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+    metrics = Metrics(settings.service_name)
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    checks: dict[str, ReadinessCheck] = {}
+    if engine is not None:
+        checks["database"] = database_check(engine)
+    app.include_router(health_router(settings.service_name, metrics, checks, readiness))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,367 @@
+"""Access-token verification: the one function every app uses, and nowhere else.
+
+Hardening, in the order the checks run (ARCHITECTURE.md, "Identity and auth"):
+
+1. size capped (``MAX_TOKEN_BYTES``) before anything is parsed;
+2. exactly three segments: a JWE (five segments) is refused, as is any header
+   carrying ``enc``, ``zip``, ``crit``, ``jku``, ``x5u`` or ``jwk``;
+3. header ``alg`` checked against the algorithms pinned for the issuer before
+   any decoding (so ``none`` and an HS256 token "signed" with the RSA public
+   key never reach a verifier), header ``typ`` must be ``at+jwt``;
+4. the key chosen by exact ``kid`` (an unknown kid triggers one throttled
+   refetch of the JWKS, then a refusal); the key's own algorithm must match;
+5. signature, then ``exp``, ``iat``, ``aud``, ``iss``, ``sub`` and ``jti``
+   required, with a leeway of at most 60 s; an ``iat`` or ``nbf`` in the
+   future is refused.
+
+Keys are parsed once (``jose.jwk.construct``) and reused: re-parsing a PEM on
+every call costs tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol
+
+import httpx
+from fastapi import Depends, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
+from fastapi.security import OAuth2
+from jose import jwk, jwt
+from jose.backends.base import Key
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
+
+from servicekit.problems import ProblemError
+
+log = logging.getLogger("servicekit.auth")
+
+MAX_TOKEN_BYTES = 8192
+MAX_LEEWAY_SECONDS = 60
+ACCESS_TOKEN_TYP = "at+jwt"
+_FORBIDDEN_HEADERS = frozenset({"enc", "zip", "crit", "jku", "x5u", "jwk", "x5c"})
+
+ROLES = frozenset({"admin", "coordinator", "mentor", "mentee", "peer_mentor", "evaluator", "applicant"})
+
+
+class InvalidToken(Exception):
+    """The token is refused. ``reason`` is safe to log; the token never is."""
+
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.expired = expired
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    kid: str
+    alg: str
+    key: Key
+
+
+def construct_keys(jwks: Mapping[str, Any], allowed_algorithms: Iterable[str]) -> dict[str, VerificationKey]:
+    """Parse a JWKS document once into verification keys by kid.
+
+    Keys without a kid, with ``use`` other than ``sig``, with an algorithm that
+    is not allowed, or that are not RSA public keys are skipped.
+    """
+    allowed = set(allowed_algorithms)
+    keys: dict[str, VerificationKey] = {}
+    for entry in jwks.get("keys", []):
+        if not isinstance(entry, Mapping):
+            continue
+        kid, alg = entry.get("kid"), entry.get("alg", "RS256")
+        if not isinstance(kid, str) or not kid or alg not in allowed:
+            continue
+        if entry.get("use", "sig") != "sig" or entry.get("kty") != "RSA" or "d" in entry:
+            continue
+        try:
+            keys[kid] = VerificationKey(kid=kid, alg=alg, key=jwk.construct(dict(entry), alg))
+        except JOSEError:
+            log.warning("skipping unparsable JWKS key", extra={"kid": kid})
+    return keys
+
+
+class KeySource(Protocol):
+    """Where verification keys come from."""
+
+    async def get(self, kid: str) -> VerificationKey | None: ...
+
+
+class StaticKeySource:
+    """Keys known in-process (the gateway's own, or tests')."""
+
+    def __init__(self, jwks: Mapping[str, Any], allowed_algorithms: Iterable[str] = ("RS256",)) -> None:
+        self._allowed = tuple(allowed_algorithms)
+        self._keys = construct_keys(jwks, self._allowed)
+
+    def replace(self, jwks: Mapping[str, Any]) -> None:
+        self._keys = construct_keys(jwks, self._allowed)
+
+    async def get(self, kid: str) -> VerificationKey | None:
+        return self._keys.get(kid)
+
+
+class RemoteKeySource:
+    """A JWKS fetched over HTTP, cached, and refetched when an unknown kid
+    arrives, at most once per ``min_refetch_seconds`` (so a flood of tokens with
+    random kids cannot turn into a flood of fetches)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        allowed_algorithms: Iterable[str] = ("RS256",),
+        min_refetch_seconds: float = 30.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.url = url
+        self._allowed = tuple(allowed_algorithms)
+        self._min_refetch = min_refetch_seconds
+        self._client = client
+        self._keys: dict[str, VerificationKey] = {}
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def _fetch(self) -> None:
+        client = self._client or httpx.AsyncClient(timeout=httpx.Timeout(3.0))
+        try:
+            resp = await client.get(self.url)
+            resp.raise_for_status()
+            self._keys = construct_keys(resp.json(), self._allowed)
+        finally:
+            if self._client is None:
+                await client.aclose()
+
+    async def get(self, kid: str) -> VerificationKey | None:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        async with self._lock:
+            key = self._keys.get(kid)
+            if key is not None:
+                return key
+            now = time.monotonic()
+            if self._fetched_at is not None and now - self._fetched_at < self._min_refetch:
+                return None
+            self._fetched_at = now
+            try:
+                await self._fetch()
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("could not fetch JWKS", extra={"url": self.url, "error": type(exc).__name__})
+                raise ProblemError(503, "Token keys are unavailable; try again shortly", slug="keys-unavailable") from exc
+            return self._keys.get(kid)
+
+
+class TokenVerifier:
+    """Verifies access tokens of one issuer. Build once per app."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        keys: KeySource,
+        algorithms: Iterable[str] = ("RS256",),
+        leeway_seconds: int = 30,
+        max_token_bytes: int = MAX_TOKEN_BYTES,
+        typ: str = ACCESS_TOKEN_TYP,
+    ) -> None:
+        if leeway_seconds > MAX_LEEWAY_SECONDS:
+            raise ValueError(f"leeway must be at most {MAX_LEEWAY_SECONDS}s")
+        algorithms = tuple(algorithms)
+        if not algorithms or any(a in {"none", ""} or a.startswith("HS") for a in algorithms):
+            raise ValueError("only asymmetric algorithms may be pinned for access tokens")
+        self.issuer = issuer
+        self.audience = audience
+        self.keys = keys
+        self.algorithms = algorithms
+        self.leeway = leeway_seconds
+        self.max_token_bytes = max_token_bytes
+        self.typ = typ
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        if not isinstance(token, str) or not token:
+            raise InvalidToken("empty token")
+        if len(token.encode("utf-8", "ignore")) > self.max_token_bytes:
+            raise InvalidToken("token too large")
+        if token.count(".") != 2:
+            raise InvalidToken("not a JWS compact token (JWE and other forms are refused)")
+        try:
+            header = jwt.get_unverified_header(token)
+        except JOSEError as exc:
+            raise InvalidToken("malformed header") from exc
+        if not isinstance(header, dict):
+            raise InvalidToken("malformed header")
+        if _FORBIDDEN_HEADERS & header.keys():
+            raise InvalidToken("unsupported header parameter")
+        alg = header.get("alg")
+        if alg not in self.algorithms:
+            raise InvalidToken("algorithm not allowed")
+        typ = str(header.get("typ", "")).lower()
+        if typ not in {self.typ, f"application/{self.typ}"}:
+            raise InvalidToken("wrong token type")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("missing kid")
+        vkey = await self.keys.get(kid)
+        if vkey is None:
+            raise InvalidToken("unknown kid")
+        if vkey.alg != alg:
+            raise InvalidToken("algorithm does not match key")
+        try:
+            claims = jwt.decode(
+                token,
+                vkey.key,
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={
+                    "require_exp": True,
+                    "require_iat": True,
+                    "require_aud": True,
+                    "require_iss": True,
+                    "require_sub": True,
+                    "require_jti": True,
+                    "leeway": self.leeway,
+                },
+            )
+        except ExpiredSignatureError as exc:
+            raise InvalidToken("token expired", expired=True) from exc
+        except JWTClaimsError as exc:
+            raise InvalidToken(f"claims rejected: {exc}") from exc
+        except JOSEError as exc:
+            raise InvalidToken("signature or encoding invalid") from exc
+        now = time.time()
+        iat = claims.get("iat")
+        if not isinstance(iat, (int, float)) or iat > now + self.leeway:
+            raise InvalidToken("token not yet valid")
+        if not isinstance(claims.get("exp"), (int, float)):
+            raise InvalidToken("exp must be a number")
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise InvalidToken("sub must be a non-empty string")
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise InvalidToken("roles must be a list of strings")
+        if not isinstance(claims.get("scope", ""), str):
+            raise InvalidToken("scope must be a string")
+        tid = claims.get("tid")
+        if tid is not None and not isinstance(tid, str):
+            raise InvalidToken("tid must be a string")
+        return claims
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the verified token says."""
+
+    subject: str
+    tenant_id: str | None
+    roles: frozenset[str]
+    scopes: frozenset[str]
+    token_id: str
+    is_client: bool
+    token: str = field(repr=False)
+    claims: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any], token: str) -> Principal:
+        return cls(
+            subject=claims["sub"],
+            tenant_id=claims.get("tid"),
+            roles=frozenset(claims.get("roles", [])),
+            scopes=frozenset(s for s in claims.get("scope", "").split() if s),
+            token_id=claims["jti"],
+            is_client=claims.get("client_id") is not None,
+            token=token,
+            claims=claims,
+        )
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def coordinates(self, tenant_id: Any) -> bool:
+        """True when she is a coordinator of this institution."""
+        return "coordinator" in self.roles and self.tenant_id is not None and str(tenant_id) == self.tenant_id
+
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        password=OAuthFlowPassword(tokenUrl="/v1/auth/token", refreshUrl="/v1/auth/token"),
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl="/v1/auth/token"),
+    ),
+    scheme_name="aliadaOAuth",
+    description="Access tokens from the gateway's /v1/auth/token (RS256, 15 minutes).",
+    auto_error=False,
+)
+
+
+def unauthorized(detail: str = "A valid access token is required") -> ProblemError:
+    return ProblemError(
+        401,
+        detail,
+        slug="unauthorized",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+async def authenticate(request: Request, _doc: Annotated[str | None, Depends(oauth2_scheme)] = None) -> Principal:
+    """FastAPI dependency: the verified caller, or a 401 problem."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise unauthorized()
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        claims = await verifier.verify(token)
+    except InvalidToken as exc:
+        log.info("token refused", extra={"reason": exc.reason})
+        raise unauthorized("The access token has expired" if exc.expired else "The access token is invalid") from None
+    principal = Principal.from_claims(claims, token)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_roles(*roles: str):
+    """Dependency factory: the caller must hold one of ``roles`` (admin always passes)."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.is_admin or principal.has_role(*roles):
+            return principal
+        raise ProblemError(403, f"Requires one of the roles: {', '.join(roles)}", slug="forbidden")
+
+    return dependency
+
+
+def require_scopes(*scopes: str):
+    """Dependency factory: an integration client must hold every scope."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        missing = [s for s in scopes if s not in principal.scopes]
+        if missing:
+            raise ProblemError(403, f"Missing scope: {' '.join(missing)}", slug="insufficient-scope")
+        return principal
+
+    return dependency

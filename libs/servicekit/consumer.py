@@ -1,0 +1,147 @@
+"""Consuming another service's outbox feed (ARCHITECTURE.md, "Events").
+
+A consumer keeps its own cursor per source and polls
+``GET /internal/events?after=<cursor>`` with its service token. Each event is
+handled in one transaction that also records its id as handled and moves the
+cursor, so:
+
+- a consumer that was down catches up from its cursor (nothing is lost);
+- an event is applied once: a second delivery finds its id already handled
+  (several replicas polling at once race on the handled row's primary key;
+  the loser rolls back its whole transaction and moves on);
+- an event whose handler fails is retried on the next poll, and the ones after
+  it wait (the feed's order is kept).
+
+A service declares the two tables on its own base::
+
+    class FeedCursor(FeedCursorBase, Base, table=True): pass
+    class HandledEvent(HandledEventBase, Base, table=True): pass
+
+and runs ``FeedConsumer(...).run(stop, interval)`` from its lifespan.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import declared_attr
+from sqlmodel import Field, Session, SQLModel
+
+from servicekit.http import make_async_client
+from servicekit.outbox import EventFeed, EventOut, utcnow
+from servicekit.service_auth import ServiceTokenProvider
+
+log = logging.getLogger("servicekit.consumer")
+
+Handler = Callable[[Session, EventOut], None]
+
+
+class FeedCursorBase(SQLModel):
+    source: str = Field(primary_key=True, max_length=50)
+    cursor: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @declared_attr  # type: ignore[misc]
+    def __tablename__(cls) -> str:  # noqa: N805
+        return "feed_cursors"
+
+
+class HandledEventBase(SQLModel):
+    event_id: str = Field(primary_key=True, max_length=40)
+    source: str = Field(max_length=50)
+    event_type: str = Field(max_length=100)
+    handled_at: datetime = Field(default_factory=utcnow)
+
+    @declared_attr  # type: ignore[misc]
+    def __tablename__(cls) -> str:  # noqa: N805
+        return "handled_events"
+
+
+class FeedConsumer:
+    def __init__(
+        self,
+        *,
+        source: str,
+        feed_url: str,
+        tokens: ServiceTokenProvider,
+        engine: Engine,
+        cursor_model: type[FeedCursorBase],
+        handled_model: type[HandledEventBase],
+        handler: Handler,
+        batch: int = 100,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.source = source
+        self.feed_url = feed_url
+        self.tokens = tokens
+        self.engine = engine
+        self.cursor_model = cursor_model
+        self.handled_model = handled_model
+        self.handler = handler
+        self.batch = batch
+        self._client = client
+
+    def _cursor(self) -> str | None:
+        with Session(self.engine) as session:
+            row = session.get(self.cursor_model, self.source)
+            return row.cursor if row else None
+
+    def _apply(self, event: EventOut) -> bool:
+        """Handle one event in one transaction. False if it was already handled
+        (here, or by another replica at the same moment)."""
+        with Session(self.engine) as session:
+            try:
+                if session.get(self.handled_model, str(event.event_id)) is not None:
+                    applied = False
+                else:
+                    self.handler(session, event)
+                    session.add(self.handled_model(event_id=str(event.event_id), source=self.source, event_type=event.type))
+                    session.flush()
+                    applied = True
+                cursor = session.get(self.cursor_model, self.source) or self.cursor_model(source=self.source)
+                cursor.cursor, cursor.updated_at = event.cursor, utcnow()
+                session.add(cursor)
+                session.commit()
+            except IntegrityError:  # lost the race on the handled row (or the first cursor row)
+                session.rollback()
+                return False
+            return applied
+
+    async def poll_once(self) -> int:
+        """Fetch and handle what is new; the number of events applied here."""
+        client = self._client or make_async_client(timeout=10.0)
+        applied = 0
+        try:
+            while True:
+                after = await asyncio.to_thread(self._cursor)
+                params: dict[str, str | int] = {"limit": self.batch}
+                if after:
+                    params["after"] = after
+                token = await self.tokens.token()
+                resp = await client.get(self.feed_url, params=params, headers={"Authorization": f"Bearer {token}"})
+                resp.raise_for_status()
+                feed = EventFeed.model_validate(resp.json())
+                for event in feed.items:
+                    if await asyncio.to_thread(self._apply, event):
+                        applied += 1
+                if len(feed.items) < self.batch:
+                    return applied
+        finally:
+            if self._client is None:
+                await client.aclose()
+
+    async def run(self, stop: asyncio.Event, interval: float = 2.0) -> None:
+        """Poll until ``stop`` is set. Failures are logged and retried later."""
+        while not stop.is_set():
+            try:
+                await self.poll_once()
+            except Exception as exc:  # keep polling: the source may be down for a while
+                log.warning("feed poll failed", extra={"source": self.source, "error": type(exc).__name__})
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass

@@ -1,0 +1,55 @@
+"""httpx clients for calls between apps.
+
+Every client has explicit timeouts. Retries (with exponential backoff and
+jitter, via ``httpx-retries``) apply to idempotent methods only: GET, HEAD,
+OPTIONS, PUT, DELETE. A POST is never sent twice by this layer. A dependency
+that is down or slow surfaces as ``UpstreamUnavailable`` which callers turn
+into a 503 (or 504) problem, never a hang.
+"""
+
+from __future__ import annotations
+
+import httpx
+from httpx_retries import Retry, RetryTransport
+
+from servicekit.problems import ProblemError
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def default_timeout(total: float = 5.0) -> httpx.Timeout:
+    return httpx.Timeout(total, connect=min(2.0, total))
+
+
+def make_async_client(
+    base_url: str = "",
+    *,
+    timeout: float = 5.0,
+    retries: int = 2,
+    backoff_factor: float = 0.1,
+    max_connections: int = 100,
+    headers: dict[str, str] | None = None,
+    inner_transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    retry = Retry(
+        total=retries,
+        allowed_methods=IDEMPOTENT_METHODS,
+        status_forcelist=[502, 503, 504],
+        retry_on_exceptions=[httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError],
+        backoff_factor=backoff_factor,
+        max_backoff_wait=2.0,
+    )
+    transport = RetryTransport(
+        transport=inner_transport
+        or httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        ),
+        retry=retry,
+    )
+    return httpx.AsyncClient(base_url=base_url, timeout=default_timeout(timeout), transport=transport, headers=headers)
+
+
+def upstream_problem(service: str, exc: Exception) -> ProblemError:
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        return ProblemError(504, f"The {service} service did not answer in time", slug="upstream-timeout", service=service)
+    return ProblemError(503, f"The {service} service is unavailable", slug="upstream-unavailable", service=service)

@@ -1,0 +1,46 @@
+"""Settings base: each app subclasses it with its own env prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = REPO_ROOT / "var"
+
+
+class BaseServiceSettings(BaseSettings):
+    """What every app needs. Subclasses set ``model_config`` with their prefix,
+    e.g. ``PARTICIPANTS_DATABASE_URL``."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    database_url: str = ""
+    # Token verification (see servicekit.auth).
+    jwt_issuer: str = "http://127.0.0.1:8000"
+    jwt_audience: str = "aliada"
+    # Where the gateway publishes its public keys; services fetch and cache them.
+    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    # This app's own client-credentials identity, for calls it makes on its own
+    # behalf (servicekit.service_auth); empty when it makes none.
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    token_url: str = "http://127.0.0.1:8000/v1/auth/token"
+    # Concurrency: the worker threadpool and the DB pool are sized together so
+    # a burst of requests can never starve the pool (see ARCHITECTURE.md).
+    threadpool_size: int = Field(default=40, ge=1, le=1000)
+    db_pool_overflow: int = Field(default=10, ge=0)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    def sqlite_default(self, name: str) -> str:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{VAR_DIR / (name + '.db')}"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or self.sqlite_default(self.service_name)

@@ -1,0 +1,119 @@
+"""Consuming a feed: catch-up, exactly-once application, retry on failure."""
+
+import asyncio
+
+import httpx
+import pytest
+from sqlmodel import Field, Session, SQLModel, select
+
+from servicekit.consumer import FeedConsumer, FeedCursorBase, HandledEventBase
+from servicekit.db import make_engine, new_registry
+from servicekit.outbox import EventOut, emit
+
+from .conftest import KitOutbox
+
+
+class ConsumerBase(SQLModel, registry=new_registry()):
+    pass
+
+
+class FeedCursor(FeedCursorBase, ConsumerBase, table=True):
+    pass
+
+
+class HandledEvent(HandledEventBase, ConsumerBase, table=True):
+    pass
+
+
+class Applied(ConsumerBase, table=True):
+    __tablename__ = "applied"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+
+
+class FixedToken:
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def token(self) -> str:
+        return self._token
+
+
+@pytest.fixture()
+def consumer_engine(database_factory):
+    engine = make_engine(database_factory.new("consumer"), pool_size=4)
+    ConsumerBase.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def publish(kit_app, *names: str) -> None:
+    with Session(kit_app.state.engine) as s:
+        for name in names:
+            emit(s, KitOutbox, "widget.created", subject=name, payload={"name": name})
+        s.commit()
+
+
+def consumer(kit_app, engine, mint, handler, client) -> FeedConsumer:
+    return FeedConsumer(
+        source="kit",
+        feed_url="http://kit/internal/events",
+        tokens=FixedToken(mint(sub="svc", scope="events:read", client_id="svc")),  # type: ignore[arg-type]
+        engine=engine,
+        cursor_model=FeedCursor,
+        handled_model=HandledEvent,
+        handler=handler,
+        batch=2,
+        client=client,
+    )
+
+
+def record(session: Session, event: EventOut) -> None:
+    session.add(Applied(name=event.payload["name"]))
+
+
+def applied(engine) -> list[str]:
+    with Session(engine) as s:
+        return [a.name for a in s.exec(select(Applied).order_by(Applied.id)).all()]
+
+
+async def test_catches_up_in_order_and_applies_each_event_once(kit_app, consumer_engine, mint) -> None:
+    publish(kit_app, "a", "b", "c", "d", "e")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=kit_app)) as client:
+        c = consumer(kit_app, consumer_engine, mint, record, client)
+        assert await c.poll_once() == 5
+        assert await c.poll_once() == 0
+        publish(kit_app, "f")
+        assert await c.poll_once() == 1
+    assert applied(consumer_engine) == ["a", "b", "c", "d", "e", "f"]
+
+
+async def test_a_failing_handler_keeps_the_cursor_and_is_retried(kit_app, consumer_engine, mint) -> None:
+    publish(kit_app, "a", "boom", "c")
+    failures = {"left": 1}
+
+    def flaky(session: Session, event: EventOut) -> None:
+        if event.payload["name"] == "boom" and failures["left"]:
+            failures["left"] -= 1
+            session.add(Applied(name="half-written"))
+            raise RuntimeError("handler failed")
+        record(session, event)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=kit_app)) as client:
+        c = consumer(kit_app, consumer_engine, mint, flaky, client)
+        with pytest.raises(RuntimeError):
+            await c.poll_once()
+        assert applied(consumer_engine) == ["a"]  # nothing of the failed event, nothing after it
+        assert await c.poll_once() == 2
+    assert applied(consumer_engine) == ["a", "boom", "c"]
+
+
+async def test_two_replicas_polling_together_apply_each_event_once(kit_app, consumer_engine, mint) -> None:
+    publish(kit_app, *[f"e{i}" for i in range(12)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=kit_app)) as client:
+        first = consumer(kit_app, consumer_engine, mint, record, client)
+        second = consumer(kit_app, consumer_engine, mint, record, client)
+        results = await asyncio.gather(first.poll_once(), second.poll_once(), return_exceptions=True)
+        assert not [r for r in results if isinstance(r, Exception)]
+        await first.poll_once()
+    assert sorted(applied(consumer_engine)) == sorted(f"e{i}" for i in range(12))

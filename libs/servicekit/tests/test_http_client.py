@@ -1,0 +1,53 @@
+"""Calls between apps: bounded retries for idempotent methods only."""
+
+import httpx
+import pytest
+
+from servicekit.http import make_async_client, upstream_problem
+
+
+def _flaky(fail_times: int, status: int = 503):
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) <= fail_times:
+            return httpx.Response(status)
+        return httpx.Response(200, json={"ok": True})
+
+    return calls, httpx.MockTransport(handler)
+
+
+async def test_get_is_retried_until_it_succeeds() -> None:
+    calls, transport = _flaky(2)
+    async with make_async_client("http://svc", retries=2, backoff_factor=0, inner_transport=transport) as client:
+        r = await client.get("/x")
+    assert r.status_code == 200
+    assert calls == ["GET", "GET", "GET"]
+
+
+async def test_retries_are_bounded() -> None:
+    calls, transport = _flaky(10)
+    async with make_async_client("http://svc", retries=2, backoff_factor=0, inner_transport=transport) as client:
+        r = await client.get("/x")
+    assert r.status_code == 503
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_non_idempotent_requests_are_sent_once(method: str) -> None:
+    calls, transport = _flaky(1)
+    async with make_async_client("http://svc", retries=3, backoff_factor=0, inner_transport=transport) as client:
+        r = await client.request(method, "/x", json={})
+    assert r.status_code == 503
+    assert calls == [method]
+
+
+async def test_a_service_that_is_down_becomes_a_503_problem() -> None:
+    async with make_async_client("http://127.0.0.1:1", retries=1, backoff_factor=0, timeout=1) as client:
+        with pytest.raises(httpx.ConnectError) as caught:
+            await client.get("/readyz")
+    problem = upstream_problem("participants", caught.value)
+    assert problem.status == 503
+    assert problem.extra["service"] == "participants"
+    assert upstream_problem("participants", httpx.ReadTimeout("slow")).status == 504

@@ -1,0 +1,553 @@
+"""Charts as SVG and PNG bytes, drawn with matplotlib on the Agg backend.
+
+pyplot is never imported: every chart is its own :class:`~matplotlib.figure.Figure`
+attached to an explicit ``FigureCanvasAgg`` (SVG through matplotlib's SVG
+backend at save time), so no global figure state survives a chart. Style
+settings are applied with ``rc_context`` under a lock and restored after each
+chart. Fonts are matplotlib's bundled DejaVu Sans; SVG text is written as paths,
+so a chart needs no font (and no network) to display. Output is deterministic
+(fixed SVG id salt, no dates in metadata).
+
+Colours are colour-blind safe: Okabe-Ito for categories (mentors blue, mentees
+orange, measured green) and a purple-orange diverging scheme (ColorBrewer PuOr)
+for Likert points, with a grey neutral; suppressed data is grey and hatched.
+
+Each function takes plain numbers and labels (``None`` marks a suppressed
+value) and returns a :class:`Chart`. ``lang`` chooses es or en axis text.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch
+
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "sky": "#56B4E9",
+    "purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+GROUP_COLOURS = {"mentor": OKABE_ITO["blue"], "mentee": OKABE_ITO["orange"], "all": "#555555"}
+DIVERGING = {
+    2: ("#e66101", "#5e3c99"),
+    3: ("#e66101", "#cfcfcf", "#5e3c99"),
+    4: ("#e66101", "#fdb863", "#b2abd2", "#5e3c99"),
+    5: ("#e66101", "#fdb863", "#cfcfcf", "#b2abd2", "#5e3c99"),
+    7: ("#b35806", "#f1a340", "#fee0b6", "#cfcfcf", "#d8daeb", "#998ec3", "#542788"),
+}
+SUPPRESSED = "#bdbdbd"
+CLOUD_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10.5,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#666666",
+    "xtick.color": "#333333",
+    "ytick.color": "#333333",
+    "legend.frameon": False,
+    "legend.fontsize": 8,
+    "hatch.color": "#7a7a7a",
+    "svg.fonttype": "path",
+    "svg.hashsalt": "aliada-charts",
+    "figure.dpi": 100,
+    "figure.facecolor": "white",
+}
+_LOCK = threading.Lock()
+
+LABELS = {
+    "es": {
+        "mentor": "Mentoras",
+        "mentee": "Mentoradas",
+        "all": "Todas",
+        "percent": "% de respuestas",
+        "suppressed": "Oculto (grupo pequeño)",
+        "suppressed_row": "oculto: menos de {k} respuestas",
+        "mean_change": "Cambio medio (post − pre), IC 95 %",
+        "effect": "Efecto: correlación biserial por rangos, IC 95 %",
+        "measured": "Medido",
+        "perceived_mentee": "Percibido por la mentorada",
+        "perceived_mentor": "Percibido por la mentora",
+        "achievement": "Logro de objetivos (0–100)",
+        "dyad": "Díadas (ordenadas por logro medido)",
+        "gap": "Diferencia percibido − medido",
+        "gap_mentee": "Mentorada",
+        "gap_mentor": "Mentora",
+        "perceived": "Logro percibido (0–100)",
+        "people": "Personas",
+        "of_first": "{pct:.0f} % de la primera etapa",
+        "forms": "Formularios",
+        "count": "Número",
+        "no_terms": "Sin términos publicables",
+        "n": "n",
+    },
+    "en": {
+        "mentor": "Mentors",
+        "mentee": "Mentees",
+        "all": "Everyone",
+        "percent": "% of responses",
+        "suppressed": "Hidden (small group)",
+        "suppressed_row": "hidden: fewer than {k} responses",
+        "mean_change": "Mean change (post − pre), 95 % CI",
+        "effect": "Effect: rank-biserial correlation, 95 % CI",
+        "measured": "Measured",
+        "perceived_mentee": "Perceived by the mentee",
+        "perceived_mentor": "Perceived by the mentor",
+        "achievement": "Achievement of objectives (0–100)",
+        "dyad": "Dyads (sorted by measured achievement)",
+        "gap": "Gap perceived − measured",
+        "gap_mentee": "Mentee",
+        "gap_mentor": "Mentor",
+        "perceived": "Perceived achievement (0–100)",
+        "people": "People",
+        "of_first": "{pct:.0f} % of the first stage",
+        "forms": "Forms",
+        "count": "Count",
+        "no_terms": "No publishable terms",
+        "n": "n",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    title: str
+    alt: str
+    svg: bytes
+    png: bytes
+
+
+def _render(
+    name: str, title: str, alt: str, size: tuple[float, float], draw: Callable[[Figure], None], png: bool = True
+) -> Chart:
+    with _LOCK, matplotlib.rc_context(STYLE):
+        fig = Figure(figsize=size, layout="constrained")
+        FigureCanvasAgg(fig)
+        draw(fig)
+        svg_buf = io.BytesIO()
+        fig.savefig(svg_buf, format="svg", metadata={"Date": None, "Creator": None})
+        png_bytes = b""
+        if png:
+            png_buf = io.BytesIO()
+            fig.savefig(png_buf, format="png", dpi=144, metadata={"Software": None})
+            png_bytes = png_buf.getvalue()
+    return Chart(name, title, alt, svg_buf.getvalue(), png_bytes)
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def _t(lang: str, key: str) -> str:
+    return LABELS["en" if lang == "en" else "es"][key]
+
+
+# ----------------------------------------------------------------------------- Likert
+
+
+@dataclass(frozen=True)
+class LikertRow:
+    """One bar: ``counts`` per scale point (``None`` hidden), ``n`` respondents
+    (``None`` when the whole row is hidden)."""
+
+    group: str
+    counts: Sequence[int | None]
+    n: int | None
+
+
+@dataclass(frozen=True)
+class LikertItem:
+    text: str
+    rows: Sequence[LikertRow]
+
+
+def likert_chart(
+    name: str,
+    title: str,
+    items: Sequence[LikertItem],
+    scale: Sequence[str],
+    *,
+    lang: str = "es",
+    k: int = 5,
+    png: bool = True,
+) -> Chart:
+    """Diverging stacked bars, one panel per item and one bar per group,
+    centred on the neutral point (between the two middle points of an even
+    scale). Hidden cells are pooled into one grey hatched block at the right
+    end of the bar."""
+    points = len(scale)
+    colours = DIVERGING[points]
+
+    def draw(fig: Figure) -> None:
+        axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
+        for ax, item in zip(axes, items, strict=True):
+            ax.set_title(_wrap(item.text, 95), fontsize=9, fontweight="normal", loc="left")
+            labels = []
+            for y, row in enumerate(item.rows):
+                group = _t(lang, row.group) if row.group in LABELS["es"] else row.group
+                if not row.n:
+                    labels.append(group)
+                    ax.text(0, y, _t(lang, "suppressed_row").format(k=k), ha="center", va="center",
+                            fontsize=8, color="#555555", style="italic")
+                    continue
+                labels.append(f"{group}  ({_t(lang, 'n')}={row.n})")
+                pct = [None if c is None else 100.0 * c / row.n for c in row.counts]
+                if points % 2:
+                    mid = pct[points // 2] or 0.0
+                    neg = sum(p or 0.0 for p in pct[: points // 2]) + mid / 2
+                else:
+                    neg = sum(p or 0.0 for p in pct[: points // 2])
+                left = -neg
+                for i, p in enumerate(pct):
+                    if p:
+                        ax.barh(y, p, left=left, color=colours[i], edgecolor="white", linewidth=0.6, height=0.62)
+                        if p >= 7:
+                            dark = i in (0, points - 1)
+                            ax.text(left + p / 2, y, f"{p:.0f}", ha="center", va="center", fontsize=7.5,
+                                    color="white" if dark else "#222222")
+                        left += p
+                hidden = 100.0 - sum(p or 0.0 for p in pct)
+                if hidden > 1e-9:
+                    ax.barh(y, hidden, left=left, color=SUPPRESSED, hatch="////", edgecolor="white",
+                            linewidth=0.6, height=0.62)
+            ax.set_yticks(range(len(item.rows)), labels)
+            ax.invert_yaxis()
+            ax.axvline(0, color="#444444", linewidth=0.8)
+            ax.set_xlim(-100, 100)
+            ax.spines["left"].set_visible(False)
+            ax.tick_params(axis="y", length=0)
+        axes[-1].set_xticks(range(-100, 101, 25), [f"{abs(v)}%" for v in range(-100, 101, 25)])
+        axes[-1].set_xlabel(_t(lang, "percent"))
+        handles = [Patch(color=colours[i], label=scale[i]) for i in range(points)]
+        handles.append(Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white", label=_t(lang, "suppressed")))
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4))
+
+    height = 1.3 + sum(0.55 + 0.32 * len(i.rows) for i in items) + 0.25 * math.ceil((points + 1) / 4)
+    alt = f"{title}: " + "; ".join(
+        f"{i.text} — " + ", ".join(f"{r.group} n={r.n if r.n else 'hidden'}" for r in i.rows) for i in items
+    )
+    return _render(name, title, alt, (8.0, height), draw, png)
+
+
+# ----------------------------------------------------------------------------- skill change
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    skill: str
+    group: str
+    n: int
+    mean_change: float
+    mean_ci: tuple[float, float] | None
+    effect: float | None
+    effect_ci: tuple[float, float] | None
+
+
+def skill_change_chart(
+    name: str, title: str, skills: Sequence[str], rows: Sequence[ChangeRow], *, lang: str = "es", png: bool = True
+) -> Chart:
+    """Mean change and rank-biserial effect per skill, with 95 % bootstrap CIs,
+    one marker per group (offset vertically). Hidden groups are not drawn."""
+    groups = [g for g in ("mentee", "mentor", "all") if any(r.group == g for r in rows)]
+    offsets = {g: (i - (len(groups) - 1) / 2) * 0.22 for i, g in enumerate(groups)}
+    marker = {"mentee": "o", "mentor": "s", "all": "D"}
+
+    def draw(fig: Figure) -> None:
+        left, right = fig.subplots(1, 2, sharey=True, width_ratios=(1.15, 1))
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
+        ypos = {s: i for i, s in enumerate(skills)}
+        for ax, value, ci, label in (
+            (left, "mean_change", "mean_ci", "mean_change"),
+            (right, "effect", "effect_ci", "effect"),
+        ):
+            for i in range(0, len(skills), 2):
+                ax.axhspan(i - 0.5, i + 0.5, color="#f2f2f2", zorder=0)
+            ax.axvline(0, color="#444444", linewidth=0.8)
+            for g in groups:
+                mine = [r for r in rows if r.group == g and getattr(r, value) is not None]
+                if not mine:
+                    continue
+                y = np.array([ypos[r.skill] + offsets[g] for r in mine])
+                x = np.array([getattr(r, value) for r in mine], dtype=float)
+                lo = np.array([(getattr(r, ci) or (getattr(r, value),) * 2)[0] for r in mine], dtype=float)
+                hi = np.array([(getattr(r, ci) or (getattr(r, value),) * 2)[1] for r in mine], dtype=float)
+                ax.errorbar(x, y, xerr=[x - lo, hi - x], fmt=marker[g], color=GROUP_COLOURS[g], ecolor=GROUP_COLOURS[g],
+                            elinewidth=1.4, capsize=2.5, markersize=5.5, label=_t(lang, g), zorder=3)
+            ax.set_xlabel(_t(lang, label))
+            ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+            ax.set_axisbelow(True)
+        right.set_xlim(-1.12, 1.12)
+        left.set_yticks(range(len(skills)), [_wrap(s, 24) for s in skills])
+        left.set_ylim(len(skills) - 0.5, -0.5)
+        left.tick_params(axis="y", length=0)
+        right.tick_params(axis="y", length=0)
+        handles, labels = left.get_legend_handles_labels()
+        if handles:
+            fig.legend(handles, labels, loc="outside lower center", ncol=len(handles))
+
+    alt = f"{title}: " + "; ".join(
+        f"{r.skill} ({r.group}, n={r.n}): mean change {r.mean_change:+.2f}"
+        + (f", r={r.effect:+.2f}" if r.effect is not None else "")
+        for r in rows
+    )
+    return _render(name, title, alt, (8.0, 1.4 + 0.48 * len(skills)), draw, png)
+
+
+# ----------------------------------------------------------------------------- achievement
+
+
+def achievement_chart(
+    name: str,
+    title: str,
+    measured: Sequence[float | None],
+    mentee: Sequence[float | None],
+    mentor: Sequence[float | None],
+    *,
+    lang: str = "es",
+    dumbbell_limit: int = 40,
+    png: bool = True,
+) -> Chart:
+    """Measured against perceived achievement. Up to ``dumbbell_limit`` dyads:
+    one line per dyad (no names), sorted by measured achievement; more: a
+    scatter of perceived against measured with the line of agreement. Beside
+    it, the gaps (perceived - measured) of mentees and mentors as box plots."""
+    m = np.array([np.nan if v is None else v for v in measured], dtype=float)
+    e = np.array([np.nan if v is None else v for v in mentee], dtype=float)
+    r = np.array([np.nan if v is None else v for v in mentor], dtype=float)
+    order = np.argsort(np.where(np.isnan(m), np.inf, m), kind="stable")
+    m, e, r = m[order], e[order], r[order]
+    n = m.size
+    small = n <= dumbbell_limit
+
+    def draw(fig: Figure) -> None:
+        main, gaps = fig.subplots(1, 2, width_ratios=(2.3, 1))
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
+        if small:
+            y = np.arange(n)
+            lo = np.nanmin(np.vstack([m, e, r]), axis=0)
+            hi = np.nanmax(np.vstack([m, e, r]), axis=0)
+            main.hlines(y, lo, hi, color="#bbbbbb", linewidth=2, zorder=1)
+            main.scatter(m, y, marker="s", s=34, color=OKABE_ITO["green"], label=_t(lang, "measured"), zorder=3)
+            main.scatter(e, y, marker="o", s=34, color=OKABE_ITO["orange"], label=_t(lang, "perceived_mentee"), zorder=3)
+            main.scatter(r, y, marker="^", s=38, color=OKABE_ITO["blue"], label=_t(lang, "perceived_mentor"), zorder=3)
+            main.set_yticks(y, [str(i + 1) for i in y])
+            main.set_ylim(n - 0.5, -0.5)
+            main.set_ylabel(_t(lang, "dyad"))
+            main.set_xlabel(_t(lang, "achievement"))
+            main.set_xlim(-2, 102)
+            main.grid(axis="x", color="#e3e3e3", linewidth=0.6)
+        else:
+            main.plot([0, 100], [0, 100], color="#666666", linewidth=0.8, linestyle="--", zorder=1)
+            # thousands of points: raster them inside the SVG (still self-contained, much smaller)
+            main.scatter(m, e, s=6, alpha=0.35, color=OKABE_ITO["orange"], label=_t(lang, "perceived_mentee"),
+                         linewidths=0, rasterized=True)
+            main.scatter(m, r, s=6, alpha=0.35, color=OKABE_ITO["blue"], label=_t(lang, "perceived_mentor"),
+                         linewidths=0, marker="^", rasterized=True)
+            main.set_xlim(0, 100)
+            main.set_ylim(0, 100)
+            main.set_xlabel(_t(lang, "measured") + " (0–100)")
+            main.set_ylabel(_t(lang, "perceived"))
+        handles, labels = main.get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, markerscale=1.2 if small else 3.5)
+        data = [x[~np.isnan(x)] for x in (e - m, r - m)]
+        box = gaps.boxplot(data, tick_labels=[_t(lang, "gap_mentee"), _t(lang, "gap_mentor")], widths=0.55,
+                           patch_artist=True, medianprops={"color": "black"}, flierprops={"markersize": 3})
+        for patch, colour in zip(box["boxes"], (OKABE_ITO["orange"], OKABE_ITO["blue"]), strict=True):
+            patch.set_facecolor(colour)
+            patch.set_alpha(0.75)
+        gaps.axhline(0, color="#444444", linewidth=0.8)
+        gaps.set_ylabel(_t(lang, "gap"))
+
+    ok = ~np.isnan(m)
+    alt = (
+        f"{title}: {n} dyads; mean measured {np.nanmean(m):.0f}, mentee-perceived {np.nanmean(e):.0f}, "
+        f"mentor-perceived {np.nanmean(r):.0f}" if ok.any() else title
+    )
+    height = 1.9 + 0.2 * n if small else 4.6
+    return _render(name, title, alt, (8.0, max(3.4, height)), draw, png)
+
+
+# ----------------------------------------------------------------------------- word cloud
+
+
+def word_cloud_chart(
+    name: str,
+    title: str,
+    terms: Sequence[tuple[str, int]],
+    *,
+    lang: str = "es",
+    size: tuple[float, float] = (8.0, 3.8),
+    png: bool = True,
+) -> Chart:
+    """A term-frequency cloud laid out deterministically: most frequent term in
+    the centre, the others along an Archimedean spiral at the first place where
+    their box overlaps nothing; size grows with the square root of the count."""
+    width_px, height_px = size[0] * 100, (size[1] - 0.45) * 100
+    placements = cloud_layout(terms, width_px, height_px)
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
+        ax.set_xlim(0, width_px)
+        ax.set_ylim(0, height_px)
+        ax.set_axis_off()
+        if not placements:
+            ax.text(width_px / 2, height_px / 2, _t(lang, "no_terms"), ha="center", va="center", color="#666666")
+        for i, (term, x, y, fontsize) in enumerate(placements):
+            ax.text(x, y, term, fontsize=fontsize, ha="center", va="center", color=CLOUD_COLOURS[i % len(CLOUD_COLOURS)],
+                    fontweight="bold" if i < 3 else "normal")
+
+    alt = f"{title}: " + ", ".join(f"{t} ({c})" for t, c in terms[:25])
+    return _render(name, title, alt, size, draw, png)
+
+
+def cloud_layout(
+    terms: Sequence[tuple[str, int]], width: float, height: float, *, min_size: float = 9, max_size: float = 34
+) -> list[tuple[str, float, float, float]]:
+    """``(term, x, y, font size in points)`` for each placed term, in pixels at
+    100 dpi from the bottom-left corner. Terms that find no room are left out."""
+    if not terms:
+        return []
+    counts = np.array([c for _, c in terms], dtype=float)
+    lo, hi = math.sqrt(counts.min()), math.sqrt(counts.max())
+    renderer = FigureCanvasAgg(Figure(dpi=100)).get_renderer()
+    placed: list[tuple[float, float, float, float]] = []
+    out = []
+    for term, count in terms:
+        scale = 1.0 if hi == lo else (math.sqrt(count) - lo) / (hi - lo)
+        fontsize = min_size + scale * (max_size - min_size)
+        w, h, _ = renderer.get_text_width_height_descent(term, FontProperties(family="DejaVu Sans", size=fontsize,
+                                                         weight="bold" if len(out) < 3 else "normal"), ismath=False)
+        w, h = w + 6, h + 4
+        for step in range(4000):
+            t = step * 0.12
+            x = width / 2 + 3.2 * t * math.cos(t) * 1.6
+            y = height / 2 + 3.2 * t * math.sin(t)
+            box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+            if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height:
+                if 3.2 * t > width:
+                    break
+                continue
+            if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
+                placed.append(box)
+                out.append((term, x, y, fontsize))
+                break
+    return out
+
+
+# ----------------------------------------------------------------------------- funnel and bars
+
+
+@dataclass(frozen=True)
+class FunnelBar:
+    label: str
+    mentors: int
+    mentees: int
+
+
+def funnel_chart(name: str, title: str, stages: Sequence[FunnelBar], *, lang: str = "es", png: bool = True) -> Chart:
+    """Stacked horizontal bars (mentees, mentors) per stage, with the total and
+    its share of the first stage."""
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        y = np.arange(len(stages))
+        mentees = np.array([s.mentees for s in stages])
+        mentors = np.array([s.mentors for s in stages])
+        totals = mentees + mentors
+        ax.barh(y, mentees, color=OKABE_ITO["orange"], label=_t(lang, "mentee"), height=0.62)
+        ax.barh(y, mentors, left=mentees, color=OKABE_ITO["blue"], label=_t(lang, "mentor"), height=0.62)
+        top = max(int(totals.max()), 1) if len(stages) else 1
+        first = totals[0] if len(stages) and totals[0] else None
+        for yi, t in zip(y, totals, strict=True):
+            share = f"  ·  {_t(lang, 'of_first').format(pct=100 * t / first)}" if first and yi else ""
+            ax.text(t + top * 0.01, yi, f"{t:,}{share}", va="center", fontsize=8)
+        ax.set_yticks(y, [s.label for s in stages])
+        ax.set_ylim(len(stages) - 0.5, -0.6)
+        ax.set_xlim(0, top * 1.42)
+        ax.set_xlabel(_t(lang, "people"))
+        ax.tick_params(axis="y", length=0)
+        ax.legend(loc="lower right")
+
+    alt = f"{title}: " + "; ".join(f"{s.label} {s.mentors + s.mentees}" for s in stages)
+    return _render(name, title, alt, (8.0, 1.2 + 0.42 * len(stages)), draw, png)
+
+
+def stacked_share_chart(
+    name: str, title: str, parts: Sequence[tuple[str, int]], colours: Sequence[str], *, lang: str = "es",
+    unit: str = "forms", png: bool = True,
+) -> Chart:
+    """One horizontal bar split into parts (e.g. feedback on time, 1-3 days
+    late, ...), labelled with counts and shares."""
+    total = sum(c for _, c in parts)
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        left = 0.0
+        for (label, count), colour in zip(parts, colours, strict=True):
+            share = 100.0 * count / total if total else 0.0
+            ax.barh(0, share, left=left, color=colour, edgecolor="white", height=0.5, label=f"{label} ({count:,})")
+            if share >= 6:
+                ax.text(left + share / 2, 0, f"{share:.0f}%", ha="center", va="center", fontsize=8,
+                        color="white" if colour in (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], "#555555") else "#111111")
+            left += share
+        ax.set_xlim(0, 100)
+        ax.set_yticks([])
+        ax.spines["left"].set_visible(False)
+        ax.set_xlabel(f"% · {_t(lang, unit)} = {total:,}")
+        fig.legend(loc="outside lower center", ncol=min(len(parts), 3))
+
+    alt = f"{title}: " + ", ".join(f"{label} {c}" for label, c in parts)
+    return _render(name, title, alt, (8.0, 2.2), draw, png)
+
+
+def bar_chart(
+    name: str, title: str, bars: Sequence[tuple[str, int | None]], *, lang: str = "es", k: int = 5,
+    colour: str = OKABE_ITO["blue"], png: bool = True,
+) -> Chart:
+    """Horizontal count bars; a hidden count is a hatched grey stub marked '< k'."""
+    known = [c for _, c in bars if c is not None]
+    top = max(known) if known else k
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ax.set_title(title)
+        for y, (label, count) in enumerate(bars):
+            if count is None:
+                ax.barh(y, top * 0.04, color=SUPPRESSED, hatch="////", edgecolor="white", height=0.6)
+                ax.text(top * 0.05, y, _t(lang, "suppressed"), va="center", fontsize=8, color="#555555", style="italic")
+            else:
+                ax.barh(y, count, color=colour, height=0.6)
+                ax.text(count + top * 0.01, y, f"{count:,}", va="center", fontsize=8)
+        ax.set_yticks(range(len(bars)), [_wrap(label, 34) for label, _ in bars])
+        ax.set_ylim(len(bars) - 0.5, -0.5)
+        ax.set_xlim(0, top * 1.15 if top else 1)
+        ax.set_xlabel(_t(lang, "count"))
+        ax.tick_params(axis="y", length=0)
+
+    alt = f"{title}: " + ", ".join(f"{label} {'hidden' if c is None else c}" for label, c in bars)
+    return _render(name, title, alt, (8.0, 1.1 + 0.36 * len(bars)), draw, png)

@@ -1,0 +1,30 @@
+"""Settings of the evaluation service (env prefix ``EVALUATION_``).
+
+- ``EVALUATION_PARTICIPANTS_URL`` / ``EVALUATION_MATCHING_URL`` / ``EVALUATION_SESSIONS_URL``:
+  the services the program report reads (forwarding the caller's token).
+- ``EVALUATION_UPSTREAM_TIMEOUT``: seconds per upstream call.
+- ``EVALUATION_MIN_CELL``: k, the smallest group published (default 5, never below 3).
+- ``EVALUATION_MIN_TEXT``: responses needed before open text is summarised (default 10, at least k).
+- ``EVALUATION_PSEUDONYM_KEY``: the HMAC key of anonymous respondents' pseudonyms. A secret
+  kept apart from the data (a secret store, never the database). Unset: a random key is
+  generated at start-up and a warning is logged (pairing then only works within one process
+  lifetime, so set it in every real deployment, identically on every replica).
+"""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="EVALUATION_", extra="ignore")
+
+    service_name: str = "evaluation"
+    participants_url: str = "http://127.0.0.1:8001"
+    matching_url: str = "http://127.0.0.1:8002"
+    sessions_url: str = "http://127.0.0.1:8003"
+    upstream_timeout: float = Field(default=5.0, gt=0, le=60)
+    min_cell: int = Field(default=5, ge=3)
+    min_text: int = Field(default=10, ge=3)
+    pseudonym_key: SecretStr = SecretStr("")

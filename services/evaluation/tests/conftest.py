@@ -1,0 +1,291 @@
+"""Fixtures of the evaluation API tests.
+
+The evaluation database is built by its alembic migrations and emptied after
+each test. The participants, matching and sessions services are replaced at the
+httpx transport level (``httpx.MockTransport``) by ``FakeUpstreams``, whose
+payloads follow those services' public schemas (ParticipantPublic, ProgramPublic,
+FunnelPublic, TrainingStats, RunPublic, MatchPublic, StatisticsOut, DyadPublic).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from jose import jwt
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+
+from servicekit.db import make_engine
+from servicekit.testing import TEST_AUDIENCE, TEST_ISSUER, Mint, bearer
+
+from services.evaluation.config import Settings
+from services.evaluation.db import migrate
+from services.evaluation.main import create_app
+from services.evaluation.models import Base
+
+PARTICIPANTS, MATCHING, SESSIONS = "http://participants.test", "http://matching.test", "http://sessions.test"
+NOW = "2026-01-10T12:00:00Z"
+
+
+def _page(items: list[Any]) -> dict[str, Any]:
+    return {"items": items, "next_cursor": None}
+
+
+@dataclass
+class FakeUpstreams:
+    """What the three services answer. ``people[sub]`` is her participant record."""
+
+    programs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    people: dict[str, dict[str, Any]] = field(default_factory=dict)
+    down: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def program(self, institution_id: uuid.UUID, name: str = "Mentoras STEM 2026") -> uuid.UUID:
+        pid = uuid.uuid4()
+        self.programs[str(pid)] = {
+            "id": str(pid), "institution_id": str(institution_id), "name": name, "description": "", "languages": ["es"],
+            "mode": "one_to_one", "delivery": "hybrid", "max_mentees_per_mentor": 1, "meetings_count": 12,
+            "meeting_cadence": "weekly", "feedback_deadline_hours": 48, "confirmation_days": 7, "status": "running",
+            "status_changed_at": NOW, "phases": [], "criteria": [], "privacy_notice": None, "roles": ["mentor", "mentee"],
+            "applications_close_at": None, "created_at": NOW, "updated_at": NOW,
+        }
+        return pid
+
+    def person(self, institution_id: uuid.UUID, program_id: uuid.UUID, role: str, sub: str | None = None) -> tuple[str, uuid.UUID]:
+        sub = sub or f"acct-{uuid.uuid4().hex[:10]}"
+        pid = uuid.uuid4()
+        record = self.people.setdefault(sub, {
+            "id": str(pid), "institution_id": str(institution_id), "account_id": sub, "display_name": "Ana", "pronouns": None,
+            "languages": ["es"], "timezone": "America/Mexico_City", "campus_id": None, "academic_unit_id": None,
+            "career_stage": None, "stem_fields": [], "bio": None, "lms_id": None, "hr_id": None, "sis_id": None,
+            "memberships": [], "created_at": NOW, "updated_at": NOW,
+        })
+        record["memberships"].append({
+            "id": str(uuid.uuid4()), "institution_id": str(institution_id), "program_id": str(program_id),
+            "participant_id": record["id"], "application_id": str(uuid.uuid4()), "role": role, "status": "active",
+            "status_reason": None, "trained": True, "trained_at": NOW, "created_at": NOW, "updated_at": NOW,
+        })
+        return sub, uuid.UUID(record["id"])
+
+    # ------------------------------------------------------------ the report's inputs (Mexico-like pilot)
+
+    def report_payloads(self, program_id: str) -> dict[str, Any]:
+        stages = lambda a, ac, c, t, co: {"applied": a, "accepted": ac, "invited": ac, "confirmed": c, "trained": t,  # noqa: E731
+                                          "completed": co, "withdrawn": 0}
+        status = {k: 0 for k in ("draft", "submitted", "accepted", "waitlisted", "rejected", "invited", "confirmed",
+                                 "declined", "expired", "withdrawn")}
+        dyad_ids = [str(uuid.uuid4()) for _ in range(14)]
+        mentors = [str(uuid.uuid4()) for _ in range(16)]
+        mentees = [str(uuid.uuid4()) for _ in range(14)]
+        run = {
+            "id": str(uuid.uuid4()), "program_id": program_id, "parent_run_id": None, "status": "published",
+            "algorithm": "optimal", "objective": "total", "solver": "hungarian", "parameters": {}, "timings": {},
+            "duration_ms": 12.0, "created_at": NOW, "published_at": NOW,
+            "report": {
+                "mentors": 16, "mentees": 14, "matched": 14, "total_score": 9.8, "mean_score": 0.7, "min_score": 0.5,
+                "blocking_pairs": 0,
+                "pairs": [{"mentee_participant_id": mentees[i], "mentor_participant_id": mentors[i], "score": 0.5 + i / 50,
+                           "pinned": False} for i in range(14)],
+                "unmatched_mentees": [],
+                "substitutes": [{"rank": r + 1, "mentor_participant_id": mentors[14 + r], "feasible_mentees": 3,
+                                 "mean_feasible_score": 0.6, "willing": True} for r in range(2)],
+                "missing_profiles": [], "identity_matching": "not_requested",
+                "bound": {"exact": True, "matched_upper": 14, "score_upper": 9.8, "gap": 0.0, "relative_gap": 0.0},
+            },
+        }
+        matches = [{
+            "id": dyad_ids[i], "program_id": program_id, "run_id": run["id"], "mentee_participant_id": mentees[i],
+            "mentor_participant_id": mentors[i], "score": 0.6, "status": "dissolved" if i == 0 else "completed",
+            "mentee_accepted_at": NOW, "mentor_accepted_at": NOW, "activated_at": NOW, "completed_at": NOW,
+            "dissolved_at": None, "dissolved_by": None, "dissolution_reason": None, "replaces_match_id": None,
+            "created_at": NOW, "updated_at": NOW,
+        } for i in range(14)]
+        return {
+            "funnel": {"program_id": program_id, "total": stages(60, 32, 30, 30, 26), "by_status": status, "by_role": [
+                {"role": "mentor", "stages": stages(25, 17, 16, 16, 13), "by_status": status},
+                {"role": "mentee", "stages": stages(35, 15, 14, 14, 13), "by_status": status},
+            ]},
+            "training": {"program_id": program_id, "training_starts_on": "2026-04-01", "members": 30, "trained": 30,
+                         "completion_rate": 1.0, "required_modules": 5, "days_to_completion": None,
+                         "modules": [{"module_id": str(uuid.uuid4()), "title": f"Módulo {m}", "kind": "online_module",
+                                      "required": True, "completed": 30, "completion_rate": 1.0} for m in range(1, 6)]},
+            "runs": _page([run]),
+            "matches": _page(matches),
+            "statistics": {
+                "program_id": program_id, "dyads": 14, "active_dyads": 0,
+                "meetings": {"planned": 168, "held": 150, "rescheduled": 9, "cancelled": 3, "no_show": 1, "held_rate": 0.89,
+                             "reschedule_rate": 0.05, "cancellation_rate": 0.02, "no_show_rate": 0.01},
+                "feedback": {"due": 300, "submitted": 290, "on_time": 150, "late": 140, "unsubmitted": 10, "on_time_rate": 0.5,
+                             "delays": [{"days": d, "label": str(d), "count": 10} for d in range(1, 15)],
+                             "mean_delay_days": 7.5, "median_delay_days": 7.5, "max_delay_days": 14},
+                "in_person": {"per_dyad": {d: (3 if i % 2 else 1) for i, d in enumerate(dyad_ids)}, "mean_per_dyad": 2.0,
+                              "dyads_over_threshold": 7, "threshold": 2},
+                "achievement": {"objectives": 40, "measured_mean": 70.0, "mentee_mean": 80.0, "mentor_mean": 72.0,
+                                "mentee_vs_measured_mean": 10.0, "mentor_vs_measured_mean": 2.0, "mentee_vs_mentor_mean": 8.0,
+                                "compared": 13, "mentee_more_optimistic": 9},
+                "computed_at": NOW,
+            },
+            "dyads": _page([{
+                "id": d, "program_id": program_id, "mentee_participant_id": mentees[i], "mentor_participant_id": mentors[i],
+                "mentee_timezone": "America/Mexico_City", "mentor_timezone": "America/Mexico_City", "preferred_delivery": "hybrid",
+                "status": "dissolved" if i == 0 else "completed", "schedule_status": "ok", "schedule_slot": None,
+                "schedule_reasons": [], "health_status": "green", "activated_at": NOW, "ended_at": NOW,
+            } for i, d in enumerate(dyad_ids)]),
+        }
+
+    # ------------------------------------------------------------ the transport
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        host, path = request.url.host.split(".")[0], request.url.path
+        self.calls.append(f"{host} {path}")
+        if host in self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        claims = jwt.get_unverified_claims(token)
+        tid, roles = claims.get("tid"), claims.get("roles", [])
+
+        def program_or_404(pid: str) -> dict[str, Any] | None:
+            p = self.programs.get(pid)
+            return p if p is not None and p["institution_id"] == tid else None
+
+        parts = path.strip("/").split("/")
+        if host == "participants" and path == "/v1/participants/me":
+            person = self.people.get(claims["sub"])
+            if person is None or person["institution_id"] != tid:
+                return httpx.Response(404, json={"title": "Not Found", "status": 404})
+            return httpx.Response(200, json=person)
+        pid = next((p for p in parts if p in self.programs), None)
+        program = program_or_404(pid) if pid else None
+        if program is None:
+            return httpx.Response(404, json={"title": "Not Found", "status": 404})
+        if path != f"/v1/programs/{pid}" and "coordinator" not in roles:
+            return httpx.Response(403, json={"title": "Forbidden", "status": 403})
+        data = self.report_payloads(pid)
+        routes = {
+            ("participants", f"/v1/programs/{pid}"): program,
+            ("participants", f"/v1/programs/{pid}/funnel"): data["funnel"],
+            ("participants", f"/v1/programs/{pid}/training-stats"): data["training"],
+            ("matching", f"/v1/matching/programs/{pid}/runs"): data["runs"],
+            ("matching", f"/v1/matching/programs/{pid}/matches"): data["matches"],
+            ("sessions", f"/v1/dyads/programs/{pid}/statistics"): data["statistics"],
+            ("sessions", f"/v1/dyads/programs/{pid}"): data["dyads"],
+        }
+        body = routes.get((host, path))
+        if body is None:
+            return httpx.Response(404, json={"title": "Not Found", "status": 404})
+        return httpx.Response(200, json=body)
+
+
+@pytest.fixture(scope="session")
+def database_url(database_factory: Any) -> str:
+    url = database_factory.new("evaluation")
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=8, max_overflow=4)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def fake() -> FakeUpstreams:
+    return FakeUpstreams()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, engine: Engine, key_source: Any, fake: FakeUpstreams) -> FastAPI:
+    settings = Settings(
+        database_url=database_url, jwt_issuer=TEST_ISSUER, jwt_audience=TEST_AUDIENCE, threadpool_size=8, log_level="WARNING",
+        participants_url=PARTICIPANTS, matching_url=MATCHING, sessions_url=SESSIONS, pseudonym_key="test-pseudonym-key",
+    )
+    return create_app(settings, key_source=key_source, engine=engine, upstream_transport=httpx.MockTransport(fake.handler))
+
+
+@pytest.fixture(scope="session")
+def http(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(autouse=True)
+def _clean(engine: Engine, fake: FakeUpstreams) -> Iterator[None]:
+    yield
+    fake.programs.clear()
+    fake.people.clear()
+    fake.down.clear()
+    fake.calls.clear()
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))
+
+
+def all_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with engine.connect() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(select(t))] for t in Base.metadata.sorted_tables}
+
+
+@dataclass
+class World:
+    """One institution with a program, its coordinator and evaluator, and helpers."""
+
+    http: TestClient
+    fake: FakeUpstreams
+    mint: Mint
+    institution_id: uuid.UUID
+    program_id: uuid.UUID
+    coordinator: dict[str, str]
+    evaluator: dict[str, str]
+
+    def person(self, role: str) -> tuple[dict[str, str], str, uuid.UUID]:
+        sub, participant_id = self.fake.person(self.institution_id, self.program_id, role)
+        roles = ["mentor"] if role in ("mentor", "peer_mentor") else ["mentee"]
+        return bearer(self.mint(sub=sub, tid=str(self.institution_id), roles=roles)), sub, participant_id
+
+    def builtin_id(self, key: str) -> str:
+        items = self.http.get("/v1/instruments", params={"builtin": "true"}, headers=self.coordinator).json()["items"]
+        return next(i["id"] for i in items if i["key"] == key)
+
+    def administer(self, key: str = "soft-skills", *, moment: str = "pre", audience: str = "everyone", anonymous: bool = False,
+                   opens_in: timedelta = timedelta(hours=-1), closes_in: timedelta = timedelta(days=7),
+                   instrument_id: str | None = None) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        body = {"instrument_id": instrument_id or self.builtin_id(key), "program_id": str(self.program_id), "audience": audience,
+                "moment": moment, "opens_at": (now + opens_in).isoformat(), "closes_at": (now + closes_in).isoformat(),
+                "anonymous": anonymous}
+        r = self.http.post("/v1/administrations", json=body, headers=self.coordinator)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def answer(self, adm_id: str, headers: dict[str, str], answers: dict[str, Any]) -> httpx.Response:
+        return self.http.post(f"/v1/administrations/{adm_id}/responses/mine/submission", json={"answers": answers}, headers=headers)
+
+
+def make_world(http: TestClient, fake: FakeUpstreams, mint: Mint) -> World:
+    inst = uuid.uuid4()
+    program = fake.program(inst)
+    return World(
+        http, fake, mint, inst, program,
+        bearer(mint(sub=f"coord-{inst.hex[:6]}", tid=str(inst), roles=["coordinator"])),
+        bearer(mint(sub=f"eval-{inst.hex[:6]}", tid=str(inst), roles=["evaluator"])),
+    )
+
+
+@pytest.fixture
+def world(http: TestClient, fake: FakeUpstreams, mint: Mint) -> World:
+    return make_world(http, fake, mint)
+
+
+@pytest.fixture
+def other_world(http: TestClient, fake: FakeUpstreams, mint: Mint) -> World:
+    return make_world(http, fake, mint)

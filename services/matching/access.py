@@ -1,0 +1,119 @@
+"""Who may see and do what, decided on the verified token *and* on the data.
+
+- Programs belong to the participants service: a program is read there with the
+  caller's own token, so another institution's program (or one she is not a
+  member of) is a 404 there and here.
+- Coordinator actions: admin, or a coordinator whose ``tid`` is the program's
+  institution. A member of the institution who is not: 403. Integration clients: 403.
+- Her own questionnaire: she must hold a current membership (active or
+  substitute) in the program, found through ``GET /v1/participants/me``.
+- A match: its two members (by account id, the token's ``sub``, in the match's
+  institution) and the institution's coordinators; anyone else gets 404, the
+  same as for a match that does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, select
+
+from servicekit.auth import Principal
+from servicekit.problems import ProblemError, forbidden, not_found
+
+from services.matching.clients.participants import Membership, Participant, Program
+from services.matching.dependencies import Context
+from services.matching.models import Match, SubstituteOffer
+
+CURRENT = ("active", "substitute")
+
+
+def tenant(who: Principal) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(who.tenant_id) if who.tenant_id else None
+    except ValueError:
+        return None
+
+
+def runs(who: Principal, institution_id: uuid.UUID) -> bool:
+    return who.is_admin or (not who.is_client and who.coordinates(institution_id))
+
+
+async def coordinated_program(ctx: Context, program_id: uuid.UUID) -> Program:
+    """The program, for admins and its institution's coordinators."""
+    if ctx.who.is_client and not ctx.who.is_admin:
+        raise forbidden("Integration clients may not run matching")
+    program = await ctx.program(program_id)
+    if runs(ctx.who, program.institution_id):
+        return program
+    raise forbidden("Only the institution's coordinators may do this")
+
+
+async def membership_in(ctx: Context, program_id: uuid.UUID) -> tuple[Program, Participant, Membership]:
+    """Her participant record and current membership in the program (else 404)."""
+    if ctx.who.is_client or tenant(ctx.who) is None:
+        raise not_found("Program")
+    me = await ctx.me()
+    membership = next((m for m in me.memberships if m.program_id == program_id and m.status in CURRENT), None)
+    if membership is None:
+        raise not_found("Program")
+    program = await ctx.program(program_id)
+    return program, me, membership
+
+
+def member_side(who: Principal, match: Match) -> str | None:
+    """``mentee`` or ``mentor`` when the caller is that member of the match."""
+    if who.is_client or tenant(who) != match.institution_id:
+        return None
+    if who.subject == match.mentee_account_id:
+        return "mentee"
+    if who.subject == match.mentor_account_id:
+        return "mentor"
+    return None
+
+
+def match_for(session: Session, who: Principal, match_id: uuid.UUID, *, allow: tuple[str, ...], lock: bool = False) -> tuple[Match, str]:
+    """The match and the caller's capacity (``mentee``, ``mentor`` or ``coordinator``).
+
+    ``allow`` lists the capacities that may act; a visible match with another
+    capacity is a 403, an invisible one a 404."""
+    stmt = select(Match).where(Match.id == match_id)
+    if not who.is_admin:
+        tid = tenant(who)
+        if tid is None:
+            raise not_found("Match")
+        stmt = stmt.where(Match.institution_id == tid)
+    if lock:
+        stmt = stmt.with_for_update()
+    match = session.exec(stmt).first()
+    if match is None:
+        raise not_found("Match")
+    side = member_side(who, match)
+    capacity = side or ("coordinator" if runs(who, match.institution_id) else None)
+    if capacity is None:
+        raise not_found("Match")
+    if capacity not in allow:
+        raise forbidden(f"Only the {' or '.join(allow)} may do this")
+    return match, capacity
+
+
+def offer_for(session: Session, who: Principal, offer_id: uuid.UUID) -> SubstituteOffer:
+    """A substitute offer, for the mentor it was made to (coordinators: 403)."""
+    tid = tenant(who)
+    offer = None
+    if tid is not None or who.is_admin:
+        stmt = select(SubstituteOffer).where(SubstituteOffer.id == offer_id)
+        if not who.is_admin:
+            stmt = stmt.where(SubstituteOffer.institution_id == tid)
+        offer = session.exec(stmt.with_for_update()).first()
+    if offer is None:
+        raise not_found("Substitute offer")
+    if not who.is_client and who.subject == offer.mentor_account_id:
+        return offer
+    if runs(who, offer.institution_id):
+        raise forbidden("Only the mentor herself may answer her substitute offer")
+    raise not_found("Substitute offer")
+
+
+def problem_from_cohort_error(exc: Exception) -> ProblemError:
+    return ProblemError(409, f"The settings contradict the cohort: {exc}", slug="conflict")

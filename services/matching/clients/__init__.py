@@ -1,0 +1,1 @@
+"""Typed clients for the services matching calls, with caller-side models."""

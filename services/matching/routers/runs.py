@@ -1,0 +1,178 @@
+"""Matching runs: run, review, adjust and run again, publish; explain any pair."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+
+from servicekit.db import SessionDep
+from servicekit.idempotency import IdempotencyDep
+from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from servicekit.problems import conflict, not_found, problem_responses
+
+from services.matching import access, cohort, engine, service, workflows
+from services.matching.dependencies import Ctx, ProgramId, RunId, in_thread
+from services.matching.routers.common import CREATED, path_for, remember, replay
+from services.matching.schemas import Adjustments, MatchPublic, PairExplanation, Publication, RunCreate, RunPublic
+from services.matching.schemas.matches import SubstituteOfferPublic
+
+router = APIRouter(tags=["runs"])
+BASE = "/programs/{program_id}"
+ParticipantPath = Annotated[uuid.UUID, Path(description="A participant's id.")]
+
+
+@router.post(
+    BASE + "/runs",
+    status_code=201,
+    response_model=RunPublic,
+    operation_id="create_matching_run",
+    summary="Run the matching on the whole cohort (coordinators)",
+    description=(
+        "Snapshots the inputs (questionnaires, campuses and units, settings), solves on a worker thread and stores "
+        "the solver, parameters, timing and report. The same inputs give the same pairs. An infeasible cohort is "
+        "reported (each unmatched mentee with the rules responsible), never an error."
+    ),
+    responses={**CREATED, **problem_responses(401, 403, 404, 409, 422, 503)},
+)
+async def create_matching_run(
+    program_id: ProgramId,
+    ctx: Ctx,
+    idem: IdempotencyDep,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    body: Annotated[RunCreate | None, Body()] = None,
+) -> Any:
+    program = await access.coordinated_program(ctx, program_id)
+    if (replayed := await replay(idem, session)) is not None:
+        return replayed
+    snap = await workflows.gather(ctx, session, program)
+    overrides = (body or RunCreate()).model_dump(mode="json", exclude_none=True)
+    run = await workflows.run(ctx, session, program, snap, overrides, None)
+    out = RunPublic.model_validate(run)
+    await remember(idem, session, 201, out)
+    response.headers["Location"] = path_for(request, "get_matching_run", program_id=program.id, run_id=run.id)
+    return out
+
+
+@router.get(
+    BASE + "/runs",
+    response_model=Page[RunPublic],
+    operation_id="list_matching_runs",
+    summary="The program's runs, oldest first, with their reports (coordinators)",
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_matching_runs(program_id: ProgramId, ctx: Ctx, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
+    program = await access.coordinated_program(ctx, program_id)
+    rows, next_cursor = await in_thread(service.list_runs, session, program.institution_id, program.id, limit=limit, cursor=cursor)
+    return Page[RunPublic](items=[RunPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    BASE + "/runs/{run_id}",
+    response_model=RunPublic,
+    operation_id="get_matching_run",
+    summary="One run and its report (coordinators)",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def get_matching_run(program_id: ProgramId, run_id: RunId, ctx: Ctx, session: SessionDep) -> Any:
+    program = await access.coordinated_program(ctx, program_id)
+    return await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
+
+
+@router.post(
+    BASE + "/runs/{run_id}/adjustments",
+    status_code=201,
+    response_model=RunPublic,
+    operation_id="adjust_matching_run",
+    summary="Pin, forbid or swap pairs, then run again on the same snapshot (coordinators)",
+    description="The pins and forbids are saved in the program's settings; the new run names this one as its parent.",
+    responses={**CREATED, **problem_responses(401, 403, 404, 409, 422, 503)},
+)
+async def adjust_matching_run(
+    program_id: ProgramId, run_id: RunId, body: Adjustments, ctx: Ctx, idem: IdempotencyDep, session: SessionDep, request: Request, response: Response
+) -> Any:
+    program = await access.coordinated_program(ctx, program_id)
+    if (replayed := await replay(idem, session)) is not None:
+        return replayed
+    parent = await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
+    if parent.published_at is not None:
+        raise conflict("A published run cannot be adjusted; re-match single mentees instead")
+    current = await in_thread(service.effective_settings, session, program.institution_id, program.id)
+    adjusted = workflows.adjusted_settings(parent, current, body)
+    snap = {**parent.inputs, "settings": adjusted.model_dump(mode="json")}
+    run = await workflows.run(ctx, session, program, snap, {}, parent.id)
+    await in_thread(service.save_settings, session, program.institution_id, program.id, adjusted)
+    out = RunPublic.model_validate(run)
+    await remember(idem, session, 201, out)
+    response.headers["Location"] = path_for(request, "get_matching_run", program_id=program.id, run_id=run.id)
+    return out
+
+
+@router.post(
+    BASE + "/runs/{run_id}/publish",
+    response_model=Publication,
+    operation_id="publish_matching_run",
+    summary="Publish a run: create the matches, announce them, offer the substitutes their role (coordinators)",
+    description=(
+        "Creates one match per pair (proposed, or active when the settings auto-accept) and writes match.published "
+        "(and match.activated) events. Unmatched mentors who said they are willing are marked as substitutes in the "
+        "participants service and get a substitute offer to accept. A program publishes one run."
+    ),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def publish_matching_run(program_id: ProgramId, run_id: RunId, ctx: Ctx, idem: IdempotencyDep, session: SessionDep) -> Any:
+    program = await access.coordinated_program(ctx, program_id)
+    if (replayed := await replay(idem, session)) is not None:
+        return replayed
+    run, matches, offers = await workflows.publish(ctx, session, program, run_id)
+    out = Publication(
+        run=RunPublic.model_validate(run),
+        matches=[MatchPublic.model_validate(m) for m in matches],
+        substitute_offers=[SubstituteOfferPublic.model_validate(o) for o in offers],
+    )
+    await remember(idem, session, 200, out)
+    return out
+
+
+@router.get(
+    BASE + "/pairs/{mentee_participant_id}/{mentor_participant_id}/explanation",
+    response_model=PairExplanation,
+    operation_id="explain_matching_pair",
+    summary="Explain one pair: each score component's value, weight and contribution, and the rules that forbid it",
+    description="Uses the given run's snapshot, by default the latest run's; with no run yet, the current data.",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def explain_matching_pair(
+    program_id: ProgramId,
+    mentee_participant_id: ParticipantPath,
+    mentor_participant_id: ParticipantPath,
+    ctx: Ctx,
+    session: SessionDep,
+    run_id: Annotated[uuid.UUID | None, Query(description="Explain with this run's snapshot.")] = None,
+) -> Any:
+    program = await access.coordinated_program(ctx, program_id)
+    if run_id is not None:
+        run = await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
+    else:
+        run = await in_thread(service.latest_run, session, program.institution_id, program.id)
+    snap = run.inputs if run else await workflows.gather(ctx, session, program)
+    mentee, mentor = str(mentee_participant_id), str(mentor_participant_id)
+    if not any(p["id"] == mentee for p in snap["mentees"]):
+        raise not_found("Mentee (with a matching profile) in this program")
+    if not any(p["id"] == mentor for p in snap["mentors"]):
+        raise not_found("Mentor (with a matching profile) in this program")
+    found = await in_thread(engine.explain_pair, cohort.engine_cohort(snap), cohort.engine_settings(snap), mentee, mentor)
+    return PairExplanation(
+        run_id=run.id if run else None,
+        mentee_participant_id=mentee_participant_id,
+        mentor_participant_id=mentor_participant_id,
+        score=round(found.score, 6),
+        components=[{"name": c.name, "value": c.value, "weight": c.weight, "contribution": c.contribution} for c in found.components],
+        violations=[{"rule": v.rule, "reason": v.reason} for v in found.violations],
+        forbidding_rule=None if found.feasible else (found.violations[0].rule if found.violations else None),
+        pinned=found.pinned,
+        feasible=found.feasible,
+    )

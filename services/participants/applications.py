@@ -1,0 +1,440 @@
+"""Applications: the form, the lifecycle, invitations and their expiry, and the funnel.
+
+Lifecycle (stored ``status``; ``TRANSITIONS`` below is the whole machine)::
+
+    draft ──submit──▶ submitted ──decide──▶ accepted | waitlisted | rejected
+                      waitlisted ──decide──▶ accepted | rejected
+                      accepted ──invite──▶ invited (confirm_by)
+                      invited ──confirm──▶ confirmed   (creates participant + membership)
+                      invited ──decline──▶ declined
+                      invited ──(deadline passes)──▶ expired
+    any of draft, submitted, accepted, waitlisted, invited, confirmed ──withdraw──▶ withdrawn
+
+Rejected, declined, expired and withdrawn are final. Any other move is a 409
+problem that names the current status and what is allowed from it.
+
+Expiry is computed on read: an invitation past ``confirm_by`` reads as
+``expired`` everywhere (representations, filters, the funnel) and can no
+longer be confirmed. ``selection.expire_due`` writes it down (and emits
+``application.expired``) with one conditional ``UPDATE ... RETURNING``: run
+by any number of replicas or jobs at once, each invitation expires once.
+
+This module holds the machine, the form and the applicant's own moves;
+``selection`` holds the coordinators' (decisions, invitations, the sweep,
+the funnel).
+
+Every transition writes an event in the same transaction:
+``application.submitted``, ``application.decided``, ``application.invited``,
+``participant.confirmed``, ``application.declined``, ``application.expired``,
+``application.withdrawn`` (and ``participant.withdrawn`` when a member leaves).
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case
+from sqlmodel import Session, select
+
+from servicekit.outbox import emit
+from servicekit.pagination import paginate
+from servicekit.problems import FieldError, ProblemError, conflict, field_problem
+
+from services.participants import clock, eligibility, programs
+from services.participants.consents import active_consents, grant_consents, put_identity
+from services.participants.models import (
+    AcademicUnit,
+    Application,
+    Campus,
+    Membership,
+    OutboxEvent,
+    Participant,
+    Program,
+)
+from services.participants.schemas.applications import ApplicationCreate, ApplicationPublic, ApplicationUpdate
+from services.participants.schemas.enums import (
+    ApplicationStatus as S,
+    ConsentPurpose,
+    MembershipStatus,
+    ProgramStatus,
+    Role,
+)
+from services.participants.service import Rows
+
+# action -> {from status: allowed targets}
+TRANSITIONS: dict[str, dict[S, set[S]]] = {
+    "submit": {S.draft: {S.submitted}},
+    "decide": {S.submitted: {S.accepted, S.waitlisted, S.rejected}, S.waitlisted: {S.accepted, S.rejected}},
+    "invite": {S.accepted: {S.invited}},
+    "confirm": {S.invited: {S.confirmed}},
+    "decline": {S.invited: {S.declined}},
+    "withdraw": {s: {S.withdrawn} for s in (S.draft, S.submitted, S.accepted, S.waitlisted, S.invited, S.confirmed)},
+}
+FINAL = {S.rejected, S.declined, S.expired, S.withdrawn}
+# Program statuses in which coordinators decide and invite.
+SELECTING = {ProgramStatus.call_open, ProgramStatus.selection}
+# Program statuses in which an invitation may still be confirmed.
+CONFIRMABLE = {ProgramStatus.call_open, ProgramStatus.selection, ProgramStatus.training, ProgramStatus.matching}
+
+GENERAL_FIELDS = (
+    "full_name", "email", "affiliation", "career_stage", "stem_field", "identifies_as_woman",
+    "willing_to_train", "interest", "expectations", "experience",
+)  # fmt: skip
+MENTOR_FIELDS = ("funding_experience", "has_recognition")
+
+
+# ---------------------------------------------------------------------------
+# Status, computed on read
+
+
+def effective_status(application: Application, now: datetime) -> S:
+    if application.status == S.invited and application.confirm_by is not None and application.confirm_by <= now:
+        return S.expired
+    return S(application.status)
+
+
+def status_column(now: datetime) -> Any:
+    """SQL for the effective status (an overdue invitation is expired)."""
+    overdue = and_(Application.status == S.invited, Application.confirm_by <= now)
+    return case((overdue, S.expired.value), else_=Application.status)
+
+
+def _refuse(action: str, application: Application, now: datetime, target: S | None = None) -> ProblemError:
+    status = effective_status(application, now)
+    allowed = sorted(s.value for s in TRANSITIONS[action])
+    if status == S.expired and application.status == S.invited:
+        detail = f"The invitation expired at {application.confirm_by.isoformat()}"  # type: ignore[union-attr]
+    elif status in TRANSITIONS[action] and target is not None:
+        detail = f"An application in {status} cannot become {target}"
+    elif status in FINAL:
+        detail = f"The application is {status}: that is final"
+    else:
+        detail = f"Cannot {action} an application in {status}; only from: {', '.join(allowed)}"
+    return conflict(detail, current_status=status.value)
+
+
+def check_transition(action: str, application: Application, now: datetime, target: S | None = None) -> S:
+    status = effective_status(application, now)
+    targets = TRANSITIONS[action].get(status)
+    if targets is None or (target is not None and target not in targets):
+        raise _refuse(action, application, now, target)
+    return status
+
+
+def emit_event(session: Session, application: Application, event: str, **extra: Any) -> None:
+    payload = {
+        "application_id": str(application.id),
+        "program_id": str(application.program_id),
+        "account_id": application.applicant_id,
+        "role": application.role,
+        "status": application.status,
+        **extra,
+    }
+    emit(session, OutboxEvent, event, subject=application.id, tenant_id=application.institution_id, payload=payload)
+
+
+def of_program(program: Program) -> Any:
+    return select(Application).where(
+        Application.institution_id == program.institution_id, Application.program_id == program.id
+    )
+
+
+def program_of(session: Session, application: Application, lock: bool = False) -> Program:
+    stmt = select(Program).where(Program.institution_id == application.institution_id, Program.id == application.program_id)
+    return session.exec(stmt.with_for_update() if lock else stmt).one()
+
+
+# ---------------------------------------------------------------------------
+# Representation
+
+
+def represent(session: Session, applications: list[Application]) -> list[ApplicationPublic]:
+    now = clock.now()
+    verdicts = {k: v.verdict for k, v in eligibility.evaluations(session, applications).items()}
+    memberships: dict[uuid.UUID, uuid.UUID] = {}
+    if applications:
+        stmt = select(Membership.application_id, Membership.id).where(
+            Membership.institution_id.in_({a.institution_id for a in applications}),  # type: ignore[attr-defined]
+            Membership.application_id.in_([a.id for a in applications]),  # type: ignore[attr-defined]
+        )
+        memberships = {row[0]: row[1] for row in session.exec(stmt).all()}
+    shown = []
+    for a in applications:
+        status = effective_status(a, now)
+        data = {name: getattr(a, name) for name in ApplicationPublic.model_fields if hasattr(a, name)}
+        data.update(
+            status=status,
+            eligibility=verdicts[a.id],
+            membership_id=memberships.get(a.id),
+            closed_at=a.closed_at or (a.confirm_by if status == S.expired else None),
+        )
+        shown.append(ApplicationPublic.model_validate(data))
+    return shown
+
+
+def represent_one(session: Session, application: Application) -> ApplicationPublic:
+    return represent(session, [application])[0]
+
+
+# ---------------------------------------------------------------------------
+# The form
+
+
+def _check_places(session: Session, institution_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """campus_id and academic_unit_id must name records of this institution."""
+    for field, model in (("campus_id", Campus), ("academic_unit_id", AcademicUnit)):
+        ref = values.get(field)
+        if ref is None:
+            continue
+        stmt = select(model.id).where(model.institution_id == institution_id, model.id == ref)
+        if session.exec(stmt).first() is None:
+            what = "campus" if model is Campus else "academic unit"
+            code = f"unknown_{what.replace(' ', '_')}"
+            raise field_problem(f"body.{field}", f"No {what} with this id in this institution", code=code)
+
+
+def _check_role(program: Program, role: str, field: str = "body.role") -> None:
+    offered = programs.roles_of(program)
+    if role not in offered:
+        raise field_problem(field, f"This program takes applications for: {', '.join(offered)}", code="role_not_offered")
+
+
+def create(session: Session, applicant_id: str, institution_id: uuid.UUID, data: ApplicationCreate) -> Application:
+    program = session.exec(
+        select(Program).where(Program.institution_id == institution_id, Program.id == data.program_id)
+    ).first()
+    if program is None or program.status == ProgramStatus.draft:
+        raise field_problem("body.program_id", "No program with this id has a call here", code="unknown_program")
+    open_now, why = programs.accepting_applications(session, program)
+    if not open_now:
+        raise conflict(why, errors=[FieldError(field="body.program_id", message=why, code="call_closed")])
+    _check_role(program, data.role)
+    values = data.model_dump(exclude={"program_id", "role", "consents", "identity"})
+    _check_places(session, institution_id, values)
+    if data.identity is not None and (
+        data.consents is None or ConsentPurpose.matching_identity not in data.consents.purposes
+    ):
+        raise field_problem(
+            "body.identity", "Identity data is kept only with the matching_identity consent", code="consent_required"
+        )
+    taken = select(Application.id).where(Application.program_id == program.id, Application.applicant_id == applicant_id)
+    if (existing := session.exec(taken).first()) is not None:
+        raise conflict(
+            "You already have an application to this program",
+            errors=[FieldError(field="body.program_id", message="Already applied", code="already_exists")],
+            application_id=str(existing),
+        )
+    now = clock.now()
+    application = Application(
+        institution_id=institution_id,
+        program_id=program.id,
+        applicant_id=applicant_id,
+        role=data.role,
+        status=S.draft,
+        **values,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(application)
+    session.flush()
+    if data.consents is not None:
+        grant_consents(session, application, program, data.consents.privacy_notice_version, data.consents.purposes)
+    if data.identity is not None:
+        put_identity(session, application, data.identity)
+    return application
+
+
+def list_mine(session: Session, applicant_id: str, institution_id: uuid.UUID, *, limit: int, cursor: str | None) -> Rows:
+    stmt = select(Application).where(Application.institution_id == institution_id, Application.applicant_id == applicant_id)
+    return paginate(session, stmt, Application.id, limit=limit, cursor=cursor)
+
+
+def list_for_program(
+    session: Session, program: Program, *, status: S | None, role: Role | None, limit: int, cursor: str | None
+) -> Rows:
+    stmt = of_program(program)
+    if status is not None:
+        stmt = stmt.where(status_column(clock.now()) == status.value)
+    if role is not None:
+        stmt = stmt.where(Application.role == role)
+    return paginate(session, stmt, Application.id, limit=limit, cursor=cursor)
+
+
+def update(session: Session, application: Application, data: ApplicationUpdate) -> Application:
+    now = clock.now()
+    if effective_status(application, now) != S.draft:
+        raise conflict(
+            f"Only a draft can be changed; this application is {application.status}", current_status=application.status
+        )
+    changes = data.changes()
+    if "role" in changes:
+        _check_role(program_of(session, application), changes["role"])
+    _check_places(session, application.institution_id, changes)
+    for name, value in changes.items():
+        setattr(application, name, value)
+    application.updated_at = now
+    session.add(application)
+    session.flush()
+    return application
+
+
+# ---------------------------------------------------------------------------
+# Transitions
+
+
+def submit(session: Session, application: Application) -> Application:
+    now = clock.now()
+    check_transition("submit", application, now)
+    program = program_of(session, application)
+    open_now, why = programs.accepting_applications(session, program)
+    if not open_now:
+        raise conflict(why)
+    required = GENERAL_FIELDS + (MENTOR_FIELDS if application.role == Role.mentor else ())
+    missing = [
+        FieldError(field=name, message="Required to submit", code="missing")
+        for name in required
+        if getattr(application, name) in (None, "")
+    ]
+    if ConsentPurpose.program not in active_consents(session, application):
+        missing.append(FieldError(field="consents.program", message="Consent to run the program is needed", code="missing"))
+    if missing:
+        raise conflict(
+            "The application is incomplete: " + ", ".join(e.field for e in missing),
+            errors=missing,
+            current_status=application.status,
+        )
+    application.status, application.submitted_at, application.updated_at = S.submitted, now, now
+    session.add(application)
+    session.flush()
+    emit_event(session, application, "application.submitted")
+    return application
+
+
+def confirm(session: Session, application: Application) -> tuple[Application, Participant, Membership]:
+    """She takes her place: her participant record (created on her first
+    confirmation in the institution) and her membership with the accepted role."""
+    now = clock.now()
+    check_transition("confirm", application, now)
+    program = program_of(session, application)
+    if program.status not in CONFIRMABLE:
+        raise conflict(
+            f"Places can no longer be confirmed (the program is in {program.status})", program_status=program.status
+        )
+    participant = session.exec(
+        select(Participant).where(
+            Participant.institution_id == application.institution_id, Participant.account_id == application.applicant_id
+        )
+    ).first()
+    if participant is None:
+        participant = _new_participant(session, application, program)
+    application.status, application.confirmed_at, application.updated_at = S.confirmed, now, now
+    membership = Membership(
+        institution_id=application.institution_id,
+        program_id=program.id,
+        participant_id=participant.id,
+        application_id=application.id,
+        role=application.role,
+        status=MembershipStatus.active,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add_all([application, membership])
+    session.flush()
+    emit(
+        session,
+        OutboxEvent,
+        "participant.confirmed",
+        subject=participant.id,
+        tenant_id=application.institution_id,
+        payload={
+            "participant_id": str(participant.id),
+            "membership_id": str(membership.id),
+            "application_id": str(application.id),
+            "program_id": str(program.id),
+            "account_id": application.applicant_id,
+            "role": application.role,
+            "confirmed_at": now.isoformat(),
+        },
+    )
+    return application, participant, membership
+
+
+def _new_participant(session: Session, application: Application, program: Program) -> Participant:
+    timezone = None
+    if application.campus_id is not None:
+        campus = session.exec(
+            select(Campus).where(Campus.institution_id == application.institution_id, Campus.id == application.campus_id)
+        ).one()
+        timezone = campus.timezone
+    if timezone is None:
+        timezone = programs.timezones(session, [program])[program.institution_id]
+    now = clock.now()
+    participant = Participant(
+        institution_id=application.institution_id,
+        account_id=application.applicant_id,
+        display_name=application.full_name or "Participant",
+        languages=[application.preferred_language] if application.preferred_language else list(program.languages[:1]),
+        timezone=timezone,
+        campus_id=application.campus_id,
+        academic_unit_id=application.academic_unit_id,
+        career_stage=application.career_stage,
+        stem_fields=[application.stem_field] if application.stem_field else [],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(participant)
+    session.flush()
+    return participant
+
+
+def decline(session: Session, application: Application) -> Application:
+    now = clock.now()
+    check_transition("decline", application, now)
+    application.status, application.closed_at, application.updated_at = S.declined, now, now
+    session.add(application)
+    session.flush()
+    emit_event(session, application, "application.declined")
+    return application
+
+
+def withdraw(session: Session, application: Application, reason: str | None) -> list[str]:
+    """She withdraws; if she was a member, her membership is withdrawn too.
+    Returns what changed, in words."""
+    now = clock.now()
+    check_transition("withdraw", application, now)
+    application.status, application.closed_at, application.updated_at = S.withdrawn, now, now
+    application.withdrawal_reason = reason
+    session.add(application)
+    session.flush()
+    emit_event(session, application, "application.withdrawn")
+    effects = ["application withdrawn"]
+    membership = session.exec(
+        select(Membership).where(
+            Membership.institution_id == application.institution_id, Membership.application_id == application.id
+        )
+    ).first()
+    if membership is not None and membership.status in (MembershipStatus.active, MembershipStatus.substitute):
+        withdraw_membership(session, membership, reason)
+        effects.append("membership withdrawn")
+    return effects
+
+
+def withdraw_membership(session: Session, membership: Membership, reason: str | None) -> None:
+    now = clock.now()
+    membership.status, membership.status_reason, membership.updated_at = MembershipStatus.withdrawn, reason, now
+    session.add(membership)
+    session.flush()
+    emit(
+        session,
+        OutboxEvent,
+        "participant.withdrawn",
+        subject=membership.participant_id,
+        tenant_id=membership.institution_id,
+        payload={
+            "participant_id": str(membership.participant_id),
+            "membership_id": str(membership.id),
+            "program_id": str(membership.program_id),
+            "role": membership.role,
+            "withdrawn_at": now.isoformat(),
+        },
+    )

@@ -1,0 +1,454 @@
+"""Tables of the participants service, on its own metadata.
+
+Table classes only: request and response shapes live in ``schemas/``.
+Every record that belongs to an institution carries ``institution_id``, and
+every reference from one record to another goes through a composite foreign
+key ``(institution_id, <ref>_id)`` onto the target's ``(institution_id, id)``,
+so no record can ever point into another tenant (e.g. an academic unit to a
+campus, an application to a program, a membership to a participant).
+
+Vocabularies are ``StrEnum``s of ``schemas.enums``; each column holding one has
+a CHECK constraint listing its values. Personal data lives in few columns:
+``applications`` (the form), ``identity_data`` (optional, consented),
+``participants`` (the profile); ``people.erase`` knows every one of them.
+"""
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+from uuid6 import uuid7
+
+from servicekit.db import new_registry
+from servicekit.idempotency import IdempotencyRecordBase
+from servicekit.outbox import OutboxEventBase, utcnow
+
+from services.participants.schemas.enums import (
+    Affiliation,
+    ApplicationStatus,
+    CareerStage,
+    ConsentPurpose,
+    Decision,
+    Delivery,
+    Discipline,
+    MeetingCadence,
+    MembershipStatus,
+    MentoringMode,
+    ModuleKind,
+    PhaseKind,
+    ProgramStatus,
+    Role,
+)
+from services.participants.schemas.institutions import UnitKind
+
+
+def one_of(column: str, vocabulary: type[StrEnum], *, nullable: bool = False) -> CheckConstraint:
+    """CHECK that ``column`` holds a value of ``vocabulary`` (named ``ck_<table>_<column>``)."""
+    values = ", ".join(repr(v.value) for v in vocabulary)
+    condition = f"{column} IN ({values})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=column)
+
+
+def tenant_fk(column: str, table: str, **kwargs: Any) -> ForeignKeyConstraint:
+    """``(institution_id, column)`` → ``table(institution_id, id)``: same-tenant references only."""
+    return ForeignKeyConstraint(["institution_id", column], [f"{table}.institution_id", f"{table}.id"], **kwargs)
+
+
+class Base(SQLModel, registry=new_registry()):
+    pass
+
+
+class Institution(Base, table=True):
+    """A university: the tenant every other record belongs to."""
+
+    __tablename__ = "institutions"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=63, unique=True)
+    country: str = Field(max_length=2)
+    timezone: str = Field(max_length=64)
+    default_languages: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Campus(Base, table=True):
+    """A campus of one institution; its name is unique within the institution."""
+
+    __tablename__ = "campuses"
+    __table_args__: Any = (
+        UniqueConstraint("institution_id", "name"),
+        # Target of the composite foreign key from academic_units.
+        UniqueConstraint("institution_id", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    # Indexed as the leading column of the unique constraints above.
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id")
+    name: str = Field(max_length=200)
+    city: str = Field(max_length=120)
+    timezone: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AcademicUnit(Base, table=True):
+    """A faculty, school, department or program of one institution."""
+
+    __tablename__ = "academic_units"
+    __table_args__: Any = (
+        UniqueConstraint("institution_id", "code"),
+        ForeignKeyConstraint(["institution_id", "campus_id"], ["campuses.institution_id", "campuses.id"]),
+        # Target of the composite foreign keys from applications and participants.
+        UniqueConstraint("institution_id", "id"),
+        one_of("kind", UnitKind),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    # Indexed as the leading column of the unique constraints above.
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id")
+    campus_id: uuid.UUID | None = Field(default=None, index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(sa_type=String(20))  # a UnitKind value; the CHECK above lists them
+    code: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------------------
+# Programs
+
+
+class Program(Base, table=True):
+    """A cohort of one institution: its settings, criteria, privacy notice and status."""
+
+    __tablename__ = "programs"
+    __table_args__: Any = (
+        # Target of the composite foreign keys from everything under a program.
+        UniqueConstraint("institution_id", "id"),
+        one_of("status", ProgramStatus),
+        one_of("mode", MentoringMode),
+        one_of("delivery", Delivery),
+        one_of("meeting_cadence", MeetingCadence),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    # Indexed as the leading column of the unique constraint above.
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id")
+    name: str = Field(max_length=200)
+    description: str = Field(sa_type=Text)
+    languages: list[str] = Field(default_factory=list, sa_type=JSON)
+    mode: str = Field(sa_type=String(20))
+    delivery: str = Field(sa_type=String(20))
+    max_mentees_per_mentor: int
+    meetings_count: int
+    meeting_cadence: str = Field(sa_type=String(20))
+    feedback_deadline_hours: int
+    confirmation_days: int
+    status: str = Field(sa_type=String(20))
+    status_changed_at: datetime = Field(default_factory=utcnow)
+    # Eligibility rules (schemas.programs.EligibilityRule), evaluated on read.
+    criteria: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    privacy_notice_version: str | None = Field(default=None, max_length=32)
+    privacy_notice_text: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ProgramPhase(Base, table=True):
+    """One dated phase of a program (dates inclusive, in the institution's time zone)."""
+
+    __tablename__ = "program_phases"
+    __table_args__: Any = (
+        UniqueConstraint("program_id", "kind"),
+        tenant_fk("program_id", "programs", ondelete="CASCADE"),
+        one_of("kind", PhaseKind),
+        CheckConstraint("ends_on >= starts_on", name="dates"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    # Indexed as the leading column of the unique constraint above.
+    program_id: uuid.UUID
+    kind: str = Field(sa_type=String(20))
+    starts_on: date
+    ends_on: date
+
+
+# ---------------------------------------------------------------------------
+# Applications
+
+
+class Application(Base, table=True):
+    """One person's application to one program, keyed by her account id.
+
+    The form's columns are nullable because a draft may be incomplete;
+    submitting checks them. Erasure blanks them and replaces ``applicant_id``
+    by a pseudonym, keeping status, role and dates for the funnel.
+    """
+
+    __tablename__ = "applications"
+    __table_args__: Any = (
+        UniqueConstraint("program_id", "applicant_id"),
+        UniqueConstraint("institution_id", "id"),
+        tenant_fk("program_id", "programs"),
+        tenant_fk("campus_id", "campuses"),
+        tenant_fk("academic_unit_id", "academic_units"),
+        one_of("status", ApplicationStatus),
+        one_of("role", Role),
+        one_of("decision", Decision, nullable=True),
+        one_of("affiliation", Affiliation, nullable=True),
+        one_of("career_stage", CareerStage, nullable=True),
+        one_of("stem_field", Discipline, nullable=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID
+    # Indexed as the leading column of the unique constraint above.
+    program_id: uuid.UUID
+    applicant_id: str = Field(max_length=100, index=True)
+    role: str = Field(sa_type=String(20))
+    status: str = Field(sa_type=String(20))
+    # The form
+    full_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    preferred_language: str | None = Field(default=None, max_length=2)
+    campus_id: uuid.UUID | None = Field(default=None, index=True)
+    academic_unit_id: uuid.UUID | None = Field(default=None, index=True)
+    affiliation: str | None = Field(default=None, sa_type=String(30))
+    career_stage: str | None = Field(default=None, sa_type=String(30))
+    stem_field: str | None = Field(default=None, sa_type=String(30))
+    identifies_as_woman: bool | None = None
+    willing_to_train: bool | None = None
+    interest: str | None = Field(default=None, sa_type=Text)
+    expectations: str | None = Field(default=None, sa_type=Text)
+    experience: str | None = Field(default=None, sa_type=Text)
+    years_of_experience: int | None = None
+    funding_experience: bool | None = None
+    has_recognition: bool | None = None
+    recognition: str | None = Field(default=None, sa_type=Text)
+    evidence: list[str] = Field(default_factory=list, sa_type=JSON)
+    # The lifecycle
+    decision: str | None = Field(default=None, sa_type=String(20))
+    decision_reason: str | None = Field(default=None, sa_type=Text)
+    decided_by: str | None = Field(default=None, max_length=100)
+    decided_at: datetime | None = None
+    submitted_at: datetime | None = None
+    invited_at: datetime | None = None
+    confirm_by: datetime | None = Field(default=None, index=True)
+    confirmed_at: datetime | None = None
+    closed_at: datetime | None = None
+    withdrawal_reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Consent(Base, table=True):
+    """One opt-in consent for one purpose, given for one privacy-notice version.
+
+    Never updated except to stamp ``withdrawn_at``; granting again after a
+    withdrawal adds a row, so the history stays.
+    """
+
+    __tablename__ = "consents"
+    __table_args__: Any = (
+        tenant_fk("application_id", "applications", ondelete="CASCADE"),
+        one_of("purpose", ConsentPurpose),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID
+    application_id: uuid.UUID = Field(index=True)
+    purpose: str = Field(sa_type=String(30))
+    privacy_notice_version: str = Field(max_length=32)
+    granted_at: datetime = Field(default_factory=utcnow)
+    withdrawn_at: datetime | None = None
+
+
+class IdentityRecord(Base, table=True):
+    """Optional self-described identity data given with one application.
+
+    Kept apart from the application so that no query serving the form can
+    reach it; held only while a ``matching_identity`` consent is active.
+    """
+
+    __tablename__ = "identity_data"
+    __table_args__: Any = (tenant_fk("application_id", "applications", ondelete="CASCADE"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID
+    application_id: uuid.UUID = Field(unique=True)
+    gender_identity: str | None = Field(default=None, max_length=100)
+    ethnicity: str | None = Field(default=None, max_length=100)
+    first_generation: bool | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EligibilityOverride(Base, table=True):
+    """A coordinator's judgement of one rule for one application, with her reason."""
+
+    __tablename__ = "eligibility_overrides"
+    __table_args__: Any = (
+        UniqueConstraint("application_id", "rule_id"),
+        tenant_fk("application_id", "applications", ondelete="CASCADE"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID
+    # Indexed as the leading column of the unique constraint above.
+    application_id: uuid.UUID
+    rule_id: str = Field(max_length=40)
+    passed: bool
+    reason: str = Field(sa_type=Text)
+    decided_by: str = Field(max_length=100)
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------------------
+# Participants
+
+
+class Participant(Base, table=True):
+    """A person taking part in the institution's programs: her profile.
+
+    Created when she first confirms a place; one per account and institution.
+    External ids are unique within the institution (NULLs do not clash).
+    """
+
+    __tablename__ = "participants"
+    __table_args__: Any = (
+        UniqueConstraint("institution_id", "account_id"),
+        UniqueConstraint("institution_id", "id"),
+        UniqueConstraint("institution_id", "lms_id"),
+        UniqueConstraint("institution_id", "hr_id"),
+        UniqueConstraint("institution_id", "sis_id"),
+        tenant_fk("campus_id", "campuses"),
+        tenant_fk("academic_unit_id", "academic_units"),
+        one_of("career_stage", CareerStage, nullable=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    # Indexed as the leading column of the unique constraints above.
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id")
+    account_id: str = Field(max_length=100)
+    display_name: str = Field(max_length=200)
+    pronouns: str | None = Field(default=None, max_length=40)
+    languages: list[str] = Field(default_factory=list, sa_type=JSON)
+    timezone: str | None = Field(default=None, max_length=64)
+    campus_id: uuid.UUID | None = Field(default=None, index=True)
+    academic_unit_id: uuid.UUID | None = Field(default=None, index=True)
+    career_stage: str | None = Field(default=None, sa_type=String(30))
+    stem_fields: list[str] = Field(default_factory=list, sa_type=JSON)
+    bio: str | None = Field(default=None, sa_type=Text)
+    lms_id: str | None = Field(default=None, max_length=100)
+    hr_id: str | None = Field(default=None, max_length=100)
+    sis_id: str | None = Field(default=None, max_length=100)
+    erased_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Membership(Base, table=True):
+    """Her place in one program, with the role she was accepted for."""
+
+    __tablename__ = "memberships"
+    __table_args__: Any = (
+        UniqueConstraint("program_id", "participant_id"),
+        UniqueConstraint("institution_id", "id"),
+        tenant_fk("program_id", "programs"),
+        tenant_fk("participant_id", "participants"),
+        tenant_fk("application_id", "applications"),
+        one_of("role", Role),
+        one_of("status", MembershipStatus),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID
+    # Indexed as the leading column of the unique constraint above.
+    program_id: uuid.UUID
+    participant_id: uuid.UUID = Field(index=True)
+    application_id: uuid.UUID = Field(unique=True)
+    role: str = Field(sa_type=String(20))
+    status: str = Field(sa_type=String(20))
+    status_reason: str | None = Field(default=None, sa_type=Text)
+    trained: bool = False
+    trained_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ErasureRequest(Base, table=True):
+    """The record of an erasure. It names no one: the pseudonym that replaced
+    her account id in the rows kept for aggregates is not linked to her."""
+
+    __tablename__ = "erasure_requests"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", index=True)
+    pseudonym: str = Field(max_length=64, unique=True)
+    requested_by_role: str = Field(max_length=20)
+    requested_by: str | None = Field(default=None, max_length=100)
+    requested_at: datetime = Field(default_factory=utcnow)
+    completed_at: datetime = Field(default_factory=utcnow)
+    summary: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+
+
+# ---------------------------------------------------------------------------
+# Training
+
+
+class TrainingModule(Base, table=True):
+    __tablename__ = "training_modules"
+    __table_args__: Any = (
+        UniqueConstraint("institution_id", "id"),
+        tenant_fk("program_id", "programs"),
+        one_of("kind", ModuleKind),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    # Indexed as the leading column of the unique constraint above.
+    institution_id: uuid.UUID
+    program_id: uuid.UUID = Field(index=True)
+    title: str = Field(max_length=200)
+    kind: str = Field(sa_type=String(30))
+    expected_minutes: int
+    required: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TrainingCompletion(Base, table=True):
+    """One member's completion of one module; one per pair, and an external
+    id names one completion within the institution."""
+
+    __tablename__ = "training_completions"
+    __table_args__: Any = (
+        UniqueConstraint("module_id", "membership_id"),
+        UniqueConstraint("institution_id", "external_id"),
+        tenant_fk("module_id", "training_modules"),
+        tenant_fk("membership_id", "memberships"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID
+    # Indexed as the leading column of the unique constraint above.
+    module_id: uuid.UUID
+    membership_id: uuid.UUID = Field(index=True)
+    completed_at: datetime
+    external_id: str | None = Field(default=None, max_length=200)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxEvent(OutboxEventBase, Base, table=True):
+    pass
+
+
+class IdempotencyRecord(IdempotencyRecordBase, Base, table=True):
+    pass

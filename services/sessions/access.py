@@ -1,0 +1,92 @@
+"""Who may see and do what, decided on the verified token *and* on the data.
+
+- A dyad: its two members (her token's ``sub`` equals the stored account id, in
+  the dyad's institution), the institution's coordinators (token ``tid``) and
+  admins. Anyone else gets 404, the same as for a dyad that does not exist;
+  a visible dyad where the caller's capacity may not act is a 403.
+- Program views (at-risk, statistics, thresholds, overdue, group events):
+  admins and the program's institution's coordinators; a member of one of the
+  program's dyads gets 403 (or read access where the route allows members);
+  anyone else 404.
+- Every query filters by the institution (the token's ``tid``; admins see all).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlmodel import Session, select
+
+from servicekit.auth import Principal
+from servicekit.problems import forbidden, not_found
+
+from services.sessions.models import Dyad, ProgramSettings
+
+MEMBERS = ("mentee", "mentor")
+EVERYONE = ("mentee", "mentor", "coordinator")
+
+
+def tenant(who: Principal) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(who.tenant_id) if who.tenant_id else None
+    except ValueError:
+        return None
+
+
+def coordinates(who: Principal, institution_id: uuid.UUID) -> bool:
+    return who.is_admin or (not who.is_client and who.coordinates(institution_id))
+
+
+def member_side(who: Principal, dyad: Dyad) -> str | None:
+    if who.is_client or tenant(who) != dyad.institution_id:
+        return None
+    if who.subject == dyad.mentee_account_id:
+        return "mentee"
+    if who.subject == dyad.mentor_account_id:
+        return "mentor"
+    return None
+
+
+def scoped(stmt: Any, model: Any, who: Principal) -> Any:
+    """Filter a query by the caller's institution (admins: every institution)."""
+    if who.is_admin:
+        return stmt
+    tid = tenant(who)
+    if tid is None:
+        return stmt.where(model.institution_id == uuid.UUID(int=0))
+    return stmt.where(model.institution_id == tid)
+
+
+def dyad_for(session: Session, who: Principal, dyad_id: uuid.UUID, *, allow: tuple[str, ...] = EVERYONE, what: str = "Dyad") -> tuple[Dyad, str]:
+    """The dyad and the caller's capacity: ``mentee``, ``mentor`` or ``coordinator``."""
+    dyad = session.exec(scoped(select(Dyad).where(Dyad.id == dyad_id), Dyad, who)).first()
+    if dyad is None:
+        raise not_found(what)
+    capacity = member_side(who, dyad) or ("coordinator" if coordinates(who, dyad.institution_id) else None)
+    if capacity is None:
+        raise not_found(what)
+    if capacity not in allow:
+        raise forbidden(f"Only the {' or '.join(allow)} may do this")
+    return dyad, capacity
+
+
+def program_for(session: Session, who: Principal, program_id: uuid.UUID, *, members_may_read: bool = False) -> tuple[ProgramSettings, str]:
+    """The program and the caller's capacity (``coordinator`` or ``member``)."""
+    program = session.exec(scoped(select(ProgramSettings).where(ProgramSettings.program_id == program_id), ProgramSettings, who)).first()
+    if program is None:
+        raise not_found("Program")
+    if coordinates(who, program.institution_id):
+        return program, "coordinator"
+    member = session.exec(
+        select(Dyad.id).where(
+            Dyad.institution_id == program.institution_id,
+            Dyad.program_id == program_id,
+            (Dyad.mentee_account_id == who.subject) | (Dyad.mentor_account_id == who.subject),
+        )
+    ).first()
+    if member is None or who.is_client:
+        raise not_found("Program")
+    if not members_may_read:
+        raise forbidden("Only the institution's coordinators may do this")
+    return program, "member"

@@ -1,0 +1,29 @@
+"""Settings of the sessions service (env prefix ``SESSIONS_``).
+
+- ``SESSIONS_DATABASE_URL``: the database (embedded SQLite under var/ by default).
+- ``SESSIONS_MATCHING_URL``: the matching service, whose outbox feed
+  (``/internal/events``) announces ``match.activated``, ``match.dissolved`` and
+  ``match.completed``.
+- ``SESSIONS_CLIENT_ID`` / ``SESSIONS_CLIENT_SECRET`` / ``SESSIONS_TOKEN_URL``: this
+  service's client-credentials identity (scope ``events:read``). Unset: the feed
+  consumer does not run.
+- ``SESSIONS_FEED_POLL_SECONDS``: how often the feed is polled.
+- ``SESSIONS_OVERDUE_SWEEP_SECONDS``: how often overdue feedback forms are
+  announced (``feedback.overdue``) by the background sweep; 0 switches it off.
+- ``SESSIONS_PUBLIC_BASE_URL``: the public base of calendar feed URLs (the gateway).
+"""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import BaseServiceSettings
+
+
+class Settings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="SESSIONS_", extra="ignore")
+
+    service_name: str = "sessions"
+    matching_url: str = "http://127.0.0.1:8002"
+    feed_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    overdue_sweep_seconds: float = Field(default=60.0, ge=0, le=86400)
+    public_base_url: str = "http://127.0.0.1:8000"

@@ -1,0 +1,194 @@
+"""Dyads from the matching feed: match.activated creates the dyad and proposes
+its schedule (domain.propose_schedule); match.dissolved / match.completed end it
+and cancel its future meetings. Every handler is idempotent on its own (a
+second delivery changes nothing), besides the consumer's handled-event table."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlmodel import Session, select
+
+from servicekit.outbox import EventOut, emit
+
+from services.sessions import clock, domain
+from services.sessions.models import Dyad, Meeting, MeetingChange, OutboxEvent, ProgramSettings
+
+log = logging.getLogger("sessions.dyads")
+
+DEFAULT_FEEDBACK_ITEMS = [
+    {"code": "preparation", "label": "My counterpart came prepared"},
+    {"code": "listening", "label": "My counterpart listened actively"},
+    {"code": "usefulness", "label": "The meeting was useful for my objectives"},
+    {"code": "rapport", "label": "I felt trust and rapport"},
+]
+PENDING = ("scheduled", "rescheduled")
+
+
+def _hhmm(value: str) -> time:
+    if value == "24:00":
+        return time(0)
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def availability(timezone: str, slots: list[dict[str, Any]]) -> domain.Availability:
+    return domain.Availability(
+        timezone=timezone,
+        windows=tuple(domain.WeeklyWindow(int(s["weekday"]), _hhmm(s["start"]), _hhmm(s["end"])) for s in slots),
+    )
+
+
+def modality_for(delivery: str, preferred: str) -> str:
+    if delivery in ("virtual", "in_person"):
+        return delivery
+    return "in_person" if preferred == "in_person" else "virtual"
+
+
+def meeting_payload(meeting: Meeting, dyad: Dyad) -> dict[str, Any]:
+    return {
+        "meeting_id": str(meeting.id),
+        "dyad_id": str(dyad.id),
+        "program_id": str(dyad.program_id),
+        "number": meeting.number,
+        "start": meeting.start.isoformat(),
+        "duration_minutes": meeting.duration_minutes,
+        "modality": meeting.modality,
+        "status": meeting.status,
+        "sequence": meeting.sequence,
+        "mentee_account_id": dyad.mentee_account_id,
+        "mentor_account_id": dyad.mentor_account_id,
+    }
+
+
+def emit_meeting(session: Session, kind: str, meeting: Meeting, dyad: Dyad, **extra: Any) -> None:
+    emit(session, OutboxEvent, kind, subject=meeting.id, tenant_id=dyad.institution_id,
+         payload={**meeting_payload(meeting, dyad), **extra})
+
+
+def propose(program: ProgramSettings, dyad: Dyad) -> domain.Schedule:
+    cadence = domain.Cadence.WEEKLY if program.cadence == "weekly" else domain.Cadence.BIWEEKLY
+    count = program.meetings_count * (2 if program.cadence == "monthly" else 1)
+    request = domain.ScheduleRequest(
+        mentee=availability(dyad.mentee_timezone, dyad.mentee_availability),
+        mentor=availability(dyad.mentor_timezone, dyad.mentor_availability),
+        phase_start=program.mentoring_starts_on,
+        phase_end=program.mentoring_ends_on,
+        count=count,
+        cadence=cadence,
+        duration_minutes=program.duration_minutes,
+    )
+    schedule = domain.propose_schedule(request)
+    if program.cadence == "monthly":  # every other biweekly date: every four weeks
+        from dataclasses import replace
+
+        kept = tuple(replace(o, number=n) for n, o in enumerate(schedule.occurrences[::2], start=1))
+        schedule = replace(schedule, occurrences=kept)
+    return schedule
+
+
+def _program(session: Session, payload: dict[str, Any]) -> ProgramSettings:
+    program_id = uuid.UUID(payload["program_id"])
+    meetings = payload["meetings"]
+    program = session.get(ProgramSettings, program_id)
+    if program is None:
+        program = ProgramSettings(
+            program_id=program_id,
+            institution_id=uuid.UUID(payload["institution_id"]),
+            feedback_items=list(DEFAULT_FEEDBACK_ITEMS),
+            delivery=meetings["delivery"],
+            meetings_count=int(meetings["meetings_count"]),
+            cadence=meetings["cadence"],
+            duration_minutes=int(meetings["duration_minutes"]),
+            mentoring_starts_on=date.fromisoformat(meetings["mentoring_starts_on"]),
+            mentoring_ends_on=date.fromisoformat(meetings["mentoring_ends_on"]),
+            feedback_deadline_hours=float(meetings["feedback_deadline_hours"]),
+        )
+        session.add(program)
+        session.flush()
+    return program
+
+
+def activate(session: Session, payload: dict[str, Any], occurred_at: datetime) -> Dyad | None:
+    dyad_id = uuid.UUID(payload["match_id"])
+    if session.get(Dyad, dyad_id) is not None:
+        return None  # already applied
+    program = _program(session, payload)
+    mentee, mentor = payload["mentee"], payload["mentor"]
+    dyad = Dyad(
+        id=dyad_id,
+        institution_id=uuid.UUID(payload["institution_id"]),
+        program_id=program.program_id,
+        mentee_participant_id=uuid.UUID(mentee["participant_id"]),
+        mentor_participant_id=uuid.UUID(mentor["participant_id"]),
+        mentee_account_id=mentee["account_id"],
+        mentor_account_id=mentor["account_id"],
+        mentee_timezone=mentee["timezone"],
+        mentor_timezone=mentor["timezone"],
+        mentee_availability=list(mentee.get("availability") or []),
+        mentor_availability=list(mentor.get("availability") or []),
+        preferred_delivery=payload.get("preferred_delivery") or "hybrid",
+        schedule_status="pending",
+        activated_at=occurred_at,
+    )
+    try:
+        schedule = propose(program, dyad)
+    except domain.DomainError as exc:
+        dyad.schedule_status, dyad.schedule_reasons = "no_common_slot", [str(exc)]
+        session.add(dyad)
+        session.flush()
+        return dyad
+    dyad.schedule_status = schedule.status.value
+    dyad.schedule_slot = schedule.slot.label() if schedule.slot else None
+    dyad.schedule_reasons = list(schedule.reasons)
+    session.add(dyad)
+    session.flush()
+    modality = modality_for(program.delivery, dyad.preferred_delivery)
+    for occurrence in schedule.occurrences:
+        meeting = Meeting(
+            institution_id=dyad.institution_id,
+            dyad_id=dyad.id,
+            number=occurrence.number,
+            planned_start=occurrence.start_utc,
+            start=occurrence.start_utc,
+            duration_minutes=program.duration_minutes,
+            modality=modality,
+        )
+        session.add(meeting)
+        session.flush()
+        emit_meeting(session, "meeting.scheduled", meeting, dyad)
+    return dyad
+
+
+def end(session: Session, payload: dict[str, Any], status: str) -> Dyad | None:
+    dyad = session.get(Dyad, uuid.UUID(payload["match_id"]))
+    if dyad is None or dyad.status != "active":
+        return None
+    now = clock.now()
+    dyad.status, dyad.ended_at = status, now
+    dyad.end_reason = payload.get("reason") if status == "dissolved" else "completed"
+    session.add(dyad)
+    future = session.exec(
+        select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id,
+                              Meeting.status.in_(PENDING), Meeting.start > now)  # type: ignore[attr-defined]
+    ).all()
+    for meeting in future:
+        session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind="cancelled", by="system",
+                                  from_start=meeting.start, reason=f"the match was {status}"))
+        meeting.status, meeting.sequence, meeting.updated_at = "cancelled", meeting.sequence + 1, now
+        session.add(meeting)
+    session.flush()
+    return dyad
+
+
+def handle(session: Session, event: EventOut) -> None:
+    """The matching feed's handler (servicekit.consumer.FeedConsumer)."""
+    if event.type == "match.activated":
+        activate(session, event.payload, event.occurred_at)
+    elif event.type == "match.dissolved":
+        end(session, event.payload, "dissolved")
+    elif event.type == "match.completed":
+        end(session, event.payload, "completed")

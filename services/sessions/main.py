@@ -1,0 +1,109 @@
+"""The sessions service app: meetings, feedback, objectives, diary, dyad health.
+
+When ``SESSIONS_CLIENT_ID`` / ``SESSIONS_CLIENT_SECRET`` are set, the lifespan
+runs the matching feed consumer (match.activated → dyad + schedule;
+match.dissolved / match.completed → dyad ended) and the overdue-feedback sweep.
+Both are safe on several replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from servicekit.app import create_service_app
+from servicekit.auth import KeySource
+from servicekit.consumer import FeedConsumer
+from servicekit.db import SESSION_DEPENDENCY
+from servicekit.outbox import feed_router
+
+from services.sessions import dyads, feedback
+from services.sessions.config import Settings
+from services.sessions.models import FeedCursor, HandledEvent, OutboxEvent
+from services.sessions.routers import router
+
+log = logging.getLogger("sessions.main")
+
+DESCRIPTION = """Meetings and their schedule, group events and attendance, feedback forms with deadlines,
+SMART objectives with measured progress, the private diary, and dyad health."""
+
+TAGS = [
+    {"name": "dyads", "description": "Dyads from the matching feed, their health, and program views."},
+    {"name": "meetings", "description": "The schedule, confirmations, reschedules and the iCalendar feed."},
+    {"name": "feedback", "description": "Forms after each held meeting, deadlines and overdue lists."},
+    {"name": "objectives", "description": "SMART objectives, progress and measured against perceived achievement."},
+    {"name": "diary", "description": "The mentee's private diary."},
+    {"name": "group events", "description": "Kickoff, accompaniment sessions, cohort meetings and attendance."},
+]
+
+
+def make_consumer(settings: Settings, engine: Engine, tokens: object | None = None) -> FeedConsumer | None:
+    secret = settings.client_secret.get_secret_value()
+    if tokens is None:
+        if not settings.client_id or not secret:
+            return None
+        from servicekit.service_auth import ServiceTokenProvider
+
+        tokens = ServiceTokenProvider(settings.token_url, settings.client_id, secret, ["events:read"])
+    return FeedConsumer(
+        source="matching", feed_url=settings.matching_url.rstrip("/") + "/internal/events", tokens=tokens,  # type: ignore[arg-type]
+        engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent, handler=dyads.handle,
+    )
+
+
+def sweep_all(engine: Engine) -> int:
+    with Session(engine) as session:
+        count = feedback.sweep(session)
+        session.commit()
+        return count
+
+
+async def sweep_loop(engine: Engine, stop: asyncio.Event, interval: float) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(sweep_all, engine)
+        except Exception as exc:  # keep sweeping later
+            log.warning("overdue sweep failed", extra={"error": type(exc).__name__})
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass
+
+
+def create_app(settings: Settings | None = None, *, key_source: KeySource | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or Settings()
+    background: list[asyncio.Task[None]] = []
+    stop = asyncio.Event()
+
+    async def start(app: FastAPI) -> None:
+        consumer = make_consumer(settings, app.state.engine)
+        app.state.consumer = consumer
+        if consumer is not None:
+            background.append(asyncio.create_task(consumer.run(stop, settings.feed_poll_seconds)))
+            if settings.overdue_sweep_seconds > 0:
+                background.append(asyncio.create_task(sweep_loop(app.state.engine, stop, settings.overdue_sweep_seconds)))
+
+    async def halt(app: FastAPI) -> None:
+        stop.set()
+        for task in background:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        background.clear()
+
+    return create_service_app(
+        settings=settings,
+        title="Aliada sessions service",
+        description=DESCRIPTION,
+        routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY)],
+        key_source=key_source,
+        engine=engine,
+        on_startup=[start],
+        on_shutdown=[halt],
+        openapi_tags=TAGS,
+    )

@@ -1,0 +1,258 @@
+"""Tables of the sessions service, on its own metadata.
+
+Every row that belongs to an institution carries ``institution_id`` and every
+query filters by it. Timestamps are stored as UTC and read back aware.
+"""
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+from uuid6 import uuid7
+
+from servicekit.consumer import FeedCursorBase, HandledEventBase
+from servicekit.db import new_registry
+from servicekit.idempotency import IdempotencyRecordBase
+from servicekit.outbox import OutboxEventBase, utcnow
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out (SQLite forgets the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(SQLModel, registry=new_registry()):
+    pass
+
+
+class OutboxEvent(OutboxEventBase, Base, table=True):
+    pass
+
+
+class IdempotencyRecord(IdempotencyRecordBase, Base, table=True):
+    pass
+
+
+class FeedCursor(FeedCursorBase, Base, table=True):
+    pass
+
+
+class HandledEvent(HandledEventBase, Base, table=True):
+    pass
+
+
+class ProgramSettings(Base, table=True):
+    """A program as the sessions service knows it: from match.activated, plus what coordinators set here."""
+
+    __tablename__ = "program_settings"
+
+    program_id: uuid.UUID = Field(primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    delivery: str = Field(max_length=20)
+    meetings_count: int
+    cadence: str = Field(max_length=20)
+    duration_minutes: int
+    mentoring_starts_on: date
+    mentoring_ends_on: date
+    feedback_deadline_hours: float
+    feedback_items: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    counterpart_reads_feedback: bool = False
+    health_thresholds: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Dyad(Base, table=True):
+    """An active (or ended) match: the payload of match.activated, kept whole."""
+
+    __tablename__ = "dyads"
+
+    id: uuid.UUID = Field(primary_key=True, description="The match id.")
+    institution_id: uuid.UUID = Field(index=True)
+    program_id: uuid.UUID = Field(index=True)
+    mentee_participant_id: uuid.UUID
+    mentor_participant_id: uuid.UUID
+    mentee_account_id: str = Field(max_length=200, index=True)
+    mentor_account_id: str = Field(max_length=200, index=True)
+    mentee_timezone: str = Field(max_length=64)
+    mentor_timezone: str = Field(max_length=64)
+    mentee_availability: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    mentor_availability: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    preferred_delivery: str = Field(max_length=20)
+    status: str = Field(default="active", max_length=20)
+    schedule_status: str = Field(max_length=20)
+    schedule_slot: str | None = Field(default=None, max_length=100)
+    schedule_reasons: list[str] = Field(default_factory=list, sa_type=JSON)
+    health_status: str | None = Field(default=None, max_length=10)
+    activated_at: datetime = Field(sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    end_reason: str | None = Field(default=None, max_length=1000)
+
+
+class Meeting(Base, table=True):
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("dyad_id", "number"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    dyad_id: uuid.UUID = Field(foreign_key="dyads.id", index=True)
+    number: int
+    planned_start: datetime = Field(sa_type=UtcDateTime)
+    start: datetime = Field(sa_type=UtcDateTime)
+    duration_minutes: int
+    modality: str = Field(max_length=20)
+    link: str | None = Field(default=None, max_length=500)
+    place: str | None = Field(default=None, max_length=300)
+    status: str = Field(default="scheduled", max_length=20)
+    reschedules: int = 0
+    sequence: int = 0
+    mentee_confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    mentor_confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    notes: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class MeetingChange(Base, table=True):
+    """History of a meeting: every reschedule, cancellation, no-show."""
+
+    __tablename__ = "meeting_changes"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    meeting_id: uuid.UUID = Field(foreign_key="meetings.id", index=True)
+    kind: str = Field(max_length=20)
+    by: str = Field(max_length=20)
+    from_start: datetime = Field(sa_type=UtcDateTime)
+    to_start: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reason: str = Field(sa_type=Text)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class FeedbackForm(Base, table=True):
+    __tablename__ = "feedback_forms"
+    __table_args__ = (UniqueConstraint("meeting_id", "respondent_role"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    program_id: uuid.UUID = Field(index=True)
+    dyad_id: uuid.UUID = Field(foreign_key="dyads.id", index=True)
+    meeting_id: uuid.UUID = Field(foreign_key="meetings.id", index=True)
+    respondent_role: str = Field(max_length=10)
+    respondent_account_id: str = Field(max_length=200, index=True)
+    due_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    submitted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ratings: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    rating: float | None = None
+    comments: str | None = Field(default=None, sa_type=Text)
+    meeting_took_place: bool | None = None
+    on_time: bool | None = None
+    delay_days: int | None = None
+    overdue_announced_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Objective(Base, table=True):
+    __tablename__ = "objectives"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    program_id: uuid.UUID = Field(index=True)
+    dyad_id: uuid.UUID = Field(foreign_key="dyads.id", index=True)
+    statement: str = Field(sa_type=Text)
+    metric: str = Field(max_length=300)
+    baseline: float
+    target: float
+    unit: str = Field(max_length=100)
+    direction: str | None = Field(default=None, max_length=10)
+    plan: str = Field(sa_type=Text)
+    resources: list[str] = Field(default_factory=list, sa_type=JSON)
+    career_goal: str = Field(sa_type=Text)
+    due_date: date
+    set_on: date
+    mentee_perceived: float | None = None
+    mentor_perceived: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ProgressEntry(Base, table=True):
+    __tablename__ = "progress_entries"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    objective_id: uuid.UUID = Field(foreign_key="objectives.id", index=True)
+    value: float
+    note: str | None = Field(default=None, sa_type=Text)
+    meeting_id: uuid.UUID | None = Field(default=None, foreign_key="meetings.id")
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class DiaryEntry(Base, table=True):
+    __tablename__ = "diary_entries"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    dyad_id: uuid.UUID = Field(foreign_key="dyads.id", index=True)
+    author_account_id: str = Field(max_length=200)
+    text: str = Field(sa_type=Text)
+    entry_date: date
+    objective_id: uuid.UUID | None = Field(default=None, foreign_key="objectives.id")
+    meeting_id: uuid.UUID | None = Field(default=None, foreign_key="meetings.id")
+    shared_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class CalendarToken(Base, table=True):
+    """A participant's private calendar URL; only the SHA-256 of the token is kept."""
+
+    __tablename__ = "calendar_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    account_id: str = Field(max_length=200, index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class GroupEvent(Base, table=True):
+    __tablename__ = "group_events"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    program_id: uuid.UUID = Field(index=True)
+    title: str = Field(max_length=200)
+    kind: str = Field(max_length=30)
+    starts_at: datetime = Field(sa_type=UtcDateTime)
+    duration_minutes: int
+    modality: str = Field(max_length=20)
+    link: str | None = Field(default=None, max_length=500)
+    place: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Attendance(Base, table=True):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("event_id", "participant_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    event_id: uuid.UUID = Field(foreign_key="group_events.id", index=True)
+    participant_id: uuid.UUID
+    attended: bool
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -1,0 +1,130 @@
+"""/v1/dyads: dyads, their meetings, health; program views (at-risk, statistics, thresholds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlmodel import select
+
+from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
+from servicekit.problems import problem_responses
+
+from services.sessions import access, clock, diary, feedback, meetings, objectives, supervision
+from services.sessions.dependencies import CurrentPrincipal, DyadId, ProgramId, SessionDep
+from services.sessions.models import Dyad, Meeting, ProgramSettings
+from services.sessions.schemas import (
+    DiaryCounts, DyadPublic, FeedbackPublic, HealthOut, MeetingPublic, ObjectivePublic, StatisticsOut, Thresholds, ThresholdsOut,
+)
+
+router = APIRouter(prefix="/v1/dyads", tags=["dyads"])
+
+
+@router.get("/mine", response_model=Page[DyadPublic], operation_id="list_my_dyads", summary="My dyads, as mentee or mentor",
+            responses=problem_responses(400, 401, 422))
+def list_my_dyads(who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
+    tid = access.tenant(who)
+    if tid is None or who.is_client:
+        return Page[DyadPublic](items=[])
+    stmt = select(Dyad).where(Dyad.institution_id == tid, (Dyad.mentee_account_id == who.subject) | (Dyad.mentor_account_id == who.subject))
+    rows, nxt = paginate(session, stmt, Dyad.id, limit=limit, cursor=cursor)
+    return Page[DyadPublic](items=[DyadPublic.model_validate(r) for r in rows], next_cursor=nxt)
+
+
+@router.get("/programs/{program_id}", response_model=Page[DyadPublic], operation_id="list_program_dyads",
+            summary="The program's dyads (coordinators, admin)", responses=problem_responses(400, 401, 403, 404, 422))
+def list_program_dyads(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
+    program, _ = access.program_for(session, who, program_id)
+    stmt = select(Dyad).where(Dyad.institution_id == program.institution_id, Dyad.program_id == program_id)
+    rows, nxt = paginate(session, stmt, Dyad.id, limit=limit, cursor=cursor)
+    return Page[DyadPublic](items=[DyadPublic.model_validate(r) for r in rows], next_cursor=nxt)
+
+
+@router.get("/programs/{program_id}/at-risk", response_model=list[HealthOut], operation_id="list_dyads_at_risk",
+            summary="The program's amber and red dyads, worst first, with reasons and thresholds (coordinators)",
+            responses=problem_responses(401, 403, 404, 422))
+def list_dyads_at_risk(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    program, _ = access.program_for(session, who, program_id)
+    return supervision.at_risk(session, program)
+
+
+@router.get("/programs/{program_id}/statistics", response_model=StatisticsOut, operation_id="get_program_statistics",
+            summary="Held vs planned, reschedule/cancel rates, feedback timeliness and delays, in-person, achievement (coordinators)",
+            responses=problem_responses(401, 403, 404, 422))
+def get_program_statistics(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    program, _ = access.program_for(session, who, program_id)
+    return supervision.statistics(session, program)
+
+
+def _thresholds_out(program: ProgramSettings) -> ThresholdsOut:
+    return ThresholdsOut(program_id=program.program_id, thresholds=supervision.thresholds_dict(program), documentation=supervision.THRESHOLD_DOC)
+
+
+@router.get("/programs/{program_id}/health-thresholds", response_model=ThresholdsOut, operation_id="get_health_thresholds",
+            summary="The program's dyad-health thresholds (coordinators)", responses=problem_responses(401, 403, 404, 422))
+def get_health_thresholds(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    program, _ = access.program_for(session, who, program_id)
+    return _thresholds_out(program)
+
+
+@router.put("/programs/{program_id}/health-thresholds", response_model=ThresholdsOut, operation_id="set_health_thresholds",
+            summary="Set the program's dyad-health thresholds (coordinators)", responses=problem_responses(401, 403, 404, 409, 422))
+def set_health_thresholds(program_id: ProgramId, body: Thresholds, who: CurrentPrincipal, session: SessionDep) -> Any:
+    program, _ = access.program_for(session, who, program_id)
+    program.health_thresholds, program.updated_at = body.model_dump(), clock.now()
+    supervision.thresholds(program)  # the domain's own consistency checks
+    session.add(program)
+    session.flush()
+    return _thresholds_out(program)
+
+
+@router.get("/{dyad_id}", response_model=DyadPublic, operation_id="get_dyad",
+            summary="One dyad (its members, the institution's coordinators, admin; anyone else 404)", responses=problem_responses(401, 404, 422))
+def get_dyad(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    return access.dyad_for(session, who, dyad_id)[0]
+
+
+@router.get("/{dyad_id}/meetings", response_model=Page[MeetingPublic], operation_id="list_dyad_meetings",
+            summary="The dyad's meetings in schedule order", responses=problem_responses(400, 401, 404, 422))
+def list_dyad_meetings(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
+    dyad, _ = access.dyad_for(session, who, dyad_id)
+    stmt = select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id)
+    rows, nxt = paginate(session, stmt, Meeting.id, limit=limit, cursor=cursor)
+    return Page[MeetingPublic](items=[meetings.public(m) for m in sorted(rows, key=lambda m: m.number)], next_cursor=nxt)
+
+
+@router.get("/{dyad_id}/health", response_model=HealthOut, operation_id="get_dyad_health",
+            summary="The dyad's health: green/amber/red with signals, reasons and thresholds (coordinators)",
+            responses=problem_responses(401, 403, 404, 422))
+def get_dyad_health(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    dyad, _ = access.dyad_for(session, who, dyad_id, allow=("coordinator",))
+    program = session.get(ProgramSettings, dyad.program_id)
+    assert program is not None
+    now = clock.now()
+    result = supervision.health(session, dyad, program, now)
+    if dyad.status == "active":
+        supervision.record(session, dyad, result)
+    return supervision.health_out(dyad, program, result, now)
+
+
+@router.get("/{dyad_id}/feedback", response_model=list[FeedbackPublic], operation_id="list_dyad_feedback",
+            summary="The dyad's feedback forms the caller may read (her own; her counterpart's if the program allows; coordinators all)",
+            responses=problem_responses(401, 404, 422))
+def list_dyad_feedback(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    dyad, capacity = access.dyad_for(session, who, dyad_id)
+    now = clock.now()
+    return [feedback.public(f, now) for f in feedback.dyad_forms(session, who, dyad, capacity)]
+
+
+@router.get("/{dyad_id}/objectives", response_model=list[ObjectivePublic], operation_id="list_dyad_objectives",
+            summary="The dyad's SMART objectives with measured and perceived achievement", responses=problem_responses(401, 404, 422))
+def list_dyad_objectives(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    dyad, _ = access.dyad_for(session, who, dyad_id)
+    return [objectives.public(session, o) for o in objectives.dyad_objectives(session, dyad)]
+
+
+@router.get("/{dyad_id}/diary-counts", response_model=DiaryCounts, operation_id="get_dyad_diary_counts",
+            summary="How many diary entries the mentee wrote and shared (never the text)", responses=problem_responses(401, 404, 422))
+def get_dyad_diary_counts(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    dyad, _ = access.dyad_for(session, who, dyad_id)
+    return diary.counts(session, dyad)

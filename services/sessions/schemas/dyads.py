@@ -1,0 +1,156 @@
+"""Dyads, health, thresholds and program statistics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from services.sessions.schemas.common import Input, Output
+
+
+class DyadPublic(Output):
+    id: uuid.UUID = Field(description="The match id.")
+    program_id: uuid.UUID
+    mentee_participant_id: uuid.UUID
+    mentor_participant_id: uuid.UUID
+    mentee_timezone: str
+    mentor_timezone: str
+    preferred_delivery: str
+    status: str = Field(description="active, dissolved or completed.")
+    schedule_status: str = Field(description="ok, partial or no_common_slot (domain.propose_schedule).")
+    schedule_slot: str | None = Field(examples=["Tue 10:00 America/Mexico_City"])
+    schedule_reasons: list[str]
+    health_status: str | None = Field(description="The last computed health: green, amber or red.")
+    activated_at: datetime
+    ended_at: datetime | None
+
+
+class ReasonOut(Output):
+    signal: str = Field(examples=["missed_streak"])
+    level: str = Field(examples=["red"])
+    value: float
+    threshold: float
+    comparison: str = Field(examples=[">="])
+    message: str = Field(examples=["2 consecutive meetings not held (threshold >= 2)"])
+
+
+class SignalsOut(Output):
+    planned_to_date: int
+    held: int
+    held_ratio: float | None
+    missed_streak: int
+    feedback_due: int
+    feedback_on_time: int
+    on_time_rate: float | None
+    rating_slope: float | None
+    rating_slope_respondent: str | None = Field(description="mentee or mentor: whose ratings fall fastest.")
+    progress_slope: float | None
+    days_since_last_meeting: float | None
+
+
+class HealthOut(Output):
+    dyad_id: uuid.UUID
+    program_id: uuid.UUID
+    status: str = Field(examples=["amber"])
+    reasons: list[ReasonOut]
+    signals: SignalsOut
+    thresholds: dict[str, Any] = Field(description="The program's thresholds that were applied.")
+    computed_at: datetime
+
+
+class Thresholds(Input):
+    """Per-program health thresholds; ``null`` switches that level of that signal off. Omitted fields keep the defaults."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"missed_streak_red": 2, "days_without_meeting_amber": 10, "progress_slope_amber": None}]},
+    )
+
+    missed_streak_red: int | None = Field(default=2, ge=1)
+    missed_streak_amber: int | None = Field(default=1, ge=1)
+    days_without_meeting_red: float | None = Field(default=21, gt=0)
+    days_without_meeting_amber: float | None = Field(default=14, gt=0)
+    rating_slope_red: float | None = Field(default=-0.5, le=0)
+    rating_slope_amber: float | None = Field(default=-0.25, le=0)
+    rating_window: int = Field(default=6, ge=2, le=50)
+    min_ratings: int = Field(default=3, ge=2, le=50)
+    held_ratio_red: float | None = Field(default=0.5, ge=0, le=1)
+    held_ratio_amber: float | None = Field(default=0.75, ge=0, le=1)
+    on_time_rate_red: float | None = Field(default=0.25, ge=0, le=1)
+    on_time_rate_amber: float | None = Field(default=0.5, ge=0, le=1)
+    progress_slope_red: float | None = None
+    progress_slope_amber: float | None = 0.0
+    progress_window: int = Field(default=6, ge=2, le=50)
+    min_progress_points: int = Field(default=3, ge=2, le=50)
+    min_due_for_rates: int = Field(default=3, ge=1, le=50)
+    unconfirmed_after_hours: float = Field(default=48, ge=0, le=24 * 60)
+
+
+class ThresholdsOut(Output):
+    program_id: uuid.UUID
+    thresholds: dict[str, Any]
+    documentation: str = Field(description="How each threshold is compared.")
+
+
+class MeetingStatsOut(Output):
+    planned: int
+    held: int
+    rescheduled: int
+    cancelled: int
+    no_show: int
+    held_rate: float | None
+    reschedule_rate: float | None
+    cancellation_rate: float | None
+    no_show_rate: float | None
+
+
+class DelayBinOut(Output):
+    days: int
+    label: str
+    count: int
+
+
+class FeedbackStatsOut(Output):
+    due: int
+    submitted: int
+    on_time: int
+    late: int
+    unsubmitted: int
+    on_time_rate: float | None
+    delays: list[DelayBinOut]
+    mean_delay_days: float | None
+    median_delay_days: float | None
+    max_delay_days: int | None
+
+
+class InPersonOut(Output):
+    per_dyad: dict[str, int]
+    mean_per_dyad: float | None
+    dyads_over_threshold: int
+    threshold: int
+
+
+class AchievementOut(Output):
+    objectives: int
+    measured_mean: float | None
+    mentee_mean: float | None
+    mentor_mean: float | None
+    mentee_vs_measured_mean: float | None
+    mentor_vs_measured_mean: float | None
+    mentee_vs_mentor_mean: float | None
+    compared: int
+    mentee_more_optimistic: int
+
+
+class StatisticsOut(Output):
+    program_id: uuid.UUID
+    dyads: int
+    active_dyads: int
+    meetings: MeetingStatsOut
+    feedback: FeedbackStatsOut
+    in_person: InPersonOut
+    achievement: AchievementOut
+    computed_at: datetime

@@ -1,0 +1,40 @@
+"""Cross-service fixtures: the whole platform running as processes."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from tools.stack import APPS, Stack
+
+
+@pytest.fixture(scope="session")
+def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
+    urls = {app.name: database_factory.new(app.name) for app in APPS}
+    running = Stack(
+        workdir=tmp_path_factory.mktemp("stack"),
+        database_urls=urls,
+        # Cheap argon2 for the many sign-ups and logins of the journeys; the
+        # production costs are the defaults in gateway/config.py.
+        extra_env={
+            "GATEWAY_PASSWORD_TIME_COST": "1", "GATEWAY_PASSWORD_MEMORY_KIB": "1024", "GATEWAY_PASSWORD_PARALLELISM": "1",
+            # Every journey signs people up and logs them in from 127.0.0.1;
+            # the per-address limit itself is tested in gateway/tests.
+            "GATEWAY_TOKEN_RATE_LIMIT_PER_IP": "100000/minute",
+            # Consumers poll their sources often, so journeys need not wait.
+            "SESSIONS_FEED_POLL_SECONDS": "0.5",
+        },
+    )
+    try:
+        running.start()
+    except Exception:
+        running.stop()
+        raise
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_token(stack: Stack) -> str:
+    return stack.admin_token()
