@@ -54,7 +54,8 @@ run: migrate
 	@echo "    curl -d grant_type=password -d username=admin@aliada.local -d password=... http://127.0.0.1:8000/v1/auth/token"
 	@echo ""
 	@$(BIN)/python -m tools.dev_env var/dev.env
-	@exec $(BIN)/honcho start -f Procfile -e var/dev.env
+	@# A development platform runs on a simulation clock that `make demo` moves (libs/servicekit/clock.py).
+	@ALIADA_CLOCK_FILE=$(CURDIR)/var/clock exec $(BIN)/honcho start -f Procfile -e var/dev.env
 
 test: test-sqlite test-postgresql
 

@@ -33,7 +33,7 @@ def alembic_config(service_dir: Path, url: str) -> Config:
     return cfg
 
 
-def upgrade(service_dir: Path, url: str, revision: str = "head") -> None:
+def upgrade(service_dir: Path, url: str, revision: str = "heads") -> None:
     command.upgrade(alembic_config(service_dir, url), revision)
 
 

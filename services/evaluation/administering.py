@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
+from servicekit import clock
 from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
@@ -30,7 +31,7 @@ ROLE_AUDIENCE = {"mentor": "mentors", "mentee": "mentees"}
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _aware(dt: datetime) -> datetime:

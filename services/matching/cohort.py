@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from servicekit import clock
+
 from services.matching import engine
 from services.matching.clients.participants import Membership, Participant, Program
 from services.matching.models import MatchingProfile
@@ -29,7 +31,7 @@ MODES = {"peer": engine.Mode.PEER, "group": engine.Mode.GROUP}
 
 def anchor_date(program: Program) -> date:
     mentoring = program.phase("mentoring")
-    return mentoring.starts_on if mentoring else datetime.now(UTC).date()
+    return mentoring.starts_on if mentoring else clock.now().date()
 
 
 def to_utc(slots: list[dict[str, Any]], timezone: str, anchor: date) -> list[tuple[int, int, int]]:

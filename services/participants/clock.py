@@ -1,4 +1,5 @@
-"""The service's notion of "now" (timezone-aware UTC).
+"""The service's notion of "now" (timezone-aware UTC; servicekit.clock, which a
+development platform may run as a simulation clock).
 
 Deadlines (the call's close, invitations to confirm) are compared with
 ``clock.now()``; tests move time by patching this function. Always call it as
@@ -7,8 +8,8 @@ Deadlines (the call's close, invitations to confirm) are compared with
 
 from datetime import datetime
 
-from servicekit.outbox import utcnow
+from servicekit import clock as _platform_clock
 
 
 def now() -> datetime:
-    return utcnow()
+    return _platform_clock.now()
