@@ -146,7 +146,11 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
             section, name = key
             target = renames.get(key, name)
             if target not in components.setdefault(section, {}):
-                components[section][target] = _rewrite(copy.deepcopy(source[section][name]), renames)
+                component = _rewrite(copy.deepcopy(source[section][name]), renames)
+                if target != name and isinstance(component, dict) and component.get("title") == name:
+                    # Generators name classes by title: a renamed schema keeps no clashing title.
+                    component["title"] = target
+                components[section][target] = component
 
         doc_tags = {t["name"]: t for t in doc.get("tags", []) if isinstance(t, dict) and "name" in t}
         service_tags: set[str] = set()

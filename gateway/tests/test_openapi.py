@@ -109,6 +109,13 @@ def test_merge_prefixes_different_components_and_rewrites_their_refs() -> None:
     assert [t for g in merged["x-tagGroups"] for t in g["tags"]].count("matching/things") == 1
 
 
+def test_a_renamed_component_takes_its_new_name_as_title() -> None:
+    # Client generators name classes by title; two different "Page" classes would clash.
+    titled = {"title": "Page", "type": "object", "properties": {"total": {"type": "integer"}}}
+    merged = merge_openapi(gateway_doc(), {"matching": service_doc("Matching", "list_runs", "/v1/matching/runs", titled)})
+    assert merged["components"]["schemas"]["MatchingPage"] == {**titled, "title": "MatchingPage"}
+
+
 def test_merge_notes_unavailable_services_and_resolves_operation_id_clashes() -> None:
     page = gateway_doc()["components"]["schemas"]["Page"]
     merged = merge_openapi(
