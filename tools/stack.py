@@ -69,6 +69,11 @@ class Stack:
     def gateway(self) -> str:
         return self.url("gateway")
 
+    @property
+    def clock_file(self) -> Path:
+        """The platform's simulation clock (``servicekit.clock.set_simulated_now`` moves it)."""
+        return self.workdir / "clock"
+
     def env_for(self, app: App) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
         issuer = self.gateway
@@ -89,6 +94,9 @@ class Stack:
             env["GATEWAY_BOOTSTRAP_ADMIN_EMAIL"] = self.admin_email
             env["GATEWAY_BOOTSTRAP_ADMIN_PASSWORD"] = self.admin_password
         env.update(self.service_env)
+        # One simulation clock for the whole platform (servicekit.clock): offset 0
+        # (the real time) until a test moves it, which must put it back.
+        env["ALIADA_CLOCK_FILE"] = str(self.clock_file)
         env.update(self.extra_env)
         return env
 

@@ -11,6 +11,10 @@
   evaluators see aggregates only. There is no route returning another person's
   answers.
 - Every query filters by the caller's institution (the token's ``tid``).
+- The program report is authorized here (coordinators and evaluators of the
+  program's institution, admins) before its inputs are read from the other
+  services with this service's own token (scope ``reports:read``), which reads
+  aggregates and pseudonymous dyads only.
 """
 
 from __future__ import annotations
@@ -74,6 +78,12 @@ def pseudonym(key: bytes, program_id: uuid.UUID, subject: str) -> str:
     """HMAC-SHA256(key, program_id + account sub): pairs a person's pre and post
     answers within one program without storing who she is."""
     return hmac.new(key, f"{program_id}:{subject}".encode(), hashlib.sha256).hexdigest()
+
+
+def dyad_pseudonym(key: bytes, program_id: uuid.UUID, dyad_id: uuid.UUID) -> str:
+    """HMAC-SHA256(key, "dyad:" + program_id + dyad id): ties a mentee's and her mentor's
+    perceived achievement to their dyad's measured achievement without storing the dyad's id."""
+    return hmac.new(key, f"dyad:{program_id}:{dyad_id}".encode(), hashlib.sha256).hexdigest()
 
 
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

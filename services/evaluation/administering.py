@@ -5,6 +5,10 @@ until ``closes_at`` (or an early closing) it is open; drafts and submissions
 are accepted only while it is open (409 saying which side of the window).
 A person's response is found by her pseudonym, HMAC(key, program_id + sub), in
 every administration; only non-anonymous ones also store her participant id.
+A submission to a perceived-achievement instrument also stores her dyad's keyed
+pseudonym, HMAC(key, "dyad:" + program_id + dyad id): her dyad in the program is
+read from the sessions service with her own token when she submits (the active
+one, else the completed one, else the dissolved one; the latest first).
 """
 
 from __future__ import annotations
@@ -193,7 +197,9 @@ def save_draft(session: Session, adm: AdministrationRow, me: Respondent, answers
     return row
 
 
-def submit(session: Session, adm: AdministrationRow, me: Respondent, answers: dict[str, Any] | None) -> ResponseRow:
+def submit(session: Session, adm: AdministrationRow, me: Respondent, answers: dict[str, Any] | None,
+           dyad_ref: str | None = None) -> ResponseRow:
+    """The one submission; ``dyad_ref`` (perceived-achievement instruments) ties it to her dyad's pseudonym."""
     existing = mine(session, adm, me)
     if existing is not None and existing.status == "submitted":
         raise conflict("You already submitted this questionnaire: it is accepted exactly once", submitted=True)
@@ -208,6 +214,7 @@ def submit(session: Session, adm: AdministrationRow, me: Respondent, answers: di
         raise _invalid(issues, prefix="answers")
     existing.status = "submitted"
     existing.submitted_at = now()
+    existing.dyad_ref = dyad_ref
     session.add(existing)
     emit(session, OutboxEvent, "response.submitted", subject=adm.id, tenant_id=adm.institution_id,
          payload={"administration_id": str(adm.id), "program_id": str(adm.program_id), "moment": adm.moment, "role": me.role})

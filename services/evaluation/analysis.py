@@ -2,6 +2,17 @@
 
 Responses enter the analytics as ``Response(respondent=pseudonym, role, answers)``:
 pre and post pair by pseudonym, so anonymous administrations pair too.
+
+The program report is authorized here first (coordinators and evaluators of the
+program's institution, admins); its inputs are then read with this service's own
+``reports:read`` token: the program, funnel and training statistics
+(participants), the matching outcomes (counts and pair scores, matching) and the
+per-dyad outcomes (sessions: measured objective achievement, meetings, feedback
+timeliness, status, per dyad id, no person named). Perceived achievement comes
+from the perceived-achievement instruments' answers, tied to the respondent's
+dyad when she submitted (``ResponseRow.dyad_ref``, a keyed pseudonym of the dyad
+id); measured and perceived meet on that pseudonym, so no dyad id is stored here
+and no person is ever read from the other services.
 """
 
 from __future__ import annotations
@@ -9,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
+from servicekit import clock
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, conflict, field_problem, not_found
 
@@ -21,10 +32,12 @@ from services.evaluation import access, catalog
 from services.evaluation.analytics import (
     Administration,
     DisclosurePolicy,
+    DyadAchievement,
     DyadRecord,
     DyadStatus,
     FeedbackForms,
     FunnelStage,
+    Instrument,
     ItemType,
     MatchingSummary,
     MeetingPlan,
@@ -45,10 +58,16 @@ from services.evaluation.analytics import (
     term_frequencies,
 )
 from services.evaluation.analytics.report import _themes as protected_themes
-from services.evaluation.clients.upstream import Upstreams
+from services.evaluation.clients.upstream import MatchingOutcomes, ProgramOutcomes, Upstreams
 from services.evaluation.models import AdministrationRow, CodingRow, ResponseRow, ThemeRow
 
 ROLES = ("mentor", "mentee")
+ACHIEVEMENT_ITEM = "achieved"
+"""The 0-100 numeric item of the perceived-achievement instruments (objectives-mentee / -mentor and their copies)."""
+
+
+def is_achievement_instrument(ins: Instrument) -> bool:
+    return ins.has_item(ACHIEVEMENT_ITEM) and ins.item(ACHIEVEMENT_ITEM).type is ItemType.NUMERIC
 
 
 def policy_of(settings: Any) -> DisclosurePolicy:
@@ -276,75 +295,122 @@ def open_answers(session: Session, who: Principal, program_id: uuid.UUID, policy
 # ------------------------------------------------------------------ the program report
 
 
+async def report_token(request: Any, who: Principal) -> str:
+    """This service's own ``reports:read`` token (the caller's own without credentials)."""
+    tokens = request.app.state.report_tokens
+    return who.token if tokens is None else await tokens.token()
+
+
 async def gather_upstream(up: Upstreams, program_id: uuid.UUID, token: str) -> dict[str, Any]:
-    program = await up.program(program_id, token)
-    funnel, training, run, matches, stats, dyads = await asyncio.gather(
-        up.funnel(program_id, token), up.training(program_id, token), up.latest_run(program_id, token),
-        up.matches(program_id, token), up.statistics(program_id, token), up.dyads(program_id, token),
+    funnel, training, matching, outcomes = await asyncio.gather(
+        up.funnel(program_id, token), up.training(program_id, token), up.matching_outcomes(program_id, token),
+        _outcomes_or_none(up, program_id, token),
     )
-    return {"program": program, "funnel": funnel, "training": training, "run": run, "matches": matches, "stats": stats, "dyads": dyads}
+    return {"funnel": funnel, "training": training, "matching": matching, "outcomes": outcomes}
+
+
+async def _outcomes_or_none(up: Upstreams, program_id: uuid.UUID, token: str) -> ProgramOutcomes | None:
+    """Sessions knows a program from its first active dyad on: before that there is nothing to report."""
+    try:
+        return await up.outcomes(program_id, token)
+    except ProblemError as exc:
+        if exc.status == 404:
+            return None
+        raise
 
 
 def _funnel(up: dict[str, Any]) -> tuple[FunnelStage, ...]:
     f = up["funnel"]
+    m: MatchingOutcomes = up["matching"]
 
     def stage(name: str) -> tuple[int, int]:
         mentors = sum(getattr(r.stages, name) for r in f.by_role if r.role in ("mentor", "peer_mentor"))
         mentees = sum(getattr(r.stages, name) for r in f.by_role if r.role == "mentee")
         return mentors, mentees
 
-    live = [m for m in up["matches"] if m.status != "proposed"]
     stages = [
         FunnelStage("applied", *stage("applied")),
         FunnelStage("selected", *stage("accepted")),
         FunnelStage("confirmed", *stage("confirmed")),
         FunnelStage("trained", *stage("trained")),
-        FunnelStage("matched", len({m.mentor_participant_id for m in live}), len({m.mentee_participant_id for m in live})),
+        FunnelStage("matched", m.matched_mentors, m.matched_mentees),
         FunnelStage("completed", *stage("completed")),
     ]
     return tuple(stages)
 
 
-def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: dict[str, Any]) -> ReportInput:
-    program, stats = up["program"], up["stats"]
+STATUS = {"active": DyadStatus.ACTIVE, "completed": DyadStatus.COMPLETED, "dissolved": DyadStatus.DISSOLVED}
+
+
+def achievement_inputs(session: Session, adms: list[AdministrationRow], program_id: uuid.UUID, outcomes: ProgramOutcomes | None,
+                       key: bytes) -> tuple[DyadAchievement, ...]:
+    """Per dyad (by its keyed pseudonym): measured achievement (sessions) beside the mentee's and the mentor's
+    perceived achievement (their latest submitted answer to a perceived-achievement instrument)."""
+    perceived: dict[str, dict[str, float]] = {}
+    for adm in adms:
+        if not is_achievement_instrument(catalog.load(session, adm.institution_id, adm.instrument_id)):
+            continue
+        rows = session.exec(select(ResponseRow).where(
+            ResponseRow.institution_id == adm.institution_id, ResponseRow.administration_id == adm.id,
+            ResponseRow.status == "submitted", ResponseRow.dyad_ref.is_not(None),  # type: ignore[union-attr]
+        ).order_by(ResponseRow.submitted_at, ResponseRow.id)).all()  # type: ignore[arg-type]
+        for r in rows:
+            value = r.answers.get(ACHIEVEMENT_ITEM)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                perceived.setdefault(r.dyad_ref, {})[r.role] = float(value)  # type: ignore[index]
+    measured = {
+        access.dyad_pseudonym(key, program_id, d.dyad_id): (d.objectives.measured_mean if d.objectives.objectives else None)
+        for d in (outcomes.items if outcomes else ())
+    }
+    out = []
+    for ref in sorted(set(measured) | set(perceived)):
+        mine = perceived.get(ref, {})
+        row = DyadAchievement(ref, measured.get(ref), mine.get("mentee"), mine.get("mentor"))
+        if any(v is not None for v in (row.measured, row.mentee_perceived, row.mentor_perceived)):
+            out.append(row)
+    return tuple(out)
+
+
+def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: dict[str, Any], key: bytes) -> ReportInput:
+    program, outcomes = up["program"], up["outcomes"]
     adms = program_administrations(session, who, program_id)
     pair = pick_pre_post(session, adms, None, None)
     closing = [a for a in adms if a.moment == "closing"]
-    run = up["run"]
+    run = up["matching"].run
     matching = None
     if run is not None:
-        rep = run.report
-        matching = MatchingSummary(mentors=rep.mentors, mentees=rep.mentees, matched_mentees=rep.matched,
-                                   substitutes=len(rep.substitutes), pair_scores=tuple(p.score for p in rep.pairs),
-                                   blocking_pairs=rep.blocking_pairs, algorithm=run.algorithm)
-    days_late = [0] * stats.feedback.on_time
-    for b in stats.feedback.delays:
-        days_late += [b.days] * b.count
-    dyads = up["dyads"]
-    # Sessions publishes meetings held per program, not per dyad: spread evenly (the total is exact).
-    held_each, extra = divmod(stats.meetings.held, len(dyads)) if dyads else (0, 0)
-    status_map = {"active": DyadStatus.ACTIVE, "completed": DyadStatus.COMPLETED, "dissolved": DyadStatus.DISSOLVED}
+        matching = MatchingSummary(mentors=run.mentors, mentees=run.mentees, matched_mentees=run.matched,
+                                   substitutes=run.substitutes, pair_scores=tuple(run.pair_scores),
+                                   blocking_pairs=run.blocking_pairs, algorithm=run.algorithm)
+    dyads = outcomes.items if outcomes else []
     records = tuple(
-        DyadRecord(str(d.id), status_map.get(d.status, DyadStatus.ACTIVE), held_each + (1 if i < extra else 0),
-                   stats.in_person.per_dyad.get(str(d.id), 0), None, d.health_status in ("amber", "red"))
-        for i, d in enumerate(dyads)
+        DyadRecord(str(d.dyad_id), STATUS.get(d.status, DyadStatus.ACTIVE), d.meetings.held, d.meetings.in_person, None,
+                   d.at_risk)
+        for d in dyads
     )
+    feedback = None
+    meetings = MeetingPlan(planned_per_dyad=program.meetings_count)
+    if outcomes is not None:
+        days_late = [0] * sum(d.feedback.on_time for d in dyads) + sorted(x for d in dyads for x in d.feedback.late_days)
+        feedback = FeedbackForms(deadline_days=max(1, math.ceil(outcomes.feedback_deadline_hours / 24)),
+                                 expected=outcomes.feedback.due, days_late=tuple(days_late))
+        meetings = MeetingPlan(planned_per_dyad=outcomes.meetings_per_dyad, rescheduled=outcomes.meetings.rescheduled,
+                               cancelled=outcomes.meetings.cancelled)
     _, themes, codings = theme_inputs(session, program.institution_id, program_id)
     return ReportInput(
         program=ProgramInfo(program_id=str(program_id), name=program.name, institution=str(program.institution_id),
-                            generated_on=datetime.now(UTC).date().isoformat()),
+                            generated_on=clock.now().date().isoformat()),
         funnel=_funnel(up),
         training=tuple(TrainingModule(str(m.module_id), Text(m.title, m.title), up["training"].members, m.completed)
                        for m in up["training"].modules),
         matching=matching,
-        meetings=MeetingPlan(planned_per_dyad=program.meetings_count, rescheduled=stats.meetings.rescheduled,
-                             cancelled=stats.meetings.cancelled),
-        feedback=FeedbackForms(deadline_days=max(1, math.ceil(program.feedback_deadline_hours / 24)),
-                               expected=stats.feedback.due, days_late=tuple(days_late)),
+        meetings=meetings,
+        feedback=feedback,
         dyads=records,
         skills_pre=analytics_administration(session, pair[0]) if pair else None,
         skills_post=analytics_administration(session, pair[1]) if pair else None,
         closing=analytics_administration(session, closing[-1]) if closing else None,
+        achievement=achievement_inputs(session, adms, program_id, outcomes, key),
         themes=themes,
         codings=codings,
     )
@@ -353,13 +419,16 @@ def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: di
 async def program_report(request: Any, who: Principal, session: Session, program_id: uuid.UUID, n_boot: int = 2000) -> ProgramReport:
     access.staff_role(who)
     up: Upstreams = request.app.state.upstreams
-    data = await gather_upstream(up, program_id, who.token)
-    if not who.is_admin and data["program"].institution_id != access.tenant(who):
-        raise not_found("Program")
+    token = await report_token(request, who)
+    program = await up.program(program_id, token)
+    if not who.is_admin and program.institution_id != access.tenant(who):
+        raise not_found("Program")  # authorized before anything else is read
+    data = {"program": program, **await gather_upstream(up, program_id, token)}
     policy = policy_of(request.app.state.settings)
+    key: bytes = request.app.state.pseudonym_key
 
     def build() -> ProgramReport:
-        return build_report(report_input(session, who, program_id, data), policy=policy, seed=0, n_boot=n_boot)
+        return build_report(report_input(session, who, program_id, data, key), policy=policy, seed=0, n_boot=n_boot)
 
     try:
         return await access.in_thread(build)

@@ -1,7 +1,16 @@
 """Settings of the evaluation service (env prefix ``EVALUATION_``).
 
 - ``EVALUATION_PARTICIPANTS_URL`` / ``EVALUATION_MATCHING_URL`` / ``EVALUATION_SESSIONS_URL``:
-  the services the program report reads (forwarding the caller's token).
+  the services the program report reads, and where a respondent's role and dyad are
+  read (with her own token).
+- ``EVALUATION_CLIENT_ID`` / ``EVALUATION_CLIENT_SECRET`` / ``EVALUATION_TOKEN_URL``: this
+  service's own client-credentials identity (scope ``reports:read``). After it has
+  authorized its caller (a coordinator or evaluator of the program's institution, or
+  an admin), the program report reads its inputs (the program, funnel, training
+  statistics, matching and per-dyad outcomes: aggregates and pseudonymous dyads only)
+  with this token, so that evaluators, who may not read those services, get the
+  report. Unset: the report forwards the caller's token, which only coordinators and
+  admins may use there (evaluators then get 403).
 - ``EVALUATION_UPSTREAM_TIMEOUT``: seconds per upstream call.
 - ``EVALUATION_MIN_CELL``: k, the smallest group published (default 5, never below 3).
 - ``EVALUATION_MIN_TEXT``: responses needed before open text is summarised (default 10, at least k).
@@ -28,3 +37,6 @@ class Settings(BaseServiceSettings):
     min_cell: int = Field(default=5, ge=3)
     min_text: int = Field(default=10, ge=3)
     pseudonym_key: SecretStr = SecretStr("")
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    token_url: str = "http://127.0.0.1:8000/v1/auth/token"

@@ -38,13 +38,30 @@ def pseudonym_key(settings: Settings) -> bytes:
     return secrets.token_bytes(32)
 
 
+REPORTS_SCOPE = "reports:read"
+
+
+def report_token_provider(settings: Settings) -> object | None:
+    """This service's own token for the report's inputs, or None without credentials."""
+    secret = settings.client_secret.get_secret_value()
+    if not settings.client_id or not secret:
+        log.warning("EVALUATION_CLIENT_ID/SECRET are not set: the program report forwards the caller's token, "
+                    "so evaluators cannot read it")
+        return None
+    from servicekit.service_auth import ServiceTokenProvider
+
+    return ServiceTokenProvider(settings.token_url, settings.client_id, secret, [REPORTS_SCOPE])
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     key_source: KeySource | None = None,
     engine: Engine | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    report_tokens: object | None = None,
 ) -> FastAPI:
+    """``report_tokens``: anything with ``async token() -> str`` (tests); default: from the settings."""
     settings = settings or Settings()
 
     async def close(app: FastAPI) -> None:
@@ -65,4 +82,5 @@ def create_app(
         timeout=settings.upstream_timeout, transport=upstream_transport,
     )
     app.state.pseudonym_key = pseudonym_key(settings)
+    app.state.report_tokens = report_tokens if report_tokens is not None else report_token_provider(settings)
     return app

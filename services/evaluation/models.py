@@ -5,7 +5,9 @@ instruments are not stored: they come from ``analytics.BUILTIN`` with stable ids
 
 Responses of an anonymous administration store no person link: ``participant_id``
 and ``account_id`` stay null and ``pseudonym`` is HMAC(key, program_id + account sub),
-with the key outside the database (``EVALUATION_PSEUDONYM_KEY``).
+with the key outside the database (``EVALUATION_PSEUDONYM_KEY``). Responses to a
+perceived-achievement instrument also carry ``dyad_ref``, a keyed pseudonym of the
+respondent's dyad (never its id), which pairs a mentee's and her mentor's answers.
 """
 
 import uuid
@@ -86,6 +88,11 @@ class ResponseRow(Base, table=True):
     participant_id: uuid.UUID | None = Field(default=None, description="Null in anonymous administrations.")
     account_id: str | None = Field(default=None, max_length=200, description="Null in anonymous administrations.")
     role: str = Field(max_length=20)
+    dyad_ref: str | None = Field(
+        default=None, max_length=64,
+        description="Perceived-achievement instruments only: HMAC(key, 'dyad:' + program_id + dyad id), the respondent's "
+                    "dyad as she submitted, so that mentee and mentor pair per dyad; never the dyad id itself.",
+    )
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default="draft", max_length=20)
     saved_at: datetime = _ts()

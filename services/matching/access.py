@@ -10,6 +10,9 @@
 - A match: its two members (by account id, the token's ``sub``, in the match's
   institution) and the institution's coordinators; anyone else gets 404, the
   same as for a match that does not exist.
+- The program's outcomes (counts and scores, no person named) also answer the
+  evaluation service's own token (scope ``reports:read``), which decided first
+  whether its caller may see the report; that scope opens nothing else here.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from services.matching.dependencies import Context
 from services.matching.models import Match, SubstituteOffer
 
 CURRENT = ("active", "substitute")
+REPORTS_READ_SCOPE = "reports:read"
 
 
 def tenant(who: Principal) -> uuid.UUID | None:
@@ -47,6 +51,19 @@ async def coordinated_program(ctx: Context, program_id: uuid.UUID) -> Program:
     if runs(ctx.who, program.institution_id):
         return program
     raise forbidden("Only the institution's coordinators may do this")
+
+
+async def report_program(ctx: Context, program_id: uuid.UUID) -> Program:
+    """The program, for its coordinators, admins and a ``reports:read`` client (a
+    platform client reads any institution's, a client with a ``tid`` its own only).
+    The program is read in participants with the same token, which accepts that scope."""
+    who = ctx.who
+    if not (who.is_client and REPORTS_READ_SCOPE in who.scopes):
+        return await coordinated_program(ctx, program_id)
+    program = await ctx.program(program_id)
+    if who.tenant_id is not None and tenant(who) != program.institution_id:
+        raise not_found("Program")
+    return program
 
 
 async def membership_in(ctx: Context, program_id: uuid.UUID) -> tuple[Program, Participant, Membership]:

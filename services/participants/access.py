@@ -13,9 +13,11 @@ a participant's may or may not say ``mentor`` yet. What counts is
   memberships in it is active, substitute or completed;
 - the coordinator role in the record's institution (or admin) to run things;
 - for integration clients, a scope: ``training:write`` (record completions,
-  read modules) and ``identity:read`` (the matching service reading consented
-  identity data). A client with a ``tid`` acts in that institution only; a
-  platform client (no ``tid``) in any.
+  read modules), ``identity:read`` (the matching service reading consented
+  identity data) and ``reports:read`` (the evaluation service reading a
+  program, its funnel and its training statistics for the program report, after
+  it authorized its own caller; nothing else). A client with a ``tid`` acts in
+  that institution only; a platform client (no ``tid``) in any.
 
 Refusals follow the rule of the whole service: whoever may not know a record
 exists gets 404; whoever may see it but not do this gets 403.
@@ -47,6 +49,7 @@ TRAINING_WRITE_SCOPE = "training:write"
 # People who may apply: applicants, and participants applying to another program.
 APPLYING_ROLES = ("applicant", "mentor", "mentee", "peer_mentor")
 IDENTITY_READ_SCOPE = "identity:read"
+REPORTS_READ_SCOPE = "reports:read"
 # Memberships that make her a member of the program (withdrawn ones do not).
 CURRENT_MEMBERSHIP = (MembershipStatus.active, MembershipStatus.substitute, MembershipStatus.completed)
 
@@ -123,6 +126,7 @@ def _load(session: Session, model: Any, record_id: uuid.UUID, who: Principal, wh
 # Programs and training modules
 
 RUN, MEMBER, TRAINING_CLIENT, IDENTITY_CLIENT = "run", "member", "training_client", "identity_client"
+REPORT_CLIENT = "report_client"
 
 
 def _program_check(session: Session, who: Principal, program: Program, allow: Collection[str], action: str) -> None:
@@ -136,6 +140,8 @@ def _program_check(session: Session, who: Principal, program: Program, allow: Co
         capacities.add(TRAINING_CLIENT)
     if client_with(who, IDENTITY_READ_SCOPE, institution_id):
         capacities.add(IDENTITY_CLIENT)
+    if client_with(who, REPORTS_READ_SCOPE, institution_id):
+        capacities.add(REPORT_CLIENT)
     if not capacities and is_member(session, who, program):
         capacities.add(MEMBER)
     if capacities & set(allow):

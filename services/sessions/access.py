@@ -8,6 +8,11 @@
   admins and the program's institution's coordinators; a member of one of the
   program's dyads gets 403 (or read access where the route allows members);
   anyone else 404.
+- The program's outcomes for the report (``/v1/dyads/programs/{id}/outcomes``)
+  also answer the evaluation service's own token (scope ``reports:read``; a
+  platform client, no ``tid``, reads any institution's, a client with a ``tid``
+  only that one's): evaluation decides first whether its caller may see the
+  report. That scope opens nothing else here: every other route is a 404 for it.
 - Every query filters by the institution (the token's ``tid``; admins see all).
 """
 
@@ -25,6 +30,7 @@ from services.sessions.models import Dyad, ProgramSettings
 
 MEMBERS = ("mentee", "mentor")
 EVERYONE = ("mentee", "mentor", "coordinator")
+REPORTS_READ_SCOPE = "reports:read"
 
 
 def tenant(who: Principal) -> uuid.UUID | None:
@@ -90,3 +96,22 @@ def program_for(session: Session, who: Principal, program_id: uuid.UUID, *, memb
     if not members_may_read:
         raise forbidden("Only the institution's coordinators may do this")
     return program, "member"
+
+
+def reports_client(who: Principal) -> bool:
+    """A service client holding ``reports:read`` (the evaluation service)."""
+    return who.is_client and REPORTS_READ_SCOPE in who.scopes
+
+
+def program_for_report(session: Session, who: Principal, program_id: uuid.UUID) -> ProgramSettings:
+    """The program, for its coordinators, admins and a ``reports:read`` client
+    (of any institution without a ``tid``, else of its own only)."""
+    if not reports_client(who):
+        return program_for(session, who, program_id)[0]
+    stmt = select(ProgramSettings).where(ProgramSettings.program_id == program_id)
+    if who.tenant_id is not None:
+        stmt = stmt.where(ProgramSettings.institution_id == (tenant(who) or uuid.UUID(int=0)))
+    program = session.exec(stmt).first()
+    if program is None:
+        raise not_found("Program")
+    return program

@@ -23,9 +23,14 @@ def entries(session: Session, objective: Objective) -> list[ProgressEntry]:
     ).order_by(ProgressEntry.recorded_at, ProgressEntry.id)).all())  # type: ignore[arg-type]
 
 
-def comparison(session: Session, o: Objective) -> domain.AchievementComparison:
-    return domain.assess_objective(o.baseline, o.target, [domain.ProgressEntry(e.recorded_at, e.value) for e in entries(session, o)],
+def assessed(o: Objective, recorded: list[ProgressEntry]) -> domain.AchievementComparison:
+    """Measured against perceived, from the objective's progress entries (in time order)."""
+    return domain.assess_objective(o.baseline, o.target, [domain.ProgressEntry(e.recorded_at, e.value) for e in recorded],
                                    mentee=o.mentee_perceived, mentor=o.mentor_perceived)
+
+
+def comparison(session: Session, o: Objective) -> domain.AchievementComparison:
+    return assessed(o, entries(session, o))
 
 
 def public(session: Session, o: Objective) -> ObjectivePublic:
@@ -146,6 +151,11 @@ def dyad_objectives(session: Session, dyad: Dyad) -> list[Objective]:
 
 
 def progress_series(session: Session, objective: Objective) -> list[tuple]:  # type: ignore[type-arg]
+    return series_of(objective, entries(session, objective))
+
+
+def series_of(objective: Objective, recorded: list[ProgressEntry]) -> list[tuple]:  # type: ignore[type-arg]
+    """The objective's measured achievement over time (from its creation), from its entries in time order."""
     series = domain.achievement_series(objective.baseline, objective.target,
-                                       [domain.ProgressEntry(e.recorded_at, e.value) for e in entries(session, objective)])
+                                       [domain.ProgressEntry(e.recorded_at, e.value) for e in recorded])
     return [(objective.created_at, 0.0), *series] if series and objective.created_at < series[0][0] else list(series)

@@ -380,11 +380,9 @@ def achievement_chart(
         gaps.axhline(0, color="#444444", linewidth=0.8)
         gaps.set_ylabel(_t(lang, "gap"))
 
-    ok = ~np.isnan(m)
-    alt = (
-        f"{title}: {n} dyads; mean measured {np.nanmean(m):.0f}, mentee-perceived {np.nanmean(e):.0f}, "
-        f"mentor-perceived {np.nanmean(r):.0f}" if ok.any() else title
-    )
+    means = [f"{label} {np.nanmean(x):.0f}" for label, x in (("measured", m), ("mentee-perceived", e), ("mentor-perceived", r))
+             if (~np.isnan(x)).any()]
+    alt = f"{title}: {n} dyads; mean " + ", ".join(means) if means else title
     height = 1.9 + 0.2 * n if small else 4.6
     return _render(name, title, alt, (8.0, max(3.4, height)), draw, png)
 
@@ -490,7 +488,8 @@ def funnel_chart(name: str, title: str, stages: Sequence[FunnelBar], *, lang: st
         ax.set_xlim(0, top * 1.42)
         ax.set_xlabel(_t(lang, "people"))
         ax.tick_params(axis="y", length=0)
-        ax.legend(loc="lower right")
+        # Below the axes, as the other charts do: inside, it covers the last stage's label.
+        fig.legend(loc="outside lower center", ncol=2)
 
     alt = f"{title}: " + "; ".join(f"{s.label} {s.mentors + s.mentees}" for s in stages)
     return _render(name, title, alt, (8.0, 1.2 + 0.42 * len(stages)), draw, png)

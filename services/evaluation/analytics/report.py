@@ -29,7 +29,7 @@ import base64
 import html
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -277,6 +277,7 @@ class ObjectivesSection:
     gaps: Mapping[str, PairedChange]
     spearman: Mapping[str, float | None]
     points: tuple[tuple[float | None, float | None, float | None], ...]  # (measured, mentee, mentor), no ids
+    hidden: tuple[str, ...] = ()  # perceived measures ("mentee", "mentor") withheld: fewer than k dyads answered
 
 
 @dataclass(frozen=True)
@@ -548,9 +549,15 @@ def _objectives(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: i
     n = len(with_data)
     if n < policy.k:
         return ObjectivesSection(n, False, {}, {}, {}, ())
+    # A perceived measure given for fewer than k dyads is someone's answer in a small group: withheld
+    # everywhere (summary, gaps, correlation, points), as a hidden cell would be.
+    hidden = tuple(who for who in ("mentee", "mentor")
+                   if 0 < sum(1 for d in with_data if getattr(d, f"{who}_perceived") is not None) < policy.k)
+    if hidden:
+        with_data = [replace(d, **{f"{who}_perceived": None for who in hidden}) for d in with_data]
     comp: AchievementComparison = achievement_comparison(with_data, seed=seed, n_boot=n_boot)
     points = tuple((d.measured, d.mentee_perceived, d.mentor_perceived) for d in comp.dyads)
-    return ObjectivesSection(n, True, comp.summaries, comp.gaps, comp.spearman, points)
+    return ObjectivesSection(n, True, comp.summaries, comp.gaps, comp.spearman, points, hidden)
 
 
 LIKERT_BANDS: dict[int, tuple[tuple[int, ...], ...]] = {
@@ -740,7 +747,7 @@ UI: dict[str, dict[str, str]] = {
         "share_planned": "Reuniones realizadas sobre las previstas", "all_meetings": "Díadas con todas sus reuniones",
         "in_person_median": "Reuniones presenciales por díada (mediana)", "rescheduled": "Reuniones reprogramadas",
         "cancelled": "Reuniones canceladas", "feedback_chart": "Formularios de retroalimentación (plazo: {d} días)",
-        "forms_on_time": "Formularios a tiempo",
+        "forms_on_time": "Formularios a tiempo", "forms": "Formularios de retroalimentación", "share": "Proporción",
         "retention": "Permanencia y salud de las díadas",
         "started": "Díadas iniciadas", "dyads_completed": "Díadas que concluyeron", "dissolved": "Díadas disueltas",
         "active": "Díadas activas", "at_risk": "Díadas activas en riesgo",
@@ -789,7 +796,7 @@ UI: dict[str, dict[str, str]] = {
         "share_planned": "Meetings held of those planned", "all_meetings": "Dyads that held every meeting",
         "in_person_median": "In-person meetings per dyad (median)", "rescheduled": "Meetings rescheduled",
         "cancelled": "Meetings cancelled", "feedback_chart": "Feedback forms (deadline: {d} days)",
-        "forms_on_time": "Forms on time",
+        "forms_on_time": "Forms on time", "forms": "Feedback forms", "share": "Share",
         "retention": "Retention and dyad health",
         "started": "Dyads started", "dyads_completed": "Dyads completed", "dissolved": "Dyads dissolved",
         "active": "Dyads active", "at_risk": "Active dyads at risk",
@@ -1042,6 +1049,9 @@ def render_html(report: ProgramReport, charts: Mapping[str, Chart] | None = None
         (p.u("forms_on_time"), f"{p.num(a.feedback_on_time)} / {p.num(a.feedback_expected)}" if a.feedback_expected else "–"),
     ])
     p.figure("feedback")
+    if a.feedback_mix and a.feedback_expected:
+        p.table([p.u("forms"), p.u("count"), p.u("share")],
+                [[label.get(lang), p.num(n), p.num(n / a.feedback_expected, pct=True)] for _, label, n in a.feedback_mix])
 
     # --- retention
     ret = r.retention
@@ -1094,12 +1104,18 @@ def render_html(report: ProgramReport, charts: Mapping[str, Chart] | None = None
         rows = []
         for key, name in (("measured", "measured"), ("mentee", "mentee_p"), ("mentor", "mentor_p")):
             s = obj.summaries[key]
+            if key in obj.hidden:
+                rows.append([p.u(name), *([p.cell(None, True)] * 4)])
+                continue
             rows.append([p.u(name), p.num(s.n), p.num(s.mean, 1), p.num(s.median, 1),
                          f"{p.num(s.q1, 1)} – {p.num(s.q3, 1)}" if s.n else "–"])
         p.table([p.u("measure"), "n", p.u("mean"), p.u("median"), p.u("iqr")], rows)
         rows = []
         for key, name in (("mentee_vs_measured", "gap_mentee"), ("mentor_vs_measured", "gap_mentor"), ("mentee_vs_mentor", "gap_mm")):
             g = obj.gaps[key]
+            if any(who in obj.hidden for who in key.split("_vs_")):
+                rows.append([p.u(name), *([p.cell(None, True)] * 4)])
+                continue
             ci = f" [{g.mean_change_ci[0]:+.1f}, {g.mean_change_ci[1]:+.1f}]" if g.mean_change_ci else ""
             pv = ("<0.001" if g.p_value < 0.001 else f"{g.p_value:.3f}") if g.p_value is not None else (g.p_reason or "–")
             rows.append([p.u(name), p.num(g.n_pairs), p.num(g.mean_change, 1, signed=True) + ci, pv,

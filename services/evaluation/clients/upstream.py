@@ -1,9 +1,11 @@
 """The participants, matching and sessions services, as the evaluation service sees them.
 
-Models are the caller's: only the fields read here, extra fields ignored. Calls
-forward the caller's token (the upstream decides what she may read). A connection
-error, a timeout or a 5xx is a 503 (504) problem naming the service; the upstream's
-401/403/404 are passed on as this service's own problems.
+Models are the caller's: only the fields read here, extra fields ignored. Each call
+takes the token to send: a respondent's own (her memberships, her dyads), or, for
+the program report's inputs, this service's own ``reports:read`` token once it has
+authorized its caller (analysis.program_report). A connection error, a timeout or
+a 5xx is a 503 (504) problem naming the service; the upstream's 401/403/404 are
+passed on as this service's own problems.
 """
 
 from __future__ import annotations
@@ -85,32 +87,25 @@ class TrainingStats(_Model):
 # ---------------------------------------------------------------- matching
 
 
-class ReportPair(_Model):
-    score: float
-
-
-class RunReport(_Model):
-    mentors: int
-    mentees: int
-    matched: int
-    blocking_pairs: int | None = None
-    pairs: list[ReportPair] = []
-    substitutes: list[dict[str, Any]] = []
-
-
-class Run(_Model):
+class RunOutcome(_Model):
     id: uuid.UUID
     status: str
     algorithm: str
     published_at: Any = None
-    report: RunReport
+    mentors: int
+    mentees: int
+    matched: int
+    blocking_pairs: int | None = None
+    substitutes: int = 0
+    pair_scores: list[float] = []
 
 
-class Match(_Model):
-    id: uuid.UUID
-    mentee_participant_id: uuid.UUID
-    mentor_participant_id: uuid.UUID
-    status: str
+class MatchingOutcomes(_Model):
+    program_id: uuid.UUID
+    run: RunOutcome | None = None
+    matches: dict[str, int] = {}
+    matched_mentors: int = 0
+    matched_mentees: int = 0
 
 
 # ---------------------------------------------------------------- sessions
@@ -123,34 +118,57 @@ class MeetingStats(_Model):
     cancelled: int
 
 
-class DelayBin(_Model):
-    days: int
-    count: int
-
-
 class FeedbackStats(_Model):
     due: int
     submitted: int
     on_time: int
-    delays: list[DelayBin] = []
+    late: int
 
 
-class InPerson(_Model):
-    per_dyad: dict[str, int] = {}
+class DyadMeetings(_Model):
+    scheduled: int
+    held: int
+    in_person: int
 
 
-class Statistics(_Model):
+class DyadFeedback(_Model):
+    due: int
+    on_time: int
+    late: int
+    late_days: list[int] = []
+
+
+class DyadObjectives(_Model):
+    objectives: int
+    with_progress: int
+    achieved: int
+    measured_mean: float | None = None
+
+
+class DyadOutcome(_Model):
+    dyad_id: uuid.UUID
+    status: str
+    at_risk: bool = False
+    meetings: DyadMeetings
+    feedback: DyadFeedback
+    objectives: DyadObjectives
+
+
+class ProgramOutcomes(_Model):
     program_id: uuid.UUID
+    meetings_per_dyad: int
+    feedback_deadline_hours: float
     dyads: int
     meetings: MeetingStats
     feedback: FeedbackStats
-    in_person: InPerson
+    items: list[DyadOutcome] = []
 
 
-class Dyad(_Model):
+class MyDyad(_Model):
     id: uuid.UUID
+    program_id: uuid.UUID
     status: str
-    health_status: str | None = None
+    activated_at: Any = None
 
 
 class _Service:
@@ -220,19 +238,13 @@ class Upstreams:
         raw = await self.participants.get(f"/v1/programs/{program_id}/training-stats", token, "Program")
         return TrainingStats.model_validate(raw)
 
-    async def latest_run(self, program_id: uuid.UUID, token: str) -> Run | None:
-        runs = [Run.model_validate(r) for r in await self.matching.all(f"/v1/matching/programs/{program_id}/runs", token, "Program")]
-        published = [r for r in runs if r.published_at is not None or r.status == "published"]
-        chosen = published or runs
-        return chosen[-1] if chosen else None
+    async def matching_outcomes(self, program_id: uuid.UUID, token: str) -> MatchingOutcomes:
+        raw = await self.matching.get(f"/v1/matching/programs/{program_id}/outcomes", token, "Program")
+        return MatchingOutcomes.model_validate(raw)
 
-    async def matches(self, program_id: uuid.UUID, token: str) -> list[Match]:
-        rows = await self.matching.all(f"/v1/matching/programs/{program_id}/matches", token, "Program")
-        return [Match.model_validate(r) for r in rows]
+    async def outcomes(self, program_id: uuid.UUID, token: str) -> ProgramOutcomes:
+        return ProgramOutcomes.model_validate(await self.sessions.get(f"/v1/dyads/programs/{program_id}/outcomes", token, "Program"))
 
-    async def statistics(self, program_id: uuid.UUID, token: str) -> Statistics:
-        raw = await self.sessions.get(f"/v1/dyads/programs/{program_id}/statistics", token, "Program")
-        return Statistics.model_validate(raw)
-
-    async def dyads(self, program_id: uuid.UUID, token: str) -> list[Dyad]:
-        return [Dyad.model_validate(r) for r in await self.sessions.all(f"/v1/dyads/programs/{program_id}", token, "Program")]
+    async def my_dyads(self, token: str) -> list[MyDyad]:
+        """The caller's own dyads (her token: she is acting for herself)."""
+        return [MyDyad.model_validate(r) for r in await self.sessions.all("/v1/dyads/mine", token, "Dyad")]

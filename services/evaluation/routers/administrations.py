@@ -13,7 +13,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import not_found, problem_responses
 
-from services.evaluation import access, administering
+from services.evaluation import access, administering, analysis, catalog
 from services.evaluation.access import in_thread
 from services.evaluation.routers.common import CREATED, remember, replay
 from services.evaluation.schemas import (
@@ -49,6 +49,22 @@ async def _respondent(request: Request, who: Principal, session: Any, administra
         raise not_found("Administration")
     key: bytes = request.app.state.pseudonym_key
     return adm, administering.Respondent(who.subject, mine[1], mine[0], access.pseudonym(key, adm.program_id, who.subject))
+
+
+DYAD_PREFERENCE = {"active": 0, "completed": 1, "dissolved": 2}
+
+
+async def _dyad_ref(request: Request, who: Principal, session: Any, adm: Any) -> str | None:
+    """For a perceived-achievement instrument: the keyed pseudonym of her dyad in the program (read with her token)."""
+    instrument = await in_thread(catalog.load, session, adm.institution_id, adm.instrument_id)
+    if not analysis.is_achievement_instrument(instrument):
+        return None
+    mine = [d for d in await request.app.state.upstreams.my_dyads(who.token) if d.program_id == adm.program_id]
+    if not mine:
+        return None
+    mine.sort(key=lambda d: str(d.activated_at or ""), reverse=True)
+    dyad = min(mine, key=lambda d: DYAD_PREFERENCE.get(d.status, len(DYAD_PREFERENCE)))
+    return access.dyad_pseudonym(request.app.state.pseudonym_key, adm.program_id, dyad.id)
 
 
 @router.post("", status_code=201, response_model=AdministrationPublic, operation_id="create_administration",
@@ -148,13 +164,17 @@ async def save_my_response(administration_id: AdministrationId, body: AnswersIn,
 @router.post("/{administration_id}/responses/mine/submission", status_code=201, response_model=MyResponse,
              operation_id="submit_my_response",
              summary="Submit my answers, exactly once (409 after, or when the window is not open); emits response.submitted",
+             description="A perceived-achievement answer is tied to the keyed pseudonym of her dyad, read from the sessions "
+                         "service with her own token, so the report can pair it with her counterpart's and the measured "
+                         "achievement; the dyad's id is not stored.",
              responses={**CREATED, **problem_responses(401, 404, 409, 422, 503)})
 async def submit_my_response(administration_id: AdministrationId, request: Request, response: Response, who: CurrentPrincipal,
                              session: SessionDep, idem: IdempotencyDep, body: SubmissionIn | None = None) -> Any:
     adm, me = await _respondent(request, who, session, administration_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    row = await in_thread(administering.submit, session, adm, me, body.answers if body else None)
+    dyad_ref = await _dyad_ref(request, who, session, adm)
+    row = await in_thread(administering.submit, session, adm, me, body.answers if body else None, dyad_ref)
     out = MyResponse.model_validate(row)
     await remember(idem, session, 201, out)
     response.headers["Location"] = f"/v1/administrations/{adm.id}/responses/mine"

@@ -4,7 +4,10 @@ The evaluation database is built by its alembic migrations and emptied after
 each test. The participants, matching and sessions services are replaced at the
 httpx transport level (``httpx.MockTransport``) by ``FakeUpstreams``, whose
 payloads follow those services' public schemas (ParticipantPublic, ProgramPublic,
-FunnelPublic, TrainingStats, RunPublic, MatchPublic, StatisticsOut, DyadPublic).
+FunnelPublic, TrainingStats, MatchingOutcomes, ProgramOutcomesOut, DyadPublic) and
+whose access rules follow theirs: the report's inputs answer the program's
+coordinators and a client with scope ``reports:read`` (the evaluation service's own
+token, ``ServiceTokens``), a person's own records answer her token.
 """
 
 from __future__ import annotations
@@ -33,6 +36,17 @@ from services.evaluation.models import Base
 
 PARTICIPANTS, MATCHING, SESSIONS = "http://participants.test", "http://matching.test", "http://sessions.test"
 NOW = "2026-01-10T12:00:00Z"
+REPORTS_SCOPE = "reports:read"
+
+
+class ServiceTokens:
+    """The evaluation service's own client-credentials token (as the gateway would issue it)."""
+
+    def __init__(self, mint: Mint) -> None:
+        self.mint = mint
+
+    async def token(self) -> str:
+        return self.mint(sub="svc-evaluation", roles=[], scope=REPORTS_SCOPE, client_id="svc-evaluation")
 
 
 def _page(items: list[Any]) -> dict[str, Any]:
@@ -45,8 +59,10 @@ class FakeUpstreams:
 
     programs: dict[str, dict[str, Any]] = field(default_factory=dict)
     people: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dyad_ids: dict[str, list[str]] = field(default_factory=dict)  # program id -> its 14 dyads (the first dissolved)
+    dyads_of: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sub -> her dyads (DyadPublic)
     down: set[str] = field(default_factory=set)
-    calls: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)  # "<service> <path> <client|person>"
 
     def program(self, institution_id: uuid.UUID, name: str = "Mentoras STEM 2026") -> uuid.UUID:
         pid = uuid.uuid4()
@@ -57,7 +73,17 @@ class FakeUpstreams:
             "status_changed_at": NOW, "phases": [], "criteria": [], "privacy_notice": None, "roles": ["mentor", "mentee"],
             "applications_close_at": None, "created_at": NOW, "updated_at": NOW,
         }
+        self.dyad_ids[str(pid)] = [str(uuid.uuid4()) for _ in range(14)]
         return pid
+
+    def join_dyad(self, sub: str, program_id: uuid.UUID, dyad: int, status: str | None = None, activated_at: str = NOW) -> str:
+        """She is a member of the program's dyad number ``dyad`` (as sessions' /v1/dyads/mine lists it)."""
+        dyad_id = self.dyad_ids[str(program_id)][dyad]
+        self.dyads_of.setdefault(sub, []).append({
+            "id": dyad_id, "program_id": str(program_id), "status": status or ("dissolved" if dyad == 0 else "completed"),
+            "activated_at": activated_at,
+        })
+        return dyad_id
 
     def person(self, institution_id: uuid.UUID, program_id: uuid.UUID, role: str, sub: str | None = None) -> tuple[str, uuid.UUID]:
         sub = sub or f"acct-{uuid.uuid4().hex[:10]}"
@@ -82,32 +108,42 @@ class FakeUpstreams:
                                           "completed": co, "withdrawn": 0}
         status = {k: 0 for k in ("draft", "submitted", "accepted", "waitlisted", "rejected", "invited", "confirmed",
                                  "declined", "expired", "withdrawn")}
-        dyad_ids = [str(uuid.uuid4()) for _ in range(14)]
-        mentors = [str(uuid.uuid4()) for _ in range(16)]
-        mentees = [str(uuid.uuid4()) for _ in range(14)]
-        run = {
-            "id": str(uuid.uuid4()), "program_id": program_id, "parent_run_id": None, "status": "published",
-            "algorithm": "optimal", "objective": "total", "solver": "hungarian", "parameters": {}, "timings": {},
-            "duration_ms": 12.0, "created_at": NOW, "published_at": NOW,
-            "report": {
-                "mentors": 16, "mentees": 14, "matched": 14, "total_score": 9.8, "mean_score": 0.7, "min_score": 0.5,
-                "blocking_pairs": 0,
-                "pairs": [{"mentee_participant_id": mentees[i], "mentor_participant_id": mentors[i], "score": 0.5 + i / 50,
-                           "pinned": False} for i in range(14)],
-                "unmatched_mentees": [],
-                "substitutes": [{"rank": r + 1, "mentor_participant_id": mentors[14 + r], "feasible_mentees": 3,
-                                 "mean_feasible_score": 0.6, "willing": True} for r in range(2)],
-                "missing_profiles": [], "identity_matching": "not_requested",
-                "bound": {"exact": True, "matched_upper": 14, "score_upper": 9.8, "gap": 0.0, "relative_gap": 0.0},
-            },
+        dyad_ids = self.dyad_ids[program_id]
+        matching = {
+            "program_id": program_id,
+            "run": {"id": str(uuid.uuid4()), "status": "completed", "algorithm": "optimal", "published_at": NOW, "mentors": 16,
+                    "mentees": 14, "matched": 14, "blocking_pairs": 0, "substitutes": 2,
+                    "pair_scores": [0.5 + i / 50 for i in reversed(range(14))]},
+            "matches": {"proposed": 0, "active": 0, "completed": 13, "dissolved": 1}, "matched_mentors": 14, "matched_mentees": 14,
         }
-        matches = [{
-            "id": dyad_ids[i], "program_id": program_id, "run_id": run["id"], "mentee_participant_id": mentees[i],
-            "mentor_participant_id": mentors[i], "score": 0.6, "status": "dissolved" if i == 0 else "completed",
-            "mentee_accepted_at": NOW, "mentor_accepted_at": NOW, "activated_at": NOW, "completed_at": NOW,
-            "dissolved_at": None, "dissolved_by": None, "dissolution_reason": None, "replaces_match_id": None,
-            "created_at": NOW, "updated_at": NOW,
-        } for i in range(14)]
+        # Dyad 0 stopped after its third meeting; the rest held twelve. Forms: 150 on time, 10 never sent, the rest late.
+        on_time = [3, 12, 12, 12, 12] + [11] * 9
+        unsent = [0, 0, 0, 0, 1] + [1] * 9
+        items, late_no = [], 0
+        for i, d in enumerate(dyad_ids):
+            held = 3 if i == 0 else 12
+            late = 2 * held - on_time[i] - unsent[i]
+            late_days = sorted((late_no + j) % 14 + 1 for j in range(late))
+            late_no += late
+            items.append({
+                "dyad_id": d, "status": "dissolved" if i == 0 else "completed", "health": None, "at_risk": False,
+                "meetings": {"scheduled": 12, "planned_to_date": 12, "held": held, "rescheduled": 1 if i % 3 == 0 else 0,
+                             "cancelled": 9 if i == 0 else 0, "no_show": 0, "in_person": 3 if i % 2 else 1},
+                "feedback": {"due": 2 * held, "submitted": 2 * held - unsent[i], "on_time": on_time[i], "late": late,
+                             "unsubmitted": unsent[i], "late_days": late_days},
+                "objectives": {"objectives": 1 if i == 0 else 2, "with_progress": 0 if i == 0 else 2, "achieved": 1 if i > 10 else 0,
+                               "measured_mean": 0.0 if i == 0 else 40.0 + 4 * i},
+            })
+        due, submitted = sum(x["feedback"]["due"] for x in items), sum(x["feedback"]["submitted"] for x in items)
+        outcomes = {
+            "program_id": program_id, "meetings_per_dyad": 12, "feedback_deadline_hours": 48, "dyads": 14,
+            "meetings": {"planned": 168, "held": 159, "rescheduled": 5, "cancelled": 9, "no_show": 0, "held_rate": 159 / 168,
+                         "reschedule_rate": 5 / 168, "cancellation_rate": 9 / 168, "no_show_rate": 0.0},
+            "feedback": {"due": due, "submitted": submitted, "on_time": 150, "late": submitted - 150, "unsubmitted": due - submitted,
+                         "on_time_rate": 150 / due, "delays": [], "mean_delay_days": 7.5, "median_delay_days": 7.5,
+                         "max_delay_days": 14},
+            "items": items, "computed_at": NOW,
+        }
         return {
             "funnel": {"program_id": program_id, "total": stages(60, 32, 30, 30, 26), "by_status": status, "by_role": [
                 {"role": "mentor", "stages": stages(25, 17, 16, 16, 13), "by_status": status},
@@ -117,28 +153,8 @@ class FakeUpstreams:
                          "completion_rate": 1.0, "required_modules": 5, "days_to_completion": None,
                          "modules": [{"module_id": str(uuid.uuid4()), "title": f"Módulo {m}", "kind": "online_module",
                                       "required": True, "completed": 30, "completion_rate": 1.0} for m in range(1, 6)]},
-            "runs": _page([run]),
-            "matches": _page(matches),
-            "statistics": {
-                "program_id": program_id, "dyads": 14, "active_dyads": 0,
-                "meetings": {"planned": 168, "held": 150, "rescheduled": 9, "cancelled": 3, "no_show": 1, "held_rate": 0.89,
-                             "reschedule_rate": 0.05, "cancellation_rate": 0.02, "no_show_rate": 0.01},
-                "feedback": {"due": 300, "submitted": 290, "on_time": 150, "late": 140, "unsubmitted": 10, "on_time_rate": 0.5,
-                             "delays": [{"days": d, "label": str(d), "count": 10} for d in range(1, 15)],
-                             "mean_delay_days": 7.5, "median_delay_days": 7.5, "max_delay_days": 14},
-                "in_person": {"per_dyad": {d: (3 if i % 2 else 1) for i, d in enumerate(dyad_ids)}, "mean_per_dyad": 2.0,
-                              "dyads_over_threshold": 7, "threshold": 2},
-                "achievement": {"objectives": 40, "measured_mean": 70.0, "mentee_mean": 80.0, "mentor_mean": 72.0,
-                                "mentee_vs_measured_mean": 10.0, "mentor_vs_measured_mean": 2.0, "mentee_vs_mentor_mean": 8.0,
-                                "compared": 13, "mentee_more_optimistic": 9},
-                "computed_at": NOW,
-            },
-            "dyads": _page([{
-                "id": d, "program_id": program_id, "mentee_participant_id": mentees[i], "mentor_participant_id": mentors[i],
-                "mentee_timezone": "America/Mexico_City", "mentor_timezone": "America/Mexico_City", "preferred_delivery": "hybrid",
-                "status": "dissolved" if i == 0 else "completed", "schedule_status": "ok", "schedule_slot": None,
-                "schedule_reasons": [], "health_status": "green", "activated_at": NOW, "ended_at": NOW,
-            } for i, d in enumerate(dyad_ids)]),
+            "matching": matching,
+            "outcomes": outcomes,
         }
 
     # ------------------------------------------------------------ the transport
@@ -151,32 +167,38 @@ class FakeUpstreams:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         claims = jwt.get_unverified_claims(token)
         tid, roles = claims.get("tid"), claims.get("roles", [])
+        client = claims.get("client_id") is not None
+        report_client = client and REPORTS_SCOPE in claims.get("scope", "").split()
+        self.calls[-1] += " client" if client else " person"
 
         def program_or_404(pid: str) -> dict[str, Any] | None:
             p = self.programs.get(pid)
-            return p if p is not None and p["institution_id"] == tid else None
+            visible = p is not None and (p["institution_id"] == tid or (report_client and tid is None))
+            return p if visible else None
 
         parts = path.strip("/").split("/")
         if host == "participants" and path == "/v1/participants/me":
             person = self.people.get(claims["sub"])
-            if person is None or person["institution_id"] != tid:
+            if client or person is None or person["institution_id"] != tid:
                 return httpx.Response(404, json={"title": "Not Found", "status": 404})
             return httpx.Response(200, json=person)
+        if host == "sessions" and path == "/v1/dyads/mine":
+            mine = [] if client else [d for d in self.dyads_of.get(claims["sub"], [])
+                                      if self.programs[d["program_id"]]["institution_id"] == tid]
+            return httpx.Response(200, json=_page(mine))
         pid = next((p for p in parts if p in self.programs), None)
         program = program_or_404(pid) if pid else None
         if program is None:
             return httpx.Response(404, json={"title": "Not Found", "status": 404})
-        if path != f"/v1/programs/{pid}" and "coordinator" not in roles:
+        if path != f"/v1/programs/{pid}" and "coordinator" not in roles and not report_client:
             return httpx.Response(403, json={"title": "Forbidden", "status": 403})
         data = self.report_payloads(pid)
         routes = {
             ("participants", f"/v1/programs/{pid}"): program,
             ("participants", f"/v1/programs/{pid}/funnel"): data["funnel"],
             ("participants", f"/v1/programs/{pid}/training-stats"): data["training"],
-            ("matching", f"/v1/matching/programs/{pid}/runs"): data["runs"],
-            ("matching", f"/v1/matching/programs/{pid}/matches"): data["matches"],
-            ("sessions", f"/v1/dyads/programs/{pid}/statistics"): data["statistics"],
-            ("sessions", f"/v1/dyads/programs/{pid}"): data["dyads"],
+            ("matching", f"/v1/matching/programs/{pid}/outcomes"): data["matching"],
+            ("sessions", f"/v1/dyads/programs/{pid}/outcomes"): data["outcomes"],
         }
         body = routes.get((host, path))
         if body is None:
@@ -204,12 +226,13 @@ def fake() -> FakeUpstreams:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, engine: Engine, key_source: Any, fake: FakeUpstreams) -> FastAPI:
+def app(database_url: str, engine: Engine, key_source: Any, fake: FakeUpstreams, mint: Mint) -> FastAPI:
     settings = Settings(
         database_url=database_url, jwt_issuer=TEST_ISSUER, jwt_audience=TEST_AUDIENCE, threadpool_size=8, log_level="WARNING",
         participants_url=PARTICIPANTS, matching_url=MATCHING, sessions_url=SESSIONS, pseudonym_key="test-pseudonym-key",
     )
-    return create_app(settings, key_source=key_source, engine=engine, upstream_transport=httpx.MockTransport(fake.handler))
+    return create_app(settings, key_source=key_source, engine=engine, upstream_transport=httpx.MockTransport(fake.handler),
+                      report_tokens=ServiceTokens(mint))
 
 
 @pytest.fixture(scope="session")
@@ -223,6 +246,8 @@ def _clean(engine: Engine, fake: FakeUpstreams) -> Iterator[None]:
     yield
     fake.programs.clear()
     fake.people.clear()
+    fake.dyad_ids.clear()
+    fake.dyads_of.clear()
     fake.down.clear()
     fake.calls.clear()
     with engine.begin() as conn:
@@ -251,6 +276,12 @@ class World:
         sub, participant_id = self.fake.person(self.institution_id, self.program_id, role)
         roles = ["mentor"] if role in ("mentor", "peer_mentor") else ["mentee"]
         return bearer(self.mint(sub=sub, tid=str(self.institution_id), roles=roles)), sub, participant_id
+
+    def dyad_member(self, role: str, dyad: int, **kw: Any) -> tuple[dict[str, str], str, uuid.UUID]:
+        """A mentee or mentor of the program's dyad number ``dyad``."""
+        headers, sub, participant_id = self.person(role)
+        self.fake.join_dyad(sub, self.program_id, dyad, **kw)
+        return headers, sub, participant_id
 
     def builtin_id(self, key: str) -> str:
         items = self.http.get("/v1/instruments", params={"builtin": "true"}, headers=self.coordinator).json()["items"]

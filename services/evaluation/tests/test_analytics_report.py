@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +163,17 @@ def test_html_renders_in_headless_chromium(page: str, tmp_path: Path) -> None:
     assert accent > 2_000 and orange > 2_000  # the header rule, links and the charts' colours
     if os.environ.get("ALIADA_REPORT_SCREENSHOT"):
         shutil.copy(shot, os.environ["ALIADA_REPORT_SCREENSHOT"])
+
+
+def test_a_perceived_measure_from_fewer_than_k_dyads_is_withheld() -> None:
+    inp = mexico_pilot()
+    # Only three mentors rated their mentee's achievement: their answers stay out of every figure.
+    few = tuple(replace(d, mentor_perceived=d.mentor_perceived if i < 3 else None) for i, d in enumerate(inp.achievement))
+    report = build_report(replace(inp, achievement=few))
+    obj = report.objectives
+    assert obj.published and obj.hidden == ("mentor",)
+    assert obj.summaries["mentor"].n == 0 and obj.gaps["mentor_vs_measured"].n_pairs == 0 and obj.spearman["measured~mentor"] is None
+    assert all(point[2] is None for point in obj.points) and obj.summaries["mentee"].n == 14
+    page = render_html(report, {}, lang="en")  # the tables only
+    section = page[page.index('id="objectives"'):page.index('id="satisfaction"')]
+    assert section.count('class="hidden"') == 4 * 3  # the mentor row and the two gaps that use it

@@ -29,9 +29,23 @@ def test_authorization_matrix(world, other_world):
     assert world.http.get(base, headers=world.evaluator).status_code == 200
     assert world.http.post("/v1/administrations", json={}, headers=world.evaluator).status_code == 422
 
+    # evaluators get the whole program report (its inputs are read with the service's own reports:read token),
+    # still never anyone's answers
+    report = f"/v1/reports/programs/{world.program_id}"
+    for path in (report, f"{report}/report.html"):
+        r = world.http.get(path, headers=world.evaluator)
+        assert r.status_code == 200, (path, r.text)
+        assert "assertiveness.1" not in r.text and str(a_participant) not in r.text, path
+    assert world.http.get(f"{report}/open-answers", headers=world.evaluator).json() == []  # named administrations: none
+    for headers in (other_world.evaluator, other_world.coordinator):
+        for path in (report, f"{report}/report.html", f"{report}/report.csv", f"{report}/charts/funnel.svg"):
+            assert world.http.get(path, headers=headers).status_code == 404, path
+    assert world.http.get(f"/v1/reports/institutions/{other_world.institution_id}/comparison", params={
+        "programs": f"{world.program_id},{other_world.program_id}"}, headers=world.evaluator).status_code == 404
+
     # respondents do not read aggregates nor administer
     for path in (f"/v1/reports/programs/{world.program_id}/items", f"/v1/reports/programs/{world.program_id}/skills", base,
-                 f"{base}/respondents", "/v1/administrations"):
+                 f"{base}/respondents", "/v1/administrations", report, f"{report}/report.html"):
         assert world.http.get(path, headers=a_headers).status_code == 403, path
     assert world.http.post(f"{base}/closing", headers=a_headers).status_code == 403
 

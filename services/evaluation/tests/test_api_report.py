@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import csv
-import re
 import io
+import re
+import uuid
 
+from sqlalchemy import text
+
+from services.evaluation.access import dyad_pseudonym
+from services.evaluation.tests.conftest import all_rows
 from services.evaluation.tests.test_api_administrations import skills_answers
 
 
@@ -19,6 +24,7 @@ def _cohort(world) -> None:
 
 def test_program_report_json_csv_html_charts(world):
     _cohort(world)
+    world.fake.calls.clear()
     url = f"/v1/reports/programs/{world.program_id}"
     r = world.http.get(url, headers=world.coordinator)
     assert r.status_code == 200, r.text
@@ -27,6 +33,13 @@ def test_program_report_json_csv_html_charts(world):
     assert (funnel["applied"]["total"], funnel["matched"]["mentees"], funnel["completed"]["total"]) == (60, 14, 26)
     assert (rep["retention"]["started"], rep["retention"]["completed"], rep["retention"]["dissolved"]) == (14, 13, 1)
     assert rep["adherence"]["feedback_on_time"] == 150 and rep["adherence"]["planned_per_dyad"] == 12
+    # per dyad, from sessions: 13 dyads held 12 meetings, the dissolved one 3; every late form's own delay
+    assert rep["adherence"]["meetings_held"]["n"] == 14 and rep["adherence"]["meetings_held"]["minimum"] == 3
+    assert rep["adherence"]["dyads_all_meetings"] == 13 and rep["adherence"]["in_person"]["maximum"] == 3
+    mix = {key: n for key, _, n in rep["adherence"]["feedback_mix"]}
+    assert mix["missing"] == 10 and mix["late_15"] == 0 and sum(mix.values()) == 318
+    assert mix["late_1_3"] + mix["late_4_7"] + mix["late_8_14"] == 158
+    assert rep["objectives"]["published"] and rep["objectives"]["summaries"]["measured"]["n"] == 14
     assert rep["matching"]["substitutes"] == 2 and "pair_scores" not in rep["matching"]
     assert rep["training_rate"] == 1.0
     assert {row["n_pairs"] for row in rep["skills"]["rows"] if row["group"] == "all"} == {12}
@@ -48,8 +61,9 @@ def test_program_report_json_csv_html_charts(world):
     png = world.http.get(f"{url}/charts/skills.png", headers=world.coordinator)
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     assert world.http.get(f"{url}/charts/nope.svg", headers=world.coordinator).status_code == 404
-    # forwarded the caller's token to each service
+    # the inputs were read from each service with this service's own token (reports:read), never the caller's
     assert {c.split()[0] for c in world.fake.calls} == {"participants", "matching", "sessions"}
+    assert {c.split()[2] for c in world.fake.calls} == {"client"}
 
 
 def test_a_dependency_down_is_a_503(world):
@@ -60,10 +74,25 @@ def test_a_dependency_down_is_a_503(world):
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
-def test_evaluator_refused_by_upstream_and_other_institution(world, other_world):
+def test_evaluators_get_the_report_other_institutions_do_not(world, other_world, app):
     url = f"/v1/reports/programs/{world.program_id}"
-    assert world.http.get(url, headers=world.evaluator).status_code == 403  # upstream reports are for coordinators
-    assert world.http.get(url, headers=other_world.coordinator).status_code == 404
+    r = world.http.get(url, headers=world.evaluator)
+    assert r.status_code == 200 and r.json()["retention"]["completed"] == 13
+    for headers in (other_world.coordinator, other_world.evaluator):
+        world.fake.calls.clear()
+        assert world.http.get(url, headers=headers).status_code == 404
+        # authorized on the program's institution before anything else is read
+        assert [c.split()[1] for c in world.fake.calls] == [f"/v1/programs/{world.program_id}"]
+    world.fake.calls.clear()
+    mentee, _, _ = world.person("mentee")
+    assert world.http.get(url, headers=mentee).status_code == 403 and world.fake.calls == []
+    # Without its own credentials the service forwards the caller's token: the upstreams refuse evaluators.
+    tokens, app.state.report_tokens = app.state.report_tokens, None
+    try:
+        assert world.http.get(url, headers=world.evaluator).status_code == 403
+        assert world.http.get(url, headers=world.coordinator).status_code == 200
+    finally:
+        app.state.report_tokens = tokens
 
 
 def test_comparison_of_two_programs(world):
@@ -75,3 +104,58 @@ def test_comparison_of_two_programs(world):
     figures = {f["figure"]: f["values"] for f in r.json()["figures"]}
     assert figures["retention.completion_rate"] == {str(world.program_id): 13 / 14, str(second): 13 / 14}
     assert world.http.get(url, params={"programs": str(second)}, headers=world.coordinator).status_code == 422
+
+
+def test_measured_against_perceived_per_dyad(world, app, engine):
+    mentees = world.administer("objectives-mentee", moment="post", audience="mentees", anonymous=True)
+    mentors = world.administer("objectives-mentor", moment="post", audience="mentors", anonymous=True)
+    url = f"/v1/reports/programs/{world.program_id}"
+    for i in range(1, 14):  # the 13 completed dyads
+        # the first mentee was in the dissolved dyad before: her answer goes to the completed one
+        extra = {"status": "dissolved", "activated_at": "2025-12-01T00:00:00Z"} if i == 1 else None
+        headers, sub, _ = world.person("mentee")
+        if extra:
+            world.fake.join_dyad(sub, world.program_id, 0, **extra)
+        world.fake.join_dyad(sub, world.program_id, i)
+        assert world.answer(mentees["id"], headers, {"achieved": 60 + 3 * i}).status_code == 201
+    for i in range(1, 4):  # three mentors: a group under k, withheld everywhere
+        headers, _, _ = world.dyad_member("mentor", i)
+        assert world.answer(mentors["id"], headers, {"achieved": 50 + 2 * i}).status_code == 201
+    objectives = world.http.get(url, headers=world.evaluator).json()["objectives"]
+    assert objectives["hidden"] == ["mentor"] and objectives["summaries"]["mentor"]["n"] == 0
+    assert objectives["summaries"]["mentee"]["n"] == 13
+    assert all(point[2] is None for point in objectives["points"]) and objectives["gaps"]["mentor_vs_measured"]["n_pairs"] == 0
+    html = world.http.get(f"{url}/report.html", headers=world.evaluator, params={"lang": "en"}).text
+    assert "Perceived (mentor)</td><td class=\"hidden\">" in html
+    for i in range(4, 14):
+        headers, _, _ = world.dyad_member("mentor", i)
+        assert world.answer(mentors["id"], headers, {"achieved": 50 + 2 * i}).status_code == 201
+    objectives = world.http.get(url, headers=world.evaluator).json()["objectives"]
+    assert objectives["published"] and objectives["hidden"] == [] and objectives["dyads"] == 14
+    expected = {(40.0 + 4 * i, 60.0 + 3 * i, 50.0 + 2 * i) for i in range(1, 14)} | {(0.0, None, None)}
+    assert {tuple(p) for p in objectives["points"]} == expected
+    assert objectives["gaps"]["mentee_vs_measured"]["mean_change"] == 13.0  # mean of 20 - i
+    assert objectives["gaps"]["mentor_vs_measured"]["mean_change"] == -4.0  # mean of 10 - 2i
+    assert objectives["gaps"]["mentee_vs_mentor"]["n_pairs"] == 13
+    # Stored: the dyad's keyed pseudonym, never its id.
+    rows = all_rows(engine)
+    with engine.connect() as conn:
+        stored = {ref for (ref,) in conn.execute(text("SELECT dyad_ref FROM responses"))}
+    key = app.state.pseudonym_key
+    assert stored == {dyad_pseudonym(key, world.program_id, uuid.UUID(d)) for d in world.fake.dyad_ids[str(world.program_id)][1:]}
+    assert not any(d in str(rows) for d in world.fake.dyad_ids[str(world.program_id)])
+
+
+def test_a_perceived_answer_is_not_written_while_sessions_is_down(world, engine):
+    adm = world.administer("objectives-mentee", moment="post", audience="mentees", anonymous=True)
+    headers, _, _ = world.dyad_member("mentee", 3)
+    world.fake.down.add("sessions")
+    r = world.answer(adm["id"], headers, {"achieved": 70})
+    assert r.status_code == 503 and r.json()["service"] == "sessions"
+    assert all_rows(engine)["responses"] == []
+    world.fake.down.clear()
+    assert world.answer(adm["id"], headers, {"achieved": 70}).status_code == 201
+    # other instruments never ask sessions
+    world.fake.down.add("sessions")
+    skills = world.administer(moment="pre")
+    assert world.answer(skills["id"], headers, skills_answers(3)).status_code == 201

@@ -17,6 +17,7 @@ from services.matching.dependencies import Ctx, ProgramId, RunId, in_thread
 from services.matching.routers.common import CREATED, path_for, remember, replay
 from services.matching.schemas import Adjustments, MatchPublic, PairExplanation, Publication, RunCreate, RunPublic
 from services.matching.schemas.matches import SubstituteOfferPublic
+from services.matching.schemas.outcomes import MatchingOutcomes
 
 router = APIRouter(tags=["runs"])
 BASE = "/programs/{program_id}"
@@ -68,6 +69,39 @@ async def list_matching_runs(program_id: ProgramId, ctx: Ctx, session: SessionDe
     program = await access.coordinated_program(ctx, program_id)
     rows, next_cursor = await in_thread(service.list_runs, session, program.institution_id, program.id, limit=limit, cursor=cursor)
     return Page[RunPublic](items=[RunPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+def _outcomes(session: Any, institution_id: uuid.UUID, program_id: uuid.UUID) -> MatchingOutcomes:
+    run = service.latest_run(session, institution_id, program_id, published=True) or service.latest_run(session, institution_id, program_id)
+    matches = service.program_matches(session, institution_id, program_id)
+    live = [m for m in matches if m.status != "proposed"]
+    by_status = {s: 0 for s in ("proposed", "active", "completed", "dissolved")}
+    for m in matches:
+        by_status[m.status] = by_status.get(m.status, 0) + 1
+    report = run.report if run is not None else {}
+    return MatchingOutcomes.model_validate({
+        "program_id": program_id, "matches": by_status,
+        "matched_mentors": len({m.mentor_participant_id for m in live}), "matched_mentees": len({m.mentee_participant_id for m in live}),
+        "run": None if run is None else {
+            "id": run.id, "status": run.status, "algorithm": run.algorithm, "published_at": run.published_at,
+            "mentors": report.get("mentors", 0), "mentees": report.get("mentees", 0), "matched": report.get("matched", 0),
+            "blocking_pairs": report.get("blocking_pairs"), "substitutes": len(report.get("substitutes", [])),
+            "pair_scores": sorted((float(p["score"]) for p in report.get("pairs", [])), reverse=True),
+        },
+    })
+
+
+@router.get(
+    BASE + "/outcomes",
+    response_model=MatchingOutcomes,
+    operation_id="get_matching_outcomes",
+    summary="The program's matching outcomes for the report: the run's counts and pair scores, matches by status, "
+    "matched mentors and mentees; no person named (coordinators; the evaluation service with reports:read)",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def get_matching_outcomes(program_id: ProgramId, ctx: Ctx, session: SessionDep) -> Any:
+    program = await access.report_program(ctx, program_id)
+    return await in_thread(_outcomes, session, program.institution_id, program.id)
 
 
 @router.get(

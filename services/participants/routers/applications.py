@@ -319,13 +319,13 @@ def expire_invitations(program_id: ProgramId, who: CurrentPrincipal, session: Se
     "/programs/{program_id}/funnel",
     response_model=FunnelPublic,
     operation_id="get_funnel",
-    summary="The program's funnel: counts per status and per role (coordinators, admin)",
+    summary="The program's funnel: counts per status and per role (coordinators, admin; the evaluation service with reports:read)",
     description="Stages count who ever reached them (applied, accepted, invited, confirmed, trained, completed).",
     tags=[FUNNEL],
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_funnel(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
-    return selection.funnel(session, access.program(session, who, program_id))
+    return selection.funnel(session, access.program(session, who, program_id, allow=(access.RUN, access.REPORT_CLIENT)))
 
 
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 
 from services.participants import access, programs
-from services.participants.access import MEMBER, RUN
+from services.participants.access import MEMBER, REPORT_CLIENT, RUN
 from services.participants.dependencies import CoordinatorOf, InstitutionId
 from services.participants.models import IdempotencyRecord
 from services.participants.routers.common import CREATED, location, replayed
@@ -89,12 +89,12 @@ def list_programs(
     "/programs/{program_id}",
     response_model=ProgramPublic,
     operation_id="get_program",
-    summary="Get a program (the institution's coordinators, admin, its members)",
+    summary="Get a program (the institution's coordinators, admin, its members; the evaluation service with reports:read)",
     tags=[PROGRAMS],
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_program(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
-    program = access.program(session, who, program_id, allow=(RUN, MEMBER))
+    program = access.program(session, who, program_id, allow=(RUN, MEMBER, REPORT_CLIENT))
     return programs.public_one(session, program)
 
 

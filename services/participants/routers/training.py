@@ -12,7 +12,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 
 from services.participants import access, training
-from services.participants.access import MEMBER, RUN, TRAINING_CLIENT
+from services.participants.access import MEMBER, REPORT_CLIENT, RUN, TRAINING_CLIENT
 from services.participants.models import IdempotencyRecord
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
@@ -178,10 +178,11 @@ def get_completion(module_id: ModuleId, completion_id: CompletionId, who: Curren
     "/programs/{program_id}/training-stats",
     response_model=TrainingStats,
     operation_id="get_training_stats",
-    summary="Cohort training statistics: completion rate, median and spread of days to completion (coordinators, admin)",
+    summary="Cohort training statistics: completion rate, median and spread of days to completion (coordinators, admin; "
+    "the evaluation service with reports:read)",
     description="Days run from the start of the training phase to each trained member's last required completion.",
     tags=[TRAINING],
     responses=problem_responses(401, 403, 404, 422),
 )
 def get_training_stats(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
-    return training.stats(session, access.program(session, who, program_id))
+    return training.stats(session, access.program(session, who, program_id, allow=(RUN, REPORT_CLIENT)))

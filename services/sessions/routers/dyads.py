@@ -10,11 +10,12 @@ from sqlmodel import select
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
 from servicekit.problems import problem_responses
 
-from services.sessions import access, clock, diary, feedback, meetings, objectives, supervision
+from services.sessions import access, clock, diary, feedback, meetings, objectives, outcomes, supervision
 from services.sessions.dependencies import CurrentPrincipal, DyadId, ProgramId, SessionDep
 from services.sessions.models import Dyad, Meeting, ProgramSettings
 from services.sessions.schemas import (
-    DiaryCounts, DyadPublic, FeedbackPublic, HealthOut, MeetingPublic, ObjectivePublic, StatisticsOut, Thresholds, ThresholdsOut,
+    DiaryCounts, DyadPublic, FeedbackPublic, HealthOut, MeetingPublic, ObjectivePublic, ProgramOutcomesOut, StatisticsOut, Thresholds,
+    ThresholdsOut,
 )
 
 router = APIRouter(prefix="/v1/dyads", tags=["dyads"])
@@ -54,6 +55,15 @@ def list_dyads_at_risk(program_id: ProgramId, who: CurrentPrincipal, session: Se
 def get_program_statistics(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
     program, _ = access.program_for(session, who, program_id)
     return supervision.statistics(session, program)
+
+
+@router.get("/programs/{program_id}/outcomes", response_model=ProgramOutcomesOut, operation_id="get_program_outcomes",
+            summary="Per-dyad outcomes for the program report: measured objective achievement, meetings held of scheduled, "
+                    "feedback on time and late (with each delay), status and risk; no person named, no answer given "
+                    "(coordinators; the evaluation service with scope reports:read)",
+            responses=problem_responses(401, 403, 404, 422))
+def get_program_outcomes(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    return outcomes.program_outcomes(session, access.program_for_report(session, who, program_id))
 
 
 def _thresholds_out(program: ProgramSettings) -> ThresholdsOut:

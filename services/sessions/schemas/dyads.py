@@ -154,3 +154,55 @@ class StatisticsOut(Output):
     in_person: InPersonOut
     achievement: AchievementOut
     computed_at: datetime
+
+
+class DyadMeetingsOut(Output):
+    scheduled: int = Field(description="Meetings on the dyad's schedule (cancelled ones included).")
+    planned_to_date: int = Field(description="Meetings whose planned start has passed.")
+    held: int
+    rescheduled: int
+    cancelled: int
+    no_show: int
+    in_person: int = Field(description="Held meetings in person.")
+
+
+class DyadFeedbackOut(Output):
+    due: int = Field(description="Forms due by now, or already submitted.")
+    submitted: int
+    on_time: int
+    late: int
+    unsubmitted: int
+    late_days: list[int] = Field(description="Each late form's delay in whole days, ascending (the lateness distribution).")
+
+
+class DyadObjectivesOut(Output):
+    objectives: int = Field(description="SMART objectives the mentee set.")
+    with_progress: int = Field(description="Objectives with at least one measured progress entry.")
+    achieved: int = Field(description="Objectives whose latest measure reached the target (100 %).")
+    measured_mean: float | None = Field(
+        description="Mean over the dyad's objectives of the share of the target reached by the latest measure, in % "
+                    "(clip((latest - baseline) / (target - baseline), 0, 1) * 100; the baseline, 0 %, without progress). "
+                    "Null without objectives.", examples=[62.5])
+
+
+class DyadOutcomeOut(Output):
+    dyad_id: uuid.UUID = Field(description="The dyad (match) id; its members are never named here.")
+    status: str = Field(description="active, completed or dissolved.")
+    health: str | None = Field(description="green, amber or red, computed now for an active dyad; null once it ended.")
+    at_risk: bool = Field(description="Active and amber or red.")
+    meetings: DyadMeetingsOut
+    feedback: DyadFeedbackOut
+    objectives: DyadObjectivesOut
+
+
+class ProgramOutcomesOut(Output):
+    """Per-dyad outcomes of a program, for the program report: no person is named, no answer is given."""
+
+    program_id: uuid.UUID
+    meetings_per_dyad: int = Field(description="Meetings the program plans per dyad.")
+    feedback_deadline_hours: float
+    dyads: int
+    meetings: MeetingStatsOut = Field(description="Over every dyad (planned = planned start has passed).")
+    feedback: FeedbackStatsOut = Field(description="Over every dyad.")
+    items: list[DyadOutcomeOut] = Field(description="One row per dyad, by dyad id.")
+    computed_at: datetime
