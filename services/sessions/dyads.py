@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -69,10 +69,20 @@ def emit_meeting(session: Session, kind: str, meeting: Meeting, dyad: Dyad, **ex
          payload={**meeting_payload(meeting, dyad), **extra})
 
 
+def first_date(program: ProgramSettings) -> date | None:
+    """A dyad that starts once the mentoring phase is under way (a re-match from
+    a substitute) meets from tomorrow on, not in the weeks already gone. Before
+    the phase, or after it (a past cohort recorded afterwards), the whole phase
+    is proposed."""
+    tomorrow = clock.now().date() + timedelta(days=1)
+    return tomorrow if program.mentoring_starts_on < tomorrow <= program.mentoring_ends_on else None
+
+
 def propose(program: ProgramSettings, dyad: Dyad) -> domain.Schedule:
     cadence = domain.Cadence.WEEKLY if program.cadence == "weekly" else domain.Cadence.BIWEEKLY
     count = program.meetings_count * (2 if program.cadence == "monthly" else 1)
     request = domain.ScheduleRequest(
+        preferred_first_date=first_date(program),
         mentee=availability(dyad.mentee_timezone, dyad.mentee_availability),
         mentor=availability(dyad.mentor_timezone, dyad.mentor_availability),
         phase_start=program.mentoring_starts_on,

@@ -36,8 +36,8 @@ def _inside(local: datetime, slots: list[dict[str, Any]], minutes: int = 60) -> 
     return False
 
 
-def test_schedule_respects_both_availabilities_across_a_dst_change(world: Any, engine: Any) -> None:
-    inst = world.institution()
+def test_schedule_respects_both_availabilities_across_a_dst_change(world: Any, engine: Any, frozen: Any) -> None:
+    inst = world.institution()  # activated on 1 August, before the phase: the whole phase is proposed
     mentee_slots = [{"weekday": 1, "start": "10:00", "end": "12:00"}]
     mentor_slots = [{"weekday": 1, "start": "17:00", "end": "20:00"}]
     dyad = world.dyad(inst, mentee_tz="America/Mexico_City", mentor_tz="Europe/Madrid", mentee_slots=mentee_slots,
@@ -56,6 +56,18 @@ def test_schedule_respects_both_availabilities_across_a_dst_change(world: Any, e
     assert {h for after, h in mentor_hours if not after} != {h for after, h in mentor_hours if after}
     assert len({datetime.fromisoformat(m["start"]).astimezone(MX).strftime("%a %H:%M") for m in meetings}) == 1
     assert len(events(engine, "meeting.scheduled")) == 12
+
+
+def test_a_dyad_activated_during_the_phase_meets_from_tomorrow(world: Any, frozen: Any) -> None:
+    # A re-match from a substitute on 1 October: the weeks already gone are not proposed.
+    frozen.set(datetime(2026, 10, 1, 15, 0, tzinfo=MX))
+    slots = [{"weekday": 1, "start": "10:00", "end": "12:00"}]
+    dyad = world.dyad(world.institution(), mentee_slots=slots, mentor_slots=slots,
+                      starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 15))  # fmt: skip
+    starts = [datetime.fromisoformat(m["start"]).astimezone(MX).date() for m in dyad.meetings()]
+    assert starts and min(starts) == date(2026, 10, 6)  # the first Tuesday after 1 October
+    assert len(starts) == 11 and max(starts) <= date(2026, 12, 15)  # as many Tuesdays as are left
+    assert ok(dyad.mentee.get(f"/v1/dyads/{dyad.id}"))["schedule_status"] != "ok"  # and it says so
 
 
 def test_no_common_slot_is_recorded_without_meetings(world: Any) -> None:
@@ -100,7 +112,8 @@ class StaticTokens:
         return self._token
 
 
-def test_consumer_polls_a_real_matching_feed(database_factory: Any, key_source: Any, mint: Any, engine: Any, database_url: str) -> None:
+def test_consumer_polls_a_real_matching_feed(database_factory: Any, key_source: Any, mint: Any, engine: Any, database_url: str, frozen: Any) -> None:
+    # Activated on 1 August (the frozen clock), before the phase: twelve meetings each.
     from services.matching.config import Settings as MatchingSettings
     from services.matching.db import migrate as migrate_matching
     from services.matching.main import create_app as create_matching
