@@ -27,6 +27,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     "/v1/applications": "participants",
     "/v1/participants": "participants",
     "/v1/training-modules": "participants",
+    "/v1/xapi": "participants",
     "/v1/matching": "matching",
     "/v1/meetings": "sessions",
     "/v1/feedback": "sessions",
@@ -38,6 +39,10 @@ DEFAULT_ROUTES: dict[str, str] = {
     "/v1/administrations": "evaluation",
     "/v1/reports": "evaluation",
 }
+
+
+# Public prefixes the gateway serves itself: no route may send them to a service.
+GATEWAY_PREFIXES = ("/v1/auth", "/v1/admin", "/v1/webhooks")
 
 
 def _split_list(value: Any) -> Any:
@@ -133,6 +138,40 @@ class Settings(BaseServiceSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Outgoing webhooks (gateway/webhooks): the dispatcher reads every
+    # service's outbox feed and delivers signed events to subscribers.
+    # Off on a replica that should serve requests only (others deliver).
+    webhooks_dispatcher_enabled: bool = True
+    # How often each feed is polled and due deliveries are looked for.
+    webhooks_poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    # Attempts per delivery before it is marked failed (manual redelivery
+    # starts a new round), and the exponential backoff between them: the n-th
+    # retry waits a random time between half and all of
+    # min(cap, base * 2**(n-1)) seconds (or longer if the receiver's 429/503
+    # says Retry-After, still at most cap).
+    webhooks_max_attempts: int = Field(default=10, ge=1, le=50)
+    webhooks_backoff_base_seconds: float = Field(default=15.0, gt=0)
+    webhooks_backoff_cap_seconds: float = Field(default=3 * 3600.0, gt=0)
+    # One attempt (DNS, connect, send, first 1 KiB of the answer) in total.
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Deliveries in flight at once on one replica.
+    webhooks_concurrency: int = Field(default=8, ge=1, le=100)
+    # Development only: accept private, loopback, link-local and other
+    # non-global targets, and plain http. Production refuses them (SSRF).
+    webhooks_allow_private_targets: bool = False
+
+    # Single sign-on with institutions' identity providers (gateway/sso). An
+    # IdP's JWKS is cached per URL, refetched when an unknown kid arrives (at
+    # most once per sso_jwks_refetch_seconds) and on first use after
+    # sso_jwks_max_age_seconds; each connect and read of a fetch must take at
+    # most sso_jwks_timeout (the whole fetch twice that).
+    sso_jwks_refetch_seconds: float = Field(default=60.0, ge=0)
+    sso_jwks_max_age_seconds: float = Field(default=3600.0, gt=0)
+    sso_jwks_timeout: float = Field(default=3.0, gt=0, le=30)
+    # Development and tests only: accept http:// issuers and JWKS URLs and
+    # loopback or private hosts. Production registrations must use https.
+    sso_allow_insecure_urls: bool = False
+
     # argon2id cost (RFC 9106 "low memory" defaults).
     password_time_cost: int = Field(default=3, ge=1)
     password_memory_kib: int = Field(default=65536, ge=8)
@@ -158,7 +197,7 @@ class Settings(BaseServiceSettings):
                 raise ValueError(f"route {prefix!r} names unknown service {service!r}")
             if not prefix.startswith("/v1/") or prefix.endswith("/"):
                 raise ValueError(f"route prefix {prefix!r} must start with /v1/ and not end with /")
-            if any(prefix == own or prefix.startswith(own + "/") for own in ("/v1/auth", "/v1/admin")):
+            if any(prefix == own or prefix.startswith(own + "/") for own in GATEWAY_PREFIXES):
                 raise ValueError(f"route prefix {prefix!r} is owned by the gateway")
         return value
 

@@ -12,14 +12,24 @@
 - ``client_credentials``: client_id and secret by HTTP Basic or in the form
   (not both); the scopes asked for must be a subset of the client's (all of
   them when none are asked for). No refresh token (RFC 6749 §4.4.3).
+- token exchange (RFC 8693, ``urn:ietf:params:oauth:grant-type:token-exchange``):
+  single sign-on. ``subject_token`` is an ID token (or JWT) of an identity
+  provider an institution registered (``gateway.sso``); it is verified by
+  servicekit's one verifier with that provider's issuer, audience, algorithms
+  and keys, and signs in to (or creates, or links by email) the person's
+  account of that institution. She then gets what the password grant gives:
+  an access token (``issued_token_type`` access_token) and the first refresh
+  token of a new session. No delegation (``actor_token``), no other target.
 
 People are authorized by roles, so a person's token has an empty ``scope``;
 asking for scopes in the password or refresh grant is ``invalid_scope``.
 
 Errors are problems carrying the RFC 6749 §5.2 members ``error`` and
 ``error_description``: ``invalid_request``/``invalid_grant``/
-``unsupported_grant_type``/``invalid_scope`` with 400, ``invalid_client`` with
-401 and ``WWW-Authenticate: Basic``.
+``unsupported_grant_type``/``invalid_scope``/``invalid_target`` with 400,
+``invalid_client`` with 401 and ``WWW-Authenticate: Basic``; a token exchange
+whose identity provider's keys cannot be fetched gets
+``temporarily_unavailable`` with 503.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from urllib.parse import unquote_plus
 import anyio.to_thread
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from servicekit.auth import InvalidToken, TokenVerifier
@@ -48,10 +59,15 @@ from gateway.revocation import RevokedSessions
 from gateway.schemas import TokenResponse
 from gateway.security import Passwords, new_family_id, new_refresh_token, secret_matches, sha256_hex
 from gateway.service import revoke_client_sessions, revoke_families
+from gateway.sso.federation import ExchangeRefused, Federation
 
 log = logging.getLogger("gateway.grants")
 
-GRANT_TYPES = ("password", "refresh_token", "client_credentials")
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+GRANT_TYPES = ("password", "refresh_token", "client_credentials", TOKEN_EXCHANGE)
+TOKEN_TYPE = "urn:ietf:params:oauth:token-type:"
+SUBJECT_TOKEN_TYPES = (TOKEN_TYPE + "id_token", TOKEN_TYPE + "jwt")
+ACCESS_TOKEN_TYPE = TOKEN_TYPE + "access_token"
 
 
 def oauth_error(
@@ -111,6 +127,7 @@ class Grants:
         revoked: RevokedSessions,
         limits: RateLimits,
         verifier: TokenVerifier,
+        federation: Federation | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -119,9 +136,18 @@ class Grants:
         self.revoked = revoked
         self.limits = limits
         self.verifier = verifier
+        self.federation = federation
 
     def _refresh_expiry(self) -> datetime:
         return datetime.now(UTC) + timedelta(seconds=self.settings.refresh_token_ttl)
+
+    def _open_session(self, session: Session, account_id: uuid.UUID) -> tuple[str, str]:
+        """A new token family (session) of the account and its first refresh token."""
+        family_id, refresh = new_family_id(), new_refresh_token()
+        session.add(TokenFamily(id=family_id, account_id=account_id))
+        session.flush()
+        session.add(RefreshToken(family_id=family_id, token_hash=sha256_hex(refresh), expires_at=self._refresh_expiry()))
+        return family_id, refresh
 
     async def _person_tokens(self, person: _Person, family_id: str, refresh_token: str) -> TokenResponse:
         access = await self.minter.mint(
@@ -151,11 +177,8 @@ class Grants:
                 return None
             if account.status != "active":
                 return "suspended"
-            family_id, refresh = new_family_id(), new_refresh_token()
             with Session(self.engine) as session:
-                session.add(TokenFamily(id=family_id, account_id=account.id))
-                session.flush()
-                session.add(RefreshToken(family_id=family_id, token_hash=sha256_hex(refresh), expires_at=self._refresh_expiry()))
+                family_id, refresh = self._open_session(session, account.id)
                 if self.passwords.needs_rehash(account.password_hash):
                     session.execute(
                         update(Account).where(col(Account.id) == account.id).values(password_hash=self.passwords.hash(password))
@@ -267,6 +290,67 @@ class Grants:
             subject=cid, tenant_id=institution_id, roles=[], scope=" ".join(granted), client_id=cid, sid=family_id
         )
         return TokenResponse(access_token=access, expires_in=self.settings.access_token_ttl, scope=" ".join(granted))
+
+    # -- token exchange (RFC 8693): single sign-on -------------------------------------
+
+    async def token_exchange(
+        self,
+        *,
+        subject_token: str | None,
+        subject_token_type: str | None,
+        requested_token_type: str | None = None,
+        audience: str | None = None,
+        resource: str | None = None,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+        scope: str | None = None,
+    ) -> TokenResponse:
+        if self.federation is None:
+            raise oauth_error("unsupported_grant_type", "Token exchange is not enabled", field="body.grant_type")
+        if not subject_token:
+            raise oauth_error("invalid_request", "subject_token is required", field="body.subject_token")
+        if not subject_token_type:
+            raise oauth_error("invalid_request", "subject_token_type is required", field="body.subject_token_type")
+        if subject_token_type not in SUBJECT_TOKEN_TYPES:
+            raise oauth_error(
+                "invalid_request", f"subject_token_type must be one of: {', '.join(SUBJECT_TOKEN_TYPES)}", field="body.subject_token_type"
+            )
+        if actor_token or actor_token_type:
+            raise oauth_error("invalid_request", "Delegation (actor_token) is not supported", field="body.actor_token")
+        if requested_token_type and requested_token_type != ACCESS_TOKEN_TYPE:
+            raise oauth_error("invalid_request", f"requested_token_type must be {ACCESS_TOKEN_TYPE}", field="body.requested_token_type")
+        if audience and audience != self.settings.jwt_audience:
+            raise oauth_error("invalid_target", "Tokens are issued for this API only", field="body.audience")
+        if resource and resource.rstrip("/") != self.settings.jwt_issuer.rstrip("/"):
+            raise oauth_error("invalid_target", "Tokens are issued for this API only", field="body.resource")
+        if scope and scope.split():
+            raise oauth_error("invalid_scope", "Scopes are for API clients; people are authorized by roles", field="body.scope")
+        federation = self.federation
+
+        def work() -> tuple[_Person, str, str]:
+            # One transaction: account, link and session, or nothing. A
+            # concurrent first sign-in of the same person may link her first
+            # (a unique link): the second attempt then finds that link.
+            for attempt in (1, 2):
+                try:
+                    with Session(self.engine) as session:
+                        account = federation.sign_in(session, identity)
+                        family_id, refresh = self._open_session(session, account.id)
+                        session.commit()
+                        return _Person(account.id, list(account.roles), account.institution_id), family_id, refresh
+                except IntegrityError:
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
+        try:
+            identity = await federation.verify(subject_token)
+            person, family_id, refresh = await anyio.to_thread.run_sync(work)
+        except ExchangeRefused as exc:
+            field = "body.subject_token" if exc.status == 400 else None
+            raise oauth_error(exc.error, exc.description, status=exc.status, field=field) from None
+        tokens = await self._person_tokens(person, family_id, refresh)
+        return tokens.model_copy(update={"issued_token_type": ACCESS_TOKEN_TYPE})
 
     # -- revocation (RFC 7009) --------------------------------------------------------
 

@@ -29,14 +29,21 @@ from gateway.proxy import Proxy, new_upstream_client
 from gateway.ratelimit import RateLimits
 from gateway.revocation import RevokedSessions
 from gateway.routers import admin, auth, wellknown
+from gateway.scim import install as install_scim
 from gateway.security import Passwords
+from gateway.sso.federation import Federation
+from gateway.sso.router import router as sso_router
 from gateway.upstreams import Participants, ServiceReadiness
+from gateway.webhooks.dispatcher import build_dispatcher
+from gateway.webhooks.router import router as webhooks_router
 
 DESCRIPTION = """The one public entry point of Aliada.
 
 **Log in.** `POST /v1/auth/token` (OAuth 2.0, form-encoded): `grant_type=password`
-for people (then `refresh_token`, rotated on every use), `client_credentials` for
-integration clients. Send the access token as `Authorization: Bearer ...`.
+for people (then `refresh_token`, rotated on every use), the token exchange
+(RFC 8693) of an ID token from her institution's identity provider (single
+sign-on), `client_credentials` for integration clients. Send the access token
+as `Authorization: Bearer ...`.
 Tokens are RS256 JWTs valid 15 minutes; their keys are at `/.well-known/jwks.json`.
 
 **Errors** are `application/problem+json` (RFC 9457). Token-endpoint errors also
@@ -50,7 +57,13 @@ TAGS = [
     {"name": "keys", "description": "Public keys (JWKS) and signing-key rotation."},
     {"name": "accounts", "description": "People's accounts: admins, and coordinators for their institution."},
     {"name": "clients", "description": "Integration clients (client credentials and scopes): admins."},
+    {
+        "name": "identity-providers",
+        "description": "Single sign-on: an institution's OpenID Connect identity providers, whose ID tokens "
+        "`/v1/auth/token` exchanges for ours (admins; a coordinator for her institution).",
+    },
     {"name": "health", "description": "Liveness, readiness of every service, metrics."},
+    {"name": "webhooks", "description": "Signed event deliveries to an institution's URLs (Standard Webhooks)."},
 ]
 
 
@@ -76,6 +89,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     limits = RateLimits(settings)
     readiness = ServiceReadiness(settings.service_urls, settings.readiness_timeout)
     participants = Participants(settings.service_url("participants"), minter)
+    webhooks = build_dispatcher(settings, engine, minter)
 
     async def startup(app: FastAPI) -> None:
         try:
@@ -106,14 +120,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings=settings,
         title="Aliada API",
         description=DESCRIPTION,
-        routers=[wellknown.router, auth.router, admin.router],
+        routers=[wellknown.router, auth.router, admin.router, sso_router, webhooks_router],
         key_source=ring.key_source(),
         engine=engine,
         readiness=readiness.checks(),
-        on_startup=[startup],
-        on_shutdown=[shutdown],
+        on_startup=[startup, webhooks.start],
+        on_shutdown=[shutdown, webhooks.stop],
         openapi_tags=TAGS,
     )
+    install_scim(app)  # /scim/v2 (SCIM 2.0 provisioning), before the merged document captures app.openapi
     edge = EdgeAuth(app.state.token_verifier, revoked, key_generation=lambda: ring.generation)
     proxy = Proxy(settings, edge, limits)
     aggregator = OpenAPIAggregator(
@@ -122,7 +137,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     state = app.state
     state.ring, state.revoked, state.passwords, state.minter, state.limits = ring, revoked, passwords, minter, limits
     state.edge, state.proxy, state.participants, state.readiness, state.openapi = edge, proxy, participants, readiness, aggregator
-    state.grants = Grants(settings, engine, passwords, minter, revoked, limits, app.state.token_verifier)
+    state.federation = Federation(settings, engine, passwords)
+    state.grants = Grants(settings, engine, passwords, minter, revoked, limits, app.state.token_verifier, state.federation)
+    state.webhooks, state.webhook_secrets, state.webhook_guard = webhooks, webhooks.box, webhooks.guard
 
     # Proxied prefixes first (longest first): they never scan the gateway's routes.
     app.router.routes[0:0] = proxy.routes()

@@ -11,6 +11,9 @@ The internal token: the gateway calling a service for itself (today only
 ``institutions:read`` and role ``admin`` (institutions are admin-only in the
 participants service). It never leaves the gateway-to-service hop, and the
 gateway's own admin endpoints refuse client tokens whatever their roles.
+The webhook dispatcher reads the services' outbox feeds with another such
+token, scope ``events:read`` and no role: each internal use gets its own token
+with only what it needs.
 """
 
 from __future__ import annotations
@@ -27,13 +30,16 @@ INTERNAL_SUBJECT = "service:gateway"
 INTERNAL_CLIENT_ID = "gateway"
 INTERNAL_SCOPE = "institutions:read"
 INTERNAL_ROLES = ["admin"]
+EVENTS_SCOPE = "events:read"
+# scope -> roles of each internal token.
+INTERNAL_GRANTS: dict[str, list[str]] = {INTERNAL_SCOPE: INTERNAL_ROLES, EVENTS_SCOPE: []}
 
 
 class Minter:
     def __init__(self, settings: Settings, ring: KeyRing) -> None:
         self.settings = settings
         self.ring = ring
-        self._internal: tuple[str, float] | None = None
+        self._internal: dict[str, tuple[str, float]] = {}
 
     async def claims_and_key(self, **kwargs: Any):
         key = await self.ring.active_key()
@@ -49,19 +55,19 @@ class Minter:
         claims, key = await self.claims_and_key(**kwargs)
         return key.sign(claims)
 
-    async def internal_token(self) -> str:
-        cached = self._internal
+    async def internal_token(self, scope: str = INTERNAL_SCOPE) -> str:
+        cached = self._internal.get(scope)
         if cached is not None and cached[1] - time.time() > 15:
             return cached[0]
         ttl = self.settings.internal_token_ttl
         claims, key = await self.claims_and_key(
             subject=INTERNAL_SUBJECT,
             tenant_id=None,
-            roles=list(INTERNAL_ROLES),
-            scope=INTERNAL_SCOPE,
+            roles=list(INTERNAL_GRANTS[scope]),
+            scope=scope,
             ttl_seconds=ttl,
             client_id=INTERNAL_CLIENT_ID,
         )
         token = key.sign(claims)
-        self._internal = (token, float(claims["exp"]))
+        self._internal[scope] = (token, float(claims["exp"]))
         return token

@@ -175,9 +175,14 @@ class ClientWithSecret(ClientPublic):
 
 
 class TokenResponse(BaseModel):
-    """RFC 6749 §5.1 access token response."""
+    """RFC 6749 §5.1 access token response (RFC 8693 §2.2.1 for a token exchange)."""
 
     access_token: str
+    issued_token_type: str | None = Field(
+        default=None,
+        description="Token exchange only: `urn:ietf:params:oauth:token-type:access_token`.",
+        examples=["urn:ietf:params:oauth:token-type:access_token"],
+    )
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(description="Lifetime of the access token in seconds.", examples=[900])
     refresh_token: str | None = Field(default=None, description="Opaque; single use (rotated on every refresh).")

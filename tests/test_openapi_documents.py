@@ -31,5 +31,7 @@ def test_merged_document_has_stable_ids_summaries_and_problem_errors() -> None:
         assert op["operationId"].replace("_", "").isalnum() and op["operationId"].islower(), op["operationId"]
         for code, response in op["responses"].items():
             if code[0] in "45":
-                assert list(response["content"]) == ["application/problem+json"], (method, path, code)
+                # SCIM speaks its own error format (RFC 7644 §3.12) on /scim/v2 only.
+                expected = ["application/scim+json"] if path.startswith("/scim/v2") else ["application/problem+json"]
+                assert list(response["content"]) == expected, (method, path, code)
     assert not [p for p in doc["paths"] if p.startswith("/internal")]

@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
-from servicekit.auth import unauthorized
+from servicekit.auth import MAX_TOKEN_BYTES, unauthorized
 from servicekit.idempotency import IdempotencyDep
 from servicekit.problems import problem_responses
 
 from gateway.dependencies import in_transaction
 from gateway.edge import EdgePrincipal
-from gateway.grants import GRANT_TYPES, Grants, oauth_error
+from gateway.grants import GRANT_TYPES, TOKEN_EXCHANGE, Grants, oauth_error
 from gateway.models import Account, ApiClient
 from gateway import service
 from gateway.models import IdempotencyRecord
@@ -28,6 +28,9 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_PARAMETER = 4096
+# An identity provider's ID token may be larger than other parameters; the
+# verifier's own size cap applies to it.
+MAX_TOKEN_PARAMETERS = {"subject_token": MAX_TOKEN_BYTES, "actor_token": MAX_TOKEN_BYTES}
 
 
 class TokenRequest(BaseModel):
@@ -45,6 +48,11 @@ class TokenRequest(BaseModel):
                 {"grant_type": "password", "username": "ana@uni.example", "password": "a-long-passphrase-1"},
                 {"grant_type": "refresh_token", "refresh_token": "rt_..."},
                 {"grant_type": "client_credentials", "client_id": "cli_...", "client_secret": "cs_...", "scope": "events:read"},
+                {
+                    "grant_type": TOKEN_EXCHANGE,
+                    "subject_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...",
+                    "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+                },
             ]
         },
     )
@@ -56,6 +64,18 @@ class TokenRequest(BaseModel):
     refresh_token: str | None = Field(default=None, description="refresh_token grant.")
     client_id: str | None = Field(default=None, description="client_credentials, unless HTTP Basic is used.")
     client_secret: str | None = Field(default=None, description="client_credentials, unless HTTP Basic is used.")
+    subject_token: str | None = Field(default=None, description="token exchange: the identity provider's ID token (a signed JWT).")
+    subject_token_type: str | None = Field(
+        default=None,
+        description="token exchange: `urn:ietf:params:oauth:token-type:id_token` or `urn:ietf:params:oauth:token-type:jwt`.",
+    )
+    requested_token_type: str | None = Field(
+        default=None, description="token exchange (optional): `urn:ietf:params:oauth:token-type:access_token`, the only one issued."
+    )
+    audience: str | None = Field(default=None, description="token exchange (optional): this API's audience, the only target.")
+    resource: str | None = Field(default=None, description="token exchange (optional): this API's base URL, the only target.")
+    actor_token: str | None = Field(default=None, description="token exchange: not supported (no delegation).")
+    actor_token_type: str | None = Field(default=None, description="token exchange: not supported (no delegation).")
 
 
 class RevocationRequest(BaseModel):
@@ -81,7 +101,7 @@ def _client_ip(request: Request) -> str:
 
 def _check_lengths(values: dict[str, str | None]) -> None:
     for name, value in values.items():
-        if value is not None and len(value) > MAX_PARAMETER:
+        if value is not None and len(value) > MAX_TOKEN_PARAMETERS.get(name, MAX_PARAMETER):
             raise oauth_error("invalid_request", f"{name} is too long", field=f"body.{name}")
 
 
@@ -89,12 +109,34 @@ def _check_lengths(values: dict[str, str | None]) -> None:
     "/token",
     response_model=TokenResponse,
     operation_id="issue_token",
-    summary="Get an access token (OAuth 2.0: password, refresh_token, client_credentials)",
-    responses=problem_responses(400, 401, 429),
+    summary="Get an access token (OAuth 2.0: password, refresh_token, client_credentials, token exchange)",
+    responses=problem_responses(400, 401, 429, 503),
 )
 async def issue_token(request: Request, form: Annotated[TokenRequest, Form()]) -> JSONResponse:
     """RFC 6749 token endpoint. Answers carry ``Cache-Control: no-store``. Errors
-    are problems with the RFC's ``error`` and ``error_description`` members."""
+    are problems with the RFC's ``error`` and ``error_description`` members.
+
+    **Single sign-on (RFC 8693 token exchange).** A front end that signed a
+    person in at her institution's identity provider (registered at
+    ``/v1/admin/identity-providers``) sends
+    ``grant_type=urn:ietf:params:oauth:grant-type:token-exchange``,
+    ``subject_token=<the IdP's ID token>`` and
+    ``subject_token_type=urn:ietf:params:oauth:token-type:id_token`` (or
+    ``...:jwt``). The token is verified like our own (size cap, JWS only,
+    algorithm pinned to the registration's, exact ``kid`` from the IdP's JWKS,
+    ``exp``/``iat``/``aud``/``iss``/``sub`` required, at most 60 s leeway;
+    header ``typ`` ``JWT`` or none) against the one registration of its issuer
+    (and tenant claim, when the issuer is shared). Her first exchange creates
+    her account in that institution or links her existing one by verified
+    email, as the registration says; later ones find it by the IdP's subject.
+    The answer is the password grant's (an access token and the first refresh
+    token of a new session) plus
+    ``issued_token_type=urn:ietf:params:oauth:token-type:access_token``.
+    A refused subject token (invalid, expired, another issuer or tenant, no
+    verified email, suspended account...) is ``invalid_request`` (RFC 8693
+    §2.2.2); ``actor_token`` is not supported; ``audience``/``resource`` other
+    than this API is ``invalid_target``; if the IdP's keys cannot be fetched,
+    503 ``temporarily_unavailable``."""
     grants: Grants = request.app.state.grants
     await request.app.state.limits.token_request(_client_ip(request))
     _check_lengths(form.model_dump())
@@ -107,6 +149,17 @@ async def issue_token(request: Request, form: Annotated[TokenRequest, Form()]) -
     elif form.grant_type == "client_credentials":
         token = await grants.client_credentials(
             request.headers.get("authorization"), form.client_id, form.client_secret, form.scope
+        )
+    elif form.grant_type == TOKEN_EXCHANGE:
+        token = await grants.token_exchange(
+            subject_token=form.subject_token,
+            subject_token_type=form.subject_token_type,
+            requested_token_type=form.requested_token_type,
+            audience=form.audience,
+            resource=form.resource,
+            actor_token=form.actor_token,
+            actor_token_type=form.actor_token_type,
+            scope=form.scope,
         )
     else:
         raise oauth_error("unsupported_grant_type", f"Supported grant types: {', '.join(GRANT_TYPES)}", field="body.grant_type")

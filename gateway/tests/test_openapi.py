@@ -153,7 +153,9 @@ def test_every_gateway_operation_is_documented_with_problems(make_gateway) -> No
         assert op.get("summary"), key
         for code, response in op["responses"].items():
             if code.startswith(("4", "5")):
-                assert "application/problem+json" in response["content"], (key, code)
+                # SCIM speaks its own error format (RFC 7644 §3.12) on /scim/v2 only.
+                expected = "application/scim+json" if " /scim/v2" in key else "application/problem+json"
+                assert expected in response["content"], (key, code)
     assert operations(doc)["POST /v1/admin/accounts"]["responses"].keys() >= {"201", "401", "403", "409", "422", "503"}
     body = doc["components"]["schemas"]["AccountCreate"]
     assert body["additionalProperties"] is False and body["examples"]

@@ -1,4 +1,8 @@
-"""Access-token verification: the one function every app uses, and nowhere else.
+"""Token verification: the one function every app uses, and nowhere else.
+
+It verifies the gateway's access tokens everywhere, and, in the gateway's
+single sign-on (``gateway/sso``), an institution's identity-provider tokens
+with that provider's issuer, audience, algorithms and JWKS.
 
 Hardening, in the order the checks run (ARCHITECTURE.md, "Identity and auth"):
 
@@ -7,12 +11,13 @@ Hardening, in the order the checks run (ARCHITECTURE.md, "Identity and auth"):
    carrying ``enc``, ``zip``, ``crit``, ``jku``, ``x5u`` or ``jwk``;
 3. header ``alg`` checked against the algorithms pinned for the issuer before
    any decoding (so ``none`` and an HS256 token "signed" with the RSA public
-   key never reach a verifier), header ``typ`` must be ``at+jwt``;
+   key never reach a verifier), header ``typ`` must be one the verifier
+   expects (``at+jwt`` for access tokens; ``JWT`` or none for ID tokens);
 4. the key chosen by exact ``kid`` (an unknown kid triggers one throttled
    refetch of the JWKS, then a refusal); the key's own algorithm must match;
-5. signature, then ``exp``, ``iat``, ``aud``, ``iss``, ``sub`` and ``jti``
-   required, with a leeway of at most 60 s; an ``iat`` or ``nbf`` in the
-   future is refused.
+5. signature, then ``exp``, ``iat``, ``aud``, ``iss``, ``sub`` (and ``jti``
+   for access tokens) required, with a leeway of at most 60 s; an ``iat`` or
+   ``nbf`` in the future is refused.
 
 Keys are parsed once (``jose.jwk.construct``) and reused: re-parsing a PEM on
 every call costs tens of milliseconds.
@@ -21,9 +26,10 @@ every call costs tens of milliseconds.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
@@ -41,7 +47,10 @@ log = logging.getLogger("servicekit.auth")
 
 MAX_TOKEN_BYTES = 8192
 MAX_LEEWAY_SECONDS = 60
+MAX_JWKS_BYTES = 256 * 1024
 ACCESS_TOKEN_TYP = "at+jwt"
+# An OpenID Connect ID token: header typ "JWT", or no typ at all (None).
+ID_TOKEN_TYPS: tuple[str | None, ...] = ("JWT", None)
 _FORBIDDEN_HEADERS = frozenset({"enc", "zip", "crit", "jku", "x5u", "jwk", "x5c"})
 
 ROLES = frozenset({"admin", "coordinator", "mentor", "mentee", "peer_mentor", "evaluator", "applicant"})
@@ -63,21 +72,38 @@ class VerificationKey:
     key: Key
 
 
+# The key type each asymmetric algorithm family needs, and the curve of each
+# ECDSA algorithm (RFC 7518 §3.4): a P-384 key is never used for ES256.
+_KEY_TYPE = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
+_EC_CURVE = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+_CURVE_ALG = {curve: alg for alg, curve in _EC_CURVE.items()}
+
+
 def construct_keys(jwks: Mapping[str, Any], allowed_algorithms: Iterable[str]) -> dict[str, VerificationKey]:
     """Parse a JWKS document once into verification keys by kid.
 
-    Keys without a kid, with ``use`` other than ``sig``, with an algorithm that
-    is not allowed, or that are not RSA public keys are skipped.
+    Only public signing keys are kept. A key is skipped when it has no kid,
+    ``use`` other than ``sig``, private material, an algorithm that is not
+    allowed, or a type that does not fit its algorithm (RSA for ``RS*``/``PS*``,
+    EC on the algorithm's own curve for ``ES*``). A key without ``alg`` (as
+    Microsoft Entra publishes them) is RS256 when RSA and the ECDSA algorithm
+    of its curve when EC.
     """
     allowed = set(allowed_algorithms)
     keys: dict[str, VerificationKey] = {}
-    for entry in jwks.get("keys", []):
+    entries = jwks.get("keys", [])
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, Mapping):
             continue
-        kid, alg = entry.get("kid"), entry.get("alg", "RS256")
-        if not isinstance(kid, str) or not kid or alg not in allowed:
+        kid, kty = entry.get("kid"), entry.get("kty")
+        alg = entry.get("alg")
+        if alg is None:
+            alg = _CURVE_ALG.get(entry.get("crv")) if kty == "EC" else "RS256"  # type: ignore[arg-type]
+        if not isinstance(kid, str) or not kid or not isinstance(alg, str) or alg not in allowed:
             continue
-        if entry.get("use", "sig") != "sig" or entry.get("kty") != "RSA" or "d" in entry:
+        if entry.get("use", "sig") != "sig" or "d" in entry or _KEY_TYPE.get(alg[:2]) != kty:
+            continue
+        if kty == "EC" and entry.get("crv") != _EC_CURVE.get(alg):
             continue
         try:
             keys[kid] = VerificationKey(kid=kid, alg=alg, key=jwk.construct(dict(entry), alg))
@@ -109,7 +135,15 @@ class StaticKeySource:
 class RemoteKeySource:
     """A JWKS fetched over HTTP, cached, and refetched when an unknown kid
     arrives, at most once per ``min_refetch_seconds`` (so a flood of tokens with
-    random kids cannot turn into a flood of fetches)."""
+    random kids cannot turn into a flood of fetches).
+
+    With ``max_age_seconds`` the cached keys are also refetched on first use
+    after they have grown that old (so a key the issuer withdrew stops working);
+    if that refetch fails, the cached keys are kept. Each fetch has explicit
+    timeouts (``timeout`` for each connect and read, twice that for the whole
+    fetch), never follows a redirect, and refuses a body over ``max_bytes``. ``clock`` is the
+    monotonic clock of the throttle (tests pass their own).
+    """
 
     def __init__(
         self,
@@ -117,48 +151,85 @@ class RemoteKeySource:
         *,
         allowed_algorithms: Iterable[str] = ("RS256",),
         min_refetch_seconds: float = 30.0,
+        max_age_seconds: float | None = None,
+        timeout: float = 3.0,
+        max_bytes: int = MAX_JWKS_BYTES,
         client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self._allowed = tuple(allowed_algorithms)
         self._min_refetch = min_refetch_seconds
+        self._max_age = max_age_seconds
+        self._timeout = timeout
+        self._max_bytes = max_bytes
         self._client = client
+        self._clock = clock
         self._keys: dict[str, VerificationKey] = {}
         self._fetched_at: float | None = None
+        self._loaded_at: float | None = None
         self._lock = asyncio.Lock()
 
     async def _fetch(self) -> None:
-        client = self._client or httpx.AsyncClient(timeout=httpx.Timeout(3.0))
+        client = self._client or httpx.AsyncClient(timeout=httpx.Timeout(self._timeout), follow_redirects=False)
         try:
-            resp = await client.get(self.url)
-            resp.raise_for_status()
-            self._keys = construct_keys(resp.json(), self._allowed)
+            async with asyncio.timeout(2 * self._timeout):
+                async with client.stream(
+                    "GET", self.url, headers={"Accept": "application/json"}, follow_redirects=False
+                ) as resp:
+                    if resp.status_code != 200:  # a redirect included: never followed
+                        raise httpx.HTTPStatusError(f"JWKS answered {resp.status_code}", request=resp.request, response=resp)
+                    declared = resp.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > self._max_bytes:
+                        raise ValueError("JWKS document too large")
+                    body = bytearray()
+                    async for chunk in resp.aiter_bytes():
+                        body += chunk
+                        if len(body) > self._max_bytes:
+                            raise ValueError("JWKS document too large")
+            document = json.loads(body)
+            if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+                raise ValueError("not a JWKS document")
+            self._keys = construct_keys(document, self._allowed)
+            self._loaded_at = self._clock()
         finally:
             if self._client is None:
                 await client.aclose()
 
+    def _stale(self) -> bool:
+        return self._max_age is not None and self._loaded_at is not None and self._clock() - self._loaded_at > self._max_age
+
     async def get(self, kid: str) -> VerificationKey | None:
         key = self._keys.get(kid)
-        if key is not None:
+        if key is not None and not self._stale():
             return key
         async with self._lock:
             key = self._keys.get(kid)
-            if key is not None:
+            if key is not None and not self._stale():
                 return key
-            now = time.monotonic()
+            now = self._clock()
             if self._fetched_at is not None and now - self._fetched_at < self._min_refetch:
-                return None
+                return key
             self._fetched_at = now
             try:
                 await self._fetch()
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, ValueError, TimeoutError) as exc:
                 log.warning("could not fetch JWKS", extra={"url": self.url, "error": type(exc).__name__})
+                if key is not None:
+                    return key
                 raise ProblemError(503, "Token keys are unavailable; try again shortly", slug="keys-unavailable") from exc
             return self._keys.get(kid)
 
 
 class TokenVerifier:
-    """Verifies access tokens of one issuer. Build once per app."""
+    """Verifies the tokens of one issuer. Build once per app (per identity
+    provider in the gateway's single sign-on).
+
+    ``typ``: the header ``typ`` values accepted (compared case-insensitively,
+    with or without ``application/``); ``None`` among them accepts a header
+    without ``typ``. ``require_jti``: access tokens carry ``jti``; OpenID
+    Connect ID tokens need not (Google's and Entra's have none).
+    """
 
     def __init__(
         self,
@@ -169,7 +240,8 @@ class TokenVerifier:
         algorithms: Iterable[str] = ("RS256",),
         leeway_seconds: int = 30,
         max_token_bytes: int = MAX_TOKEN_BYTES,
-        typ: str = ACCESS_TOKEN_TYP,
+        typ: str | Iterable[str | None] = ACCESS_TOKEN_TYP,
+        require_jti: bool = True,
     ) -> None:
         if leeway_seconds > MAX_LEEWAY_SECONDS:
             raise ValueError(f"leeway must be at most {MAX_LEEWAY_SECONDS}s")
@@ -182,7 +254,12 @@ class TokenVerifier:
         self.algorithms = algorithms
         self.leeway = leeway_seconds
         self.max_token_bytes = max_token_bytes
-        self.typ = typ
+        accepted = (typ,) if isinstance(typ, str) else tuple(typ)
+        if not accepted:
+            raise ValueError("at least one typ must be accepted")
+        self.typ = frozenset(f"{prefix}{t.lower()}" for t in accepted if t is not None for prefix in ("", "application/"))
+        self.typ_optional = None in accepted
+        self.require_jti = require_jti
 
     async def verify(self, token: str) -> dict[str, Any]:
         if not isinstance(token, str) or not token:
@@ -202,8 +279,11 @@ class TokenVerifier:
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise InvalidToken("algorithm not allowed")
-        typ = str(header.get("typ", "")).lower()
-        if typ not in {self.typ, f"application/{self.typ}"}:
+        if "typ" in header:
+            typ = header["typ"]
+            if not isinstance(typ, str) or typ.lower() not in self.typ:
+                raise InvalidToken("wrong token type")
+        elif not self.typ_optional:
             raise InvalidToken("wrong token type")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
@@ -226,7 +306,10 @@ class TokenVerifier:
                     "require_aud": True,
                     "require_iss": True,
                     "require_sub": True,
-                    "require_jti": True,
+                    "require_jti": self.require_jti,
+                    # at_hash binds an ID token to an access token issued with
+                    # it, which is never presented here: nothing to compare.
+                    "verify_at_hash": False,
                     "leeway": self.leeway,
                 },
             )

@@ -40,7 +40,7 @@ from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, ProblemError, conflict, field_problem
 
-from services.participants import clock, eligibility, programs
+from services.participants import clock, eligibility, programs, roster
 from services.participants.consents import active_consents, grant_consents, put_identity
 from services.participants.models import (
     AcademicUnit,
@@ -326,7 +326,8 @@ def confirm(session: Session, application: Application) -> tuple[Application, Pa
         )
     ).first()
     if participant is None:
-        participant = _new_participant(session, application, program)
+        # A roster-imported profile with her e-mail becomes hers; else a new one.
+        participant = roster.link_on_confirmation(session, application) or _new_participant(session, application, program)
     application.status, application.confirmed_at, application.updated_at = S.confirmed, now, now
     membership = Membership(
         institution_id=application.institution_id,
@@ -373,6 +374,8 @@ def _new_participant(session: Session, application: Application, program: Progra
         institution_id=application.institution_id,
         account_id=application.applicant_id,
         display_name=application.full_name or "Participant",
+        email=application.email.lower() if application.email else None,
+        affiliation=application.affiliation,
         languages=[application.preferred_language] if application.preferred_language else list(program.languages[:1]),
         timezone=timezone,
         campus_id=application.campus_id,

@@ -2,8 +2,8 @@
 
 Served by ``uvicorn --factory services.participants.main:create_app`` on
 127.0.0.1:8001; the gateway routes ``/v1/institutions``, ``/v1/programs``,
-``/v1/calls``, ``/v1/applications``, ``/v1/participants`` and
-``/v1/training-modules`` here. ``GET /v1/calls`` and ``GET /v1/calls/{program_id}``
+``/v1/calls``, ``/v1/applications``, ``/v1/participants``,
+``/v1/training-modules`` and ``/v1/xapi`` here. ``GET /v1/calls`` and ``GET /v1/calls/{program_id}``
 need no token.
 """
 
@@ -17,7 +17,7 @@ from servicekit.outbox import feed_router
 
 from services.participants.config import Settings
 from services.participants.models import OutboxEvent
-from services.participants.routers import router
+from services.participants.routers import provisioning, router, xapi
 
 DESCRIPTION = """Who takes part: institutions (the tenants), their campuses and academic
 units; programs (cohorts) and their dated phases; the public open call;
@@ -45,6 +45,8 @@ OPENAPI_TAGS = [
     {"name": "participants", "description": "Profiles: full for her and coordinators, public for counterparts."},
     {"name": "memberships", "description": "Her place in a program: role, status, trained."},
     {"name": "training", "description": "Training modules, completions (coordinators or an LMS) and statistics."},
+    {"name": "xapi", "description": "Training records from an LMS: xAPI statements (a subset), a plain webhook, LMS settings."},
+    {"name": "roster-imports", "description": "Participant profiles from a SIS or HR export: upload, dry run, commit."},
     {"name": "data-subjects", "description": "Export and erasure of a person's data, and the record of erasures."},
     {"name": "internal", "description": "Service-to-service: the outbox event feed."},
     {"name": "health", "description": "Liveness, readiness and metrics."},
@@ -59,7 +61,7 @@ def create_app(
         settings=settings,
         title="Aliada participants service",
         description=DESCRIPTION,
-        routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY)],
+        routers=[router, provisioning.router, xapi.router, feed_router(OutboxEvent, SESSION_DEPENDENCY)],
         key_source=key_source,
         engine=engine,
         openapi_tags=OPENAPI_TAGS,

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
@@ -41,6 +41,12 @@ from services.participants.schemas.enums import (
     PhaseKind,
     ProgramStatus,
     Role,
+    RosterIdKind,
+    RosterMode,
+    RosterPass,
+    RosterStage,
+    RosterStatus,
+    XapiActorId,
 )
 from services.participants.schemas.institutions import UnitKind
 
@@ -317,8 +323,12 @@ class EligibilityOverride(Base, table=True):
 class Participant(Base, table=True):
     """A person taking part in the institution's programs: her profile.
 
-    Created when she first confirms a place; one per account and institution.
-    External ids are unique within the institution (NULLs do not clash).
+    Created when she first confirms a place, or earlier by a roster import
+    (``roster``): an imported profile has no account yet (``account_id`` is
+    NULL) until she confirms a place with an application whose e-mail is the
+    profile's (``roster.link_on_confirmation``). One per account and
+    institution. External ids are unique within the institution (NULLs do not
+    clash); ``email`` is stored lower-case and is not unique.
     """
 
     __tablename__ = "participants"
@@ -331,13 +341,18 @@ class Participant(Base, table=True):
         tenant_fk("campus_id", "campuses"),
         tenant_fk("academic_unit_id", "academic_units"),
         one_of("career_stage", CareerStage, nullable=True),
+        one_of("affiliation", Affiliation, nullable=True),
+        Index("ix_participants_institution_id_email", "institution_id", "email"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     # Indexed as the leading column of the unique constraints above.
     institution_id: uuid.UUID = Field(foreign_key="institutions.id")
-    account_id: str = Field(max_length=100)
+    # NULL for a roster-imported profile that no account has claimed yet.
+    account_id: str | None = Field(default=None, max_length=100)
     display_name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    affiliation: str | None = Field(default=None, sa_type=String(30))
     pronouns: str | None = Field(default=None, max_length=40)
     languages: list[str] = Field(default_factory=list, sa_type=JSON)
     timezone: str | None = Field(default=None, max_length=64)
@@ -404,11 +419,17 @@ class ErasureRequest(Base, table=True):
 
 
 class TrainingModule(Base, table=True):
+    """A module of a program's training. ``lms_activity_id`` is the IRI an LMS
+    sends as the xAPI ``object.id`` of this module (unique per institution)."""
+
     __tablename__ = "training_modules"
     __table_args__: Any = (
         UniqueConstraint("institution_id", "id"),
         tenant_fk("program_id", "programs"),
         one_of("kind", ModuleKind),
+        # A unique index, not a constraint: added to an existing table without
+        # rebuilding it on SQLite (see migration roster0001).
+        Index("uq_training_modules_institution_id_lms_activity_id", "institution_id", "lms_activity_id", unique=True),
     )
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
@@ -419,6 +440,7 @@ class TrainingModule(Base, table=True):
     kind: str = Field(sa_type=String(30))
     expected_minutes: int
     required: bool = True
+    lms_activity_id: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -444,6 +466,131 @@ class TrainingCompletion(Base, table=True):
     external_id: str | None = Field(default=None, max_length=200)
     recorded_by: str = Field(max_length=100)
     recorded_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------------------
+# Roster imports (``roster``)
+
+
+class RosterImport(Base, table=True):
+    """One uploaded roster file and the job that validates (dry run) or commits it.
+
+    Progress and counts are written in the same transaction as each batch, so
+    any replica answers polls and a worker that dies is resumed from
+    ``rows_done`` by whichever replica next sees its lease expired.
+    """
+
+    __tablename__ = "roster_imports"
+    __table_args__: Any = (
+        UniqueConstraint("institution_id", "id"),
+        one_of("id_kind", RosterIdKind),
+        one_of("status", RosterStatus),
+        one_of("mode", RosterMode, nullable=True),
+        one_of("pass_kind", RosterPass, nullable=True),
+        one_of("stage", RosterStage, nullable=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    # Indexed as the leading column of the unique constraint above.
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id")
+    id_kind: str = Field(sa_type=String(10))
+    status: str = Field(sa_type=String(20))
+    mode: str | None = Field(default=None, sa_type=String(20))
+    pass_kind: str | None = Field(default=None, sa_type=String(10))
+    stage: str | None = Field(default=None, sa_type=String(20))
+    filename: str | None = Field(default=None, max_length=200)
+    size_bytes: int
+    delimiter: str = Field(max_length=1)
+    columns: list[str] = Field(default_factory=list, sa_type=JSON)
+    ignored_columns: list[str] = Field(default_factory=list, sa_type=JSON)
+    rows_total: int
+    rows_done: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    errors_count: int = 0
+    worker: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = None
+    failure: str | None = Field(default=None, sa_type=Text)
+    file_purged_at: datetime | None = None
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class RosterImportFile(Base, table=True):
+    """The uploaded text, apart from the job row so that polls never load it.
+    Deleted once the import is committed, after the retention period, or by an
+    erasure that finds her in it."""
+
+    __tablename__ = "roster_import_files"
+    __table_args__: Any = (tenant_fk("import_id", "roster_imports", ondelete="CASCADE"),)
+
+    import_id: uuid.UUID = Field(primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    content: str = Field(sa_type=Text)
+
+
+class RosterImportError(Base, table=True):
+    """One problem of one row of the latest pass: row (the header is row 1), column, message."""
+
+    __tablename__ = "roster_import_errors"
+    __table_args__: Any = (tenant_fk("import_id", "roster_imports", ondelete="CASCADE"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID
+    import_id: uuid.UUID = Field(index=True)
+    row: int
+    field: str = Field(max_length=60)
+    problem: str = Field(max_length=500)
+    code: str = Field(max_length=40)
+
+
+# ---------------------------------------------------------------------------
+# xAPI (``xapi``)
+
+
+class XapiSettings(Base, table=True):
+    """How one institution's LMS names people in xAPI statements: the actor's
+    ``account.homePage`` it must send, and which external id ``account.name`` is."""
+
+    __tablename__ = "xapi_settings"
+    __table_args__: Any = (one_of("actor_id", XapiActorId),)
+
+    institution_id: uuid.UUID = Field(foreign_key="institutions.id", primary_key=True)
+    home_page: str = Field(max_length=500, index=True)
+    actor_id: str = Field(sa_type=String(10))
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class XapiStatement(Base, table=True):
+    """A stored xAPI statement (or plain completion webhook): its id, for
+    idempotency, and the completion it recorded. The statement itself is not
+    kept, only a digest that tells a repeat from a different statement."""
+
+    __tablename__ = "xapi_statements"
+    __table_args__: Any = (
+        UniqueConstraint("institution_id", "statement_id"),
+        tenant_fk("participant_id", "participants"),
+        tenant_fk("module_id", "training_modules"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    # Indexed as the leading column of the unique constraint above.
+    institution_id: uuid.UUID
+    statement_id: uuid.UUID
+    participant_id: uuid.UUID = Field(index=True)
+    module_id: uuid.UUID = Field(index=True)
+    completion_id: uuid.UUID = Field(foreign_key="training_completions.id", index=True)
+    verb: str = Field(max_length=20)
+    digest: str = Field(max_length=64)
+    timestamp: datetime
+    recorded_by: str = Field(max_length=100)
+    stored_at: datetime = Field(default_factory=utcnow)
 
 
 class OutboxEvent(OutboxEventBase, Base, table=True):

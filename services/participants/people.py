@@ -19,7 +19,9 @@ Data-subject rights, per person (her account id) and institution:
   personal field is blanked; her consents, identity data and eligibility
   overrides are deleted; completions lose their external ids; outbox payloads
   naming her account id name the pseudonym instead; idempotency records of her
-  requests are deleted. Her current memberships are withdrawn
+  requests are deleted, as are the xAPI statement records of her completions
+  and the stored roster uploads (not yet committed) that name her. Her
+  current memberships are withdrawn
   (``participant.withdrawn``) and ``data_subject.erased`` tells the other
   services to erase what they hold for the participant and application ids it
   lists. The request is recorded (``ErasureRequest``) without naming her.
@@ -35,7 +37,7 @@ from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, conflict, field_problem, forbidden, not_found
 
-from services.participants import clock, consents
+from services.participants import clock, consents, roster
 from services.participants.applications import FINAL as FINAL_APPLICATION
 from services.participants.applications import effective_status, represent, withdraw_membership
 from services.participants.models import (
@@ -52,9 +54,10 @@ from services.participants.models import (
     Participant,
     Program,
     TrainingCompletion,
+    XapiStatement,
 )
 from services.participants.schemas.applications import ConsentPublic, IdentityPublic, OverridePublic
-from services.participants.schemas.enums import ApplicationStatus, MembershipStatus
+from services.participants.schemas.enums import AccountLink, ApplicationStatus, MembershipStatus
 from services.participants.schemas.people import (
     ApplicationRecord,
     DataExport,
@@ -107,10 +110,21 @@ def mine(session: Session, account_id: str, institution_id: uuid.UUID) -> Partic
 
 
 def list_participants(
-    session: Session, institution_id: uuid.UUID, *, lms_id: str | None, limit: int, cursor: str | None
+    session: Session,
+    institution_id: uuid.UUID,
+    *,
+    lms_id: str | None,
+    limit: int,
+    cursor: str | None,
+    account: AccountLink = AccountLink.linked,
 ) -> Rows:
+    """Profiles claimed by an account (default), roster profiles not claimed yet, or both."""
     get_institution(session, institution_id)
     stmt = select(Participant).where(Participant.institution_id == institution_id)
+    if account == AccountLink.linked:
+        stmt = stmt.where(Participant.account_id.is_not(None))  # type: ignore[union-attr]
+    elif account == AccountLink.unlinked:
+        stmt = stmt.where(Participant.account_id.is_(None))  # type: ignore[union-attr]
     if lms_id is not None:
         stmt = stmt.where(Participant.lms_id == lms_id)
     return paginate(session, stmt, Participant.id, limit=limit, cursor=cursor)
@@ -253,7 +267,7 @@ _BLANK_APPLICATION: dict[str, Any] = {
 _BLANK_PARTICIPANT: dict[str, Any] = {
     "display_name": ERASED_NAME, "pronouns": None, "languages": [], "timezone": None, "campus_id": None,
     "academic_unit_id": None, "career_stage": None, "stem_fields": [], "bio": None,
-    "lms_id": None, "hr_id": None, "sis_id": None,
+    "lms_id": None, "hr_id": None, "sis_id": None, "email": None, "affiliation": None,
 }  # fmt: skip
 
 
@@ -305,7 +319,13 @@ def erase(
     # The participant: withdraw current memberships, blank the profile.
     memberships: list[Membership] = []
     if participant is not None:
-        identifiers |= {v for v in (participant.lms_id, participant.hr_id, participant.sis_id) if v}
+        identifiers |= {v for v in (participant.lms_id, participant.hr_id, participant.sis_id, participant.email) if v}
+        # The xAPI statements that recorded her completions (their ids, a digest naming her).
+        session.execute(
+            delete(XapiStatement).where(
+                XapiStatement.institution_id == institution_id, XapiStatement.participant_id == participant.id
+            )
+        )
         memberships = memberships_of(session, participant)
         for membership in memberships:
             if membership.status in (MembershipStatus.active, MembershipStatus.substitute):
@@ -348,6 +368,8 @@ def erase(
         )
     )
     summary["idempotency_records_deleted"] = result.rowcount or 0
+    # Roster uploads still stored (not committed, within retention) that name her.
+    roster.erase_uploads_naming(session, institution_id, identifiers - {subject_id, pseudonym})
 
     record = ErasureRequest(
         institution_id=institution_id,

@@ -46,8 +46,23 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 COUNTED = (MembershipStatus.active, MembershipStatus.substitute, MembershipStatus.completed)
 
 
+def _activity_free(session: Session, institution_id: uuid.UUID, activity_id: str | None, module_id: uuid.UUID | None) -> None:
+    """An LMS activity IRI names one module of the institution (xAPI statements find it by it)."""
+    if activity_id is None:
+        return
+    stmt = select(TrainingModule.id).where(
+        TrainingModule.institution_id == institution_id, TrainingModule.lms_activity_id == activity_id
+    )
+    if module_id is not None:
+        stmt = stmt.where(TrainingModule.id != module_id)
+    if session.exec(stmt).first() is not None:
+        detail = "Another training module of this institution has this lms_activity_id"
+        raise conflict(detail, errors=[FieldError(field="body.lms_activity_id", message=detail, code="already_exists")])
+
+
 def create_module(session: Session, program: Program, data: TrainingModuleCreate) -> TrainingModule:
     now = clock.now()
+    _activity_free(session, program.institution_id, data.lms_activity_id, None)
     module = TrainingModule(
         institution_id=program.institution_id, program_id=program.id, **data.model_dump(), created_at=now, updated_at=now
     )
@@ -67,6 +82,8 @@ def list_modules(session: Session, program: Program, *, limit: int, cursor: str 
 
 def update_module(session: Session, module: TrainingModule, program: Program, data: TrainingModuleUpdate) -> TrainingModule:
     changes = data.changes()
+    if "lms_activity_id" in changes:
+        _activity_free(session, module.institution_id, changes["lms_activity_id"], module.id)
     for name, value in changes.items():
         setattr(module, name, value)
     module.updated_at = clock.now()

@@ -17,6 +17,7 @@ from services.participants.dependencies import CoordinatorOf, InstitutionId
 from services.participants.models import IdempotencyRecord
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
+    AccountLink,
     DataExport,
     ErasureCreate,
     ErasureRequestPublic,
@@ -95,10 +96,21 @@ def list_participants(
     _coordinator: CoordinatorOf,
     session: SessionDep,
     lms_id: Annotated[ExternalId | None, Query(description="Only the participant with this LMS id.")] = None,
+    account: Annotated[
+        AccountLink,
+        Query(
+            description=(
+                "`linked` (default): profiles claimed by an account; `unlinked`: roster-imported profiles no "
+                "account has claimed yet; `any`: both."
+            )
+        ),
+    ] = AccountLink.linked,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Any:
-    rows, next_cursor = people.list_participants(session, institution_id, lms_id=lms_id, limit=limit, cursor=cursor)
+    rows, next_cursor = people.list_participants(
+        session, institution_id, lms_id=lms_id, limit=limit, cursor=cursor, account=account
+    )
     return Page[ParticipantPublic](items=[people.full(session, p) for p in rows], next_cursor=next_cursor)
 
 

@@ -8,4 +8,6 @@ from services.participants.schemas.enums import *  # noqa: F403
 from services.participants.schemas.institutions import *  # noqa: F403
 from services.participants.schemas.people import *  # noqa: F403
 from services.participants.schemas.programs import *  # noqa: F403
+from services.participants.schemas.roster import *  # noqa: F403
 from services.participants.schemas.training import *  # noqa: F403
+from services.participants.schemas.xapi import *  # noqa: F403

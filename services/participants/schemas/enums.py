@@ -192,3 +192,66 @@ class Verdict(StrEnum):
     eligible = "eligible"
     ineligible = "ineligible"
     needs_review = "needs_review"
+
+
+class RosterIdKind(StrEnum):
+    """Which external id a roster file's ``external_id`` column holds."""
+
+    sis = "sis"
+    hr = "hr"
+
+
+class RosterStatus(StrEnum):
+    """Where a roster import is: ``validating`` and ``committing`` are running."""
+
+    uploaded = "uploaded"
+    validating = "validating"
+    validated = "validated"
+    committing = "committing"
+    committed = "committed"
+    rejected = "rejected"
+    failed = "failed"
+
+
+class RosterMode(StrEnum):
+    """What a commit does with invalid rows: write the valid ones, or write nothing."""
+
+    skip_invalid = "skip_invalid"
+    all_or_nothing = "all_or_nothing"
+
+
+class RosterPass(StrEnum):
+    """Which pass the counts describe: a dry run (what would happen) or a commit."""
+
+    dry_run = "dry_run"
+    commit = "commit"
+
+
+class RosterStage(StrEnum):
+    """What a running pass is doing: checking rows, or writing them."""
+
+    validating = "validating"
+    writing = "writing"
+
+
+class AccountLink(StrEnum):
+    """Filter on whether a profile is claimed by an account."""
+
+    linked = "linked"
+    unlinked = "unlinked"
+    any = "any"
+
+
+class XapiActorId(StrEnum):
+    """Which external id of a participant an xAPI actor's ``account.name`` is."""
+
+    lms_id = "lms_id"
+    sis_id = "sis_id"
+
+
+class TrainingVerb(StrEnum):
+    """The xAPI verbs accepted (ADL IRIs ``http://adlnet.gov/expapi/verbs/<verb>``)."""
+
+    completed = "completed"
+    passed = "passed"
+    attended = "attended"

@@ -27,7 +27,7 @@ from services.participants.schemas.common import (
     long_text,
     short_text,
 )
-from services.participants.schemas.enums import CareerStage, Discipline, MembershipStatus, Role
+from services.participants.schemas.enums import Affiliation, CareerStage, Discipline, MembershipStatus, Role
 from services.participants.schemas.programs import Reason
 from services.participants.schemas.training import CompletionPublic
 
@@ -80,8 +80,12 @@ class ParticipantPublic(PublicModel):
 
     id: uuid.UUID
     institution_id: uuid.UUID
-    account_id: str
+    account_id: str | None = Field(
+        description="Her account id; null for a profile imported from a roster that no account has claimed yet."
+    )
     display_name: str
+    email: str | None = Field(description="Institutional e-mail (roster) or the one of her application, lower-case.")
+    affiliation: Affiliation | None
     pronouns: str | None
     languages: list[str]
     timezone: str | None

@@ -20,6 +20,20 @@ from services.participants.schemas.common import (
 from services.participants.schemas.enums import ModuleKind
 
 ModuleTitle = short_text(200, "Módulo 1: liderazgo y comunicación asertiva")
+IRI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[!#-~]+$"
+ActivityIri = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=500,
+        pattern=IRI_PATTERN,
+        description=(
+            "The IRI the LMS sends as the xAPI `object.id` of this module (printable ASCII, with a scheme); "
+            "unique within the institution."
+        ),
+        examples=["https://moodle.uaeh.edu.mx/mod/scorm/view.php?id=42"],
+    ),
+]
 Minutes = Annotated[int, Field(ge=1, le=10000, description="Expected duration in minutes.", examples=[90])]
 CompletionExternalId = Annotated[
     str,
@@ -38,6 +52,7 @@ class TrainingModuleCreate(CreateModel):
     kind: ModuleKind
     expected_minutes: Minutes
     required: bool = Field(default=True, description="Needed to count as trained.")
+    lms_activity_id: ActivityIri | None = None
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -51,8 +66,12 @@ class TrainingModuleUpdate(UpdateModel):
     kind: ModuleKind = None  # type: ignore[assignment]
     expected_minutes: Minutes = None  # type: ignore[assignment]
     required: bool = None  # type: ignore[assignment]
+    lms_activity_id: ActivityIri | None = None
 
-    model_config = update_config({"expected_minutes": 100, "required": False})
+    model_config = update_config(
+        {"expected_minutes": 100, "required": False},
+        {"lms_activity_id": "https://moodle.uaeh.edu.mx/mod/scorm/view.php?id=42"},
+    )
 
 
 class TrainingModulePublic(PublicModel):
@@ -63,6 +82,7 @@ class TrainingModulePublic(PublicModel):
     kind: ModuleKind
     expected_minutes: int
     required: bool
+    lms_activity_id: str | None = Field(description="The xAPI activity IRI that records completions of this module.")
     created_at: datetime
     updated_at: datetime
 

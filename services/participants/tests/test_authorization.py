@@ -15,8 +15,9 @@ a module, a completion, an erasure record) is built once through the API and
 restored from its saved rows whenever a request changed it.
 """
 
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -102,9 +103,24 @@ def _build(http: TestClient, mint: Mint, engine: Engine) -> MatrixWorld:
     module = _created(
         coordinator.post(
             f"/v1/programs/{main.id}/training-modules",
-            json={"title": "Módulo 1", "kind": "online_module", "expected_minutes": 120},
+            json={"title": "Módulo 1", "kind": "online_module", "expected_minutes": 120, "lms_activity_id": ACTIVITY},
         )
     )
+    # xAPI: the institution's LMS, and the member's LMS id.
+    _created(coordinator.request("PUT", f"{base_a}/xapi-settings", json={"home_page": LMS_HOME}))
+    _created(coordinator.patch(f"/v1/participants/{participant_membership['participant_id']}", json={"lms_id": "lms-p"}))
+    # A roster import, committed (so that dry-run and commit answer 409 to those allowed).
+    roster_import = _created(
+        coordinator.post(
+            f"{base_a}/roster-imports", params={"id_kind": "sis"}, content=ROSTER_CSV.encode(), headers={"content-type": "text/csv"}
+        )
+    )
+    started = coordinator.post(f"{base_a}/roster-imports/{roster_import['id']}/commit", json={"mode": "skip_invalid"})
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 60
+    while coordinator.get(f"{base_a}/roster-imports/{roster_import['id']}").json()["status"] != "committed":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     completion = _created(
         coordinator.post(
             f"/v1/training-modules/{module['id']}/completions",
@@ -146,6 +162,7 @@ def _build(http: TestClient, mint: Mint, engine: Engine) -> MatrixWorld:
         "module": module["id"],
         "completion": completion["id"],
         "erasure": erasure["id"],
+        "roster": roster_import["id"],
     }
     return MatrixWorld(ids=ids, callers=callers, saved=rows(engine))
 
@@ -171,6 +188,33 @@ def _clean_tables(matrix_world: MatrixWorld, engine: Engine) -> Iterator[None]:
 
 NOW = datetime.now(UTC).isoformat()
 FORM = {"program_id": "{fresh}", "role": "mentee", **form("mentee", 9), "consents": CONSENTS}
+LMS_HOME = "https://lms.uaeh.edu.mx"
+ACTIVITY = f"{LMS_HOME}/mod/scorm/view.php?id=1"
+ROSTER_CSV = "external_id,email,display_name\r\nR0000001,roster1@uaeh.edu.mx,Persona del Padrón\r\n"
+STATEMENT = {
+    "id": "4a8a3d62-7c3e-4b4f-9f59-2f0e6a1d2c11",
+    "actor": {"account": {"homePage": LMS_HOME, "name": "lms-p"}},
+    "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+    "object": {"id": ACTIVITY},
+    "timestamp": NOW,
+}
+
+
+@dataclass(frozen=True)
+class Send:
+    """A request that is not a plain JSON body: raw content, or extra headers."""
+
+    content: str | None = None
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _request(caller: Caller, method: str, url: str, body: Any, ids: dict[str, str]) -> Any:
+    if isinstance(body, Send):
+        content = body.content.encode() if body.content is not None else None
+        return caller.request(method, url, content=content, json=_fill(body.json, ids), headers=body.headers)
+    return caller.request(method, url, json=_fill(body, ids))
+
 
 # operation id -> (method, path template, body)
 ENDPOINTS: dict[str, tuple[str, str, Any]] = {
@@ -252,6 +296,26 @@ ENDPOINTS: dict[str, tuple[str, str, Any]] = {
     "list_completions": ("GET", "/v1/training-modules/{module}/completions", None),
     "get_completion": ("GET", "/v1/training-modules/{module}/completions/{completion}", None),
     "get_training_stats": ("GET", "/v1/programs/{p}/training-stats", None),
+    # roster imports
+    "create_roster_import": (
+        "POST", "/v1/institutions/{a}/roster-imports?id_kind=sis", Send(content=ROSTER_CSV, headers={"content-type": "text/csv"})
+    ),  # fmt: skip
+    "list_roster_imports": ("GET", "/v1/institutions/{a}/roster-imports", None),
+    "get_roster_import": ("GET", "/v1/institutions/{a}/roster-imports/{roster}", None),
+    "list_roster_import_errors": ("GET", "/v1/institutions/{a}/roster-imports/{roster}/errors", None),
+    "dry_run_roster_import": ("POST", "/v1/institutions/{a}/roster-imports/{roster}/dry-run", None),
+    "commit_roster_import": ("POST", "/v1/institutions/{a}/roster-imports/{roster}/commit", {"mode": "skip_invalid"}),
+    # xAPI
+    "store_xapi_statements": ("POST", "/v1/xapi/statements", Send(json=STATEMENT, headers={"X-Experience-API-Version": "1.0.3"})),
+    "get_xapi_about": ("GET", "/v1/xapi/about", None),
+    "record_lms_completion": (
+        "POST", "/v1/xapi/completions", {"external_id": "lms-p", "module": ACTIVITY, "completed_at": NOW, "institution_id": "{a}"}
+    ),  # fmt: skip
+    "put_xapi_settings": ("PUT", "/v1/institutions/{a}/xapi-settings", {"home_page": LMS_HOME}),
+    "get_xapi_settings": ("GET", "/v1/institutions/{a}/xapi-settings", None),
+    # SCIM provisioning (the gateway, forwarding its SCIM client's token): no role here has scope scim.
+    "provision_participant": ("PUT", "/internal/institutions/{a}/provisioned-participants/acct-new", {"display_name": "Nueva"}),
+    "delete_provisioned_participant": ("DELETE", "/internal/institutions/{a}/provisioned-participants/participant-p", None),
 }
 
 # Columns, in this order (anonymous always gets 401 unless the route is public):
@@ -349,13 +413,29 @@ _TABLE: dict[str, tuple[int, ...]] = {
     "list_completions": _row(200, 200, 404, 404, 404, 403, 404, 404, 200, 403, 404, 404, 404),
     "get_completion": _row(200, 200, 404, 404, 404, 403, 404, 404, 200, 403, 404, 404, 404),
     "get_training_stats": RUN_READ,
+    "create_roster_import": _row(201, 201, 404, 404, 404, 403, 403, 403, 404, 404, 404, 404, 404),
+    "list_roster_imports": INSTITUTION_RUN,
+    "get_roster_import": INSTITUTION_RUN,
+    "list_roster_import_errors": INSTITUTION_RUN,
+    # Committed: final for those who may act on it.
+    "dry_run_roster_import": _row(409, 409, 404, 404, 404, 403, 403, 403, 404, 404, 404, 404, 404),
+    "commit_roster_import": _row(409, 409, 404, 404, 404, 403, 403, 403, 404, 404, 404, 404, 404),
+    # Institution B has no LMS settings: its coordinator's statement names a home page it does not have.
+    "store_xapi_statements": _row(200, 200, 422, 403, 403, 403, 403, 403, 200, 403, 403, 403, 403),
+    "get_xapi_about": _row(*(200,) * 13),
+    "record_lms_completion": _row(201, 201, 404, 403, 403, 403, 403, 403, 201, 403, 403, 403, 403),
+    "put_xapi_settings": INSTITUTION_RUN,
+    "get_xapi_settings": _row(200, 200, 404, 403, 403, 403, 403, 403, 200, 404, 404, 404, 404),
+    # Only admins (and clients with scope scim, tested in test_provisioning.py); she has memberships: 409.
+    "provision_participant": _row(201, *(403,) * 12),
+    "delete_provisioned_participant": _row(409, *(403,) * 12),
 }
 PUBLIC_OPERATIONS = {"list_calls", "get_call"}
 EXPECTED = {
     op: {**dict(zip(_C, row, strict=True)), "anonymous": 200 if op in PUBLIC_OPERATIONS else 401}
     for op, row in _TABLE.items()
 }
-PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id", "errors"}
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id", "errors", "current_status"}
 
 
 def test_the_matrix_covers_every_route_and_role(app: Any) -> None:
@@ -394,7 +474,7 @@ def test_authorization_matrix(operation: str, role: str, matrix_world: MatrixWor
     writes = method != "GET"
     before = snapshot(engine) if writes else None
 
-    response = caller.request(method, _fill(template, ids), json=_fill(body, ids))
+    response = _request(caller, method, _fill(template, ids), body, ids)
 
     expected = EXPECTED[operation][role]
     if writes and response.status_code < 400:
@@ -424,7 +504,7 @@ def test_a_bad_token_opens_nothing(token: str, matrix_world: MatrixWorld, http: 
         claims = access_claims(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, subject="admin-1", tenant_id=None, roles=["admin"])
         caller = Caller(http, impostor_key.sign(claims), token)
     for operation, (method, template, body) in ENDPOINTS.items():
-        response = caller.request(method, _fill(template, matrix_world.ids), json=_fill(body, matrix_world.ids))
+        response = _request(caller, method, _fill(template, matrix_world.ids), body, matrix_world.ids)
         assert response.status_code == (200 if operation in PUBLIC_OPERATIONS else 401), operation
 
 
