@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 APPS := gateway services.participants services.matching services.sessions services.evaluation
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-packages lock migrate run test test-sqlite test-postgresql openapi bench-gateway bench-matching clean
+.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching clean
 
 help:
 	@echo "make run    start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/"
 	@echo "make test   run the whole suite on SQLite, then on PostgreSQL"
+	@echo "make demo   with make run going: play the Mexico pilot through the API (PILOT=peru for Peru)"
 	@echo "make openapi   regenerate the committed OpenAPI documents under openapi/"
 	@echo "make bench-gateway   print the gateway's latency and throughput figures"
 	@echo "make bench-matching  print the matching engine's time and memory on pilot and large cohorts"
@@ -49,13 +50,22 @@ run: migrate
 	@echo "    evaluation    http://127.0.0.1:8004/docs"
 	@echo "    readiness     curl http://127.0.0.1:8000/readyz"
 	@echo ""
-	@echo "  Log in as the bootstrap admin (the gateway prints her password once, on its first start,"
-	@echo "  unless GATEWAY_BOOTSTRAP_ADMIN_PASSWORD is set):"
+	@echo "  Log in as the bootstrap admin (her password is GATEWAY_BOOTSTRAP_ADMIN_PASSWORD in var/dev.env,"
+	@echo "  a local secret written on the first run):"
 	@echo "    curl -d grant_type=password -d username=admin@aliada.local -d password=... http://127.0.0.1:8000/v1/auth/token"
+	@echo "  In another terminal, make demo plays a whole pilot through the API."
 	@echo ""
 	@$(BIN)/python -m tools.dev_env var/dev.env
 	@# A development platform runs on a simulation clock that `make demo` moves (libs/servicekit/clock.py).
-	@ALIADA_CLOCK_FILE=$(CURDIR)/var/clock exec $(BIN)/honcho start -f Procfile -e var/dev.env
+	@# Webhook receivers on this machine (plain http, loopback) are allowed in development only.
+	@ALIADA_CLOCK_FILE=$(CURDIR)/var/clock GATEWAY_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true \
+		exec $(BIN)/honcho start -f Procfile -e var/dev.env
+
+# With `make run` going in another terminal: the Mexico pilot (PILOT=peru: Peru)
+# played through the public API on the simulation clock; writes var/demo/*.html.
+PILOT ?= mexico
+demo: venv
+	@$(BIN)/python -m tools.demo --pilot $(PILOT)
 
 test: test-sqlite test-postgresql
 

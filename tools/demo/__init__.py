@@ -1,0 +1,1 @@
+"""``make demo``: a whole pilot played through the public API (tools/demo/play.py)."""
