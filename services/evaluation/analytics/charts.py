@@ -293,8 +293,10 @@ def skill_change_chart(
                 x = np.array([getattr(r, value) for r in mine], dtype=float)
                 lo = np.array([(getattr(r, ci) or (getattr(r, value),) * 2)[0] for r in mine], dtype=float)
                 hi = np.array([(getattr(r, ci) or (getattr(r, value),) * 2)[1] for r in mine], dtype=float)
-                ax.errorbar(x, y, xerr=[x - lo, hi - x], fmt=marker[g], color=GROUP_COLOURS[g], ecolor=GROUP_COLOURS[g],
-                            elinewidth=1.4, capsize=2.5, markersize=5.5, label=_t(lang, g), zorder=3)
+                # A percentile bootstrap interval need not contain the estimate (a skewed
+                # resampling distribution): draw the interval as it is, not as +/- errors.
+                ax.hlines(y, lo, hi, color=GROUP_COLOURS[g], linewidth=1.4, zorder=2)
+                ax.plot(x, y, marker[g], color=GROUP_COLOURS[g], markersize=5.5, label=_t(lang, g), zorder=3)
             ax.set_xlabel(_t(lang, label))
             ax.grid(axis="x", color="#dddddd", linewidth=0.6)
             ax.set_axisbelow(True)
