@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.participants.schemas.common import (
     CreateModel,
@@ -21,6 +22,19 @@ from services.participants.schemas.enums import ModuleKind
 
 ModuleTitle = short_text(200, "Módulo 1: liderazgo y comunicación asertiva")
 IRI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[!#-~]+$"
+def parsable_iri(value: str) -> str:
+    """What the pattern lets through must also parse: a bracket that opens no
+    IPv6 host ("http://[x") would break every client that reads it back."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise ValueError(f"Not a well-formed IRI ({exc})") from None
+    if parts.scheme in ("http", "https") and not parts.hostname:
+        raise ValueError("An http(s) IRI needs a host")
+    return value
+
+
 ActivityIri = Annotated[
     str,
     Field(
@@ -33,6 +47,7 @@ ActivityIri = Annotated[
         ),
         examples=["https://moodle.uaeh.edu.mx/mod/scorm/view.php?id=42"],
     ),
+    AfterValidator(parsable_iri),  # after the pattern, which stays in the published schema
 ]
 Minutes = Annotated[int, Field(ge=1, le=10000, description="Expected duration in minutes.", examples=[90])]
 CompletionExternalId = Annotated[

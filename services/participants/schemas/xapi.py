@@ -13,11 +13,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from services.participants.schemas.common import CreateModel, ExternalId, Instant, PublicModel
 from services.participants.schemas.enums import TrainingVerb, XapiActorId
-from services.participants.schemas.training import ActivityIri
+from services.participants.schemas.training import ActivityIri, parsable_iri
 
 ADL_VERBS = "http://adlnet.gov/expapi/verbs/"
 VERB_IRIS = {f"{ADL_VERBS}{verb.value}": verb for verb in TrainingVerb}
@@ -32,6 +32,7 @@ HomePage = Annotated[
         description="The LMS's home page (xAPI `account.homePage`): an http(s) URL, compared without a trailing slash.",
         examples=["https://moodle.uaeh.edu.mx"],
     ),
+    AfterValidator(parsable_iri),  # after the pattern, which stays in the published schema
 ]
 
 

@@ -187,6 +187,11 @@ def test_version_home_page_and_actor_ids(lms: Lms, coordinator: Caller, world: W
     assert send(lms.client, statement("S0", SESSION, "attended")).status_code == 200
     assert fields(send(lms.client, statement("moodle-0", SESSION, "attended"))) == [("body.actor.account.name", "unknown_actor")]
     assert lms.client.get(f"/v1/institutions/{world.a['id']}/xapi-settings").json()["actor_id"] == "sis_id"
+    # The pattern's printable characters must also parse as a URL (schemathesis sent "http://[", which
+    # came back in every later answer and broke the clients that read it).
+    for bad in ("http://[", "https://host:port"):
+        refused = coordinator.request("PUT", f"/v1/institutions/{world.a['id']}/xapi-settings", json={"home_page": bad})
+        assert refused.status_code == 422 and fields(refused)[0][0] == "body.home_page", refused.text
     about = lms.client.get("/v1/xapi/about")
     assert about.json() == {"version": ["1.0.3", "2.0.0"]}
 
