@@ -46,14 +46,24 @@ def aliada_client(stack: Stack, tmp_path_factory: pytest.TempPathFactory):
             del sys.modules[name]
 
 
+def operation(client_package, operation_id: str):
+    """The generated module of one operation. Generators file operations by tag,
+    which may change; the operation id is the stable name a client relies on."""
+    api = importlib.import_module(f"{client_package.__name__}.api")
+    found = [f"{api.__name__}.{tag}.{operation_id}" for tag in (p.name for p in Path(api.__file__).parent.iterdir() if p.is_dir())
+             if (Path(api.__file__).parent / tag / f"{operation_id}.py").exists()]  # fmt: skip
+    assert len(found) == 1, (operation_id, found)
+    return importlib.import_module(found[0])
+
+
 def test_generated_client_logs_in_creates_a_program_and_reads_its_funnel(aliada_client, stack: Stack) -> None:
     from aliada_client import AuthenticatedClient, Client
-    from aliada_client.api.accounts import create_account
-    from aliada_client.api.auth import get_me, issue_token
-    from aliada_client.api.participantsfunnel import get_funnel
-    from aliada_client.api.participantsinstitutions import create_institution
-    from aliada_client.api.participantsprograms import create_program
     from aliada_client.models import AccountCreate, InstitutionCreate, ProgramCreate, TokenRequest
+
+    create_account, get_me, issue_token, get_funnel, create_institution, create_program = (
+        operation(aliada_client, name)
+        for name in ("create_account", "get_me", "issue_token", "get_funnel", "create_institution", "create_program")
+    )
 
     anonymous = Client(base_url=stack.gateway, raise_on_unexpected_status=True)
 
