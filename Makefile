@@ -11,7 +11,7 @@ APPS := gateway services.participants services.matching services.sessions servic
 
 help:
 	@echo "make run    start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/"
-	@echo "make test   run the whole suite on SQLite, then on PostgreSQL"
+	@echo "make test   run the whole suite on SQLite and on PostgreSQL, side by side"
 	@echo "make demo   with make run going: play the Mexico pilot through the API (PILOT=peru for Peru)"
 	@echo "make openapi   regenerate the committed OpenAPI documents under openapi/"
 	@echo "make bench-gateway   print the gateway's latency and throughput figures"
@@ -67,7 +67,10 @@ PILOT ?= mexico
 demo: venv
 	@$(BIN)/python -m tools.demo --pilot $(PILOT)
 
-test: test-sqlite test-postgresql
+# The whole suite on both backends side by side (scripts/run-tests); the two
+# halves alone: make test-sqlite, make test-postgresql.
+test: venv system-packages
+	@PYTEST_ARGS="$(PYTEST_ARGS)" scripts/run-tests
 
 test-sqlite: venv system-packages
 	ALIADA_TEST_BACKEND=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)

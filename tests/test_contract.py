@@ -1,7 +1,9 @@
 """Contract: schemathesis 4 (its CLI, default checks, every phase including the
 stateful one where links exist) against every app of a running platform, with
 valid auth. Bounded: a fixed number of examples per operation and a fixed seed.
-Reports (JUnit XML) are written under reports/schemathesis/ for CI to keep.
+Reports (JUnit XML) are written under reports/schemathesis/<backend>/ for CI to keep.
+`make test` runs it on PostgreSQL only (scripts/run-tests says why); run it on
+SQLite with `ALIADA_TEST_BACKEND=sqlite .venv/bin/pytest tests/test_contract.py`.
 
 The platform here is its own, so that whatever the fuzzer changes (suspended
 accounts, rotated keys) cannot disturb the other cross-service tests.
@@ -14,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from servicekit.testing import backend
 
 from tools.stack import APPS, REPO, Stack
 
@@ -38,7 +42,8 @@ def contract_stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
 
 
 def run_schemathesis(name: str, schema_url: str, token: str, *extra: str) -> subprocess.CompletedProcess:
-    REPORTS.mkdir(parents=True, exist_ok=True)
+    reports = REPORTS / backend()  # the two backends' runs may go side by side
+    reports.mkdir(parents=True, exist_ok=True)
     st = Path(sys.executable).with_name("st")
     return subprocess.run(
         [
@@ -47,7 +52,7 @@ def run_schemathesis(name: str, schema_url: str, token: str, *extra: str) -> sub
             "--max-examples", str(MAX_EXAMPLES),
             "--seed", str(SEED),
             "--report", "junit",
-            "--report-junit-path", str(REPORTS / f"{name}.xml"),
+            "--report-junit-path", str(reports / f"{name}.xml"),
             "--request-timeout", "15",
             "--no-color",
             *extra,
