@@ -28,10 +28,11 @@ ENV = "ALIADA_CLOCK_FILE"
 _cache: tuple[str, int, int, float] | None = None  # (path, inode, mtime_ns, offset)
 
 
-def offset() -> float:
-    """Seconds the simulation clock is ahead of the system clock (0 when off)."""
+def offset(path: str | Path | None = None) -> float:
+    """Seconds the simulation clock is ahead of the system clock (0 when off):
+    the file ``path`` names, or else the one ``ALIADA_CLOCK_FILE`` names."""
     global _cache
-    name = os.environ.get(ENV)
+    name = str(path) if path is not None else os.environ.get(ENV)
     if not name:
         return 0.0
     try:

@@ -72,10 +72,7 @@ class SimulationClock:
         self._now = self.read()
 
     def read(self) -> datetime:
-        offset = 0.0
-        if self.path.exists() and self.path.read_text().strip():
-            offset = float(self.path.read_text())
-        return datetime.fromtimestamp(time.time() + offset).astimezone()
+        return datetime.fromtimestamp(time.time() + platform_clock.offset(self.path)).astimezone()
 
     def now(self) -> datetime:
         return max(self._now, self.read())

@@ -30,3 +30,10 @@ def test_simulated_now_is_read_from_the_named_file(monkeypatch, tmp_path):
     path.write_text("next tuesday\n")
     with pytest.raises(RuntimeError, match="number of seconds"):
         clock.offset()
+
+
+def test_a_named_file_is_read_without_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv(clock.ENV, raising=False)
+    path = tmp_path / "demo-clock"
+    clock.set_simulated_now(path, datetime(2028, 1, 1, tzinfo=UTC))
+    assert clock.offset() == 0.0 and clock.offset(path) > 0
