@@ -25,7 +25,7 @@ from .health import (
     dyad_health,
     rank_dyads,
 )
-from .model import DomainError, FeedbackForm, Meeting, MeetingStatus, Modality
+from .model import DomainError, DyadActivity, FeedbackForm, Meeting, MeetingChange, MeetingStatus, Milestone, Modality, Touch
 from .schedule import (
     Availability,
     Break,
@@ -83,6 +83,7 @@ __all__ = [
     "DelayBin",
     "Direction",
     "DomainError",
+    "DyadActivity",
     "DyadHealth",
     "FeedbackForm",
     "FeedbackStats",
@@ -91,8 +92,10 @@ __all__ = [
     "InPersonStats",
     "Issue",
     "Meeting",
+    "MeetingChange",
     "MeetingStats",
     "MeetingStatus",
+    "Milestone",
     "Modality",
     "ObjectiveDraft",
     "Occurrence",
@@ -108,6 +111,7 @@ __all__ = [
     "Signals",
     "SmartRules",
     "Timeliness",
+    "Touch",
     "WeeklySlot",
     "WeeklyWindow",
     "achievement_series",

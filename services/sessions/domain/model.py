@@ -8,8 +8,8 @@ timestamp is timezone-aware (the service stores UTC); a naive timestamp raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -44,6 +44,26 @@ class Modality(StrEnum):
     IN_PERSON = "in_person"
 
 
+@dataclass(frozen=True)
+class MeetingChange:
+    """One entry of a meeting's history: moved (``rescheduled``, with ``to_start``),
+    ``cancelled`` or marked a ``no_show``, at ``at``; ``from_start`` is where it
+    stood before the change."""
+
+    at: datetime
+    kind: str
+    from_start: datetime
+    to_start: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.at, "at")
+        require_aware(self.from_start, "from_start")
+        if self.to_start is not None:
+            require_aware(self.to_start, "to_start")
+        if self.kind not in ("rescheduled", "cancelled", "no_show"):
+            raise DomainError(f"unknown meeting change {self.kind!r}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Meeting:
     """One planned meeting of a dyad's schedule.
@@ -62,10 +82,19 @@ class Meeting:
     status: MeetingStatus = MeetingStatus.SCHEDULED
     modality: Modality = Modality.VIRTUAL
     reschedules: int = 0
+    mentee_confirmed_at: datetime | None = None
+    """when the mentee confirmed it took place (a meeting is held from the first confirmation)"""
+    mentor_confirmed_at: datetime | None = None
+    changes: tuple[MeetingChange, ...] = ()
+    """its history, oldest first; needed only to see the meeting as it stood at an earlier time (``as_of``)"""
 
     def __post_init__(self) -> None:
         require_aware(self.planned_start, "planned_start")
         require_aware(self.start, "start")
+        for name in ("mentee_confirmed_at", "mentor_confirmed_at"):
+            value = getattr(self, name)
+            if value is not None:
+                require_aware(value, name)
         if self.duration_minutes <= 0:
             raise DomainError(f"meeting {self.id}: duration_minutes must be positive")
         if self.reschedules < 0:
@@ -74,6 +103,37 @@ class Meeting:
     @property
     def was_rescheduled(self) -> bool:
         return self.reschedules > 0 or self.status is MeetingStatus.RESCHEDULED
+
+    @property
+    def confirmations(self) -> int:
+        """How many members confirmed it took place (0, 1 or 2)."""
+        return (self.mentee_confirmed_at is not None) + (self.mentor_confirmed_at is not None)
+
+    def as_of(self, when: datetime) -> Meeting:
+        """The meeting as it stood at ``when``: confirmations and changes recorded
+        later are undone (a later reschedule puts it back where it stood, a later
+        cancellation or confirmation back to pending). Without ``changes`` only the
+        confirmations can be undone."""
+        require_aware(when, "when")
+        past = [c for c in self.changes if c.at <= when]
+        future = [c for c in self.changes if c.at > when]
+        start = future[0].from_start if future else self.start
+        mentee = self.mentee_confirmed_at if self.mentee_confirmed_at and self.mentee_confirmed_at <= when else None
+        mentor = self.mentor_confirmed_at if self.mentor_confirmed_at and self.mentor_confirmed_at <= when else None
+        moves = sum(1 for c in past if c.kind == "rescheduled")
+        ended = next((c for c in reversed(past) if c.kind in ("cancelled", "no_show")), None)
+        if mentee or mentor:
+            status = MeetingStatus.HELD
+        elif ended is not None:
+            status = MeetingStatus(ended.kind)
+        elif moves:
+            status = MeetingStatus.RESCHEDULED
+        else:
+            status = MeetingStatus.SCHEDULED
+        if not future and status is self.status and mentee == self.mentee_confirmed_at and mentor == self.mentor_confirmed_at:
+            return self
+        return replace(self, start=start, status=status, reschedules=moves if self.changes else self.reschedules,
+                       mentee_confirmed_at=mentee, mentor_confirmed_at=mentor, changes=tuple(past))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +151,8 @@ class FeedbackForm:
     due: datetime
     submitted_at: datetime | None = None
     rating: float | None = None
+    respondent_role: str | None = None
+    """``mentee`` or ``mentor`` (the form is about her counterpart)"""
 
     def __post_init__(self) -> None:
         require_aware(self.due, "due")
@@ -98,3 +160,61 @@ class FeedbackForm:
             require_aware(self.submitted_at, "submitted_at")
         if self.rating is not None and not 1.0 <= self.rating <= 5.0:
             raise DomainError(f"form for meeting {self.meeting_id}: rating {self.rating} is outside 1-5")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Milestone:
+    """A verifiable step of a SMART objective: due on ``due_on``; the mentee
+    reports it met with evidence (``reported_at``); her counterpart (or a
+    coordinator) confirms it (``confirmed_at``). Only confirmed milestones count
+    as measured achievement."""
+
+    id: str
+    objective_id: str
+    due_on: date
+    created_at: datetime
+    reported_at: datetime | None = None
+    confirmed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.created_at, "created_at")
+        for name in ("reported_at", "confirmed_at"):
+            value = getattr(self, name)
+            if value is not None:
+                require_aware(value, name)
+
+
+@dataclass(frozen=True)
+class Touch:
+    """A sign of life from one member of a dyad that is not a meeting or a form:
+    a diary entry, a progress entry, a milestone reported or confirmed, an
+    objective set. ``role`` is ``mentee`` or ``mentor``."""
+
+    at: datetime
+    role: str
+    kind: str
+
+    def __post_init__(self) -> None:
+        require_aware(self.at, "at")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DyadActivity:
+    """Everything supervision reads about one dyad. Records stamped after the
+    moment of an assessment are ignored by it, so one activity can be assessed
+    at any past moment (a weekly digest compares now with a week ago)."""
+
+    dyad_id: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    meetings: tuple[Meeting, ...] = ()
+    forms: tuple[FeedbackForm, ...] = ()
+    milestones: tuple[Milestone, ...] = ()
+    progress: tuple[tuple[tuple[datetime, float], ...], ...] = ()
+    """each objective's self-reported achievement series (%), as ``smart.achievement_series`` gives it"""
+    touches: tuple[Touch, ...] = ()
+
+    def __post_init__(self) -> None:
+        require_aware(self.started_at, "started_at")
+        if self.ended_at is not None:
+            require_aware(self.ended_at, "ended_at")
