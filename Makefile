@@ -27,7 +27,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
-# chromium (report screenshot test) and wrk (bench/gateway), from apt.
+# chromium (report screenshot test), wrk (bench/gateway), pango and fonts (the PDF report), from apt.
 system-packages:
 	@scripts/ensure-system-packages
 
