@@ -56,6 +56,7 @@ from .stats import (
     AchievementComparison,
     DyadAchievement,
     PairedChange,
+    Quote,
     Response,
     Summary,
     TermCount,
@@ -186,6 +187,7 @@ class ReportInput:
     achievement: tuple[DyadAchievement, ...] = ()
     themes: tuple[Theme, ...] = ()
     codings: tuple[ThemeCoding, ...] = ()
+    quotes: tuple[Quote, ...] = ()
     open_text_items: tuple[str, ...] = ("benefits.mentee", "benefits.improve")
     benefits_item: str = "benefits.mentor"
 

@@ -575,8 +575,22 @@ def term_frequencies(
 
 @dataclass(frozen=True)
 class Theme:
+    """A theme of a codebook; ``parent`` is the theme a sub-theme belongs to."""
+
     id: str
     label: Text
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A verbatim excerpt cleared for publication: its speaker consented to quotes
+    and it is de-identified. Published only under the theme it illustrates and
+    only when the speaker's role has at least ``k_text`` coded interviews."""
+
+    theme: str
+    role: Role
+    text: str
 
 
 @dataclass(frozen=True)
