@@ -251,8 +251,9 @@ def protect_table(
 def _next_to_hide(grid: np.ndarray, hidden: np.ndarray, bad: list[tuple[int, int]], r: int, c: int) -> tuple[int, int]:
     """The published cell to hide next: on a line of a recoverable cell,
     preferring interior cells to totals, then the cell that closes the most
-    lines holding a single hidden cell, then non-zero, then the smallest, then
-    position. Anywhere if those lines are fully hidden."""
+    lines holding a single hidden cell, then the smallest (a published zero
+    first: hiding it tells the least), then position. Anywhere if those lines
+    are fully hidden."""
     rows_single = hidden.sum(axis=1) == 1
     cols_single = hidden.sum(axis=0) == 1
     hits: dict[tuple[int, int], int] = {}
@@ -266,9 +267,9 @@ def _next_to_hide(grid: np.ndarray, hidden: np.ndarray, bad: list[tuple[int, int
     if not hits:
         hits = {(int(x), int(y)): 0 for x, y in np.argwhere(~hidden)}
 
-    def key(p: tuple[int, int]) -> tuple[bool, int, bool, int, int, int]:
+    def key(p: tuple[int, int]) -> tuple[bool, int, int, int, int]:
         x, y = p
-        return (x >= r or y >= c, -hits[p], grid[p] == 0, int(grid[p]), x, y)
+        return (x >= r or y >= c, -hits[p], int(grid[p]), x, y)
 
     return min(hits, key=key)
 
