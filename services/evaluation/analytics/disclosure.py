@@ -230,7 +230,7 @@ def protect_table(
     if forced and total_row:
         hidden[r, :] = True
     primary = hidden.copy()
-    if groups_first and total_col and hidden[:r, :c].any():
+    if groups_first and total_col and hidden[:r, :c].any() and not hidden[:r, :c].all():
         hidden[:, c] = True
     while True:
         bad = recoverable_cells(grid, hidden, has_total_row=total_row, has_total_col=total_col)
@@ -278,7 +278,8 @@ def protect_split(
     counts: Mapping[str, int], *, policy: DisclosurePolicy = DisclosurePolicy()
 ) -> ProtectedTable:
     """One split of respondents (e.g. mentors, mentees) with its total ``"all"``:
-    a group under k is hidden, and so is the total; the other groups stay."""
+    a group under k is hidden, and so is the total; the other groups stay. When
+    every group is hidden, a total of at least k stays."""
     labels = tuple(counts)
     return protect_table([[counts[g] for g in labels]], policy=policy, row_labels=("n",), col_labels=labels,
                          groups_first=True)
