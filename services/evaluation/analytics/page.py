@@ -14,8 +14,12 @@ a new page, long labels wrap, and no table or chart is wider than the page.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import math
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -81,9 +85,60 @@ SECTIONS = (
 # ============================================================================= charts
 
 
+class _Memo:
+    """A small in-process LRU of rendered charts and PDFs, keyed by a digest of the report's published
+    figures (``to_dict``) and the language: the same report is drawn once, whoever asks again (the HTML
+    page, a chart, the PDF). Only published values enter the key and the cache."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key: tuple[Any, ...], value: Any) -> Any:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_CHARTS = _Memo()
+_PDFS = _Memo(8)
+
+
+def clear_caches() -> None:
+    """Forget every drawn chart and PDF (benchmarks measure a first drawing with it)."""
+    for memo in (_CHARTS, _PDFS):
+        with memo.lock:
+            memo.items.clear()
+
+
+def report_digest(report: ProgramReport) -> str:
+    return hashlib.sha256(json.dumps(report.to_dict(), sort_keys=True, default=str).encode()).hexdigest()
+
+
 def report_charts(report: ProgramReport, *, lang: Lang = "es", png: bool = True) -> dict[str, Chart]:
     """Every chart of the report, keyed by name. ``png=False`` skips the PNGs
-    (the HTML page and the PDF embed the SVGs)."""
+    (the HTML page and the PDF embed the SVGs). Drawn once per report and language (:class:`_Memo`)."""
+    key = ("charts", report_digest(report), lang, png)
+    cached = _CHARTS.get(key)
+    if cached is None and not png:
+        cached = _CHARTS.get(("charts", key[1], lang, True))
+    if cached is not None:
+        return dict(cached)
+    return dict(_CHARTS.put(key, _draw_charts(report, lang=lang, png=png)))
+
+
+def _draw_charts(report: ProgramReport, *, lang: Lang = "es", png: bool = True) -> dict[str, Chart]:
     w = Words(lang)
     charts: dict[str, Chart] = {}
     k = report.policy.k
@@ -462,8 +517,12 @@ def render_pdf(report: ProgramReport, charts: Mapping[str, Chart] | None = None,
     """The same page as an A4 PDF (WeasyPrint), for funders."""
     from weasyprint import HTML
 
+    key = ("pdf", report_digest(report), lang)
+    cached = _PDFS.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     page = render_html(report, charts, lang=lang, print_css=True)
-    return HTML(string=page).write_pdf()  # type: ignore[no-any-return]
+    return _PDFS.put(key, HTML(string=page).write_pdf())  # type: ignore[no-any-return]
 
 
 def program_report_html(inp: Any, *, policy: Any = None, lang: Lang = "es", seed: int = 0) -> str:
