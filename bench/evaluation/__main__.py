@@ -1,4 +1,9 @@
-"""bench/evaluation: the program report of a seeded synthetic program of 10,000 participants.
+"""bench/evaluation: the program report of a pilot-sized program (30 people), then of a seeded
+synthetic program of 10,000 participants.
+
+Pilot (the Mexico pilot's shape: 16 mentors, 14 mentees): the whole HTML report (figures, charts,
+page) and the A4 PDF, the way ``GET .../report.html`` and ``.../report.pdf`` make them; goal for the
+HTML report <= 0.5 s (issue 10).
 
 The report data (every figure, protected: distributions, pre/post change with
 Wilcoxon p and bootstrapped rank-biserial CIs for 7 skills x 3 groups, objective
@@ -18,9 +23,10 @@ import os
 import statistics
 from time import perf_counter
 
-from services.evaluation.analytics import DisclosurePolicy, build_report, render_html, report_charts
+from services.evaluation.analytics import DisclosurePolicy, build_report, render_html, render_pdf, report_charts
 from services.evaluation.analytics import report as report_module
-from services.evaluation.tests.analytics_cohorts import synthetic_program
+from services.evaluation.analytics.page import clear_caches
+from services.evaluation.tests.analytics_cohorts import mexico_pilot, synthetic_program
 
 SEED = 20240601
 
@@ -31,11 +37,41 @@ def timed(fn, *args, **kwargs):
     return out, perf_counter() - start
 
 
+def pilot(runs: int) -> None:
+    inp = mexico_pilot()
+    policy = DisclosurePolicy()
+    build_report(inp, policy=policy)  # warm: imports, fonts, catalogs
+    parts: dict[str, list[float]] = {"figures (build_report)": [], "charts (SVG)": [], "page (HTML)": [], "PDF (WeasyPrint)": []}
+    totals, warm = [], []
+    for _ in range(runs):
+        clear_caches()  # a first drawing: nothing cached
+        report, t1 = timed(build_report, inp, policy=policy)
+        charts, t2 = timed(report_charts, report, lang="es", png=False)
+        _, t3 = timed(render_html, report, charts, lang="es")
+        _, t4 = timed(render_pdf, report, charts, lang="es")
+        for key, t in zip(parts, (t1, t2, t3, t4), strict=True):
+            parts[key].append(t)
+        totals.append(t1 + t2 + t3)
+        again, t5 = timed(build_report, inp, policy=policy)  # the same report asked again: charts from the cache
+        _, t6 = timed(lambda r=again: render_html(r, report_charts(r, lang="es", png=False), lang="es"))
+        warm.append(t5 + t6)
+    print(f"pilot (16 mentors, 14 mentees), median of {runs} runs, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores:")
+    for key, ts in parts.items():
+        print(f"  {key:<28} {statistics.median(ts):6.3f} s")
+    print(f"  HTML report, first drawing   {statistics.median(totals):6.3f} s   (goal <= 0.5 s)")
+    print(f"  HTML report, asked again     {statistics.median(warm):6.3f} s   (goal <= 0.5 s; charts drawn once per report)")
+    print(f"  PDF report, end to end       {statistics.median(totals) + statistics.median(parts['PDF (WeasyPrint)']):6.3f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.evaluation")
     parser.add_argument("--participants", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pilot-only", action="store_true", help="only the pilot-sized report")
     args = parser.parse_args()
+    pilot(args.runs)
+    if args.pilot_only:
+        return
     n = args.participants
     mentors = n * 2 // 5
     inp, gen = timed(synthetic_program, mentors, n - mentors, SEED)

@@ -58,8 +58,10 @@ from services.evaluation.analytics import (
     term_frequencies,
 )
 from services.evaluation.analytics.report import _themes as protected_themes
+from services.evaluation.analytics.disclosure import MIN_K
+from services.evaluation.analytics.report import PerceivedSource, open_text_terms, publish_items
 from services.evaluation.clients.upstream import MatchingOutcomes, ProgramOutcomes, Upstreams
-from services.evaluation.models import AdministrationRow, CodingRow, ResponseRow, ThemeRow
+from services.evaluation.models import AdministrationRow, CodingRow, DisclosureSettingsRow, ResponseRow, ThemeRow
 
 ROLES = ("mentor", "mentee")
 ACHIEVEMENT_ITEM = "achieved"
@@ -70,9 +72,56 @@ def is_achievement_instrument(ins: Instrument) -> bool:
     return ins.has_item(ACHIEVEMENT_ITEM) and ins.item(ACHIEVEMENT_ITEM).type is ItemType.NUMERIC
 
 
+def floors(settings: Any) -> tuple[int, int]:
+    """The platform's floor: (k, k_text). k is never below 3, k_text never below k."""
+    k = max(int(settings.min_cell), MIN_K)
+    return k, max(int(settings.min_text), k)
+
+
 def policy_of(settings: Any) -> DisclosurePolicy:
-    k = max(int(settings.min_cell), 3)
-    return DisclosurePolicy(k=k, k_text=max(int(settings.min_text), k))
+    """The platform's floor as a policy (a program without its own settings)."""
+    k, k_text = floors(settings)
+    return DisclosurePolicy(k=k, k_text=k_text)
+
+
+def disclosure_row(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> DisclosureSettingsRow | None:
+    return session.exec(select(DisclosureSettingsRow).where(DisclosureSettingsRow.institution_id == institution_id,
+                                                             DisclosureSettingsRow.program_id == program_id)).first()
+
+
+def policy_for(session: Session, settings: Any, institution_id: uuid.UUID, program_id: uuid.UUID) -> DisclosurePolicy:
+    """The program's policy: its own thresholds, never below the platform's floor."""
+    k_floor, text_floor = floors(settings)
+    row = disclosure_row(session, institution_id, program_id)
+    k = max(row.min_cell, k_floor) if row else k_floor
+    k_text = max(row.min_text if row else text_floor, text_floor, k)
+    return DisclosurePolicy(k=k, k_text=k_text)
+
+
+def disclosure_public(settings: Any, program_id: uuid.UUID, row: DisclosureSettingsRow | None) -> dict[str, Any]:
+    k_floor, text_floor = floors(settings)
+    k = max(row.min_cell, k_floor) if row else k_floor
+    return {"program_id": program_id, "min_cell": k, "min_text": max(row.min_text if row else text_floor, text_floor, k),
+            "floor": {"min_cell": k_floor, "min_text": text_floor}, "customised": row is not None,
+            "updated_at": row.updated_at if row else None}
+
+
+def set_disclosure(session: Session, who: Principal, settings: Any, institution_id: uuid.UUID, program_id: uuid.UUID,
+                   min_cell: int, min_text: int) -> DisclosureSettingsRow:
+    k_floor, text_floor = floors(settings)
+    if min_cell < k_floor:
+        raise field_problem("body.min_cell", f"must be at least the platform's floor, {k_floor}")
+    if min_text < max(text_floor, min_cell):
+        raise field_problem("body.min_text", f"must be at least {max(text_floor, min_cell)} (the floor, and min_cell)")
+    row = disclosure_row(session, institution_id, program_id)
+    if row is None:
+        row = DisclosureSettingsRow(institution_id=institution_id, program_id=program_id, min_cell=min_cell,
+                                    min_text=min_text, updated_by=who.subject)
+    else:
+        row.min_cell, row.min_text, row.updated_by, row.updated_at = min_cell, min_text, who.subject, clock.now()
+    session.add(row)
+    session.flush()
+    return row
 
 
 def program_administrations(session: Session, who: Principal, program_id: uuid.UUID) -> list[AdministrationRow]:
@@ -121,9 +170,10 @@ def pick_pre_post(session: Session, adms: list[AdministrationRow], pre_id: uuid.
     return None
 
 
-def skills(session: Session, who: Principal, program_id: uuid.UUID, policy: DisclosurePolicy,
+def skills(session: Session, who: Principal, program_id: uuid.UUID, settings: Any,
            pre_id: uuid.UUID | None, post_id: uuid.UUID | None, n_boot: int = 2000) -> dict[str, Any]:
     adms = require_program(session, who, program_id)
+    policy = policy_for(session, settings, adms[0].institution_id, program_id)
     pair = pick_pre_post(session, adms, pre_id, post_id)
     if pair is None:
         raise not_found("Pre and post administrations of one instrument with subscales")
@@ -144,9 +194,12 @@ def _text(t: Text) -> dict[str, str]:
     return {"es": t.es, "en": t.en}
 
 
-def items(session: Session, who: Principal, program_id: uuid.UUID, policy: DisclosurePolicy,
+def items(session: Session, who: Principal, program_id: uuid.UUID, settings: Any,
           administration_id: uuid.UUID | None) -> dict[str, Any]:
+    """Every closed and numeric item of the program's administrations, as the report publishes them
+    (``analytics.publish_items``: the same form and the same hidden cells)."""
     adms = require_program(session, who, program_id)
+    policy = policy_for(session, settings, adms[0].institution_id, program_id)
     if administration_id is not None:
         adms = [a for a in adms if a.id == administration_id]
         if not adms:
@@ -155,44 +208,38 @@ def items(session: Session, who: Principal, program_id: uuid.UUID, policy: Discl
     out: list[dict[str, Any]] = []
     for adm in adms:
         ad = analytics_administration(session, adm)
-        groups = _groups(adm)
-        counts = {g: sum(1 for r in ad.responses if r.role.value == g) for g in groups}
-        split = protect_split(counts, policy=policy)
+        split, published = publish_items(ad.instrument, ad.responses, policy=policy, groups=_groups(adm))
         respondents[str(adm.id)] = split.to_dict()
-        gone = hidden_groups(split)
-        for dist in item_distributions(ad.instrument, ad.responses):
-            entry: dict[str, Any] = {
-                "administration_id": adm.id, "item_id": dist.item_id, "type": dist.type.value, "text": _text(dist.text),
-                "categories": [{"key": k, "label": _text(lbl)} for k, lbl in dist.categories], "table": None, "numeric": None,
-            }
-            if dist.type is ItemType.NUMERIC:
-                assert dist.numeric is not None
-                entry["numeric"] = {
-                    g: (None if g in gone or policy.small(dist.numeric[g].n) else dist.numeric[g].__dict__)
-                    for g in (*groups, "all") if g in dist.numeric
-                }
-            else:
-                table = protect_table([list(dist.counts[g]) for g in groups], policy=policy, row_labels=list(groups),
-                                      col_labels=[k for k, _ in dist.categories],
-                                      hide_rows=[i for i, g in enumerate(groups) if g in gone])
-                entry["table"] = table.to_dict()
-            out.append(entry)
+        for p in published:
+            out.append({
+                "administration_id": adm.id, "item_id": p.item_id, "type": p.type.value, "text": _text(p.text),
+                "categories": [{"key": k, "label": _text(lbl)} for k, lbl in p.categories],
+                "collapsed": p.collapsed,
+                "table": p.table.to_dict() if p.table is not None else None,
+                "options": [{"key": o.option, "label": _text(o.label), "table": o.table.to_dict()} for o in p.options]
+                if p.options else None,
+                "numeric": {g: (None if v is None else v.__dict__) for g, v in p.numeric.items()}
+                if p.numeric is not None else None,
+            })
     return {"program_id": program_id, "k": policy.k, "respondents": respondents, "items": out}
 
 
-def texts(session: Session, who: Principal, program_id: uuid.UUID, policy: DisclosurePolicy) -> dict[str, Any]:
+def texts(session: Session, who: Principal, program_id: uuid.UUID, settings: Any) -> dict[str, Any]:
+    """Term frequencies of open answers, from the roles with at least k_text answers to the item."""
     adms = require_program(session, who, program_id)
+    policy = policy_for(session, settings, adms[0].institution_id, program_id)
     out = []
     for adm in adms:
         ad = analytics_administration(session, adm)
         for item in ad.instrument.items():
             if item.type is not ItemType.OPEN_TEXT:
                 continue
-            values = [r.answers[item.id] for r in ad.responses if isinstance(r.answers.get(item.id), str)]
-            ok = policy.text_publishable(len(values))
-            terms = term_frequencies(values, min_documents=policy.min_term_documents, top=60) if ok else ()
-            out.append({"administration_id": adm.id, "item_id": item.id, "text": _text(item.text), "responses": len(values),
-                        "published": ok, "terms": [t.__dict__ for t in terms]})
+            by_role = {g: [r.answers[item.id] for r in ad.responses if r.role.value == g and isinstance(r.answers.get(item.id), str)]
+                       for g in _groups(adm) if ad.instrument.item_audience(item.id).includes(Role(g))}
+            roles, terms = open_text_terms(by_role, policy)  # type: ignore[arg-type]
+            out.append({"administration_id": adm.id, "item_id": item.id, "text": _text(item.text),
+                        "responses": sum(len(v) for v in by_role.values()), "published": bool(roles),
+                        "roles": list(roles), "terms": [t.__dict__ for t in terms]})
     return {"program_id": program_id, "k_text": policy.k_text, "min_term_documents": policy.min_term_documents, "items": out}
 
 
@@ -253,8 +300,9 @@ def theme_inputs(session: Session, institution_id: uuid.UUID, program_id: uuid.U
     return rows, themes, codings
 
 
-def theme_summary(session: Session, who: Principal, program_id: uuid.UUID, policy: DisclosurePolicy) -> dict[str, Any]:
+def theme_summary(session: Session, who: Principal, program_id: uuid.UUID, settings: Any) -> dict[str, Any]:
     adms = require_program(session, who, program_id)
+    policy = policy_for(session, settings, adms[0].institution_id, program_id)
     rows, themes, codings = theme_inputs(session, adms[0].institution_id, program_id)
     if not themes:
         return {"program_id": program_id, "coded": protect_split({"mentor": 0, "mentee": 0}, policy=policy).to_dict(),
@@ -270,21 +318,27 @@ def theme_summary(session: Session, who: Principal, program_id: uuid.UUID, polic
     }
 
 
-def open_answers(session: Session, who: Principal, program_id: uuid.UUID, policy: DisclosurePolicy) -> list[dict[str, Any]]:
-    """De-identified open answers of anonymous administrations with at least k_text submissions (evaluators, for coding)."""
+def open_answers(session: Session, who: Principal, program_id: uuid.UUID, settings: Any) -> list[dict[str, Any]]:
+    """De-identified open answers of anonymous administrations (evaluators, for coding), only from the
+    roles with at least k_text submissions: a verbatim answer never comes from a smaller role."""
     access.staff_role(who, ("evaluator",))
     out = []
-    for adm in require_program(session, who, program_id):
+    adms = require_program(session, who, program_id)
+    policy = policy_for(session, settings, adms[0].institution_id, program_id)
+    for adm in adms:
         if not adm.anonymous:
             continue
         rows = session.exec(select(ResponseRow).where(ResponseRow.institution_id == adm.institution_id,
                                                       ResponseRow.administration_id == adm.id, ResponseRow.status == "submitted")
                             .order_by(ResponseRow.id)).all()
-        if not policy.text_publishable(len(rows)):
+        roles = {g for g in ROLES if policy.text_publishable(sum(1 for r in rows if r.role == g))}
+        if not roles:
             continue
         ins = catalog.load(session, adm.institution_id, adm.instrument_id)
         open_ids = [i.id for i in ins.items() if i.type is ItemType.OPEN_TEXT]
         for r in rows:
+            if r.role not in roles:
+                continue
             for item_id in open_ids:
                 if isinstance(r.answers.get(item_id), str):
                     out.append({"response_id": r.id, "administration_id": adm.id, "role": r.role, "item_id": item_id,
@@ -343,32 +397,48 @@ STATUS = {"active": DyadStatus.ACTIVE, "completed": DyadStatus.COMPLETED, "disso
 
 
 def achievement_inputs(session: Session, adms: list[AdministrationRow], program_id: uuid.UUID, outcomes: ProgramOutcomes | None,
-                       key: bytes) -> tuple[DyadAchievement, ...]:
-    """Per dyad (by its keyed pseudonym): measured achievement (sessions) beside the mentee's and the mentor's
-    perceived achievement (their latest submitted answer to a perceived-achievement instrument)."""
+                       key: bytes) -> tuple[tuple[DyadAchievement, ...], PerceivedSource]:
+    """Per dyad (by its keyed pseudonym): measured achievement (sessions: confirmed milestones) and the
+    mentee's self-reported progress, beside each member's perceived achievement.
+
+    Perceived achievement comes from the members' own assessments of their objectives in the sessions
+    service when any dyad has one; otherwise from their latest submitted answers to a perceived-achievement
+    questionnaire (programs that use the instrument instead). The source is returned so the report can say it."""
+    items = outcomes.items if outcomes else []
+    assessed = any(d.objectives.perceived_mentee_mean is not None or d.objectives.perceived_mentor_mean is not None
+                   for d in items)
     perceived: dict[str, dict[str, float]] = {}
-    for adm in adms:
-        if not is_achievement_instrument(catalog.load(session, adm.institution_id, adm.instrument_id)):
-            continue
-        rows = session.exec(select(ResponseRow).where(
-            ResponseRow.institution_id == adm.institution_id, ResponseRow.administration_id == adm.id,
-            ResponseRow.status == "submitted", ResponseRow.dyad_ref.is_not(None),  # type: ignore[union-attr]
-        ).order_by(ResponseRow.submitted_at, ResponseRow.id)).all()  # type: ignore[arg-type]
-        for r in rows:
-            value = r.answers.get(ACHIEVEMENT_ITEM)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                perceived.setdefault(r.dyad_ref, {})[r.role] = float(value)  # type: ignore[index]
+    if assessed:
+        for d in items:
+            ref = access.dyad_pseudonym(key, program_id, d.dyad_id)
+            for role in ROLES:
+                v = getattr(d.objectives, f"perceived_{role}_mean")
+                if v is not None:
+                    perceived.setdefault(ref, {})[role] = float(v)
+    else:
+        for adm in adms:
+            if not is_achievement_instrument(catalog.load(session, adm.institution_id, adm.instrument_id)):
+                continue
+            rows = session.exec(select(ResponseRow).where(
+                ResponseRow.institution_id == adm.institution_id, ResponseRow.administration_id == adm.id,
+                ResponseRow.status == "submitted", ResponseRow.dyad_ref.is_not(None),  # type: ignore[union-attr]
+            ).order_by(ResponseRow.submitted_at, ResponseRow.id)).all()  # type: ignore[arg-type]
+            for r in rows:
+                value = r.answers.get(ACHIEVEMENT_ITEM)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    perceived.setdefault(r.dyad_ref, {})[r.role] = float(value)  # type: ignore[index]
     measured = {
-        access.dyad_pseudonym(key, program_id, d.dyad_id): (d.objectives.measured_mean if d.objectives.objectives else None)
-        for d in (outcomes.items if outcomes else ())
+        access.dyad_pseudonym(key, program_id, d.dyad_id): (d.objectives.measured_mean, d.objectives.self_reported_mean)
+        for d in items if d.objectives.objectives
     }
     out = []
     for ref in sorted(set(measured) | set(perceived)):
         mine = perceived.get(ref, {})
-        row = DyadAchievement(ref, measured.get(ref), mine.get("mentee"), mine.get("mentor"))
-        if any(v is not None for v in (row.measured, row.mentee_perceived, row.mentor_perceived)):
+        meas, selfr = measured.get(ref, (None, None))
+        row = DyadAchievement(ref, meas, mine.get("mentee"), mine.get("mentor"), selfr)
+        if any(v is not None for v in (row.measured, row.self_reported, row.mentee_perceived, row.mentor_perceived)):
             out.append(row)
-    return tuple(out)
+    return tuple(out), PerceivedSource.ASSESSMENTS if assessed else PerceivedSource.SURVEY
 
 
 def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: dict[str, Any], key: bytes) -> ReportInput:
@@ -384,8 +454,8 @@ def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: di
                                    blocking_pairs=run.blocking_pairs, algorithm=run.algorithm)
     dyads = outcomes.items if outcomes else []
     records = tuple(
-        DyadRecord(str(d.dyad_id), STATUS.get(d.status, DyadStatus.ACTIVE), d.meetings.held, d.meetings.in_person, None,
-                   d.at_risk)
+        DyadRecord(str(d.dyad_id), STATUS.get(d.status, DyadStatus.ACTIVE), d.meetings.held, d.meetings.in_person,
+                   d.rapport.mean, d.at_risk, d.meetings.planned_to_date)
         for d in dyads
     )
     feedback = None
@@ -394,12 +464,18 @@ def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: di
         days_late = [0] * sum(d.feedback.on_time for d in dyads) + sorted(x for d in dyads for x in d.feedback.late_days)
         feedback = FeedbackForms(deadline_days=max(1, math.ceil(outcomes.feedback_deadline_hours / 24)),
                                  expected=outcomes.feedback.due, days_late=tuple(days_late))
-        meetings = MeetingPlan(planned_per_dyad=outcomes.meetings_per_dyad, rescheduled=outcomes.meetings.rescheduled,
-                               cancelled=outcomes.meetings.cancelled)
+        # The sessions statistics' own figures (planned = meetings whose planned start has passed), so the
+        # report says what `GET .../statistics` says.
+        m = outcomes.meetings
+        meetings = MeetingPlan(planned_per_dyad=outcomes.meetings_per_dyad, planned_to_date=m.planned, held=m.held,
+                               rescheduled=m.rescheduled, cancelled=m.cancelled, no_show=m.no_show,
+                               as_of=(outcomes.computed_at or clock.now()).date())
     _, themes, codings = theme_inputs(session, program.institution_id, program_id)
+    achievement, source = achievement_inputs(session, adms, program_id, outcomes, key)
     return ReportInput(
-        program=ProgramInfo(program_id=str(program_id), name=program.name, institution=str(program.institution_id),
-                            generated_on=clock.now().date().isoformat()),
+        program=ProgramInfo(program_id=str(program_id), name=program.name, institution=up["institution"].name,
+                            institution_id=str(program.institution_id), period=program.period,
+                            generated_on=clock.now().date()),
         funnel=_funnel(up),
         training=tuple(TrainingModule(str(m.module_id), Text(m.title, m.title), up["training"].members, m.completed)
                        for m in up["training"].modules),
@@ -410,10 +486,23 @@ def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: di
         skills_pre=analytics_administration(session, pair[0]) if pair else None,
         skills_post=analytics_administration(session, pair[1]) if pair else None,
         closing=analytics_administration(session, closing[-1]) if closing else None,
-        achievement=achievement_inputs(session, adms, program_id, outcomes, key),
+        achievement=achievement,
+        perceived_source=source,
         themes=themes,
         codings=codings,
     )
+
+
+async def authorized_program(request: Any, who: Principal, program_id: uuid.UUID, allow: tuple[str, ...] = access.STAFF) -> Any:
+    """The program (participants service, read with this service's own token) once the caller is staff of its
+    institution (or an admin): another institution's program is a 404, before anything else is read."""
+    access.staff_role(who, allow)
+    up: Upstreams = request.app.state.upstreams
+    token = await report_token(request, who)
+    program = await up.program(program_id, token)
+    if not who.is_admin and program.institution_id != access.tenant(who):
+        raise not_found("Program")
+    return program
 
 
 async def program_report(request: Any, who: Principal, session: Session, program_id: uuid.UUID, n_boot: int = 2000) -> ProgramReport:
@@ -423,11 +512,14 @@ async def program_report(request: Any, who: Principal, session: Session, program
     program = await up.program(program_id, token)
     if not who.is_admin and program.institution_id != access.tenant(who):
         raise not_found("Program")  # authorized before anything else is read
-    data = {"program": program, **await gather_upstream(up, program_id, token)}
-    policy = policy_of(request.app.state.settings)
+    gathered, institution = await asyncio.gather(gather_upstream(up, program_id, token),
+                                                 up.institution(program.institution_id, token))
+    data = {"program": program, "institution": institution, **gathered}
     key: bytes = request.app.state.pseudonym_key
+    settings = request.app.state.settings
 
     def build() -> ProgramReport:
+        policy = policy_for(session, settings, program.institution_id, program_id)
         return build_report(report_input(session, who, program_id, data, key), policy=policy, seed=0, n_boot=n_boot)
 
     try:

@@ -12,6 +12,7 @@ from servicekit.auth import KeySource
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 
+from services.evaluation.analytics import i18n
 from services.evaluation.clients import Upstreams
 from services.evaluation.config import Settings
 from services.evaluation.models import OutboxEvent
@@ -63,6 +64,7 @@ def create_app(
 ) -> FastAPI:
     """``report_tokens``: anything with ``async token() -> str`` (tests); default: from the settings."""
     settings = settings or Settings()
+    i18n.load()  # the report's catalogs, compiled now: a broken catalog stops the start, not a report
 
     async def close(app: FastAPI) -> None:
         await app.state.upstreams.aclose()

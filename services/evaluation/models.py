@@ -125,3 +125,19 @@ class CodingRow(Base, table=True):
     evaluator: str = Field(max_length=200)
     themes: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = _ts()
+
+
+class DisclosureSettingsRow(Base, table=True):
+    """A program's disclosure thresholds (coordinators set them; never below the platform's floor,
+    ``EVALUATION_MIN_CELL`` / ``EVALUATION_MIN_TEXT``). Without a row the floor applies."""
+
+    __tablename__ = "disclosure_settings"
+    __table_args__ = (UniqueConstraint("institution_id", "program_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    program_id: uuid.UUID = Field(index=True)
+    min_cell: int
+    min_text: int
+    updated_by: str = Field(max_length=200)
+    updated_at: datetime = _ts()

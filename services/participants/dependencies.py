@@ -14,7 +14,10 @@ Visibility:
   coordinator, mentor, mentee, peer mentor or evaluator role) see it, its
   campuses and its academic units;
 - integration clients with scope ``institutions:read`` may read institutions
-  (the gateway checks account institution ids with it), not their campuses.
+  (the gateway checks account institution ids with it), not their campuses;
+- a client with scope ``reports:read`` (the evaluation service, for the program
+  report's header: the institution's name) may read that one institution record
+  (a platform client any, a client with a ``tid`` its own), and nothing else here.
 
 Changes: admins manage institutions; admins and the institution's own
 coordinators manage its campuses and academic units.
@@ -34,6 +37,7 @@ from servicekit.auth import CurrentPrincipal, Principal, require_roles
 from servicekit.problems import ProblemError, forbidden, not_found
 
 INSTITUTIONS_READ_SCOPE = "institutions:read"
+REPORTS_READ_SCOPE = "reports:read"
 MEMBER_ROLES = frozenset({"coordinator", "mentor", "mentee", "peer_mentor", "evaluator"})
 
 InstitutionId = Annotated[uuid.UUID, Path(description="The institution's id.")]
@@ -54,8 +58,15 @@ async def _directory_reader(principal: CurrentPrincipal) -> Principal:
     raise forbidden(f"Listing institutions needs the admin role or scope {INSTITUTIONS_READ_SCOPE}")
 
 
+def _report_reader(principal: Principal, institution_id: uuid.UUID) -> bool:
+    """The evaluation service's own client reading the institution a program report is about."""
+    return (principal.is_client and REPORTS_READ_SCOPE in principal.scopes
+            and principal.tenant_id in (None, str(institution_id)))
+
+
 async def _institution_viewer(institution_id: InstitutionId, principal: CurrentPrincipal) -> Principal:
-    if principal.is_admin or INSTITUTIONS_READ_SCOPE in principal.scopes or is_member(principal, institution_id):
+    if (principal.is_admin or INSTITUTIONS_READ_SCOPE in principal.scopes or is_member(principal, institution_id)
+            or _report_reader(principal, institution_id)):
         return principal
     raise _hidden()
 
@@ -81,7 +92,8 @@ InstitutionDirectoryReader = Annotated[Principal, Depends(_directory_reader)]
 """An admin, or an integration client with scope ``institutions:read``; else 403."""
 
 InstitutionViewer = Annotated[Principal, Depends(_institution_viewer)]
-"""May read the institution in the path: admin, ``institutions:read`` client, or a member; else 404."""
+"""May read the institution in the path: admin, ``institutions:read`` client, a member, or a ``reports:read``
+client (the evaluation service; only this route); else 404."""
 
 MemberOf = Annotated[Principal, Depends(_member_of)]
 """May read the campuses and units of the institution in the path: admin or a member; else 404."""

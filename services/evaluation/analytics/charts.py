@@ -32,6 +32,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch
 
+from .i18n import N_, gettext
+
 OKABE_ITO = {
     "blue": "#0072B2",
     "orange": "#E69F00",
@@ -51,6 +53,7 @@ DIVERGING = {
     7: ("#b35806", "#f1a340", "#fee0b6", "#cfcfcf", "#d8daeb", "#998ec3", "#542788"),
 }
 SUPPRESSED = "#bdbdbd"
+HIDDEN_AT = 112  # x where a Likert bar's hidden answers are drawn, apart from the -100..100 scale
 CLOUD_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
 STYLE = {
@@ -68,64 +71,40 @@ STYLE = {
     "legend.frameon": False,
     "legend.fontsize": 8,
     "hatch.color": "#7a7a7a",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "svg.hashsalt": "aliada-charts",
     "figure.dpi": 100,
     "figure.facecolor": "white",
 }
 _LOCK = threading.Lock()
 
-LABELS = {
-    "es": {
-        "mentor": "Mentoras",
-        "mentee": "Mentoradas",
-        "all": "Todas",
-        "percent": "% de respuestas",
-        "suppressed": "Oculto (grupo pequeño)",
-        "suppressed_row": "oculto: menos de {k} respuestas",
-        "mean_change": "Cambio medio (post − pre), IC 95 %",
-        "effect": "Efecto: correlación biserial por rangos, IC 95 %",
-        "measured": "Medido",
-        "perceived_mentee": "Percibido por la mentorada",
-        "perceived_mentor": "Percibido por la mentora",
-        "achievement": "Logro de objetivos (0–100)",
-        "dyad": "Díadas (ordenadas por logro medido)",
-        "gap": "Diferencia percibido − medido",
-        "gap_mentee": "Mentorada",
-        "gap_mentor": "Mentora",
-        "perceived": "Logro percibido (0–100)",
-        "people": "Personas",
-        "of_first": "{pct:.0f} % de la primera etapa",
-        "forms": "Formularios",
-        "count": "Número",
-        "no_terms": "Sin términos publicables",
-        "n": "n",
-    },
-    "en": {
-        "mentor": "Mentors",
-        "mentee": "Mentees",
-        "all": "Everyone",
-        "percent": "% of responses",
-        "suppressed": "Hidden (small group)",
-        "suppressed_row": "hidden: fewer than {k} responses",
-        "mean_change": "Mean change (post − pre), 95 % CI",
-        "effect": "Effect: rank-biserial correlation, 95 % CI",
-        "measured": "Measured",
-        "perceived_mentee": "Perceived by the mentee",
-        "perceived_mentor": "Perceived by the mentor",
-        "achievement": "Achievement of objectives (0–100)",
-        "dyad": "Dyads (sorted by measured achievement)",
-        "gap": "Gap perceived − measured",
-        "gap_mentee": "Mentee",
-        "gap_mentor": "Mentor",
-        "perceived": "Perceived achievement (0–100)",
-        "people": "People",
-        "of_first": "{pct:.0f} % of the first stage",
-        "forms": "Forms",
-        "count": "Count",
-        "no_terms": "No publishable terms",
-        "n": "n",
-    },
+LABELS: dict[str, str] = {
+    "mentor": N_("Mentors"),
+    "mentee": N_("Mentees"),
+    "all": N_("Everyone"),
+    "percent": N_("% of responses"),
+    "suppressed": N_("Hidden to protect respondents"),
+    "hidden_n": N_("{n} hidden"),
+    "suppressed_row": N_("hidden: fewer than {k} responses"),
+    "mean_change": N_("Mean change (after − before), 95 % CI"),
+    "effect": N_("Effect: rank-biserial correlation, 95 % CI"),
+    "measured": N_("Measured (verified milestones)"),
+    "self_reported": N_("Self-reported progress"),
+    "perceived_mentee": N_("Perceived by the mentee"),
+    "perceived_mentor": N_("Perceived by the mentor"),
+    "achievement": N_("Achievement of objectives (0–100)"),
+    "dyad": N_("Dyads (sorted by measured achievement)"),
+    "gap": N_("Gap perceived − measured"),
+    "gap_mentee": N_("Mentee"),
+    "gap_mentor": N_("Mentor"),
+    "perceived": N_("Perceived achievement (0–100)"),
+    "people": N_("People"),
+    "of_first": N_("{pct} % of the first stage"),
+    "forms": N_("Forms"),
+    "count": N_("Count"),
+    "no_terms": N_("No publishable terms"),
+    "n": N_("n"),
+    "hidden": N_("hidden"),
 }
 
 
@@ -159,8 +138,8 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
-def _t(lang: str, key: str) -> str:
-    return LABELS["en" if lang == "en" else "es"][key]
+def _t(lang: str, key: str, **fields: object) -> str:
+    return gettext(lang, LABELS[key], **fields)
 
 
 # ----------------------------------------------------------------------------- Likert
@@ -194,59 +173,81 @@ def likert_chart(
 ) -> Chart:
     """Diverging stacked bars, one panel per item and one bar per group,
     centred on the neutral point (between the two middle points of an even
-    scale). Hidden cells are pooled into one grey hatched block at the right
-    end of the bar."""
+    scale), in % of the group's respondents. Hidden cells are neither agreement
+    nor disagreement: they are drawn apart, in a narrow grey hatched column to
+    the right of the scale, with how many answers they hold (the row's total
+    minus its published cells, which anyone can work out)."""
     points = len(scale)
     colours = DIVERGING[points]
 
     def draw(fig: Figure) -> None:
-        axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
+        # One axes for every item (subplots per item cost most of the report's rendering time):
+        # each item is a block of bars under its wrapped statement; hidden answers sit right of the scale.
+        ax = fig.add_subplot()
         fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
-        for ax, item in zip(axes, items, strict=True):
-            ax.set_title(_wrap(item.text, 95), fontsize=9, fontweight="normal", loc="left")
-            labels = []
-            for y, row in enumerate(item.rows):
-                group = _t(lang, row.group) if row.group in LABELS["es"] else row.group
+        any_hidden = False
+        ticks: list[float] = []
+        labels: list[str] = []
+        y = 0.0
+        for item in items:
+            text = _wrap(item.text, 100)
+            ax.text(-100, y - 0.05, text, ha="left", va="bottom", fontsize=8.5, color="#222222")
+            y += 0.05 + 0.32 * text.count("\n")
+            for row in item.rows:
+                y += 0.72
+                group = _t(lang, row.group) if row.group in LABELS else row.group
+                ticks.append(y)
                 if not row.n:
                     labels.append(group)
-                    ax.text(0, y, _t(lang, "suppressed_row").format(k=k), ha="center", va="center",
+                    ax.text(0, y, _t(lang, "suppressed_row", k=k), ha="center", va="center",
                             fontsize=8, color="#555555", style="italic")
                     continue
                 labels.append(f"{group}  ({_t(lang, 'n')}={row.n})")
                 pct = [None if c is None else 100.0 * c / row.n for c in row.counts]
-                if points % 2:
-                    mid = pct[points // 2] or 0.0
-                    neg = sum(p or 0.0 for p in pct[: points // 2]) + mid / 2
-                else:
-                    neg = sum(p or 0.0 for p in pct[: points // 2])
+                shown = [p or 0.0 for p in pct]
+                neg = sum(shown[: points // 2]) + (shown[points // 2] / 2 if points % 2 else 0.0)
                 left = -neg
                 for i, p in enumerate(pct):
                     if p:
-                        ax.barh(y, p, left=left, color=colours[i], edgecolor="white", linewidth=0.6, height=0.62)
+                        ax.barh(y, p, left=left, color=colours[i], edgecolor="white", linewidth=0.6, height=0.6)
                         if p >= 7:
                             dark = i in (0, points - 1)
                             ax.text(left + p / 2, y, f"{p:.0f}", ha="center", va="center", fontsize=7.5,
                                     color="white" if dark else "#222222")
+                    if p is not None:
                         left += p
-                hidden = 100.0 - sum(p or 0.0 for p in pct)
-                if hidden > 1e-9:
-                    ax.barh(y, hidden, left=left, color=SUPPRESSED, hatch="////", edgecolor="white",
-                            linewidth=0.6, height=0.62)
-            ax.set_yticks(range(len(item.rows)), labels)
-            ax.invert_yaxis()
-            ax.axvline(0, color="#444444", linewidth=0.8)
-            ax.set_xlim(-100, 100)
-            ax.spines["left"].set_visible(False)
-            ax.tick_params(axis="y", length=0)
-        axes[-1].set_xticks(range(-100, 101, 25), [f"{abs(v)}%" for v in range(-100, 101, 25)])
-        axes[-1].set_xlabel(_t(lang, "percent"))
+                hidden_n = row.n - sum(c for c in row.counts if c is not None)
+                if any(c is None for c in row.counts) and hidden_n >= 0:
+                    any_hidden = True
+                    ax.barh(y, 30.0 * hidden_n / row.n, left=HIDDEN_AT, color=SUPPRESSED, hatch="////",
+                            edgecolor="white", linewidth=0.6, height=0.6)
+                    ax.text(HIDDEN_AT + 31, y, _t(lang, "hidden_n", n=hidden_n), va="center", ha="left",
+                            fontsize=7.5, color="#333333")
+            y += 0.85
+        ax.set_yticks(ticks, labels)
+        ax.set_ylim(y - 0.5, -0.2)
+        ax.axvline(0, color="#444444", linewidth=0.8)
+        if any_hidden:
+            ax.axvline(HIDDEN_AT - 4, color="#bbbbbb", linewidth=0.6, linestyle=":")
+        ax.set_xlim(-100, HIDDEN_AT + 48 if any_hidden else 100)
+        ax.set_xticks(range(-100, 101, 25), [f"{abs(v)}%" for v in range(-100, 101, 25)])
+        ax.set_xlabel(_t(lang, "percent"))
+        for side in ("left", "right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.spines["bottom"].set_bounds(-100, 100)
+        ax.tick_params(axis="y", length=0)
         handles = [Patch(color=colours[i], label=scale[i]) for i in range(points)]
-        handles.append(Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white", label=_t(lang, "suppressed")))
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4))
+        if any_hidden:
+            handles.append(Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white", label=_t(lang, "suppressed")))
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3))
 
-    height = 1.3 + sum(0.55 + 0.32 * len(i.rows) for i in items) + 0.25 * math.ceil((points + 1) / 4)
+    lines = sum(len(textwrap.wrap(i.text, 100)) for i in items)
+    height = 1.1 + 0.12 * lines + sum(0.2 + 0.22 * len(i.rows) for i in items) + 0.22 * math.ceil((points + 1) / 3)
     alt = f"{title}: " + "; ".join(
-        f"{i.text} — " + ", ".join(f"{r.group} n={r.n if r.n else 'hidden'}" for r in i.rows) for i in items
+        f"{i.text} — " + ", ".join(
+            f"{_t(lang, r.group) if r.group in LABELS else r.group} {_t(lang, 'n')}={r.n if r.n else _t(lang, 'hidden')}"
+            for r in i.rows)
+        for i in items
     )
     return _render(name, title, alt, (8.0, height), draw, png)
 
@@ -259,7 +260,7 @@ class ChangeRow:
     skill: str
     group: str
     n: int
-    mean_change: float
+    mean_change: float | None
     mean_ci: tuple[float, float] | None
     effect: float | None
     effect_ci: tuple[float, float] | None
@@ -274,14 +275,19 @@ def skill_change_chart(
     offsets = {g: (i - (len(groups) - 1) / 2) * 0.22 for i, g in enumerate(groups)}
     marker = {"mentee": "o", "mentor": "s", "all": "D"}
 
+    with_means = any(r.mean_change is not None for r in rows)
+
     def draw(fig: Figure) -> None:
-        left, right = fig.subplots(1, 2, sharey=True, width_ratios=(1.15, 1))
+        if with_means:
+            left, right = fig.subplots(1, 2, sharey=True, width_ratios=(1.15, 1))
+            panels = ((left, "mean_change", "mean_ci", "mean_change"), (right, "effect", "effect_ci", "effect"))
+        else:
+            right = fig.subplots(1, 1)
+            left = right
+            panels = ((right, "effect", "effect_ci", "effect"),)
         fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
         ypos = {s: i for i, s in enumerate(skills)}
-        for ax, value, ci, label in (
-            (left, "mean_change", "mean_ci", "mean_change"),
-            (right, "effect", "effect_ci", "effect"),
-        ):
+        for ax, value, ci, label in panels:
             for i in range(0, len(skills), 2):
                 ax.axhspan(i - 0.5, i + 0.5, color="#f2f2f2", zorder=0)
             ax.axvline(0, color="#444444", linewidth=0.8)
@@ -305,12 +311,15 @@ def skill_change_chart(
         left.set_ylim(len(skills) - 0.5, -0.5)
         left.tick_params(axis="y", length=0)
         right.tick_params(axis="y", length=0)
+        if with_means:
+            right.tick_params(axis="y", labelleft=False)
         handles, labels = left.get_legend_handles_labels()
         if handles:
             fig.legend(handles, labels, loc="outside lower center", ncol=len(handles))
 
     alt = f"{title}: " + "; ".join(
-        f"{r.skill} ({r.group}, n={r.n}): mean change {r.mean_change:+.2f}"
+        f"{r.skill} ({_t(lang, r.group)}, {_t(lang, 'n')}={r.n}): "
+        + (f"{r.mean_change:+.2f}" if r.mean_change is not None else "–")
         + (f", r={r.effect:+.2f}" if r.effect is not None else "")
         for r in rows
     )
@@ -327,33 +336,51 @@ def achievement_chart(
     mentee: Sequence[float | None],
     mentor: Sequence[float | None],
     *,
+    self_reported: Sequence[float | None] | None = None,
     lang: str = "es",
     dumbbell_limit: int = 40,
     png: bool = True,
 ) -> Chart:
-    """Measured against perceived achievement. Up to ``dumbbell_limit`` dyads:
-    one line per dyad (no names), sorted by measured achievement; more: a
-    scatter of perceived against measured with the line of agreement. Beside
-    it, the gaps (perceived - measured) of mentees and mentors as box plots."""
+    """Measured (verified milestones) against perceived achievement. Up to
+    ``dumbbell_limit`` dyads: one line per dyad (numbered, never named), sorted
+    by measured achievement, with the self-reported progress as a hollow mark;
+    more: a scatter of perceived against measured with the line of agreement.
+    Beside it, the gaps (perceived - measured) of mentees and mentors as box
+    plots."""
     m = np.array([np.nan if v is None else v for v in measured], dtype=float)
     e = np.array([np.nan if v is None else v for v in mentee], dtype=float)
     r = np.array([np.nan if v is None else v for v in mentor], dtype=float)
+    sr = np.array([np.nan if v is None else v for v in (self_reported or [None] * m.size)], dtype=float)
     order = np.argsort(np.where(np.isnan(m), np.inf, m), kind="stable")
-    m, e, r = m[order], e[order], r[order]
+    m, e, r, sr = m[order], e[order], r[order], sr[order]
     n = m.size
     small = n <= dumbbell_limit
+    data = [x[~np.isnan(x)] for x in (e - m, r - m)]
+    with_gaps = [d for d in data if d.size]
 
     def draw(fig: Figure) -> None:
-        main, gaps = fig.subplots(1, 2, width_ratios=(2.3, 1))
+        if with_gaps:
+            main, gaps = fig.subplots(1, 2, width_ratios=(2.3, 1))
+        else:
+            main, gaps = fig.subplots(1, 1), None
         fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
         if small:
             y = np.arange(n)
-            lo = np.nanmin(np.vstack([m, e, r]), axis=0)
-            hi = np.nanmax(np.vstack([m, e, r]), axis=0)
-            main.hlines(y, lo, hi, color="#bbbbbb", linewidth=2, zorder=1)
+            stack = np.vstack([m, e, r, sr])
+            ok = ~np.all(np.isnan(stack), axis=0)
+            lo = np.full(n, np.nan)
+            hi = np.full(n, np.nan)
+            lo[ok] = np.nanmin(stack[:, ok], axis=0)
+            hi[ok] = np.nanmax(stack[:, ok], axis=0)
+            main.hlines(y[ok], lo[ok], hi[ok], color="#bbbbbb", linewidth=2, zorder=1)
             main.scatter(m, y, marker="s", s=34, color=OKABE_ITO["green"], label=_t(lang, "measured"), zorder=3)
-            main.scatter(e, y, marker="o", s=34, color=OKABE_ITO["orange"], label=_t(lang, "perceived_mentee"), zorder=3)
-            main.scatter(r, y, marker="^", s=38, color=OKABE_ITO["blue"], label=_t(lang, "perceived_mentor"), zorder=3)
+            if (~np.isnan(sr)).any():
+                main.scatter(sr, y, marker="D", s=30, facecolors="white", edgecolors=OKABE_ITO["green"], linewidths=1.2,
+                             label=_t(lang, "self_reported"), zorder=3)
+            if (~np.isnan(e)).any():
+                main.scatter(e, y, marker="o", s=34, color=OKABE_ITO["orange"], label=_t(lang, "perceived_mentee"), zorder=3)
+            if (~np.isnan(r)).any():
+                main.scatter(r, y, marker="^", s=38, color=OKABE_ITO["blue"], label=_t(lang, "perceived_mentor"), zorder=3)
             main.set_yticks(y, [str(i + 1) for i in y])
             main.set_ylim(n - 0.5, -0.5)
             main.set_ylabel(_t(lang, "dyad"))
@@ -372,20 +399,22 @@ def achievement_chart(
             main.set_xlabel(_t(lang, "measured") + " (0–100)")
             main.set_ylabel(_t(lang, "perceived"))
         handles, labels = main.get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=3, markerscale=1.2 if small else 3.5)
-        data = [x[~np.isnan(x)] for x in (e - m, r - m)]
-        box = gaps.boxplot(data, tick_labels=[_t(lang, "gap_mentee"), _t(lang, "gap_mentor")], widths=0.55,
-                           patch_artist=True, medianprops={"color": "black"}, flierprops={"markersize": 3})
-        for patch, colour in zip(box["boxes"], (OKABE_ITO["orange"], OKABE_ITO["blue"]), strict=True):
-            patch.set_facecolor(colour)
-            patch.set_alpha(0.75)
-        gaps.axhline(0, color="#444444", linewidth=0.8)
-        gaps.set_ylabel(_t(lang, "gap"))
+        fig.legend(handles, labels, loc="outside lower center", ncol=2, markerscale=1.2 if small else 3.5)
+        if gaps is not None:
+            names = [_t(lang, key) for key, d in zip(("gap_mentee", "gap_mentor"), data, strict=True) if d.size]
+            colours = [c for c, d in zip((OKABE_ITO["orange"], OKABE_ITO["blue"]), data, strict=True) if d.size]
+            box = gaps.boxplot(with_gaps, tick_labels=names, widths=0.55, patch_artist=True,
+                               medianprops={"color": "black"}, flierprops={"markersize": 3})
+            for patch, colour in zip(box["boxes"], colours, strict=True):
+                patch.set_facecolor(colour)
+                patch.set_alpha(0.75)
+            gaps.axhline(0, color="#444444", linewidth=0.8)
+            gaps.set_ylabel(_t(lang, "gap"))
 
-    means = [f"{label} {np.nanmean(x):.0f}" for label, x in (("measured", m), ("mentee-perceived", e), ("mentor-perceived", r))
-             if (~np.isnan(x)).any()]
-    alt = f"{title}: {n} dyads; mean " + ", ".join(means) if means else title
-    height = 1.9 + 0.2 * n if small else 4.6
+    means = [f"{_t(lang, key)} {np.nanmean(x):.0f}" for key, x in
+             (("measured", m), ("self_reported", sr), ("perceived_mentee", e), ("perceived_mentor", r)) if (~np.isnan(x)).any()]
+    alt = f"{title}: {n}; " + ", ".join(means) if means else title
+    height = 2.1 + 0.2 * n if small else 4.6
     return _render(name, title, alt, (8.0, max(3.4, height)), draw, png)
 
 
@@ -483,7 +512,7 @@ def funnel_chart(name: str, title: str, stages: Sequence[FunnelBar], *, lang: st
         top = max(int(totals.max()), 1) if len(stages) else 1
         first = totals[0] if len(stages) and totals[0] else None
         for yi, t in zip(y, totals, strict=True):
-            share = f"  ·  {_t(lang, 'of_first').format(pct=100 * t / first)}" if first and yi else ""
+            share = f"  ·  {_t(lang, 'of_first', pct=f'{100 * t / first:.0f}')}" if first and yi else ""
             ax.text(t + top * 0.01, yi, f"{t:,}{share}", va="center", fontsize=8)
         ax.set_yticks(y, [s.label for s in stages])
         ax.set_ylim(len(stages) - 0.5, -0.6)
@@ -539,8 +568,7 @@ def bar_chart(
         ax.set_title(title)
         for y, (label, count) in enumerate(bars):
             if count is None:
-                ax.barh(y, top * 0.04, color=SUPPRESSED, hatch="////", edgecolor="white", height=0.6)
-                ax.text(top * 0.05, y, _t(lang, "suppressed"), va="center", fontsize=8, color="#555555", style="italic")
+                ax.text(0, y, " " + _t(lang, "suppressed"), va="center", fontsize=8, color="#555555", style="italic")
             else:
                 ax.barh(y, count, color=colour, height=0.6)
                 ax.text(count + top * 0.01, y, f"{count:,}", va="center", fontsize=8)
@@ -550,5 +578,5 @@ def bar_chart(
         ax.set_xlabel(_t(lang, "count"))
         ax.tick_params(axis="y", length=0)
 
-    alt = f"{title}: " + ", ".join(f"{label} {'hidden' if c is None else c}" for label, c in bars)
+    alt = f"{title}: " + ", ".join(f"{label} {_t(lang, 'hidden') if c is None else c}" for label, c in bars)
     return _render(name, title, alt, (8.0, 1.1 + 0.36 * len(bars)), draw, png)

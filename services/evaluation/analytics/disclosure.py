@@ -2,12 +2,15 @@
 
 Rules (:class:`DisclosurePolicy`):
 
-* **Primary suppression.** Any count of respondents below ``k`` (default 5,
-  configurable, never below 3) is hidden. Zero counts are hidden too by
-  default (``suppress_zeros``): "nobody in this group disagreed" tells every
-  member's answer. Open text needs ``k_text`` responses (default 10) before
-  any of it (a word cloud, terms) is shown, and a term must come from at least
-  ``min_term_documents`` different responses.
+* **Primary suppression.** Any count of 1 to ``k - 1`` respondents (``k``:
+  default 5, set per program, never below 3) is hidden. A cell of 0 holds
+  nobody and is published: hiding zeros (``suppress_zeros``, off by default)
+  makes every line that holds one recoverable by its total, so protecting it
+  hides the whole line, and a group of 16 answering only "agree" and "neutral"
+  would lose its whole distribution. Groups of at least ``k`` respondents are
+  published. Open text needs ``k_text`` responses of a role (default 10)
+  before any of that role's text (terms, quotes) is shown, and a term must come
+  from at least ``min_term_documents`` different responses.
 * **Secondary suppression.** A table is published with its row and column
   totals. A hidden cell must not be recoverable from what is published: not by
   one equation ("the row total minus the other cells", the case of a line with
@@ -15,7 +18,10 @@ Rules (:class:`DisclosurePolicy`):
   keeps hiding the smallest published cell on a line of a recoverable cell
   (interior cells before totals, non-zero before zero) until no hidden cell is
   recoverable. A single split (mentors, mentees, everyone) is a one-row table:
-  hiding one group hides its complement too (:func:`protect_split`).
+  hiding one group hides the total "everyone" with it, so that every other
+  group of at least ``k`` stays published (:func:`protect_split`). A row hidden
+  whole because its group is hidden elsewhere (``hide_rows``) hides the total
+  row ("everyone") with it, for the same reason.
 
 Why the check is exact. Write the published table with its totals as a grid
 where every line sums to zero (totals enter with a minus sign). Another table
@@ -47,7 +53,7 @@ class DisclosurePolicy:
     k: int = 5
     k_text: int = 10
     min_term_documents: int = 2
-    suppress_zeros: bool = True
+    suppress_zeros: bool = False
 
     def __post_init__(self) -> None:
         if self.k < MIN_K:
@@ -194,12 +200,15 @@ def protect_table(
     row_labels: Sequence[str] | None = None,
     col_labels: Sequence[str] | None = None,
     hide_rows: Iterable[int] = (),
+    groups_first: bool = False,
 ) -> ProtectedTable:
     """Primary and secondary suppression of a table of respondent counts.
 
     ``counts`` is the interior (rows x columns, non-negative integers); the
     totals are added. ``hide_rows`` forces whole interior rows hidden (a group
-    already suppressed elsewhere in the report stays hidden here)."""
+    already suppressed elsewhere in the report stays hidden here) and, with
+    them, the total row. ``groups_first`` (one-row splits): when a group is
+    hidden, its total goes before any other group."""
     a = np.asarray(counts, dtype=np.int64)
     if a.ndim != 2 or a.size == 0:
         raise ValueError("counts is a non-empty 2-D table")
@@ -215,9 +224,14 @@ def protect_table(
     cl += (TOTAL,) if total_col else ()
     small = np.vectorize(policy.small, otypes=[bool])(grid)
     hidden = small.copy()
-    for i in hide_rows:
+    forced = list(hide_rows)
+    for i in forced:
         hidden[i, :] = True
+    if forced and total_row:
+        hidden[r, :] = True
     primary = hidden.copy()
+    if groups_first and total_col and hidden[:r, :c].any() and not hidden[:r, :c].all():
+        hidden[:, c] = True
     while True:
         bad = recoverable_cells(grid, hidden, has_total_row=total_row, has_total_col=total_col)
         if not bad:
@@ -237,8 +251,9 @@ def protect_table(
 def _next_to_hide(grid: np.ndarray, hidden: np.ndarray, bad: list[tuple[int, int]], r: int, c: int) -> tuple[int, int]:
     """The published cell to hide next: on a line of a recoverable cell,
     preferring interior cells to totals, then the cell that closes the most
-    lines holding a single hidden cell, then non-zero, then the smallest, then
-    position. Anywhere if those lines are fully hidden."""
+    lines holding a single hidden cell, then the smallest (a published zero
+    first: hiding it tells the least), then position. Anywhere if those lines
+    are fully hidden."""
     rows_single = hidden.sum(axis=1) == 1
     cols_single = hidden.sum(axis=0) == 1
     hits: dict[tuple[int, int], int] = {}
@@ -252,9 +267,9 @@ def _next_to_hide(grid: np.ndarray, hidden: np.ndarray, bad: list[tuple[int, int
     if not hits:
         hits = {(int(x), int(y)): 0 for x, y in np.argwhere(~hidden)}
 
-    def key(p: tuple[int, int]) -> tuple[bool, int, bool, int, int, int]:
+    def key(p: tuple[int, int]) -> tuple[bool, int, int, int, int]:
         x, y = p
-        return (x >= r or y >= c, -hits[p], grid[p] == 0, int(grid[p]), x, y)
+        return (x >= r or y >= c, -hits[p], int(grid[p]), x, y)
 
     return min(hits, key=key)
 
@@ -263,9 +278,11 @@ def protect_split(
     counts: Mapping[str, int], *, policy: DisclosurePolicy = DisclosurePolicy()
 ) -> ProtectedTable:
     """One split of respondents (e.g. mentors, mentees) with its total ``"all"``:
-    a group under k is hidden, and so is its complement."""
+    a group under k is hidden, and so is the total; the other groups stay. When
+    every group is hidden, a total of at least k stays."""
     labels = tuple(counts)
-    return protect_table([[counts[g] for g in labels]], policy=policy, row_labels=("n",), col_labels=labels)
+    return protect_table([[counts[g] for g in labels]], policy=policy, row_labels=("n",), col_labels=labels,
+                         groups_first=True)
 
 
 def hidden_groups(split: ProtectedTable) -> frozenset[str]:

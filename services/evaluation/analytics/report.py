@@ -1,5 +1,6 @@
 """The program report: inputs as plain dataclasses, figures computed and protected,
-then one self-contained HTML page a funder can open offline.
+then one self-contained HTML page (and the same page as an A4 PDF) a funder can
+open offline.
 
 Three steps, so the service can time, cache and serve each:
 
@@ -8,53 +9,46 @@ Three steps, so the service can time, cache and serve each:
     a :class:`ProgramReport` holds only publishable values (``to_dict`` for JSON,
     ``tidy_rows`` for a tidy CSV).
 ``report_charts(report, lang=...) -> dict[str, Chart]``
-    the charts (SVG and PNG).
-``render_html(report, charts, lang=...) -> str``
-    the page: every chart embedded as a ``data:`` URI, tables with hidden
-    cells marked, inline CSS, no external resource.
+    the charts (SVG, PNG on request).
+``render_html(report, charts, lang=...) -> str`` / ``render_pdf(...) -> bytes``
+    the page (:mod:`.page`): a Jinja2 template, words from the gettext catalogs
+    (:mod:`.i18n`), every chart embedded as a ``data:`` URI, no external resource.
 
 What is protected. Answers to instruments (Likert counts, choices, scores,
-perceived achievement, rapport ratings, open text, interview themes) follow the
-policy: groups and cells under ``k`` are hidden, with their complements. Program
-counts that are not anyone's answers (the funnel, training completion,
-matching, meetings held, feedback forms on time, dyads completed or dissolved)
-are published as they are: they are what the program reports to its funder.
-Dyads are never named: per-dyad achievement is shown without ids, sorted by
-measured achievement, and only when there are at least ``k`` dyads.
+perceived achievement, rapport ratings, open text, interview themes and quotes)
+follow the policy: cells of 1 to k - 1 respondents are hidden, with whatever
+would let a reader work them out (:mod:`.disclosure`). Every table of answers
+is made by one function (:func:`publish_items`) whether it appears in the
+report or at ``/items``, so the same counts always show the same hidden
+pattern, and one item is only ever published in one form (all points, or
+bands). A mean is a linear equation on the counts it summarises: it is only
+published for a group whose answers to those items are published whole (all
+points, nothing hidden); otherwise it is withheld and the report says why.
+Program counts that are not anyone's answers (the funnel, training completion,
+matching, meetings held, feedback forms on time, dyads completed or dissolved,
+confirmed milestones) are published as they are: they are what the program
+reports to its funder. Dyads are never named: per-dyad achievement is shown
+numbered by measured achievement, without ids, and only with at least k dyads.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import date
 from enum import Enum, StrEnum
 from typing import Any
 
 import numpy as np
 
-from .charts import (
-    OKABE_ITO,
-    ChangeRow,
-    Chart,
-    FunnelBar,
-    LikertItem,
-    LikertRow,
-    achievement_chart,
-    bar_chart,
-    funnel_chart,
-    likert_chart,
-    skill_change_chart,
-    stacked_share_chart,
-    word_cloud_chart,
-)
 from .disclosure import DisclosurePolicy, ProtectedTable, hidden_groups, protect_split, protect_table
-from .instruments import Audience, Instrument, ItemType, Lang, Role, Text
+from .i18n import N_, bilingual
+from .instruments import Audience, Instrument, ItemType, Role, Text
 from .stats import (
     AchievementComparison,
     DyadAchievement,
+    ItemDistribution,
     PairedChange,
     Quote,
     Response,
@@ -71,27 +65,31 @@ from .stats import (
     theme_counts,
 )
 
-T = Text
+ROLES: tuple[str, str] = ("mentor", "mentee")
 
 # ============================================================================= inputs
 
-STAGE_LABELS: dict[str, Text] = {
-    "applied": T("Postularon", "Applied"),
-    "selected": T("Seleccionadas", "Selected"),
-    "confirmed": T("Confirmaron", "Confirmed"),
-    "trained": T("Capacitadas", "Trained"),
-    "matched": T("Emparejadas", "Matched"),
-    "completed": T("Concluyeron", "Completed"),
+STAGE_LABELS: dict[str, str] = {
+    "applied": N_("Applied"),
+    "selected": N_("Selected"),
+    "confirmed": N_("Confirmed"),
+    "trained": N_("Trained"),
+    "matched": N_("Matched"),
+    "completed": N_("Completed"),
 }
 
 
 @dataclass(frozen=True, kw_only=True)
 class ProgramInfo:
+    """``institution`` is the institution's name; ``period`` runs from the first
+    phase's start to the last phase's end."""
+
     program_id: str
     name: str
     institution: str
-    period: str = ""
-    generated_on: str = ""
+    period: tuple[date, date] | None = None
+    institution_id: str = ""
+    generated_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -128,9 +126,18 @@ class MatchingSummary:
 
 @dataclass(frozen=True, kw_only=True)
 class MeetingPlan:
+    """The program's meetings as the sessions service counts them. ``planned_to_date``:
+    meetings whose planned start has passed (the sessions statistics' "planned");
+    ``held``, ``cancelled``... among those. Without them (an older input), planned
+    is ``planned_per_dyad`` x dyads."""
+
     planned_per_dyad: int
+    planned_to_date: int | None = None
+    held: int | None = None
     rescheduled: int = 0
     cancelled: int = 0
+    no_show: int = 0
+    as_of: date | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,7 +160,8 @@ class DyadStatus(StrEnum):
 class DyadRecord:
     """One dyad as the sessions service sees it. ``rapport`` is the mean of the
     two members' feedback ratings of each other (1-5); ``at_risk`` is the
-    service's early warning for an active dyad."""
+    service's early warning for an active dyad; ``planned_to_date`` its meetings
+    whose planned start has passed."""
 
     dyad_id: str
     status: DyadStatus
@@ -161,6 +169,7 @@ class DyadRecord:
     in_person_meetings: int
     rapport: float | None = None
     at_risk: bool = False
+    planned_to_date: int | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,15 @@ class Administration:
     instrument: Instrument
     moment: str
     responses: tuple[Response, ...]
+
+
+class PerceivedSource(StrEnum):
+    """Where perceived achievement came from: each member's assessment of her
+    dyad's objectives in the sessions service, or the perceived-achievement
+    questionnaires."""
+
+    ASSESSMENTS = "assessments"
+    SURVEY = "survey"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +203,7 @@ class ReportInput:
     skills_post: Administration | None = None
     closing: Administration | None = None
     achievement: tuple[DyadAchievement, ...] = ()
+    perceived_source: PerceivedSource = PerceivedSource.ASSESSMENTS
     themes: tuple[Theme, ...] = ()
     codings: tuple[ThemeCoding, ...] = ()
     quotes: tuple[Quote, ...] = ()
@@ -217,13 +236,20 @@ class TrainingRow:
 
 @dataclass(frozen=True)
 class Adherence:
+    """Meetings as the sessions service counts them: ``planned_to_date`` are the
+    meetings whose planned start has passed; ``share_of_planned`` = held / that."""
+
     planned_per_dyad: int | None
+    planned_to_date: int | None
+    held: int | None
     meetings_held: Summary
     share_of_planned: float | None
     dyads_all_meetings: int | None
     in_person: Summary
     rescheduled: int | None
     cancelled: int | None
+    no_show: int | None
+    as_of: date | None
     feedback_expected: int | None
     feedback_submitted: int | None
     feedback_on_time: int | None
@@ -241,10 +267,16 @@ class Retention:
     completion_rate: float | None
     rapport_by_in_person: ProtectedTable | None  # n dyads with a rapport value, "more than 2" / "2 or fewer"
     rapport_means: Mapping[str, float | None]
+    rapport_dyads: int = 0  # dyads with a rapport value (a program count)
 
 
 @dataclass(frozen=True)
 class SkillRow:
+    """One skill for one group. The means (before, after, change and its
+    interval) are ``None`` with ``means_withheld`` when the group's answers to
+    the skill's items are not published whole (the means would reveal hidden
+    cells); the rank-based effect and test remain."""
+
     skill: str
     label: Text
     group: str
@@ -259,6 +291,8 @@ class SkillRow:
     rank_biserial: float | None
     rank_biserial_ci: tuple[float, float] | None
     ci_reason: str | None
+    n_nonzero: int | None = None
+    means_withheld: bool = False
 
 
 @dataclass(frozen=True)
@@ -273,13 +307,19 @@ class SkillsSection:
 
 @dataclass(frozen=True)
 class ObjectivesSection:
+    """Measured (verified milestones), self-reported progress, and perceived by
+    each member, 0-100, per dyad and in summary. ``hidden`` names the perceived
+    measures given for fewer than k dyads (withheld everywhere)."""
+
     dyads: int
     published: bool
     summaries: Mapping[str, Summary]
     gaps: Mapping[str, PairedChange]
     spearman: Mapping[str, float | None]
-    points: tuple[tuple[float | None, float | None, float | None], ...]  # (measured, mentee, mentor), no ids
-    hidden: tuple[str, ...] = ()  # perceived measures ("mentee", "mentor") withheld: fewer than k dyads answered
+    points: tuple[tuple[float | None, float | None, float | None, float | None], ...]  # (measured, self-reported, mentee, mentor)
+    hidden: tuple[str, ...] = ()
+    perceived_source: str = PerceivedSource.ASSESSMENTS.value
+    measured_source: str = "milestones"
 
 
 @dataclass(frozen=True)
@@ -290,6 +330,49 @@ class ItemTable:
     categories: tuple[Text, ...]
     table: ProtectedTable  # rows mentor / mentee (+ all), columns categories (+ all)
     collapsed: bool = False  # categories are bands of points (disagree / neutral / agree)
+    keys: tuple[str, ...] = ()  # the category keys ("1".."5", or "1-2", "3", "4-5")
+
+
+@dataclass(frozen=True)
+class ChoiceTable:
+    """One option of a multiple-choice item: rows are groups (+ all), columns
+    "chose" / "not" (+ all = the group's respondents to the item)."""
+
+    option: str
+    label: Text
+    table: ProtectedTable
+
+
+@dataclass(frozen=True)
+class PublishedItem:
+    """One closed or numeric item of an administration as it may be published,
+    the same in the report and at ``/items``."""
+
+    item_id: str
+    type: ItemType
+    section: Text
+    text: Text
+    groups: tuple[str, ...]
+    categories: tuple[tuple[str, Text], ...] = ()  # as published (bands when collapsed)
+    table: ProtectedTable | None = None  # Likert and single choice
+    collapsed: bool = False
+    options: tuple[ChoiceTable, ...] = ()  # multiple choice
+    numeric: Mapping[str, Summary | None] | None = None  # numeric: per group, None when withheld
+
+    def whole(self, group: str) -> bool:
+        """The group's row is published at every point, nothing hidden."""
+        if self.table is None or self.collapsed or group not in self.table.row_labels:
+            return False
+        return not any(self.table.hidden[self.table.row_labels.index(group)])
+
+
+@dataclass(frozen=True)
+class Subscale:
+    id: str
+    label: Text
+    means: Mapping[str, float | None]  # per group; None when withheld
+    agree: Mapping[str, float | None]  # share of answers in the agreeing band, per group
+    withheld: tuple[str, ...] = ()  # groups whose mean is withheld because their answers are not published whole
 
 
 @dataclass(frozen=True)
@@ -297,33 +380,40 @@ class SatisfactionSection:
     instrument: str
     respondents: ProtectedTable
     items: tuple[ItemTable, ...]
-    subscales: tuple[tuple[str, Text, Mapping[str, float | None]], ...]  # id, label, mean per group
+    subscales: tuple[Subscale, ...]
     benefits: tuple[tuple[str, Text, int | None], ...]  # option, label, mentors choosing it
     benefits_respondents: int | None
     benefits_text: Text | None
+    points: int = 5  # points of the Likert scale of its items
 
 
 @dataclass(frozen=True)
 class Cloud:
+    """Terms of one open item, from the roles with at least ``k_text`` answers
+    (``roles``); ``responses`` per role."""
+
     item_id: str
     text: Text
-    responses: int
+    responses: Mapping[str, int]
     published: bool
     terms: tuple[TermCount, ...]
+    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ThemeRow:
     theme: Theme
     mentioned: Mapping[str, int | None]  # per group, None when hidden
-    agreement: float | None
+    agreement: float | None  # Cohen's kappa between coders (stats.theme_counts)
 
 
 @dataclass(frozen=True)
 class ThemesSection:
     coded: ProtectedTable
-    rows: tuple[ThemeRow, ...]
+    rows: tuple[ThemeRow, ...]  # themes, each followed by its sub-themes
     evaluators: int
+    quotes: tuple[Quote, ...] = ()  # only of roles with at least k_text coded interviews
+    quote_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -350,6 +440,7 @@ class ProgramReport:
         assert isinstance(out, dict)
         if self.matching is not None:
             out["matching"].pop("pair_scores", None)
+        out["policy"] = {"k": self.policy.k, "k_text": self.policy.k_text, "min_term_documents": self.policy.min_term_documents}
         return out
 
     def tidy_rows(self) -> list[dict[str, Any]]:
@@ -357,35 +448,49 @@ class ProgramReport:
         column, value (``None`` when hidden) and hidden."""
         rows: list[dict[str, Any]] = []
 
+        def put(section: str, name: str, row: str, col: str, value: Any) -> None:
+            rows.append({"section": section, "table": name, "row": row, "column": col, "value": value,
+                         "hidden": value is None})
+
         def table(section: str, name: str, t: ProtectedTable) -> None:
             for r, label in enumerate(t.row_labels):
                 for c, col in enumerate(t.col_labels):
-                    hid = t.hidden[r][c]
-                    rows.append({"section": section, "table": name, "row": label, "column": col,
-                                 "value": None if hid else t.values[r][c], "hidden": hid})
+                    put(section, name, label, col, None if t.hidden[r][c] else t.values[r][c])
 
         for f in self.funnel:
             for col, v in (("mentors", f.mentors), ("mentees", f.mentees), ("all", f.total)):
-                rows.append({"section": "funnel", "table": "stages", "row": f.key, "column": col, "value": v, "hidden": False})
+                put("funnel", "stages", f.key, col, v)
+        a = self.adherence
+        for col in ("planned_to_date", "held", "share_of_planned", "dyads_all_meetings", "rescheduled", "cancelled"):
+            put("adherence", "meetings", "program", col, getattr(a, col))
+        if self.retention.rapport_by_in_person is not None:
+            table("retention", "rapport_dyads", self.retention.rapport_by_in_person)
+            for g, v in self.retention.rapport_means.items():
+                put("retention", "rapport_mean", g, "mean", v)
         if self.skills:
             for name, t in self.skills.respondents.items():
                 table("skills", f"respondents.{name}", t)
             for s in self.skills.rows:
                 for col in ("n_pairs", "mean_change", "p_value", "rank_biserial"):
-                    rows.append({"section": "skills", "table": s.skill, "row": s.group, "column": col,
-                                 "value": getattr(s, col), "hidden": False})
+                    put("skills", s.skill, s.group, col, getattr(s, col))
             for skill, group in self.skills.hidden:
-                rows.append({"section": "skills", "table": skill, "row": group, "column": "n_pairs", "value": None, "hidden": True})
+                put("skills", skill, group, "n_pairs", None)
+        if self.objectives and self.objectives.published:
+            for key, summary in self.objectives.summaries.items():
+                put("objectives", "summary", key, "n", None if key in self.objectives.hidden else summary.n)
+                put("objectives", "summary", key, "mean", None if key in self.objectives.hidden else summary.mean)
         if self.satisfaction:
             table("satisfaction", "respondents", self.satisfaction.respondents)
             for it in self.satisfaction.items:
                 table("satisfaction", it.item_id, it.table)
+            for sub in self.satisfaction.subscales:
+                for g, v in sub.means.items():
+                    put("satisfaction", f"subscale.{sub.id}", g, "mean", v)
         if self.themes:
             table("themes", "coded", self.themes.coded)
             for tr in self.themes.rows:
                 for g, v in tr.mentioned.items():
-                    rows.append({"section": "themes", "table": tr.theme.id, "row": g, "column": "mentioned",
-                                 "value": v, "hidden": v is None})
+                    put("themes", tr.theme.id, g, "mentioned", v)
         return rows
 
 
@@ -396,6 +501,8 @@ def _jsonable(x: Any) -> Any:
         return {"es": x.es, "en": x.en}
     if isinstance(x, Enum):
         return x.value
+    if isinstance(x, date):
+        return x.isoformat()
     if is_dataclass(x) and not isinstance(x, type):
         return {f.name: _jsonable(getattr(x, f.name)) for f in fields(x) if not f.name.startswith("_")}
     if isinstance(x, Mapping):
@@ -407,22 +514,27 @@ def _jsonable(x: Any) -> Any:
         return None if math.isnan(v) else v
     if isinstance(x, np.integer):
         return int(x)
+    if isinstance(x, frozenset | set):
+        return sorted(_jsonable(v) for v in x)
     return x
 
 
 # ============================================================================= build
 
 
-def _rate(a: int, b: int) -> float | None:
-    return a / b if b else None
+def _rate(a: int | None, b: int | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def _funnel(stages: Sequence[FunnelStage]) -> tuple[FunnelRow, ...]:
     out = []
     first = prev = None
     for s in stages:
-        label = s.label or STAGE_LABELS.get(s.key)
-        if label is None:
+        if s.label is not None:
+            label = s.label
+        elif s.key in STAGE_LABELS:
+            label = bilingual(STAGE_LABELS[s.key])
+        else:
             raise ValueError(f"funnel stage {s.key!r} needs a label")
         total = s.mentors + s.mentees
         out.append(
@@ -434,13 +546,14 @@ def _funnel(stages: Sequence[FunnelStage]) -> tuple[FunnelRow, ...]:
     return tuple(out)
 
 
-FEEDBACK_BUCKETS: tuple[tuple[str, Text, int, int], ...] = (
-    ("on_time", T("A tiempo", "On time"), -10**9, 0),
-    ("late_1_3", T("1–3 días tarde", "1–3 days late"), 1, 3),
-    ("late_4_7", T("4–7 días tarde", "4–7 days late"), 4, 7),
-    ("late_8_14", T("8–14 días tarde", "8–14 days late"), 8, 14),
-    ("late_15", T("Más de 14 días tarde", "Over 14 days late"), 15, 10**9),
+FEEDBACK_BUCKETS: tuple[tuple[str, str, int, int], ...] = (
+    ("on_time", N_("On time"), -10**9, 0),
+    ("late_1_3", N_("1–3 days late"), 1, 3),
+    ("late_4_7", N_("4–7 days late"), 4, 7),
+    ("late_8_14", N_("8–14 days late"), 8, 14),
+    ("late_15", N_("Over 14 days late"), 15, 10**9),
 )
+NOT_SUBMITTED = N_("Not submitted")
 
 
 def _adherence(inp: ReportInput) -> Adherence:
@@ -452,17 +565,36 @@ def _adherence(inp: ReportInput) -> Adherence:
     if fb is not None:
         late = np.array(fb.days_late, dtype=np.int64)
         for key, label, lo, hi in FEEDBACK_BUCKETS:
-            mix.append((key, label, int(((late >= lo) & (late <= hi)).sum())))
-        mix.append(("missing", T("Sin entregar", "Not submitted"), max(fb.expected - late.size, 0)))
-    planned = plan.planned_per_dyad if plan else None
+            mix.append((key, bilingual(label), int(((late >= lo) & (late <= hi)).sum())))
+        mix.append(("missing", bilingual(NOT_SUBMITTED), max(fb.expected - late.size, 0)))
+    per_dyad = plan.planned_per_dyad if plan else None
+    # One definition everywhere: planned = meetings whose planned start has passed, as the sessions
+    # statistics count them. An input without it (no sessions figures) falls back to the plan.
+    if plan is not None and plan.planned_to_date is not None:
+        planned_to_date: int | None = plan.planned_to_date
+        total_held: int | None = plan.held if plan.held is not None else int(held.sum())
+    elif per_dyad and held.size:
+        planned_to_date, total_held = per_dyad * int(held.size), int(held.sum())
+    else:
+        planned_to_date, total_held = None, (int(held.sum()) if held.size else None)
+    if inp.dyads and all(d.planned_to_date is not None for d in inp.dyads):
+        all_meetings: int | None = sum(1 for d in inp.dyads if d.meetings_held >= (d.planned_to_date or 0))
+    elif per_dyad and held.size:
+        all_meetings = int((held >= per_dyad).sum())
+    else:
+        all_meetings = None
     return Adherence(
-        planned_per_dyad=planned,
+        planned_per_dyad=per_dyad,
+        planned_to_date=planned_to_date,
+        held=total_held,
         meetings_held=summarise(held),
-        share_of_planned=float(held.sum() / (planned * held.size)) if planned and held.size else None,
-        dyads_all_meetings=int((held >= planned).sum()) if planned and held.size else None,
+        share_of_planned=_rate(total_held, planned_to_date),
+        dyads_all_meetings=all_meetings,
         in_person=summarise(in_person),
         rescheduled=plan.rescheduled if plan else None,
         cancelled=plan.cancelled if plan else None,
+        no_show=plan.no_show if plan else None,
+        as_of=plan.as_of if plan else None,
         feedback_expected=fb.expected if fb else None,
         feedback_submitted=len(fb.days_late) if fb else None,
         feedback_on_time=mix[0][2] if fb else None,
@@ -488,8 +620,8 @@ def _retention(inp: ReportInput, policy: DisclosurePolicy) -> Retention:
         table = protect_split({g: len(v) for g, v in groups.items()}, policy=policy)
         hidden = hidden_groups(table)
         for g, v in groups.items():
-            means[g] = None if g in hidden else float(np.mean(v))
-        means["all"] = None if table.hidden[0][-1] else float(np.mean([d.rapport for d in rated]))  # type: ignore[misc]
+            means[g] = None if g in hidden or not v else float(np.mean(v))
+        means["all"] = None if "all" in hidden else float(np.mean([d.rapport for d in rated]))  # type: ignore[misc]
     return Retention(
         started=started,
         completed=completed,
@@ -499,77 +631,24 @@ def _retention(inp: ReportInput, policy: DisclosurePolicy) -> Retention:
         completion_rate=_rate(completed, started),
         rapport_by_in_person=table,
         rapport_means=means,
+        rapport_dyads=len(rated),
     )
 
 
-def _role_counts(responses: Sequence[Response]) -> dict[str, int]:
-    mentors = sum(1 for r in responses if r.role is Role.MENTOR)
-    return {"mentor": mentors, "mentee": len(responses) - mentors}
+def _role_counts(responses: Sequence[Response], groups: Sequence[str] = ROLES) -> dict[str, int]:
+    return {g: sum(1 for r in responses if r.role.value == g) for g in groups}
 
 
-def _skills(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) -> SkillsSection | None:
-    pre, post = inp.skills_pre, inp.skills_post
-    if pre is None or post is None:
-        return None
-    if (pre.instrument.key, pre.instrument.version) != (post.instrument.key, post.instrument.version):
-        raise ValueError("pre and post use different instruments")
-    changes = skill_changes(pre.instrument, pre.responses, post.responses, seed=seed, n_boot=n_boot)
-    paired_keys = {r.respondent for r in pre.responses} & {r.respondent for r in post.responses}
-    paired = [r for r in post.responses if r.respondent in paired_keys]
-    respondents = {
-        "pre": protect_split(_role_counts(pre.responses), policy=policy),
-        "post": protect_split(_role_counts(post.responses), policy=policy),
-        "paired": protect_split(_role_counts(paired), policy=policy),
-    }
-    rows: list[SkillRow] = []
-    hidden: list[tuple[str, str]] = []
-    by_skill: dict[str, dict[str, PairedChange]] = {}
-    labels: dict[str, Text] = {}
-    for sc in changes:
-        by_skill.setdefault(sc.skill, {})[sc.group] = sc.change
-        labels[sc.skill] = sc.label
-    for skill, per_group in by_skill.items():
-        split = protect_split({g: per_group[g].n_pairs for g in ("mentor", "mentee")}, policy=policy)
-        gone = set(hidden_groups(split)) | ({"all"} if split.hidden[0][-1] else set())
-        for group in ("mentee", "mentor", "all"):
-            c = per_group[group]
-            if group in gone:
-                hidden.append((skill, group))
-                continue
-            rows.append(
-                SkillRow(skill, labels[skill], group, c.n_pairs, c.mean_before, c.mean_after, c.mean_change,
-                         c.mean_change_ci, c.p_value, c.p_method, c.p_reason, c.rank_biserial, c.rank_biserial_ci,
-                         c.ci_reason)
-            )
-    return SkillsSection(pre.instrument.key, respondents, tuple(rows), tuple(hidden), n_boot, 0.95)
-
-
-def _objectives(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) -> ObjectivesSection | None:
-    if not inp.achievement:
-        return None
-    with_data = [d for d in inp.achievement if any(v is not None for v in (d.measured, d.mentee_perceived, d.mentor_perceived))]
-    n = len(with_data)
-    if n < policy.k:
-        return ObjectivesSection(n, False, {}, {}, {}, ())
-    # A perceived measure given for fewer than k dyads is someone's answer in a small group: withheld
-    # everywhere (summary, gaps, correlation, points), as a hidden cell would be.
-    hidden = tuple(who for who in ("mentee", "mentor")
-                   if 0 < sum(1 for d in with_data if getattr(d, f"{who}_perceived") is not None) < policy.k)
-    if hidden:
-        with_data = [replace(d, **{f"{who}_perceived": None for who in hidden}) for d in with_data]
-    comp: AchievementComparison = achievement_comparison(with_data, seed=seed, n_boot=n_boot)
-    points = tuple((d.measured, d.mentee_perceived, d.mentor_perceived) for d in comp.dyads)
-    return ObjectivesSection(n, True, comp.summaries, comp.gaps, comp.spearman, points, hidden)
-
+# ----------------------------------------------------------------------------- items, as published everywhere
 
 LIKERT_BANDS: dict[int, tuple[tuple[int, ...], ...]] = {
     4: ((1, 2), (3, 4)),
     5: ((1, 2), (3,), (4, 5)),
     7: ((1, 2, 3), (4,), (5, 6, 7)),
 }
-BAND_NAMES: dict[int, tuple[Text, ...]] = {
-    2: (T("En desacuerdo", "Disagree"), T("De acuerdo", "Agree")),
-    3: (T("En desacuerdo", "Disagree"), T("Neutral", "Neutral"), T("De acuerdo", "Agree")),
+BAND_NAMES: dict[int, tuple[str, ...]] = {
+    2: (N_("Disagree ({points})"), N_("Agree ({points})")),
+    3: (N_("Disagree ({points})"), N_("Neutral ({points})"), N_("Agree ({points})")),
 }
 
 
@@ -583,81 +662,258 @@ def _interior_hidden(t: ProtectedTable) -> bool:
     return any(t.hidden[r][c] for r in range(rows) for c in range(cols))
 
 
+def item_groups(instrument: Instrument, item_id: str, groups: Sequence[str] = ROLES) -> tuple[str, ...]:
+    audience = instrument.item_audience(item_id)
+    return tuple(g for g in groups if audience.includes(Role(g)))
+
+
+def publish_items(
+    instrument: Instrument,
+    responses: Sequence[Response],
+    *,
+    policy: DisclosurePolicy,
+    groups: Sequence[str] = ROLES,
+    collapse: bool = True,
+    item_ids: Sequence[str] | None = None,
+) -> tuple[ProtectedTable, tuple[PublishedItem, ...]]:
+    """The respondents split and every closed or numeric item of one
+    administration, protected, in the one form they may be published in.
+
+    Likert items of a section in which any answer cell would be hidden are
+    published as bands (disagree / neutral / agree) instead, all of that
+    section's items alike (with ``collapse``). A multiple-choice item is one
+    table per option (chose / did not, per group): the sum of choices is never
+    published. Numeric items give a summary per group of at least k (the total
+    with them). A group hidden in the split is hidden in every item."""
+    split = protect_split(_role_counts(responses, groups), policy=policy)
+    gone = hidden_groups(split)
+    wanted = [i for i in instrument.items() if i.type is not ItemType.OPEN_TEXT
+              and (item_ids is None or i.id in item_ids)]
+    dists = {d.item_id: d for d in item_distributions(instrument, responses, [i.id for i in wanted])}
+    section_of = {i.id: s for s in instrument.sections for i in s.items}
+
+    def table_of(dist: ItemDistribution, rows: Sequence[str], bands: Sequence[tuple[int, ...]] | None) -> ProtectedTable:
+        counts = [list(dist.counts[g]) for g in rows]
+        cols = [c for c, _ in dist.categories]
+        if bands is not None:
+            counts = [[sum(row[p - 1] for p in band) for band in bands] for row in counts]
+            cols = ["-".join(map(str, band)) for band in bands]
+        return protect_table(counts, policy=policy, row_labels=rows, col_labels=cols,
+                             hide_rows=[i for i, g in enumerate(rows) if g in gone])
+
+    full: dict[str, ProtectedTable] = {}
+    for item in wanted:
+        if item.type in (ItemType.LIKERT, ItemType.SINGLE_CHOICE):
+            full[item.id] = table_of(dists[item.id], item_groups(instrument, item.id, groups), None)
+    collapse_sections = {
+        section_of[i.id].id for i in wanted
+        if collapse and i.type is ItemType.LIKERT and _interior_hidden(full[i.id])
+    }
+    out: list[PublishedItem] = []
+    for item in wanted:
+        dist = dists[item.id]
+        rows = item_groups(instrument, item.id, groups)
+        section = section_of[item.id]
+        if item.type is ItemType.NUMERIC:
+            assert dist.numeric is not None
+            numeric: dict[str, Summary | None] = {}
+            ns = {g: dist.numeric[g].n for g in rows}
+            nsplit = protect_split(ns, policy=policy) if len(rows) > 1 else None
+            hid = set(gone) | (set(hidden_groups(nsplit)) if nsplit else set())
+            for g in (*rows, *(("all",) if len(rows) > 1 else ())):
+                s = dist.numeric[g]
+                numeric[g] = None if g in hid or policy.small(s.n) or s.n == 0 else s
+            out.append(PublishedItem(item.id, item.type, section.title, item.text, rows, numeric=numeric))
+        elif item.type is ItemType.MULTIPLE_CHOICE:
+            options = []
+            for j, (value, label) in enumerate(dist.categories):
+                counts = [[dist.counts[g][j], dist.respondents[g] - dist.counts[g][j]] for g in rows]
+                t = protect_table(counts, policy=policy, row_labels=rows, col_labels=["chose", "not"],
+                                  hide_rows=[i for i, g in enumerate(rows) if g in gone])
+                options.append(ChoiceTable(value, label, t))
+            out.append(PublishedItem(item.id, item.type, section.title, item.text, rows,
+                                     categories=dist.categories, options=tuple(options)))
+        elif item.type is ItemType.LIKERT and section.id in collapse_sections:
+            assert item.scale is not None
+            bands = LIKERT_BANDS[item.scale.points]
+            names = BAND_NAMES[len(bands)]
+            cats = tuple(("-".join(map(str, b)), bilingual(name, points=_span(b))) for name, b in zip(names, bands, strict=True))
+            out.append(PublishedItem(item.id, item.type, section.title, item.text, rows, categories=cats,
+                                     table=table_of(dist, rows, bands), collapsed=True))
+        else:
+            out.append(PublishedItem(item.id, item.type, section.title, item.text, rows, categories=dist.categories,
+                                     table=full[item.id]))
+    return split, tuple(out)
+
+
+def _whole_groups(published: Mapping[str, PublishedItem], item_ids: Sequence[str], groups: Sequence[str]) -> set[str]:
+    """Groups (and "all") whose answers to every one of ``item_ids`` are published whole."""
+    out = {g for g in groups if all(i in published and published[i].whole(g) for i in item_ids)}
+    if set(groups) <= out and all(published[i].whole("all") for i in item_ids if i in published):
+        out.add("all")
+    return out
+
+
+# ----------------------------------------------------------------------------- skills
+
+
+def _skills(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) -> SkillsSection | None:
+    pre, post = inp.skills_pre, inp.skills_post
+    if pre is None or post is None:
+        return None
+    if (pre.instrument.key, pre.instrument.version) != (post.instrument.key, post.instrument.version):
+        raise ValueError("pre and post use different instruments")
+    ins = pre.instrument
+    changes = skill_changes(ins, pre.responses, post.responses, seed=seed, n_boot=n_boot)
+    paired_keys = {r.respondent for r in pre.responses} & {r.respondent for r in post.responses}
+    paired = [r for r in post.responses if r.respondent in paired_keys]
+    respondents = {
+        "pre": protect_split(_role_counts(pre.responses), policy=policy),
+        "post": protect_split(_role_counts(post.responses), policy=policy),
+        "paired": protect_split(_role_counts(paired), policy=policy),
+    }
+    # The item tables of both administrations, as /items publishes them: a mean is only given
+    # for a group whose answers to the skill's items are published whole in both.
+    published_pre = {p.item_id: p for p in publish_items(ins, pre.responses, policy=policy)[1]}
+    published_post = {p.item_id: p for p in publish_items(ins, post.responses, policy=policy)[1]}
+    rows: list[SkillRow] = []
+    hidden: list[tuple[str, str]] = []
+    by_skill: dict[str, dict[str, PairedChange]] = {}
+    labels: dict[str, Text] = {}
+    for sc in changes:
+        by_skill.setdefault(sc.skill, {})[sc.group] = sc.change
+        labels[sc.skill] = sc.label
+    for skill, per_group in by_skill.items():
+        split = protect_split({g: per_group[g].n_pairs for g in ROLES}, policy=policy)
+        gone = set(hidden_groups(split))
+        items = ins.subscale(skill).items
+        whole = _whole_groups(published_pre, items, ROLES) & _whole_groups(published_post, items, ROLES)
+        for group in ("mentee", "mentor", "all"):
+            c = per_group[group]
+            if group in gone:
+                hidden.append((skill, group))
+                continue
+            safe = group in whole
+            rows.append(
+                SkillRow(skill, labels[skill], group, c.n_pairs,
+                         c.mean_before if safe else None, c.mean_after if safe else None,
+                         c.mean_change if safe else None, c.mean_change_ci if safe else None,
+                         c.p_value, c.p_method, c.p_reason, c.rank_biserial, c.rank_biserial_ci, c.ci_reason,
+                         c.n_nonzero, not safe)
+            )
+    return SkillsSection(ins.key, respondents, tuple(rows), tuple(hidden), n_boot, 0.95)
+
+
+# ----------------------------------------------------------------------------- objectives
+
+
+def _objectives(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) -> ObjectivesSection | None:
+    if not inp.achievement:
+        return None
+    with_data = [d for d in inp.achievement
+                 if any(v is not None for v in (d.measured, d.mentee_perceived, d.mentor_perceived, d.self_reported))]
+    n = len(with_data)
+    source = inp.perceived_source.value
+    if n < policy.k:
+        return ObjectivesSection(n, False, {}, {}, {}, (), perceived_source=source)
+    # A perceived measure given for fewer than k dyads is someone's answer in a small group: withheld
+    # everywhere (summary, gaps, correlation, points), as a hidden cell would be.
+    hidden = tuple(who for who in ("mentee", "mentor")
+                   if 0 < sum(1 for d in with_data if getattr(d, f"{who}_perceived") is not None) < policy.k)
+    if hidden:
+        with_data = [replace(d, **{f"{who}_perceived": None for who in hidden}) for d in with_data]
+    comp: AchievementComparison = achievement_comparison(with_data, seed=seed, n_boot=n_boot)
+    points = tuple((d.measured, d.self_reported, d.mentee_perceived, d.mentor_perceived) for d in comp.dyads)
+    return ObjectivesSection(n, True, comp.summaries, comp.gaps, comp.spearman, points, hidden, source)
+
+
+# ----------------------------------------------------------------------------- satisfaction
+
+
+def _agree_band(points: int) -> tuple[int, ...]:
+    return LIKERT_BANDS[points][-1]
+
+
+def _agree_share(item: PublishedItem, group: str, points: int) -> tuple[int, int] | None:
+    """(answers in the agreeing band, answers) of ``group`` from published cells, or None."""
+    t = item.table
+    if t is None or group not in t.row_labels:
+        return None
+    r = t.row_labels.index(group)
+    band = _agree_band(points)
+    cols = ["-".join(map(str, band))] if item.collapsed else [str(p) for p in band]
+    if any(t.hidden[r][t.col_labels.index(c)] for c in cols) or t.hidden[r][-1]:
+        return None
+    return sum(t.values[r][t.col_labels.index(c)] for c in cols), t.values[r][-1]
+
+
 def _satisfaction(inp: ReportInput, policy: DisclosurePolicy, collapse: bool = True) -> SatisfactionSection | None:
     adm = inp.closing
     if adm is None:
         return None
     ins = adm.instrument
-    respondents = protect_split(_role_counts(adm.responses), policy=policy)
-    gone = hidden_groups(respondents)
-    likert = [i.id for i in ins.items() if i.type is ItemType.LIKERT]
-    section_of = {i.id: s for s in ins.sections for i in s.items}
-    dists = item_distributions(ins, adm.responses, likert)
-
-    def table_of(dist: Any, bands: Sequence[tuple[int, ...]] | None) -> ProtectedTable:
-        audience = ins.item_audience(dist.item_id)
-        groups = [g for g in ("mentor", "mentee") if audience.includes(Role(g))]
-        counts = [list(dist.counts[g]) for g in groups]
-        cols = [c for c, _ in dist.categories]
-        if bands is not None:
-            counts = [[sum(row[p - 1] for p in band) for band in bands] for row in counts]
-            cols = ["-".join(map(str, band)) for band in bands]
-        return protect_table(counts, policy=policy, row_labels=groups, col_labels=cols,
-                             hide_rows=[i for i, g in enumerate(groups) if g in gone])
-
-    full = {d.item_id: table_of(d, None) for d in dists}
-    collapse_sections = {
-        section_of[d.item_id].id for d in dists if collapse and _interior_hidden(full[d.item_id])
-    }
-    items: list[ItemTable] = []
-    for d in dists:
-        section = section_of[d.item_id]
-        if section.id in collapse_sections:
-            points = len(d.categories)
-            bands = LIKERT_BANDS[points]
-            labels = tuple(
-                T(f"{name.es} ({_span(b)})", f"{name.en} ({_span(b)})")
-                for name, b in zip(BAND_NAMES[len(bands)], bands, strict=True)
-            )
-            items.append(ItemTable(d.item_id, section.title, d.text, labels, table_of(d, bands), True))
-        else:
-            items.append(ItemTable(d.item_id, section.title, d.text, tuple(label for _, label in d.categories),
-                                   full[d.item_id], False))
-    subscales = []
+    respondents, published = publish_items(ins, adm.responses, policy=policy, collapse=collapse)
+    by_id = {p.item_id: p for p in published}
+    items = [
+        ItemTable(p.item_id, p.section, p.text, tuple(label for _, label in p.categories), p.table, p.collapsed,
+                  tuple(k for k, _ in p.categories))
+        for p in published if p.type is ItemType.LIKERT and p.table is not None
+    ]
+    subscales: list[Subscale] = []
     if ins.subscales:
         ids, scores = score_matrix(ins, [r.answers for r in adm.responses])
         is_mentor = np.array([r.role is Role.MENTOR for r in adm.responses], dtype=bool)
         for s, sid in enumerate(ids):
+            sub = ins.subscale(sid)
+            points = ins.item(sub.items[0]).scale.points  # type: ignore[union-attr]
+            whole = _whole_groups(by_id, sub.items, ROLES)
             col = scores[:, s]
-            ns = {"mentor": int((~np.isnan(col[is_mentor])).sum()), "mentee": int((~np.isnan(col[~is_mentor])).sum())}
-            split = protect_split(ns, policy=policy)
-            hid = set(hidden_groups(split)) | set(gone)
             means: dict[str, float | None] = {}
+            agree: dict[str, float | None] = {}
+            withheld = []
             for g, mask in (("mentor", is_mentor), ("mentee", ~is_mentor), ("all", np.ones_like(is_mentor))):
                 vals = col[mask]
                 vals = vals[~np.isnan(vals)]
-                hidden_all = g == "all" and split.hidden[0][-1]
-                means[g] = None if (g in hid or hidden_all or vals.size == 0) else float(vals.mean())
-            subscales.append((sid, ins.subscale(sid).label, means))
+                shares = [_agree_share(by_id[i], g, points) for i in sub.items if i in by_id]
+                agree[g] = (None if not shares or any(x is None for x in shares) or not sum(x[1] for x in shares)  # type: ignore[misc]
+                            else sum(x[0] for x in shares) / sum(x[1] for x in shares))  # type: ignore[misc]
+                if vals.size == 0 or g not in whole:
+                    means[g] = None
+                    if vals.size and agree[g] is not None:
+                        withheld.append(g)
+                else:
+                    means[g] = float(vals.mean())
+            subscales.append(Subscale(sid, sub.label, means, agree, tuple(withheld)))
     benefits: list[tuple[str, Text, int | None]] = []
     benefits_n = None
     benefits_text = None
-    if ins.has_item(inp.benefits_item) and ins.item(inp.benefits_item).type is ItemType.MULTIPLE_CHOICE:
-        item = ins.item(inp.benefits_item)
-        benefits_text = item.text
-        dist = item_distributions(ins, adm.responses, [item.id])[0]
-        group = "mentor" if ins.item_audience(item.id) is Audience.MENTORS else "all"
-        n = dist.respondents[group]
-        hide_all = (group == "mentor" and "mentor" in gone) or policy.small(n)
-        benefits_n = None if hide_all else n
-        for (value, label), c in zip(dist.categories, dist.counts[group], strict=True):
-            if hide_all:
-                benefits.append((value, label, None))
-                continue
-            t = protect_table([[c, n - c]], policy=policy, col_labels=["chose", "not"])
-            benefits.append((value, label, t.cell("0", "chose")))
+    b = by_id.get(inp.benefits_item)
+    if b is not None and b.type is ItemType.MULTIPLE_CHOICE:
+        benefits_text = b.text
+        group = "mentor" if ins.item_audience(b.item_id) is Audience.MENTORS else "all"
+        row = group if group in b.groups or group == "all" else b.groups[0]
+        for option in b.options:
+            t = option.table
+            benefits.append((option.option, option.label, t.cell(row, "chose") if row in t.row_labels else None))
+            if benefits_n is None and row in t.row_labels:
+                benefits_n = t.cell(row, "all")
+    likert_points = [i.scale.points for i in ins.items() if i.type is ItemType.LIKERT and i.scale is not None]
     return SatisfactionSection(ins.key, respondents, tuple(items), tuple(subscales), tuple(benefits), benefits_n,
-                               benefits_text)
+                               benefits_text, likert_points[0] if likert_points else 5)
+
+
+# ----------------------------------------------------------------------------- open text
+
+
+def open_text_terms(
+    texts_by_role: Mapping[str, Sequence[str]], policy: DisclosurePolicy
+) -> tuple[tuple[str, ...], tuple[TermCount, ...]]:
+    """Terms of the open answers of the roles with at least ``k_text`` answers
+    (a verbatim term never comes from a smaller role), and those roles."""
+    roles = tuple(g for g, texts in texts_by_role.items() if policy.text_publishable(len(texts)))
+    texts = [t for g in roles for t in texts_by_role[g]]
+    terms = term_frequencies(texts, min_documents=policy.min_term_documents, top=60) if roles else ()
+    return roles, terms
 
 
 def _clouds(inp: ReportInput, policy: DisclosurePolicy) -> tuple[Cloud, ...]:
@@ -668,27 +924,48 @@ def _clouds(inp: ReportInput, policy: DisclosurePolicy) -> tuple[Cloud, ...]:
     for item_id in inp.open_text_items:
         if not adm.instrument.has_item(item_id):
             continue
-        texts = [r.answers[item_id] for r in adm.responses if isinstance(r.answers.get(item_id), str)]
-        ok = policy.text_publishable(len(texts))
-        terms = term_frequencies(texts, min_documents=policy.min_term_documents, top=60) if ok else ()  # type: ignore[arg-type]
-        out.append(Cloud(item_id, adm.instrument.item(item_id).text, len(texts), ok, terms))
+        by_role = {g: [r.answers[item_id] for r in adm.responses if r.role.value == g and isinstance(r.answers.get(item_id), str)]
+                   for g in item_groups(adm.instrument, item_id)}
+        roles, terms = open_text_terms(by_role, policy)  # type: ignore[arg-type]
+        out.append(Cloud(item_id, adm.instrument.item(item_id).text, {g: len(v) for g, v in by_role.items()},
+                         bool(roles), terms, roles))
     return tuple(out)
+
+
+# ----------------------------------------------------------------------------- themes
+
+
+def _ordered_themes(themes: Sequence[Theme]) -> list[Theme]:
+    """Each theme followed by its sub-themes (in the order given)."""
+    top = [t for t in themes if t.parent is None]
+    known = {t.id for t in top}
+    out: list[Theme] = []
+    for t in top:
+        out.append(t)
+        out += [s for s in themes if s.parent == t.id]
+    out += [s for s in themes if s.parent is not None and s.parent not in known]
+    return out
 
 
 def _themes(inp: ReportInput, policy: DisclosurePolicy) -> ThemesSection | None:
     if not inp.themes:
         return None
     summary = theme_counts(inp.codings, inp.themes)
-    coded = protect_split({g: summary.coded[g] for g in ("mentor", "mentee")}, policy=policy)
+    coded = protect_split({g: summary.coded[g] for g in ROLES}, policy=policy)
     gone = hidden_groups(coded)
+    by_id = {tc.theme.id: tc for tc in summary.counts}
     rows = []
-    for tc in summary.counts:
-        counts = [[tc.responses[g], summary.coded[g] - tc.responses[g]] for g in ("mentor", "mentee")]
-        table = protect_table(counts, policy=policy, row_labels=["mentor", "mentee"], col_labels=["mentioned", "not"],
-                              hide_rows=[i for i, g in enumerate(("mentor", "mentee")) if g in gone])
-        mentioned = {g: table.cell(g, "mentioned") for g in ("mentor", "mentee", "all")}
-        rows.append(ThemeRow(tc.theme, mentioned, summary.agreement.get(tc.theme.id)))
-    return ThemesSection(coded, tuple(rows), summary.evaluators)
+    for theme in _ordered_themes(inp.themes):
+        tc = by_id[theme.id]
+        counts = [[tc.responses[g], summary.coded[g] - tc.responses[g]] for g in ROLES]
+        table = protect_table(counts, policy=policy, row_labels=list(ROLES), col_labels=["mentioned", "not"],
+                              hide_rows=[i for i, g in enumerate(ROLES) if g in gone])
+        mentioned = {g: table.cell(g, "mentioned") for g in (*ROLES, "all")}
+        rows.append(ThemeRow(theme, mentioned, summary.agreement.get(theme.id)))
+    quote_roles = tuple(g for g in ROLES if policy.text_publishable(summary.coded[g]))
+    known = {t.id for t in inp.themes}
+    quotes = tuple(q for q in inp.quotes if q.role.value in quote_roles and q.theme in known)
+    return ThemesSection(coded, tuple(rows), summary.evaluators, quotes, quote_roles)
 
 
 def build_report(
@@ -704,8 +981,8 @@ def build_report(
     With ``collapse_likert``, the Likert items of a closing-questionnaire section
     in which any answer cell would be hidden are published as bands instead
     (disagree / neutral / agree): fewer, larger cells, so small cohorts keep
-    their figures. Only one form of each item is published, so the two can
-    never be subtracted from each other."""
+    their figures. Only one form of each item is published, here and at
+    ``/items`` alike, so the two can never be subtracted from each other."""
     training = tuple(TrainingRow(m.module_id, m.title, m.participants, m.completed, _rate(m.completed, m.participants))
                      for m in inp.training)
     scores = summarise(inp.matching.pair_scores) if inp.matching and inp.matching.pair_scores else None
@@ -727,462 +1004,11 @@ def build_report(
     )
 
 
-# ============================================================================= charts
+# The rendering lives in .page (charts and the HTML/PDF page); re-exported here for callers.
+from .page import program_report_html, render_html, render_pdf, report_charts  # noqa: E402
 
-UI: dict[str, dict[str, str]] = {
-    "es": {
-        "report": "Informe del programa",
-        "protection": "Protección de las personas que respondieron: se ocultan los grupos y celdas con menos de {k} respuestas "
-                      "(los textos abiertos necesitan {k_text}), y también las celdas que permitirían deducirlos restando de los totales. "
-                      "Las celdas ocultas se marcan así: {mark}.",
-        "hidden": "oculto",
-        "funnel": "Embudo de la convocatoria y capacitación",
-        "funnel_chart": "Embudo de la convocatoria",
-        "stage": "Etapa", "mentors": "Mentoras", "mentees": "Mentoradas", "all": "Todas", "of_previous": "De la etapa anterior",
-        "module": "Módulo", "participants": "Participantes", "completed": "Concluyeron", "rate": "Tasa",
-        "training_overall": "Conclusión de la capacitación: {rate}.",
-        "matching": "Calidad del emparejamiento",
-        "matched": "Mentoradas emparejadas", "substitutes": "Mentoras suplentes", "mean_score": "Puntaje medio de las parejas",
-        "min_score": "Puntaje mínimo", "blocking": "Parejas que preferirían otro emparejamiento", "algorithm": "Método",
-        "adherence": "Reuniones y retroalimentación",
-        "planned": "Reuniones previstas por díada", "held_median": "Reuniones realizadas por díada (mediana)",
-        "share_planned": "Reuniones realizadas sobre las previstas", "all_meetings": "Díadas con todas sus reuniones",
-        "in_person_median": "Reuniones presenciales por díada (mediana)", "rescheduled": "Reuniones reprogramadas",
-        "cancelled": "Reuniones canceladas", "feedback_chart": "Formularios de retroalimentación (plazo: {d} días)",
-        "forms_on_time": "Formularios a tiempo", "forms": "Formularios de retroalimentación", "share": "Proporción",
-        "retention": "Permanencia y salud de las díadas",
-        "started": "Díadas iniciadas", "dyads_completed": "Díadas que concluyeron", "dissolved": "Díadas disueltas",
-        "active": "Díadas activas", "at_risk": "Díadas activas en riesgo",
-        "completion": "{c} de {s} díadas concluyeron ({rate}).",
-        "rapport": "Sintonía (1–5) según reuniones presenciales", "group": "Grupo", "dyads": "Díadas", "mean": "Media",
-        "in_person_3plus": "Más de 2 presenciales", "in_person_0to2": "2 o menos presenciales",
-        "skills": "Cambio en habilidades (antes y después)",
-        "skills_chart": "Cambio por habilidad",
-        "skill": "Habilidad", "n_pairs": "Pares", "pre": "Antes", "post": "Después", "change": "Cambio (IC 95 %)",
-        "p": "p (Wilcoxon)", "r": "r biserial (IC 95 %)",
-        "skills_note": "Prueba de rangos con signo de Wilcoxon (bilateral; diferencias nulas descartadas). Efecto: correlación biserial por rangos "
-                       "r = (W+ − W−) / (W+ + W−); intervalos de confianza por bootstrap percentil con {b} remuestras y semilla fija.",
-        "respondents": "Respuestas", "paired": "Emparejadas",
-        "objectives": "Logro de objetivos: medido y percibido",
-        "objectives_chart": "Logro de objetivos por díada",
-        "measure": "Medida", "measured": "Medido", "mentee_p": "Percibido (mentorada)", "mentor_p": "Percibido (mentora)",
-        "median": "Mediana", "iqr": "Rango intercuartílico",
-        "gap": "Diferencia", "gap_mentee": "Mentorada − medido", "gap_mentor": "Mentora − medido", "gap_mm": "Mentorada − mentora",
-        "too_few": "Oculto: menos de {k} díadas con datos.",
-        "satisfaction": "Satisfacción con el programa",
-        "item": "Pregunta", "section": "Sección", "subscale": "Escala", "benefits": "Beneficios señalados por las mentoras",
-        "option": "Opción", "chose": "La eligieron",
-        "clouds": "Nubes de palabras",
-        "responses": "respuestas", "cloud_hidden": "Oculto: menos de {k} respuestas de texto.",
-        "term": "Término", "count": "Frecuencia", "documents": "Respuestas",
-        "themes": "Temas de las entrevistas",
-        "theme": "Tema", "agreement": "Acuerdo entre codificadoras", "coded": "Entrevistas codificadas",
-        "no_data": "Sin datos.",
-        "generated": "Generado el {d}",
-    },
-    "en": {
-        "report": "Program report",
-        "protection": "Protecting respondents: groups and cells with fewer than {k} responses are hidden (open text needs {k_text}), "
-                      "and so are the cells that would let anyone work them out by subtracting from the totals. Hidden cells are marked {mark}.",
-        "hidden": "hidden",
-        "funnel": "Call funnel and training",
-        "funnel_chart": "Call funnel",
-        "stage": "Stage", "mentors": "Mentors", "mentees": "Mentees", "all": "Everyone", "of_previous": "Of the previous stage",
-        "module": "Module", "participants": "Participants", "completed": "Completed", "rate": "Rate",
-        "training_overall": "Training completion: {rate}.",
-        "matching": "Matching quality",
-        "matched": "Mentees matched", "substitutes": "Substitute mentors", "mean_score": "Mean pair score",
-        "min_score": "Lowest pair score", "blocking": "Pairs that would rather be matched otherwise", "algorithm": "Method",
-        "adherence": "Meetings and feedback",
-        "planned": "Meetings planned per dyad", "held_median": "Meetings held per dyad (median)",
-        "share_planned": "Meetings held of those planned", "all_meetings": "Dyads that held every meeting",
-        "in_person_median": "In-person meetings per dyad (median)", "rescheduled": "Meetings rescheduled",
-        "cancelled": "Meetings cancelled", "feedback_chart": "Feedback forms (deadline: {d} days)",
-        "forms_on_time": "Forms on time", "forms": "Feedback forms", "share": "Share",
-        "retention": "Retention and dyad health",
-        "started": "Dyads started", "dyads_completed": "Dyads completed", "dissolved": "Dyads dissolved",
-        "active": "Dyads active", "at_risk": "Active dyads at risk",
-        "completion": "{c} of {s} dyads completed ({rate}).",
-        "rapport": "Rapport (1–5) by in-person meetings", "group": "Group", "dyads": "Dyads", "mean": "Mean",
-        "in_person_3plus": "More than 2 in person", "in_person_0to2": "2 or fewer in person",
-        "skills": "Skills change (before and after)",
-        "skills_chart": "Change per skill",
-        "skill": "Skill", "n_pairs": "Pairs", "pre": "Before", "post": "After", "change": "Change (95 % CI)",
-        "p": "p (Wilcoxon)", "r": "Rank-biserial r (95 % CI)",
-        "skills_note": "Wilcoxon signed-rank test (two-sided; zero differences dropped). Effect size: matched-pairs rank-biserial correlation "
-                       "r = (W+ − W−) / (W+ + W−); percentile bootstrap confidence intervals, {b} resamples, fixed seed.",
-        "respondents": "Responses", "paired": "Paired",
-        "objectives": "Objectives: measured and perceived achievement",
-        "objectives_chart": "Achievement of objectives per dyad",
-        "measure": "Measure", "measured": "Measured", "mentee_p": "Perceived (mentee)", "mentor_p": "Perceived (mentor)",
-        "median": "Median", "iqr": "Interquartile range",
-        "gap": "Gap", "gap_mentee": "Mentee − measured", "gap_mentor": "Mentor − measured", "gap_mm": "Mentee − mentor",
-        "too_few": "Hidden: fewer than {k} dyads with data.",
-        "satisfaction": "Satisfaction with the program",
-        "item": "Question", "section": "Section", "subscale": "Scale", "benefits": "Benefits named by mentors",
-        "option": "Option", "chose": "Chose it",
-        "clouds": "Word clouds",
-        "responses": "responses", "cloud_hidden": "Hidden: fewer than {k} text responses.",
-        "term": "Term", "count": "Frequency", "documents": "Responses",
-        "themes": "Interview themes",
-        "theme": "Theme", "agreement": "Agreement between coders", "coded": "Interviews coded",
-        "no_data": "No data.",
-        "generated": "Generated on {d}",
-    },
-}
-
-
-def _u(lang: str, key: str) -> str:
-    return UI["en" if lang == "en" else "es"][key]
-
-
-def report_charts(report: ProgramReport, *, lang: Lang = "es", png: bool = True) -> dict[str, Chart]:
-    """Every chart of the report, keyed by name. ``png=False`` skips the PNGs
-    (the HTML page embeds the SVGs)."""
-    charts: dict[str, Chart] = {}
-    k = report.policy.k
-    if report.funnel:
-        bars = [FunnelBar(f.label.get(lang), f.mentors, f.mentees) for f in report.funnel]
-        charts["funnel"] = funnel_chart("funnel", _u(lang, "funnel_chart"), bars, lang=lang, png=png)
-    mix = report.adherence.feedback_mix
-    if mix:
-        colours = (OKABE_ITO["green"], OKABE_ITO["yellow"], OKABE_ITO["orange"], OKABE_ITO["vermillion"],
-                   OKABE_ITO["purple"], "#9e9e9e")
-        charts["feedback"] = stacked_share_chart(
-            "feedback", _u(lang, "feedback_chart").format(d=report.adherence.deadline_days),
-            [(label.get(lang), n) for _, label, n in mix], colours, lang=lang, png=png,
-        )
-    if report.skills and report.skills.rows:
-        labels = {r.skill: r.label.get(lang) for r in report.skills.rows}
-        skills = list(dict.fromkeys(r.skill for r in report.skills.rows))
-        rows = [
-            ChangeRow(labels[r.skill], r.group, r.n_pairs, r.mean_change or 0.0, r.mean_change_ci, r.rank_biserial,
-                      r.rank_biserial_ci)
-            for r in report.skills.rows
-            if r.group != "all" and r.mean_change is not None
-        ]
-        charts["skills"] = skill_change_chart("skills", _u(lang, "skills_chart"), [labels[s] for s in skills], rows,
-                                              lang=lang, png=png)
-    obj = report.objectives
-    if obj and obj.published:
-        charts["objectives"] = achievement_chart(
-            "objectives", _u(lang, "objectives_chart"), [p[0] for p in obj.points], [p[1] for p in obj.points],
-            [p[2] for p in obj.points], lang=lang, png=png,
-        )
-    sat = report.satisfaction
-    if sat:
-        by_section: dict[str, list[ItemTable]] = {}
-        for it in sat.items:
-            by_section.setdefault(it.section.get(lang), []).append(it)
-        for n, (section, its) in enumerate(by_section.items()):
-            items = []
-            for it in its:
-                t = it.table
-                ncat = len(it.categories)
-                rows = []
-                for r, g in enumerate(t.row_labels):
-                    pub = t.published()[r]
-                    rows.append(LikertRow(g, list(pub[:ncat]), pub[ncat] if t.has_total_col else pub[0]))
-                items.append(LikertItem(it.text.get(lang), rows))
-            scale = [c.get(lang) for c in its[0].categories]
-            charts[f"likert_{n}"] = likert_chart(f"likert_{n}", section, items, scale, lang=lang, k=k, png=png)
-        if sat.benefits:
-            charts["benefits"] = bar_chart("benefits", _u(lang, "benefits"),
-                                           [(label.get(lang), c) for _, label, c in sat.benefits], lang=lang, k=k, png=png)
-    for i, cloud in enumerate(report.clouds):
-        if cloud.published:
-            charts[f"cloud_{i}"] = word_cloud_chart(f"cloud_{i}", cloud.text.get(lang),
-                                                    [(t.term, t.count) for t in cloud.terms], lang=lang, png=png)
-    return charts
-
-
-# ============================================================================= HTML
-
-CSS = """
-:root { --ink:#1d1d1f; --muted:#5f6368; --line:#d9d9de; --band:#f5f5f7; --accent:#0072B2; }
-* { box-sizing: border-box; }
-body { margin:0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif; color:var(--ink); background:#fff; }
-main { max-width: 980px; margin: 0 auto; padding: 32px 28px 64px; }
-header { border-bottom: 3px solid var(--accent); padding-bottom: 14px; margin-bottom: 18px; }
-header .kicker { color: var(--accent); font-weight: 600; letter-spacing: .04em; text-transform: uppercase; font-size: 12px; }
-h1 { font-size: 28px; margin: 4px 0 2px; }
-header p { margin: 2px 0; color: var(--muted); }
-h2 { font-size: 20px; margin: 36px 0 10px; padding-top: 10px; border-top: 1px solid var(--line); }
-h3 { font-size: 15px; margin: 18px 0 6px; }
-nav ol { columns: 2; margin: 8px 0 0; padding-left: 20px; color: var(--muted); }
-nav a { color: var(--accent); text-decoration: none; }
-.note { background: var(--band); border-left: 4px solid var(--accent); padding: 10px 14px; font-size: 13.5px; margin: 12px 0; }
-.muted { color: var(--muted); font-size: 13px; }
-figure { margin: 14px 0 18px; }
-figure img { width: 100%; height: auto; display: block; }
-figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; font-size: 13px; font-variant-numeric: tabular-nums; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: right; vertical-align: top; }
-th:first-child, td:first-child { text-align: left; }
-td:not(:first-child) { white-space: nowrap; }
-thead th { background: var(--band); font-weight: 600; }
-td.hidden { color: #8a8a8f; font-style: italic; background: repeating-linear-gradient(45deg, #fafafa, #fafafa 4px, #efefef 4px, #efefef 8px); }
-.kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 10px; margin: 10px 0 14px; }
-.kpi { background: var(--band); border-radius: 8px; padding: 10px 12px; }
-.kpi b { display: block; font-size: 22px; }
-.kpi span { font-size: 12.5px; color: var(--muted); }
-@media print { h2 { break-before: auto; } figure, table { break-inside: avoid; } }
-"""
-
-
-class _Page:
-    def __init__(self, report: ProgramReport, charts: Mapping[str, Chart], lang: str) -> None:
-        self.r, self.charts, self.lang = report, charts, lang
-        self.parts: list[str] = []
-        self.mark = f'<span class="muted"><i>{_u(lang, "hidden")}</i></span>'
-
-    def u(self, key: str, **kw: Any) -> str:
-        return html.escape(_u(self.lang, key).format(**kw))
-
-    def add(self, s: str) -> None:
-        self.parts.append(s)
-
-    def num(self, v: float | int | None, digits: int = 2, pct: bool = False, signed: bool = False) -> str:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return "–"
-        if pct:
-            return f"{100 * v:.0f} %"
-        if isinstance(v, int) and not isinstance(v, bool):
-            return f"{v:,}"
-        return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
-
-    def cell(self, v: Any, hidden: bool = False, **kw: Any) -> str:
-        if hidden:
-            return f'<td class="hidden">{self.u("hidden")}</td>'
-        return f"<td>{html.escape(v if isinstance(v, str) else self.num(v, **kw))}</td>"
-
-    def table(self, head: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-        self.add("<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>")
-        for row in rows:
-            self.add("<tr>" + "".join(c if c.startswith("<td") else f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
-        self.add("</tbody></table>")
-
-    def figure(self, name: str) -> None:
-        chart = self.charts.get(name)
-        if chart is None:
-            return
-        data = base64.b64encode(chart.svg).decode("ascii")
-        self.add(
-            f'<figure><img src="data:image/svg+xml;base64,{data}" alt="{html.escape(chart.alt)}"></figure>'
-        )
-
-    def kpis(self, items: Sequence[tuple[str, str]]) -> None:
-        self.add('<div class="kpis">' + "".join(f"<div class=kpi><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>"
-                                                 for k, v in items) + "</div>")
-
-    def group(self, g: str) -> str:
-        return _u(self.lang, {"mentor": "mentors", "mentee": "mentees", "all": "all"}.get(g, g)) if g in ("mentor", "mentee", "all") else g
-
-    def protected(self, t: ProtectedTable, row_names: Mapping[str, str], col_names: Sequence[str], first: str) -> None:
-        head = [first, *col_names]
-        rows = []
-        for r, label in enumerate(t.row_labels):
-            cells = [row_names.get(label, label)]
-            for c in range(len(t.col_labels)):
-                cells.append(self.cell(t.values[r][c] if not t.hidden[r][c] else None, t.hidden[r][c]))
-            rows.append(cells)
-        self.table(head, rows)
-
-
-def render_html(report: ProgramReport, charts: Mapping[str, Chart] | None = None, *, lang: Lang = "es") -> str:
-    """The self-contained HTML page: charts inline as ``data:`` URIs, CSS inline,
-    no script, no external resource."""
-    charts = charts if charts is not None else report_charts(report, lang=lang, png=False)
-    p = _Page(report, charts, lang)
-    r = report
-    pol = r.policy
-    groups = {"mentor": p.group("mentor"), "mentee": p.group("mentee"), "all": p.group("all"), "n": p.u("respondents")}
-    sections = ["funnel", "matching", "adherence", "retention", "skills", "objectives", "satisfaction", "clouds", "themes"]
-    p.add(f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-          f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-          f"<title>{html.escape(r.program.name)} · {p.u('report')}</title><style>{CSS}</style></head><body><main>")
-    p.add(f'<header><div class="kicker">{p.u("report")}</div><h1>{html.escape(r.program.name)}</h1>'
-          f"<p>{html.escape(r.program.institution)}{' · ' + html.escape(r.program.period) if r.program.period else ''}</p>"
-          + (f"<p>{p.u('generated', d=r.program.generated_on)}</p>" if r.program.generated_on else "") + "</header>")
-    p.add('<div class="note">' + html.escape(_u(lang, "protection").format(k=pol.k, k_text=pol.k_text, mark="§"))
-          .replace("§", p.mark) + "</div>")
-    p.add("<nav><ol>" + "".join(f'<li><a href="#{s}">{p.u(s)}</a></li>' for s in sections) + "</ol></nav>")
-
-    # --- funnel and training
-    p.add(f'<h2 id="funnel">{p.u("funnel")}</h2>')
-    if r.funnel:
-        p.figure("funnel")
-        p.table([p.u("stage"), groups["mentor"], groups["mentee"], groups["all"], p.u("of_previous")],
-                [[f.label.get(lang), p.num(f.mentors), p.num(f.mentees), p.num(f.total), p.num(f.of_previous, pct=True)]
-                 for f in r.funnel])
-    if r.training:
-        p.table([p.u("module"), p.u("participants"), p.u("completed"), p.u("rate")],
-                [[t.title.get(lang), p.num(t.participants), p.num(t.completed), p.num(t.rate, pct=True)] for t in r.training])
-        p.add(f'<p>{p.u("training_overall", rate=p.num(r.training_rate, pct=True))}</p>')
-    if not r.funnel and not r.training:
-        p.add(f'<p class="muted">{p.u("no_data")}</p>')
-
-    # --- matching
-    p.add(f'<h2 id="matching">{p.u("matching")}</h2>')
-    if r.matching:
-        m = r.matching
-        s = r.matching_scores
-        p.kpis([
-            (p.u("matched"), f"{m.matched_mentees:,} / {m.mentees:,}"),
-            (p.u("substitutes"), p.num(m.substitutes)),
-            (p.u("mean_score"), p.num(s.mean if s else None)),
-            (p.u("min_score"), p.num(s.minimum if s else None)),
-            (p.u("blocking"), p.num(m.blocking_pairs)),
-            (p.u("algorithm"), m.algorithm),
-        ])
-    else:
-        p.add(f'<p class="muted">{p.u("no_data")}</p>')
-
-    # --- adherence
-    a = r.adherence
-    p.add(f'<h2 id="adherence">{p.u("adherence")}</h2>')
-    p.kpis([
-        (p.u("planned"), p.num(a.planned_per_dyad)),
-        (p.u("held_median"), p.num(a.meetings_held.median, 1)),
-        (p.u("share_planned"), p.num(a.share_of_planned, pct=True)),
-        (p.u("all_meetings"), p.num(a.dyads_all_meetings)),
-        (p.u("in_person_median"), p.num(a.in_person.median, 1)),
-        (p.u("rescheduled"), p.num(a.rescheduled)),
-        (p.u("forms_on_time"), f"{p.num(a.feedback_on_time)} / {p.num(a.feedback_expected)}" if a.feedback_expected else "–"),
-    ])
-    p.figure("feedback")
-    if a.feedback_mix and a.feedback_expected:
-        p.table([p.u("forms"), p.u("count"), p.u("share")],
-                [[label.get(lang), p.num(n), p.num(n / a.feedback_expected, pct=True)] for _, label, n in a.feedback_mix])
-
-    # --- retention
-    ret = r.retention
-    p.add(f'<h2 id="retention">{p.u("retention")}</h2>')
-    p.add(f"<p><b>{p.u('completion', c=ret.completed, s=ret.started, rate=p.num(ret.completion_rate, pct=True))}</b></p>")
-    p.kpis([(p.u("started"), p.num(ret.started)), (p.u("dyads_completed"), p.num(ret.completed)),
-            (p.u("dissolved"), p.num(ret.dissolved)), (p.u("active"), p.num(ret.active)),
-            (p.u("at_risk"), p.num(ret.at_risk))])
-    if ret.rapport_by_in_person is not None:
-        t = ret.rapport_by_in_person
-        p.add(f"<h3>{p.u('rapport')}</h3>")
-        rows = []
-        for g in (*t.col_labels,):
-            hid = t.hidden[0][t.col_labels.index(g)]
-            name = p.u(g) if g != "all" else groups["all"]
-            rows.append([name, p.cell(None, True) if hid else p.cell(t.values[0][t.col_labels.index(g)]),
-                         p.cell(ret.rapport_means.get(g), ret.rapport_means.get(g) is None)])
-        p.table([p.u("group"), p.u("dyads"), p.u("mean")], rows)
-
-    # --- skills
-    p.add(f'<h2 id="skills">{p.u("skills")}</h2>')
-    sk = r.skills
-    if sk:
-        p.figure("skills")
-        resp = []
-        for name in ("pre", "post", "paired"):
-            t = sk.respondents[name]
-            resp.append([p.u(name), *(p.cell(t.values[0][i], t.hidden[0][i]) for i in range(len(t.col_labels)))])
-        p.table([p.u("respondents"), groups["mentor"], groups["mentee"], groups["all"]], resp)
-        rows = []
-        for s in sk.rows:
-            ci = f" [{s.mean_change_ci[0]:+.2f}, {s.mean_change_ci[1]:+.2f}]" if s.mean_change_ci else ""
-            rci = f" [{s.rank_biserial_ci[0]:+.2f}, {s.rank_biserial_ci[1]:+.2f}]" if s.rank_biserial_ci else ""
-            pv = ("<0.001" if s.p_value < 0.001 else f"{s.p_value:.3f}") if s.p_value is not None else (s.p_reason or "–")
-            rows.append([s.label.get(lang), p.group(s.group), p.num(s.n_pairs), p.num(s.mean_before), p.num(s.mean_after),
-                         p.num(s.mean_change, signed=True) + ci, pv, p.num(s.rank_biserial, signed=True) + rci])
-        for skill, group in sk.hidden:
-            label = next((x.label.get(lang) for x in sk.rows if x.skill == skill), skill)
-            rows.append([label, p.group(group), *([p.cell(None, True)] * 6)])
-        p.table([p.u("skill"), p.u("group"), p.u("n_pairs"), p.u("pre"), p.u("post"), p.u("change"), p.u("p"), p.u("r")], rows)
-        p.add(f'<p class="muted">{p.u("skills_note", b=f"{sk.n_boot:,}")}</p>')
-    else:
-        p.add(f'<p class="muted">{p.u("no_data")}</p>')
-
-    # --- objectives
-    p.add(f'<h2 id="objectives">{p.u("objectives")}</h2>')
-    obj = r.objectives
-    if obj and obj.published:
-        p.figure("objectives")
-        rows = []
-        for key, name in (("measured", "measured"), ("mentee", "mentee_p"), ("mentor", "mentor_p")):
-            s = obj.summaries[key]
-            if key in obj.hidden:
-                rows.append([p.u(name), *([p.cell(None, True)] * 4)])
-                continue
-            rows.append([p.u(name), p.num(s.n), p.num(s.mean, 1), p.num(s.median, 1),
-                         f"{p.num(s.q1, 1)} – {p.num(s.q3, 1)}" if s.n else "–"])
-        p.table([p.u("measure"), "n", p.u("mean"), p.u("median"), p.u("iqr")], rows)
-        rows = []
-        for key, name in (("mentee_vs_measured", "gap_mentee"), ("mentor_vs_measured", "gap_mentor"), ("mentee_vs_mentor", "gap_mm")):
-            g = obj.gaps[key]
-            if any(who in obj.hidden for who in key.split("_vs_")):
-                rows.append([p.u(name), *([p.cell(None, True)] * 4)])
-                continue
-            ci = f" [{g.mean_change_ci[0]:+.1f}, {g.mean_change_ci[1]:+.1f}]" if g.mean_change_ci else ""
-            pv = ("<0.001" if g.p_value < 0.001 else f"{g.p_value:.3f}") if g.p_value is not None else (g.p_reason or "–")
-            rows.append([p.u(name), p.num(g.n_pairs), p.num(g.mean_change, 1, signed=True) + ci, pv,
-                         p.num(g.rank_biserial, signed=True)])
-        p.table([p.u("gap"), p.u("dyads"), p.u("change"), p.u("p"), "r"], rows)
-    elif obj:
-        p.add(f'<p class="muted">{p.u("too_few", k=pol.k)}</p>')
-    else:
-        p.add(f'<p class="muted">{p.u("no_data")}</p>')
-
-    # --- satisfaction
-    p.add(f'<h2 id="satisfaction">{p.u("satisfaction")}</h2>')
-    sat = r.satisfaction
-    if sat:
-        p.protected(sat.respondents, {"n": p.u("respondents")}, [groups["mentor"], groups["mentee"], groups["all"]], "")
-        if sat.subscales:
-            p.table([p.u("subscale"), groups["mentor"], groups["mentee"], groups["all"]],
-                    [[label.get(lang), *(p.cell(means[g], means[g] is None) for g in ("mentor", "mentee", "all"))]
-                     for _, label, means in sat.subscales])
-        for name in sorted(n for n in charts if n.startswith("likert_")):
-            p.figure(name)
-        for it in sat.items:
-            p.add(f"<h3>{html.escape(it.text.get(lang))}</h3>")
-            cats = [c.get(lang) for c in it.categories] + ([p.u("all")] if it.table.has_total_col else [])
-            p.protected(it.table, groups, cats, p.u("group"))
-        if sat.benefits:
-            p.add(f"<h3>{p.u('benefits')}</h3>")
-            p.figure("benefits")
-            p.table([p.u("option"), p.u("chose")],
-                    [[label.get(lang), p.cell(c, c is None)] for _, label, c in sat.benefits])
-    else:
-        p.add(f'<p class="muted">{p.u("no_data")}</p>')
-
-    # --- clouds
-    p.add(f'<h2 id="clouds">{p.u("clouds")}</h2>')
-    if not r.clouds:
-        p.add(f'<p class="muted">{p.u("no_data")}</p>')
-    for i, cloud in enumerate(r.clouds):
-        p.add(f"<h3>{html.escape(cloud.text.get(lang))} <span class='muted'>({cloud.responses:,} {p.u('responses')})</span></h3>")
-        if not cloud.published:
-            p.add(f'<p class="muted">{p.u("cloud_hidden", k=pol.k_text)}</p>')
-            continue
-        p.figure(f"cloud_{i}")
-        p.table([p.u("term"), p.u("count"), p.u("documents")],
-                [[t.term, p.num(t.count), p.num(t.documents)] for t in cloud.terms[:15]])
-
-    # --- themes
-    p.add(f'<h2 id="themes">{p.u("themes")}</h2>')
-    th = r.themes
-    if th:
-        p.protected(th.coded, {"n": p.u("coded")}, [groups["mentor"], groups["mentee"], groups["all"]], "")
-        p.table([p.u("theme"), groups["mentor"], groups["mentee"], groups["all"], p.u("agreement")],
-                [[tr.theme.label.get(lang), *(p.cell(tr.mentioned[g], tr.mentioned[g] is None) for g in ("mentor", "mentee", "all")),
-                  p.num(tr.agreement, pct=True)] for tr in th.rows])
-    else:
-        p.add(f'<p class="muted">{p.u("no_data")}</p>')
-
-    p.add("</main></body></html>")
-    return "".join(p.parts)
-
-
-def program_report_html(
-    inp: ReportInput, *, policy: DisclosurePolicy = DisclosurePolicy(), lang: Lang = "es", seed: int = 0
-) -> str:
-    """``build_report``, its charts and the page, in one call."""
-    report = build_report(inp, policy=policy, seed=seed)
-    return render_html(report, report_charts(report, lang=lang, png=False), lang=lang)
-
+__all__ = [
+    "Administration", "DyadRecord", "DyadStatus", "FeedbackForms", "FunnelStage", "MatchingSummary", "MeetingPlan",
+    "PerceivedSource", "ProgramInfo", "ProgramReport", "PublishedItem", "ReportInput", "TrainingModule", "build_report",
+    "open_text_terms", "program_report_html", "publish_items", "render_html", "render_pdf", "report_charts",
+]

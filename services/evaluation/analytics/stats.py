@@ -25,6 +25,8 @@ Pre/post change (:func:`paired_change`, :func:`skill_changes`)
       difference is zero, or when fewer than ``min_nonzero`` (6) differences are
       non-zero: with 5 or fewer, no arrangement can reach two-sided p < 0.05
       (the smallest attainable p is 2 / 2^n >= 0.0625).
+    * ``p_method``, ``p_reason`` and ``ci_reason`` are codes (``P_METHODS``,
+      ``REASONS``), not sentences: the report words them in its reader's language.
     * Effect size: the matched-pairs rank-biserial correlation
       ``r = (W+ - W-) / (W+ + W-)``, from the ranks of ``|d|`` excluding zeros;
       +1 when every change is an increase, -1 when every change is a decrease.
@@ -70,6 +72,13 @@ GROUPS: tuple[str, ...] = ("mentor", "mentee", "all")
 
 MIN_NONZERO = 6
 EXACT_LIMIT = 50
+
+P_METHODS = ("exact", "exact_ties", "normal")
+"""How a p-value was found: scipy's exact distribution (no ties), the exact distribution
+conditional on tied ranks, scipy's normal approximation with tie correction (over 50 pairs)."""
+REASONS = ("no_pairs", "no_change", "too_few_nonzero")
+"""Why a p-value, an effect or an interval is missing: no paired answers; every difference is
+zero; fewer than ``MIN_NONZERO`` non-zero differences."""
 
 
 @dataclass(frozen=True)
@@ -260,11 +269,11 @@ def _wilcoxon_p(nonzero: np.ndarray) -> tuple[float, str]:
     tied = np.unique(np.abs(nonzero)).size < n
     if n > EXACT_LIMIT:
         res = sps.wilcoxon(nonzero, method="asymptotic")
-        return float(res.pvalue), "normal approximation with tie correction (scipy)"
+        return float(res.pvalue), "normal"
     if not tied:
         res = sps.wilcoxon(nonzero, method="exact")
-        return float(res.pvalue), "exact (scipy)"
-    return exact_signed_rank_p(nonzero), "exact, conditional on tied ranks"
+        return float(res.pvalue), "exact"
+    return exact_signed_rank_p(nonzero), "exact_ties"
 
 
 def _bootstrap(d: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
@@ -352,22 +361,19 @@ def paired_change(
     n_zero = n - int(nonzero.size)
     if n == 0:
         return PairedChange(0, 0, None, None, None, None, None, None, None, None, None,
-                            "no paired responses", None, None, None, "no paired responses", n_boot, confidence)
+                            "no_pairs", None, None, None, "no_pairs", n_boot, confidence)
     w_plus, w_minus = signed_rank_sums(d)
     r = None if nonzero.size == 0 else (w_plus - w_minus) / (w_plus + w_minus)
     p = method = p_reason = None
     if nonzero.size == 0:
-        p_reason = "every difference is zero: no change to test"
+        p_reason = "no_change"
     elif nonzero.size < min_nonzero:
-        p_reason = (
-            f"only {nonzero.size} non-zero difference{'s' if nonzero.size != 1 else ''}: "
-            f"the test needs at least {min_nonzero}"
-        )
+        p_reason = "too_few_nonzero"
     else:
         p, method = _wilcoxon_p(nonzero)
     r_ci = m_ci = ci_reason = None
     if nonzero.size < min_nonzero:
-        ci_reason = f"fewer than {min_nonzero} non-zero differences"
+        ci_reason = "no_change" if nonzero.size == 0 else "too_few_nonzero"
     else:
         r_boot, mean_boot = _bootstrap(d, _seed_sequence(seed, label), n_boot)
         alpha = (1 - confidence) / 2
@@ -457,20 +463,23 @@ def _unique_index(responses: Sequence[Response], name: str) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class DyadAchievement:
-    """Achievement of one dyad's objectives, 0-100. ``measured`` comes from the
-    sessions service (objectives marked achieved / all objectives, or the mean
-    progress); the perceived values from the two achievement instruments."""
+    """Achievement of one dyad's objectives, 0-100. ``measured`` is the verified
+    measure (confirmed milestones over milestones, sessions service);
+    ``self_reported`` the mentee's own progress toward her targets, kept apart;
+    the perceived values are each member's own assessment (sessions, or the
+    perceived-achievement questionnaires)."""
 
     dyad_id: str
     measured: float | None
     mentee_perceived: float | None
     mentor_perceived: float | None
+    self_reported: float | None = None
 
 
 @dataclass(frozen=True)
 class AchievementComparison:
     dyads: tuple[DyadAchievement, ...]  # sorted by measured (missing last), then id
-    summaries: Mapping[str, Summary]  # measured, mentee, mentor
+    summaries: Mapping[str, Summary]  # measured, mentee, mentor, self_reported
     gaps: Mapping[str, PairedChange]  # mentee_vs_measured, mentor_vs_measured, mentee_vs_mentor
     spearman: Mapping[str, float | None]  # measured~mentee, measured~mentor
 
@@ -479,7 +488,7 @@ def achievement_comparison(
     dyads: Sequence[DyadAchievement], *, seed: int = 0, n_boot: int = 2000
 ) -> AchievementComparison:
     for d in dyads:
-        for v in (d.measured, d.mentee_perceived, d.mentor_perceived):
+        for v in (d.measured, d.mentee_perceived, d.mentor_perceived, d.self_reported):
             if v is not None and not 0 <= v <= 100:
                 raise ValueError(f"dyad {d.dyad_id!r}: achievement must be within 0-100")
     ordered = tuple(sorted(dyads, key=lambda d: (d.measured is None, d.measured or 0.0, d.dyad_id)))
@@ -487,6 +496,7 @@ def achievement_comparison(
         "measured": np.array([_opt(d.measured) for d in ordered]),
         "mentee": np.array([_opt(d.mentee_perceived) for d in ordered]),
         "mentor": np.array([_opt(d.mentor_perceived) for d in ordered]),
+        "self_reported": np.array([_opt(d.self_reported) for d in ordered]),
     }
     gaps = {
         "mentee_vs_measured": paired_change(col["measured"], col["mentee"], seed=seed, label="mentee-measured", n_boot=n_boot),

@@ -11,6 +11,7 @@ passed on as this service's own problems.
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -42,12 +43,31 @@ class Me(_Model):
     memberships: list[Membership] = []
 
 
+class Phase(_Model):
+    kind: str
+    starts_on: date
+    ends_on: date
+
+
 class Program(_Model):
     id: uuid.UUID
     institution_id: uuid.UUID
     name: str
     meetings_count: int = 12
     feedback_deadline_hours: int = 48
+    phases: list[Phase] = []
+
+    @property
+    def period(self) -> tuple[date, date] | None:
+        """From the first phase's start to the last phase's end (None without phases)."""
+        if not self.phases:
+            return None
+        return min(p.starts_on for p in self.phases), max(p.ends_on for p in self.phases)
+
+
+class Institution(_Model):
+    id: uuid.UUID
+    name: str
 
 
 class StageCounts(_Model):
@@ -112,10 +132,14 @@ class MatchingOutcomes(_Model):
 
 
 class MeetingStats(_Model):
+    """The program's meetings as the sessions statistics count them: ``planned`` = meetings whose
+    planned start has passed, ``held`` etc. among those."""
+
     planned: int
     held: int
     rescheduled: int
     cancelled: int
+    no_show: int = 0
 
 
 class FeedbackStats(_Model):
@@ -126,8 +150,14 @@ class FeedbackStats(_Model):
 
 
 class DyadMeetings(_Model):
+    """Per dyad. ``planned_to_date``: meetings whose planned start has passed (the sessions
+    statistics' definition of planned); ``held`` of all its meetings."""
+
     scheduled: int
+    planned_to_date: int | None = None
     held: int
+    cancelled: int = 0
+    no_show: int = 0
     in_person: int
 
 
@@ -139,10 +169,33 @@ class DyadFeedback(_Model):
 
 
 class DyadObjectives(_Model):
+    """Per dyad, 0-100. ``measured_mean`` is the verified measure: confirmed milestones over
+    milestones, averaged over the objectives that have milestones; ``self_reported_mean`` the
+    mentee's own progress toward the target; the perceived means are each member's assessment
+    of the objectives (``PUT /v1/objectives/{id}/assessment``)."""
+
     objectives: int
-    with_progress: int
-    achieved: int
+    with_progress: int = 0
+    achieved: int = 0
+    milestones: int = 0
+    milestones_reported: int = 0
+    milestones_confirmed: int = 0
+    milestones_overdue: int = 0
     measured_mean: float | None = None
+    self_reported_mean: float | None = None
+    perceived_mentee_mean: float | None = None
+    perceived_mentor_mean: float | None = None
+    assessed_by_mentee: int = 0
+    assessed_by_mentor: int = 0
+
+
+class DyadRapport(_Model):
+    """The members' ratings of each other in their feedback forms (1-5)."""
+
+    mentee_rates_mentor: float | None = None
+    mentor_rates_mentee: float | None = None
+    mean: float | None = None
+    forms_rated: int = 0
 
 
 class DyadOutcome(_Model):
@@ -152,6 +205,7 @@ class DyadOutcome(_Model):
     meetings: DyadMeetings
     feedback: DyadFeedback
     objectives: DyadObjectives
+    rapport: DyadRapport = DyadRapport()
 
 
 class ProgramOutcomes(_Model):
@@ -162,6 +216,7 @@ class ProgramOutcomes(_Model):
     meetings: MeetingStats
     feedback: FeedbackStats
     items: list[DyadOutcome] = []
+    computed_at: datetime | None = None
 
 
 class MyDyad(_Model):
@@ -230,6 +285,10 @@ class Upstreams:
 
     async def program(self, program_id: uuid.UUID, token: str) -> Program:
         return Program.model_validate(await self.participants.get(f"/v1/programs/{program_id}", token, "Program"))
+
+    async def institution(self, institution_id: uuid.UUID, token: str) -> Institution:
+        raw = await self.participants.get(f"/v1/institutions/{institution_id}", token, "Institution")
+        return Institution.model_validate(raw)
 
     async def funnel(self, program_id: uuid.UUID, token: str) -> Funnel:
         return Funnel.model_validate(await self.participants.get(f"/v1/programs/{program_id}/funnel", token, "Program"))

@@ -16,12 +16,14 @@ from servicekit.problems import field_problem, not_found, problem_responses
 
 from services.evaluation import access, analysis
 from services.evaluation.access import in_thread
-from services.evaluation.analytics import render_html, report_charts
+from services.evaluation.analytics import render_html, render_pdf, report_charts
 from services.evaluation.routers.common import CREATED, remember, replay
 from services.evaluation.schemas import (
     CodingCreate,
     CodingPublic,
     ComparisonOut,
+    DisclosureOut,
+    DisclosureUpdate,
     ItemsOut,
     OpenAnswerOut,
     ProgramReportOut,
@@ -39,8 +41,8 @@ READ = problem_responses(401, 403, 404, 422)
 UPSTREAM = problem_responses(401, 403, 404, 409, 422, 502, 503, 504)
 
 
-def _policy(request: Request) -> Any:
-    return analysis.policy_of(request.app.state.settings)
+def _settings(request: Request) -> Any:
+    return request.app.state.settings
 
 
 @router.get("/programs/{program_id}/skills", response_model=SkillsOut, operation_id="get_program_skill_change",
@@ -51,7 +53,7 @@ def get_program_skill_change(
     pre: Annotated[uuid.UUID | None, Query(description="The pre administration (default: the latest pair).")] = None,
     post: Annotated[uuid.UUID | None, Query(description="The post administration.")] = None,
 ) -> Any:
-    return analysis.skills(session, who, program_id, _policy(request), pre, post)
+    return analysis.skills(session, who, program_id, _settings(request), pre, post)
 
 
 @router.get("/programs/{program_id}/items", response_model=ItemsOut, operation_id="get_program_item_distributions",
@@ -61,20 +63,20 @@ def get_program_item_distributions(
     program_id: ProgramId, request: Request, who: CurrentPrincipal, session: SessionDep,
     administration_id: Annotated[uuid.UUID | None, Query(description="Only this administration.")] = None,
 ) -> Any:
-    return analysis.items(session, who, program_id, _policy(request), administration_id)
+    return analysis.items(session, who, program_id, _settings(request), administration_id)
 
 
 @router.get("/programs/{program_id}/text", response_model=TextOutList, operation_id="get_program_term_frequencies",
             summary="Term frequencies of open answers (es/en stop words), only above the open-text threshold",
             responses=READ)
 def get_program_term_frequencies(program_id: ProgramId, request: Request, who: CurrentPrincipal, session: SessionDep) -> Any:
-    return analysis.texts(session, who, program_id, _policy(request))
+    return analysis.texts(session, who, program_id, _settings(request))
 
 
 @router.get("/programs/{program_id}/themes", response_model=ThemesOut, operation_id="get_program_themes",
             summary="The program's themes with coded-response counts by role, suppressed under k", responses=READ)
 def get_program_themes(program_id: ProgramId, request: Request, who: CurrentPrincipal, session: SessionDep) -> Any:
-    return analysis.theme_summary(session, who, program_id, _policy(request))
+    return analysis.theme_summary(session, who, program_id, _settings(request))
 
 
 @router.post("/programs/{program_id}/themes", status_code=201, response_model=ThemePublic, operation_id="create_program_theme",
@@ -96,7 +98,7 @@ async def create_program_theme(program_id: ProgramId, body: ThemeCreate, respons
             summary="De-identified open answers of anonymous administrations with enough responses, to code (evaluators)",
             responses=READ)
 def list_program_open_answers(program_id: ProgramId, request: Request, who: CurrentPrincipal, session: SessionDep) -> Any:
-    return analysis.open_answers(session, who, program_id, _policy(request))
+    return analysis.open_answers(session, who, program_id, _settings(request))
 
 
 @router.post("/programs/{program_id}/codings", status_code=201, response_model=CodingPublic, operation_id="create_program_coding",
@@ -133,6 +135,38 @@ async def get_program_report_csv(program_id: ProgramId, request: Request, who: C
     writer.writerows(report.tidy_rows())
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="program-{program_id}.csv"'})
+
+
+@router.get("/programs/{program_id}/report.pdf", response_class=Response, operation_id="get_program_report_pdf",
+            summary="The program report as an A4 PDF for funders (the same page as the HTML report)",
+            responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "A4 PDF"}, **UPSTREAM})
+async def get_program_report_pdf(program_id: ProgramId, request: Request, who: CurrentPrincipal, session: SessionDep,
+                                 lang: Lang = "es") -> Response:
+    report = await analysis.program_report(request, who, session, program_id)
+    pdf = await in_thread(lambda: render_pdf(report, report_charts(report, lang=lang, png=False), lang=lang))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="program-{program_id}-{lang}.pdf"'})
+
+
+@router.get("/programs/{program_id}/disclosure", response_model=DisclosureOut, operation_id="get_program_disclosure",
+            summary="The program's disclosure thresholds: k per cell and k_text for open text and quotes (coordinators)",
+            responses=problem_responses(401, 403, 404, 422, 502, 503, 504))
+async def get_program_disclosure(program_id: ProgramId, request: Request, who: CurrentPrincipal, session: SessionDep) -> Any:
+    program = await analysis.authorized_program(request, who, program_id, ("coordinator",))
+    row = await in_thread(analysis.disclosure_row, session, program.institution_id, program_id)
+    return analysis.disclosure_public(_settings(request), program_id, row)
+
+
+@router.put("/programs/{program_id}/disclosure", response_model=DisclosureOut, operation_id="set_program_disclosure",
+            summary="Set the program's disclosure thresholds, never below the platform's floor (coordinators)",
+            responses=problem_responses(401, 403, 404, 422, 502, 503, 504))
+async def set_program_disclosure(program_id: ProgramId, body: DisclosureUpdate, request: Request, who: CurrentPrincipal,
+                                 session: SessionDep) -> Any:
+    program = await analysis.authorized_program(request, who, program_id, ("coordinator",))
+    row = await in_thread(analysis.set_disclosure, session, who, _settings(request), program.institution_id, program_id,
+                          body.min_cell, body.min_text)
+    return analysis.disclosure_public(_settings(request), program_id, row)
 
 
 @router.get("/programs/{program_id}/report.html", response_class=Response, operation_id="get_program_report_html",
@@ -204,7 +238,7 @@ async def compare_programs(
     reports = {}
     for pid in ids:
         report = await analysis.program_report(request, who, session, pid)
-        if report.program.institution != str(institution_id):
+        if report.program.institution_id != str(institution_id):
             raise not_found("Program")
         reports[str(pid)] = report.to_dict()
     return {"institution_id": institution_id, "programs": ids, "figures": _figures(reports), "reports": reports}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, Field
@@ -26,11 +27,14 @@ class SkillRowOut(Output):
     mean_change: float | None
     mean_change_ci: list[float] | None
     p_value: float | None = Field(description="Wilcoxon signed-rank p.")
-    p_method: str | None
-    p_reason: str | None
+    p_method: str | None = Field(description="exact, exact_ties or normal.")
+    p_reason: str | None = Field(description="Why there is no p-value: no_pairs, no_change or too_few_nonzero.")
     rank_biserial: float | None
     rank_biserial_ci: list[float] | None = Field(description="Bootstrap confidence interval.")
-    ci_reason: str | None
+    ci_reason: str | None = Field(description="Why there is no interval: no_pairs, no_change or too_few_nonzero.")
+    n_nonzero: int | None = Field(default=None, description="Pairs whose score changed.")
+    means_withheld: bool = Field(default=False, description="True when the group's answers to the skill's items are "
+                                 "not published whole: the means (before, after, change) would reveal hidden cells.")
 
 
 class SkillsOut(Output):
@@ -62,13 +66,22 @@ class SummaryOut(Output):
     maximum: float | None = None
 
 
+class OptionTableOut(Output):
+    key: str
+    label: TextOut
+    table: ProtectedTableOut = Field(description="Rows are roles (with all), columns chose / not (with all: the role's "
+                                                 "respondents to the item).")
+
+
 class ItemOut(Output):
     administration_id: uuid.UUID
     item_id: str
     type: str
     text: TextOut
-    categories: list[CategoryOut]
-    table: ProtectedTableOut | None = Field(description="Rows are roles, columns categories (with totals).")
+    categories: list[CategoryOut] = Field(description="As published: Likert points, or bands (e.g. 1-2, 3, 4-5) when collapsed.")
+    collapsed: bool = Field(description="True when the item is published in bands, as in the program report.")
+    table: ProtectedTableOut | None = Field(description="Likert and single choice: rows are roles, columns categories (with totals).")
+    options: list[OptionTableOut] | None = Field(description="Multiple choice: one table per option; the sum of choices is never published.")
     numeric: dict[str, SummaryOut | None] | None = Field(description="Numeric items: per group, null when suppressed.")
 
 
@@ -91,7 +104,8 @@ class TextItemOut(Output):
     item_id: str
     text: TextOut
     responses: int
-    published: bool = Field(description="False below the open-text threshold: no terms are shown.")
+    published: bool = Field(description="False when no role gave at least k_text answers: no terms are shown.")
+    roles: list[str] = Field(description="The roles whose answers the terms come from (those with at least k_text answers).")
     terms: list[TermOut]
 
 
@@ -190,3 +204,30 @@ class ComparisonOut(Output):
     programs: list[uuid.UUID]
     figures: list[ComparisonRow]
     reports: dict[str, ProgramReportOut]
+
+
+class DisclosureFloorOut(Output):
+    min_cell: int = Field(description="The platform's floor for k (EVALUATION_MIN_CELL, never below 3).")
+    min_text: int = Field(description="The platform's floor for k_text (EVALUATION_MIN_TEXT, never below k).")
+
+
+class DisclosureOut(Output):
+    """A program's disclosure thresholds as they apply (never below the floor)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "program_id": "0190f1c2-0000-7000-8000-000000000001", "min_cell": 5, "min_text": 10,
+        "floor": {"min_cell": 5, "min_text": 10}, "customised": False, "updated_at": None}]})
+
+    program_id: uuid.UUID
+    min_cell: int = Field(description="k: the smallest group published in any cell of any table of answers.")
+    min_text: int = Field(description="k_text: the answers a role needs before any of its open text, terms or quotes are published.")
+    floor: DisclosureFloorOut
+    customised: bool = Field(description="False while the program uses the platform's floor.")
+    updated_at: datetime | None
+
+
+class DisclosureUpdate(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"min_cell": 6, "min_text": 12}]})
+
+    min_cell: int = Field(ge=3, le=1000, description="k; at least the platform's floor.")
+    min_text: int = Field(ge=3, le=1000, description="k_text; at least min_cell and the platform's floor.")

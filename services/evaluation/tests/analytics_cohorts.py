@@ -11,6 +11,8 @@ which 13 completed, half the feedback forms on time.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 
 from services.evaluation.analytics import (
@@ -163,8 +165,10 @@ def synthetic_program(mentors: int, mentees: int, seed: int = 7, *, pilot_shape:
     measured = np.clip(rng.normal(62, 18, n_dyads), 0, 100).round()
     mentee_p = np.clip(measured + rng.normal(14, 10, n_dyads), 0, 100).round()
     mentor_p = np.clip(measured + rng.normal(3, 10, n_dyads), 0, 100).round()
+    self_p = np.clip(measured + rng.normal(8, 12, n_dyads), 0, 100).round()
     achievement = tuple(
-        DyadAchievement(d.dyad_id, float(measured[i]), float(mentee_p[i]), float(mentor_p[i])) for i, d in enumerate(dyads)
+        DyadAchievement(d.dyad_id, float(measured[i]), float(mentee_p[i]), float(mentor_p[i]), float(self_p[i]))
+        for i, d in enumerate(dyads)
     )
 
     interviews = 12 if pilot_shape else min(400, n // 10)
@@ -183,8 +187,8 @@ def synthetic_program(mentors: int, mentees: int, seed: int = 7, *, pilot_shape:
             program_id="prog-mx-1" if pilot_shape else f"prog-synthetic-{n}",
             name="Mentoría para mujeres en STEM · Convocatoria 2025" if pilot_shape else f"Programa sintético ({n:,} participantes)",
             institution="Universidad de ejemplo",
-            period="2025-03 / 2026-02",
-            generated_on="2026-02-28",
+            period=(date(2025, 3, 3), date(2026, 2, 27)),
+            generated_on=date(2026, 2, 28),
         ),
         funnel=funnel,
         training=training,

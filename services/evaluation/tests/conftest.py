@@ -61,6 +61,8 @@ class FakeUpstreams:
     people: dict[str, dict[str, Any]] = field(default_factory=dict)
     dyad_ids: dict[str, list[str]] = field(default_factory=dict)  # program id -> its 14 dyads (the first dissolved)
     dyads_of: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # sub -> her dyads (DyadPublic)
+    institutions: dict[str, str] = field(default_factory=dict)  # id -> name
+    assessments: dict[str, bool] = field(default_factory=dict)  # program id -> its members assessed their objectives
     down: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)  # "<service> <path> <client|person>"
 
@@ -70,10 +72,15 @@ class FakeUpstreams:
             "id": str(pid), "institution_id": str(institution_id), "name": name, "description": "", "languages": ["es"],
             "mode": "one_to_one", "delivery": "hybrid", "max_mentees_per_mentor": 1, "meetings_count": 12,
             "meeting_cadence": "weekly", "feedback_deadline_hours": 48, "confirmation_days": 7, "status": "running",
-            "status_changed_at": NOW, "phases": [], "criteria": [], "privacy_notice": None, "roles": ["mentor", "mentee"],
+            "status_changed_at": NOW, "criteria": [],
+            "phases": [{"kind": "call", "starts_on": "2025-08-04", "ends_on": "2025-08-29"},
+                       {"kind": "training", "starts_on": "2025-09-01", "ends_on": "2025-09-26"},
+                       {"kind": "mentoring", "starts_on": "2025-10-06", "ends_on": "2026-01-09"},
+                       {"kind": "evaluation", "starts_on": "2026-01-12", "ends_on": "2026-01-30"}], "privacy_notice": None, "roles": ["mentor", "mentee"],
             "applications_close_at": None, "created_at": NOW, "updated_at": NOW,
         }
         self.dyad_ids[str(pid)] = [str(uuid.uuid4()) for _ in range(14)]
+        self.institutions.setdefault(str(institution_id), f"Universidad Juárez de Prueba {str(institution_id)[:4]}")
         return pid
 
     def join_dyad(self, sub: str, program_id: uuid.UUID, dyad: int, status: str | None = None, activated_at: str = NOW) -> str:
@@ -125,6 +132,10 @@ class FakeUpstreams:
             late = 2 * held - on_time[i] - unsent[i]
             late_days = sorted((late_no + j) % 14 + 1 for j in range(late))
             late_no += late
+            # Milestones (the verified measure): dyad i confirmed i of its 2 x 4 milestones (dyad 0 none of 4).
+            milestones = 4 if i == 0 else 8
+            confirmed = 0 if i == 0 else min(i, 8)
+            assessed = self.assessments.get(program_id, False) and i > 0
             items.append({
                 "dyad_id": d, "status": "dissolved" if i == 0 else "completed", "health": None, "at_risk": False,
                 "meetings": {"scheduled": 12, "planned_to_date": 12, "held": held, "rescheduled": 1 if i % 3 == 0 else 0,
@@ -132,7 +143,14 @@ class FakeUpstreams:
                 "feedback": {"due": 2 * held, "submitted": 2 * held - unsent[i], "on_time": on_time[i], "late": late,
                              "unsubmitted": unsent[i], "late_days": late_days},
                 "objectives": {"objectives": 1 if i == 0 else 2, "with_progress": 0 if i == 0 else 2, "achieved": 1 if i > 10 else 0,
-                               "measured_mean": 0.0 if i == 0 else 40.0 + 4 * i},
+                               "milestones": milestones, "milestones_reported": 1, "milestones_confirmed": confirmed,
+                               "milestones_overdue": 0, "measured_mean": 100.0 * confirmed / milestones,
+                               "self_reported_mean": 0.0 if i == 0 else 40.0 + 4 * i,
+                               "perceived_mentee_mean": 60.0 + 3 * i if assessed else None,
+                               "perceived_mentor_mean": 50.0 + 2 * i if assessed else None,
+                               "assessed_by_mentee": 2 if assessed else 0, "assessed_by_mentor": 2 if assessed else 0},
+                "rapport": {"mentee_rates_mentor": 3.0 + (i % 3) / 2, "mentor_rates_mentee": 3.5 + (i % 2) / 2,
+                            "mean": (3.0 + (i % 3) / 2 + 3.5 + (i % 2) / 2) / 2, "forms_rated": 2 * held - unsent[i]},
             })
         due, submitted = sum(x["feedback"]["due"] for x in items), sum(x["feedback"]["submitted"] for x in items)
         outcomes = {
@@ -177,6 +195,14 @@ class FakeUpstreams:
             return p if visible else None
 
         parts = path.strip("/").split("/")
+        if host == "participants" and len(parts) == 3 and parts[:2] == ["v1", "institutions"]:
+            name = self.institutions.get(parts[2])
+            visible = name is not None and (report_client and tid in (None, parts[2]) or (not client and tid == parts[2]))
+            if not visible:
+                return httpx.Response(404, json={"title": "Not Found", "status": 404})
+            return httpx.Response(200, json={"id": parts[2], "name": name, "slug": "ujat", "country": "MX",
+                                             "timezone": "America/Mexico_City", "default_languages": ["es"],
+                                             "created_at": NOW, "updated_at": NOW})
         if host == "participants" and path == "/v1/participants/me":
             person = self.people.get(claims["sub"])
             if client or person is None or person["institution_id"] != tid:
@@ -248,6 +274,8 @@ def _clean(engine: Engine, fake: FakeUpstreams) -> Iterator[None]:
     fake.people.clear()
     fake.dyad_ids.clear()
     fake.dyads_of.clear()
+    fake.institutions.clear()
+    fake.assessments.clear()
     fake.down.clear()
     fake.calls.clear()
     with engine.begin() as conn:

@@ -109,13 +109,16 @@ def test_policy_bounds() -> None:
 
 def test_split_hides_the_complement() -> None:
     t = protect_split({"mentor": 3, "mentee": 14})
-    assert t.published() == ((None, None, 17),)
-    assert hidden_groups(t) == {"mentor", "mentee"}
+    assert t.published() == ((None, 14, None),)  # a group of at least k is published; the total goes instead
+    assert hidden_groups(t) == {"mentor", "all"}
+    assert_protected(t, DisclosurePolicy())
     t = protect_split({"mentor": 16, "mentee": 14})
     assert t.published() == ((16, 14, 30),) and hidden_groups(t) == frozenset()
-    # three groups: one small, the next smallest goes with it, the third stays
+    # three groups: one small, the total goes with it, the others stay
     t = protect_split({"a": 2, "b": 9, "c": 30})
-    assert t.published() == ((None, None, 30, 41),)
+    assert t.published() == ((None, 9, 30, None),)
+    t = protect_split({"mentor": 0, "mentee": 14})
+    assert t.published() == ((0, 14, 14),)  # nobody is nobody to protect
     assert_protected(t, DisclosurePolicy())
 
 
@@ -134,18 +137,21 @@ def test_hand_worked_table() -> None:
     assert_protected(t, DisclosurePolicy())
 
 
-def test_zero_cells_are_hidden_and_sums_of_zero_never_give_them_away() -> None:
-    t = protect_table([[0, 0, 14], [0, 6, 9]])
-    assert_protected(t, DisclosurePolicy())
-    loose = DisclosurePolicy(suppress_zeros=False)
-    t = protect_table([[0, 1, 14], [0, 6, 9]], policy=loose)
+def test_zero_cells_are_published_unless_asked_and_sums_of_zero_never_give_them_away() -> None:
+    strict = DisclosurePolicy(suppress_zeros=True)
+    t = protect_table([[0, 0, 14], [0, 6, 9]], policy=strict)
+    assert_protected(t, strict)
+    t = protect_table([[0, 1, 14], [0, 6, 9]])
     assert t.published()[0][0] == 0 or t.hidden[0][0]
-    assert_protected(t, loose)
+    assert_protected(t, DisclosurePolicy())
+    # the demo's closing questionnaire: 16 mentors and 14 mentees answered "2" or "3", nobody else
+    t = protect_table([[8, 8, 0], [7, 7, 0]], row_labels=["mentor", "mentee"], col_labels=["1-2", "3", "4-5"])
+    assert not t.any_hidden
 
 
 def test_forced_rows_stay_hidden() -> None:
     t = protect_table([[8, 9, 7], [10, 12, 11]], hide_rows=[0])
-    assert all(t.hidden[0])
+    assert all(t.hidden[0]) and all(t.hidden[2]) and not any(t.hidden[1])  # the other group stays, "everyone" goes
     assert_protected(t, DisclosurePolicy())
 
 

@@ -68,8 +68,12 @@ def test_the_pilot_figures(report: ProgramReport) -> None:
     obj = report.objectives
     assert obj.published and obj.dyads == 14
     assert obj.gaps["mentee_vs_measured"].mean_change > obj.gaps["mentor_vs_measured"].mean_change
-    assert all(c.published and c.terms for c in report.clouds)
-    assert report.clouds[0].responses == 12  # 14 mentees, 2 did not answer the closing questionnaire
+    policy = report.policy
+    for c in report.clouds:  # a role's words are used only from k_text answers of that role on
+        assert c.published == any(n >= policy.k_text for n in c.responses.values())
+        assert set(c.roles) == {g for g, n in c.responses.items() if n >= policy.k_text}
+    assert report.clouds[0].published and report.clouds[0].terms
+    assert report.clouds[0].responses == {"mentee": 12}  # 14 mentees, 2 did not answer the closing questionnaire
 
 
 def test_small_groups_are_suppressed(report: ProgramReport) -> None:
@@ -102,8 +106,9 @@ def test_json_never_carries_hidden_values_or_dyad_ids(report: ProgramReport) -> 
 def test_groups_under_k_withhold_their_statistics() -> None:
     inp = synthetic_program(4, 14, seed=3)
     report = build_report(inp)
-    assert {g for s, g in report.skills.hidden} == {"mentor", "mentee"}
-    assert {r.group for r in report.skills.rows} == {"all"}
+    # 4 mentors: hidden, and "everyone" with them; the 14 mentees (a group of at least k) stay
+    assert {g for s, g in report.skills.hidden} == {"mentor", "all"}
+    assert {r.group for r in report.skills.rows} == {"mentee"}
     assert all(v is None for _, _, v in report.satisfaction.benefits)
     tiny = build_report(synthetic_program(2, 3, seed=3))
     assert tiny.objectives is not None and not tiny.objectives.published
@@ -173,7 +178,9 @@ def test_a_perceived_measure_from_fewer_than_k_dyads_is_withheld() -> None:
     obj = report.objectives
     assert obj.published and obj.hidden == ("mentor",)
     assert obj.summaries["mentor"].n == 0 and obj.gaps["mentor_vs_measured"].n_pairs == 0 and obj.spearman["measured~mentor"] is None
-    assert all(point[2] is None for point in obj.points) and obj.summaries["mentee"].n == 14
+    assert all(point[3] is None for point in obj.points) and obj.summaries["mentee"].n == 14
     page = render_html(report, {}, lang="en")  # the tables only
-    section = page[page.index('id="objectives"'):page.index('id="satisfaction"')]
-    assert section.count('class="hidden"') == 4 * 3  # the mentor row and the two gaps that use it
+    section = page[page.index('id="objectives"'):page.index('id="skills"')]
+    # the mentor row (4 cells), the two gaps that use it (3 cells each), the mentor column of the 14 dyads
+    assert section.count('class="hidden"') == 4 + 2 * 3 + 14
+    assert "fewer than 5 dyads gave it" in section

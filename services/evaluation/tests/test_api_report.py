@@ -106,7 +106,9 @@ def test_comparison_of_two_programs(world):
     assert world.http.get(url, params={"programs": str(second)}, headers=world.coordinator).status_code == 422
 
 
-def test_measured_against_perceived_per_dyad(world, app, engine):
+def test_measured_against_perceived_per_dyad_from_the_questionnaires(world, app, engine):
+    """A program whose members did not assess their objectives in the sessions: perceived achievement
+    comes from the perceived-achievement questionnaires, and the report says so."""
     mentees = world.administer("objectives-mentee", moment="post", audience="mentees", anonymous=True)
     mentors = world.administer("objectives-mentor", moment="post", audience="mentors", anonymous=True)
     url = f"/v1/reports/programs/{world.program_id}"
@@ -124,19 +126,24 @@ def test_measured_against_perceived_per_dyad(world, app, engine):
     objectives = world.http.get(url, headers=world.evaluator).json()["objectives"]
     assert objectives["hidden"] == ["mentor"] and objectives["summaries"]["mentor"]["n"] == 0
     assert objectives["summaries"]["mentee"]["n"] == 13
-    assert all(point[2] is None for point in objectives["points"]) and objectives["gaps"]["mentor_vs_measured"]["n_pairs"] == 0
+    assert all(point[3] is None for point in objectives["points"]) and objectives["gaps"]["mentor_vs_measured"]["n_pairs"] == 0
+    assert objectives["perceived_source"] == "survey" and objectives["measured_source"] == "milestones"
     html = world.http.get(f"{url}/report.html", headers=world.evaluator, params={"lang": "en"}).text
-    assert "Perceived (mentor)</td><td class=\"hidden\">" in html
+    assert 'Perceived by the mentor</td><td class="hidden">' in html
+    assert "perceived-achievement questionnaires" in html
     for i in range(4, 14):
         headers, _, _ = world.dyad_member("mentor", i)
         assert world.answer(mentors["id"], headers, {"achieved": 50 + 2 * i}).status_code == 201
     objectives = world.http.get(url, headers=world.evaluator).json()["objectives"]
     assert objectives["published"] and objectives["hidden"] == [] and objectives["dyads"] == 14
-    expected = {(40.0 + 4 * i, 60.0 + 3 * i, 50.0 + 2 * i) for i in range(1, 14)} | {(0.0, None, None)}
+    # measured = confirmed milestones (dyad i confirmed min(i, 8) of 8), self-reported progress apart
+    expected = {(100.0 * min(i, 8) / 8, 40.0 + 4 * i, 60.0 + 3 * i, 50.0 + 2 * i) for i in range(1, 14)} | {(0.0, 0.0, None, None)}
     assert {tuple(p) for p in objectives["points"]} == expected
-    assert objectives["gaps"]["mentee_vs_measured"]["mean_change"] == 13.0  # mean of 20 - i
-    assert objectives["gaps"]["mentor_vs_measured"]["mean_change"] == -4.0  # mean of 10 - 2i
+    gap = sum(60.0 + 3 * i - 100.0 * min(i, 8) / 8 for i in range(1, 14)) / 13
+    assert abs(objectives["gaps"]["mentee_vs_measured"]["mean_change"] - gap) < 1e-9
     assert objectives["gaps"]["mentee_vs_mentor"]["n_pairs"] == 13
+    assert objectives["gaps"]["mentee_vs_mentor"]["mean_change"] == 17.0  # mean of 10 + i
+    assert objectives["gaps"]["mentee_vs_mentor"]["mean_change_ci"] is not None
     # Stored: the dyad's keyed pseudonym, never its id.
     rows = all_rows(engine)
     with engine.connect() as conn:
@@ -159,3 +166,30 @@ def test_a_perceived_answer_is_not_written_while_sessions_is_down(world, engine)
     world.fake.down.add("sessions")
     skills = world.administer(moment="pre")
     assert world.answer(skills["id"], headers, skills_answers(3)).status_code == 201
+
+
+def test_perceived_achievement_from_the_members_assessments(world):
+    """Both members assessed their objectives in the sessions service: the report shows perceived and
+    measured per dyad for both roles, the perception gap with its interval, and names its sources."""
+    world.fake.assessments[str(world.program_id)] = True
+    url = f"/v1/reports/programs/{world.program_id}"
+    report = world.http.get(url, headers=world.coordinator).json()
+    obj = report["objectives"]
+    assert obj["published"] and obj["perceived_source"] == "assessments" and obj["hidden"] == []
+    assert obj["summaries"]["mentee"]["n"] == 13 and obj["summaries"]["mentor"]["n"] == 13
+    assert obj["summaries"]["measured"]["n"] == 14 and obj["summaries"]["self_reported"]["n"] == 14
+    gap = obj["gaps"]["mentee_vs_mentor"]
+    assert gap["n_pairs"] == 13 and gap["mean_change"] == 17.0 and gap["mean_change_ci"][0] <= 17.0 <= gap["mean_change_ci"][1]
+    assert {tuple(p) for p in obj["points"]} >= {(100.0, 80.0, 90.0, 70.0)}  # dyad 10: 8 of 8 confirmed
+    for lang, words in (("es", ("Medido: hitos verificados", "Avance autorreportado", "Percibido por la mentora",
+                                "brecha de percepción")),
+                        ("en", ("Measured: verified milestones", "Self-reported progress", "Perceived by the mentor",
+                                "perception gap"))):
+        html = world.http.get(f"{url}/report.html", headers=world.coordinator, params={"lang": lang}).text
+        for w in words:
+            assert w in html, (lang, w)
+    # rapport is fed from the outcomes: 14 dyads, 7 met in person more than twice
+    ret = report["retention"]
+    assert ret["rapport_dyads"] == 14
+    assert ret["rapport_by_in_person"]["cells"] == [[7, 7, 14]]
+    assert ret["rapport_means"]["in_person_3plus"] is not None and ret["rapport_means"]["all"] is not None

@@ -99,7 +99,7 @@ def list_institutions(
     "/institutions/{institution_id}",
     response_model=InstitutionPublic,
     operation_id="get_institution",
-    summary="Get an institution (admin, its members, or a client with scope institutions:read)",
+    summary="Get an institution (admin, its members, a client with scope institutions:read; the evaluation service with reports:read)",
     tags=[INSTITUTIONS],
     responses=problem_responses(401, 404, 422),
 )

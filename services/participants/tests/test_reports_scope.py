@@ -1,5 +1,6 @@
 """The evaluation service's own token (scope ``reports:read``) reads exactly what the program
-report needs (a program, its funnel, its training statistics) and nothing else: every other
+report needs (a program, its funnel, its training statistics, the institution's record for the
+report's header) and nothing else: every other
 route refuses it as it refuses any other platform client, and it writes nothing. A client of
 another institution with the same scope gets 404."""
 
@@ -21,7 +22,8 @@ from services.participants.tests.test_authorization import (  # noqa: F401  (fix
     matrix_world,
 )
 
-REPORT_INPUTS = {"get_program", "get_funnel", "get_training_stats"}
+REPORT_INPUTS = {"get_program", "get_funnel", "get_training_stats", "get_institution"}
+IDS_OF = {"get_program": ("id", "p"), "get_institution": ("id", "a")}
 # A platform client holding a scope the route does not take is refused like the matching service's client,
 # except where that client's own scope opens the route.
 OWN_SCOPE_OF_MATCHING = {"list_matching_identity": 403, "list_internal_events": 403}
@@ -36,7 +38,8 @@ def test_reports_read_opens_only_the_report_inputs(matrix_world: MatrixWorld, ht
         expected = 200 if operation in REPORT_INPUTS else OWN_SCOPE_OF_MATCHING.get(operation, EXPECTED[operation]["matching_client"])
         assert response.status_code == expected, (operation, response.text)
         if operation in REPORT_INPUTS:
-            assert response.json()["program_id" if operation != "get_program" else "id"] == ids["p"]
+            field, key = IDS_OF.get(operation, ("program_id", "p"))
+            assert response.json()[field] == ids[key]
     assert snapshot(engine) == before, "the report client wrote something"
 
     funnel = evaluation.get(f"/v1/programs/{ids['p']}/funnel").json()
@@ -44,6 +47,13 @@ def test_reports_read_opens_only_the_report_inputs(matrix_world: MatrixWorld, ht
 
     foreign: Any = Caller(http, mint(sub="cli-b", tid=ids["b"], scope="reports:read", client_id="cli-b"), "foreign")
     own = Caller(http, mint(sub="cli-a", tid=ids["a"], scope="reports:read", client_id="cli-a"), "own")
-    for path in (f"/v1/programs/{ids['p']}", f"/v1/programs/{ids['p']}/funnel", f"/v1/programs/{ids['p']}/training-stats"):
+    for path in (f"/v1/programs/{ids['p']}", f"/v1/programs/{ids['p']}/funnel", f"/v1/programs/{ids['p']}/training-stats",
+                 f"/v1/institutions/{ids['a']}"):
         assert foreign.get(path).status_code == 404, path
         assert own.get(path).status_code == 200, path
+
+    # the institution record only: never its campuses, units or the list of institutions
+    for path in ("/v1/institutions", f"/v1/institutions/{ids['a']}/campuses", f"/v1/institutions/{ids['a']}/academic-units"):
+        assert evaluation.get(path).status_code in (403, 404), path
+        assert own.get(path).status_code in (403, 404), path
+    assert foreign.get(f"/v1/institutions/{ids['b']}").status_code == 200  # its own institution, as a tid-scoped client
