@@ -214,7 +214,10 @@ class ProgressEntry(Base, table=True):
 class Milestone(Base, table=True):
     """A verifiable step of a SMART objective. The current evidence lives here
     while the milestone is reported or confirmed; every report (with the
-    evidence it carried), confirmation and return is kept in ``milestone_changes``."""
+    evidence it carried), confirmation and return is kept in ``milestone_changes``.
+    ``title``, ``evidence_link``, ``evidence_note`` and ``return_reason`` are
+    personal content (the mentee's, her reviewer's): never in events or logs, and
+    part of whatever export or erasure covers her objectives."""
 
     __tablename__ = "milestones"
     __table_args__ = (
@@ -243,7 +246,8 @@ class Milestone(Base, table=True):
 
 
 class MilestoneChange(Base, table=True):
-    """History of a milestone: each report with its evidence, each confirmation, each return with its reason."""
+    """History of a milestone: each report with its evidence, each confirmation, each return with its reason
+    (personal content, as on ``Milestone``)."""
 
     __tablename__ = "milestone_changes"
     __table_args__ = (one_of("kind", MilestoneChangeKind),)

@@ -205,7 +205,7 @@ class MilestonePublic(Output):
     title: str
     due_on: date
     status: MilestoneStatus
-    overdue: bool = Field(description="Its due date has passed and it is not confirmed.")
+    overdue: bool = Field(description="Not confirmed, and its due date has passed (from the next day, UTC calendar).")
     met_on: date | None = Field(description="The day it was met, as reported.")
     evidence_link: str | None
     evidence_note: str | None
