@@ -12,7 +12,34 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, HttpUrl
 from services.sessions.schemas.common import Input, MilestoneChangeKind, MilestoneStatus, Output
 from services.sessions.schemas.meetings import AwareDatetime
 
-Text = Annotated[str, StringConstraints(max_length=5000)]
+# Free text refuses control characters (C0, DEL, C1) and lone surrogates: NUL
+# cannot be stored in PostgreSQL text (a 500 otherwise), and none of them belongs
+# in what people write. Multi-line text keeps line breaks and tabs. Where the
+# text is taken as given, the pattern that validates is also published
+# (``OneLine``, ``Lines``); where surrounding whitespace is stripped first, only
+# the check applies (a published pattern would refuse what the strip accepts).
+ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*$"
+LINES_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]*$"
+_ONE_LINE, _LINES = re.compile(ONE_LINE_PATTERN), re.compile(LINES_PATTERN)
+
+
+def _one_line(value: str) -> str:
+    # fullmatch: ``$`` alone would also accept a trailing newline.
+    if not _ONE_LINE.fullmatch(value):
+        raise ValueError("must not contain control characters (NUL, line breaks, tabs...)")
+    return value
+
+
+def _lines(value: str) -> str:
+    if not _LINES.fullmatch(value):
+        raise ValueError("must not contain control characters other than line breaks and tabs")
+    return value
+
+
+OneLine = (AfterValidator(_one_line), Field(json_schema_extra={"pattern": ONE_LINE_PATTERN}))
+Lines = (AfterValidator(_lines), Field(json_schema_extra={"pattern": LINES_PATTERN}))
+
+Text = Annotated[str, StringConstraints(max_length=5000), *Lines]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
 
 
@@ -21,7 +48,7 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
 
 class FeedbackItem(Input):
     code: Code = Field(examples=["listening"])
-    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200), AfterValidator(_one_line)]
 
 
 class FeedbackTemplate(Input):
@@ -97,27 +124,9 @@ class SweepOut(Output):
 MAX_MILESTONES = 20
 """Milestones one objective may hold."""
 
-# Control characters (C0, DEL, C1) and lone surrogates: NUL cannot be stored in
-# PostgreSQL text, and none of them belongs in a title, a note or a link.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _one_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters (NUL, line breaks, tabs...)")
-    return value
-
-
-def _lines(value: str) -> str:
-    if _CONTROL_BUT_LINES.search(value):
-        raise ValueError("must not contain control characters other than line breaks and tabs")
-    return value
-
-
 def _raw_link(value: object) -> object:
     # Checked before parsing: the URL parser would silently drop a line break or tab.
-    if isinstance(value, str) and _CONTROL.search(value):
+    if isinstance(value, str) and not _ONE_LINE.fullmatch(value):
         raise ValueError("must not contain control characters")
     return value
 
@@ -250,14 +259,14 @@ class ObjectiveCreate(Input):
     )
 
     dyad_id: uuid.UUID
-    statement: Annotated[str, StringConstraints(max_length=2000)] = ""
-    metric: Annotated[str, StringConstraints(max_length=300)] | None = None
+    statement: Annotated[str, StringConstraints(max_length=2000), *Lines] = ""
+    metric: Annotated[str, StringConstraints(max_length=300), *OneLine] | None = None
     baseline: float | None = None
     target: float | None = None
-    unit: Annotated[str, StringConstraints(max_length=100)] | None = None
+    unit: Annotated[str, StringConstraints(max_length=100), *OneLine] | None = None
     direction: str | None = Field(default=None, pattern="^(increase|decrease)$")
     plan: Text | None = None
-    resources: Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=20)] = []
+    resources: Annotated[list[Annotated[str, StringConstraints(max_length=200), *OneLine]], Field(max_length=20)] = []
     career_goal: Text | None = None
     due_date: date | None = None
     set_on: date | None = Field(default=None, description="The day she set it (a past date when recorded afterwards); today by default.")
@@ -338,7 +347,7 @@ class DiaryCreate(Input):
     )
 
     dyad_id: uuid.UUID
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000), AfterValidator(_lines)]
     entry_date: date
     objective_id: uuid.UUID | None = None
     meeting_id: uuid.UUID | None = None

@@ -101,3 +101,32 @@ def test_diary_privacy(world: Any, started: Any) -> None:
     r = dyad.mentee.post("/v1/diary", json={"dyad_id": dyad.id, "text": "x", "entry_date": "2026-08-05", "meeting_id": "0190f1c2-0000-7000-8000-000000000301"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.meeting_id"
     assert dyad.mentor.post("/v1/diary", json={"dyad_id": dyad.id, "text": "x", "entry_date": "2026-08-05"}).status_code == 403
+
+
+TEXT_CASES = [
+    ("/v1/objectives", {"plan": "Draft one proposal\x00 per month"}, "body.plan"),
+    ("/v1/objectives", {"statement": "Submit two grant applications\x00"}, "body.statement"),
+    ("/v1/objectives", {"metric": "applications\nsubmitted"}, "body.metric"),
+    ("/v1/objectives", {"unit": "apps\x7f"}, "body.unit"),
+    ("/v1/objectives", {"resources": ["mentor review", "lab\x00"]}, "body.resources.1"),
+    ("/v1/objectives", {"career_goal": "Lead\x00 a group"}, "body.career_goal"),
+    ("/v1/diary", {"text": "Me siento\x00 insegura", "entry_date": "2026-08-04"}, "body.text"),
+]
+
+
+@pytest.mark.parametrize(("url", "change", "field"), TEXT_CASES, ids=[f for _, _, f in TEXT_CASES])
+def test_control_characters_are_422_naming_the_field(started: Any, engine: Any, url: str, change: dict[str, Any], field: str) -> None:
+    _inst, dyad = started
+    before = snapshot(engine)
+    r = dyad.mentee.post(url, json={**objective_body(dyad.id), **change} if url == "/v1/objectives" else {"dyad_id": dyad.id, **change})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == [field], r.text
+    assert snapshot(engine) == before
+
+
+def test_control_characters_in_a_progress_note(started: Any, engine: Any) -> None:
+    _inst, dyad = started
+    obj = ok(dyad.mentee.post("/v1/objectives", json=objective_body(dyad.id)), 201)
+    before = snapshot(engine)
+    r = dyad.mentee.post(f"/v1/objectives/{obj['id']}/progress", json={"value": 1, "note": "Enviada\x00"})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["body.note"]
+    assert snapshot(engine) == before
