@@ -32,6 +32,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     "/v1/meetings": "sessions",
     "/v1/feedback": "sessions",
     "/v1/objectives": "sessions",
+    "/v1/milestones": "sessions",
     "/v1/diary": "sessions",
     "/v1/group-events": "sessions",
     "/v1/dyads": "sessions",

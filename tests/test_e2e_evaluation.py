@@ -4,7 +4,9 @@ Sixteen mentors and fourteen mentees are matched; everyone answers the soft-skil
 self-assessment before the mentoring (anonymously, paired by keyed pseudonym).
 Then the platform's simulation clock (servicekit.clock, one file for every
 service) plays the twelve weeks: each dyad meets weekly, the mentee sets a SMART
-objective and records progress, and after every meeting both members send their
+objective of four milestones and records progress, her mentor confirms the
+milestones she reports done (the verified measure), and after every meeting both
+members send their
 feedback form, half within the 2-day deadline and the rest 1 to 14 days late, as
 in the pilot. One dyad stops after its third meeting and is dissolved; the other
 thirteen are completed. At the end everyone answers the soft-skills
@@ -13,7 +15,7 @@ completed dyad rates how far the objectives were achieved.
 
 The program report then shows the funnel, 13 of 14 dyads completed, the real
 feedback mix, meetings per dyad, skill changes with effect sizes, measured
-against perceived achievement per dyad, word clouds, and suppressed small groups,
+(verified by confirmed milestones) against perceived achievement per dyad, word clouds, and suppressed small groups,
 to the coordinator and to an evaluator (who reads aggregates only), in JSON and
 in one offline HTML page that carries every figure.
 
@@ -146,14 +148,15 @@ def run_cohort(http: httpx.Client, admin_token: str, clock_file: Path) -> None:
     lost = matches[0]
     deadline = timedelta(hours=cohort.program["feedback_deadline_hours"])
     objectives: dict[str, str] = {}
+    milestones: dict[str, list[str]] = {}
     forms = {"sent": 0, "late": 0}
-    measured: dict[str, float] = {}
+    measured: dict[str, float] = {}  # verified: confirmed milestones of four
     for n, match in enumerate(matches):
         mentee = people[match["mentee_participant_id"]].client
         mentor = people[match["mentor_participant_id"]].client
         held = 3 if match is lost else 12
         if match is not lost:
-            measured[match["id"]] = 25.0 * (1 + n % 4)  # the last measure, of a target of 4
+            measured[match["id"]] = 25.0 * (1 + n % 4)  # 1 to 4 of its 4 milestones confirmed (and as much self-reported)
         for week, meeting in enumerate(schedule[match["id"]][:held]):
             begins = datetime.fromisoformat(meeting["start"])
             due = begins + timedelta(minutes=meeting["duration_minutes"]) + deadline
@@ -172,15 +175,25 @@ def run_cohort(http: httpx.Client, admin_token: str, clock_file: Path) -> None:
 
                 at(when, send)
             if week == 0:
-                def set_objective(d: str = match["id"], c: Client = mentee) -> None:
-                    body = objective_body(d, target=4, due_date=(mentoring_ends - timedelta(days=5)).isoformat())
-                    objectives[d] = c.ok("POST", "/v1/objectives", 201, json=body)["id"]
+                def set_objective(d: str = match["id"], c: Client = mentee, day0: datetime = begins) -> None:
+                    steps = [{"title": f"Artículo {k + 1} enviado", "due_on": (day0 + timedelta(weeks=2 * k + 2)).date().isoformat()}
+                             for k in range(4)]
+                    body = objective_body(d, target=4, due_date=(mentoring_ends - timedelta(days=5)).isoformat(), milestones=steps)
+                    created = c.ok("POST", "/v1/objectives", 201, json=body)
+                    objectives[d], milestones[d] = created["id"], [m["id"] for m in created["milestones"]]
 
                 at(begins + timedelta(minutes=80), set_objective)
             if week in (4, 8) and match is not lost:
                 value = 1 if week == 4 else 1 + n % 4
                 at(begins + timedelta(minutes=90), lambda d=match["id"], c=mentee, v=value: c.ok(
                     "POST", f"/v1/objectives/{objectives[d]}/progress", 201, json={"value": v}))
+                # The verified measure: she reports each step done with evidence, her mentor confirms it.
+                for k in ([0] if week == 4 else range(1, 1 + n % 4)):
+                    def verify(d: str = match["id"], c: Client = mentee, reviewer: Client = mentor, k: int = k) -> None:
+                        c.ok("POST", f"/v1/milestones/{milestones[d][k]}/evidence", json={"note": "Acuse de recibo de la revista"})
+                        reviewer.ok("POST", f"/v1/milestones/{milestones[d][k]}/confirmation")
+
+                    at(begins + timedelta(minutes=95), verify)
     lost_mentee = people[lost["mentee_participant_id"]].client
 
     def dissolve() -> None:  # two meetings missed after the third: the dyad is red, then dissolved

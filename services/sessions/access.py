@@ -9,10 +9,15 @@
   program's dyads gets 403 (or read access where the route allows members);
   anyone else 404.
 - The program's outcomes for the report (``/v1/dyads/programs/{id}/outcomes``)
-  also answer the evaluation service's own token (scope ``reports:read``; a
-  platform client, no ``tid``, reads any institution's, a client with a ``tid``
-  only that one's): evaluation decides first whether its caller may see the
-  report. That scope opens nothing else here: every other route is a 404 for it.
+  hold personal answers (ratings, perceived achievement), so besides the
+  program's coordinators and admins they answer only the evaluation service's
+  own token (scope ``reports:read``; a platform client, no ``tid``, reads any
+  institution's, a client with a ``tid`` only that one's): evaluation decides
+  first whether its caller may see the report. A client without that scope and
+  an evaluator who may know the program get 403; members of its dyads 403.
+  That scope opens nothing else here: every other route is a 404 for it.
+- Milestones: as their dyad (members and coordinators read; the mentee creates,
+  edits and reports them; her mentor or a coordinator confirms or returns them).
 - Every query filters by the institution (the token's ``tid``; admins see all).
 """
 
@@ -103,15 +108,28 @@ def reports_client(who: Principal) -> bool:
     return who.is_client and REPORTS_READ_SCOPE in who.scopes
 
 
-def program_for_report(session: Session, who: Principal, program_id: uuid.UUID) -> ProgramSettings:
-    """The program, for its coordinators, admins and a ``reports:read`` client
-    (of any institution without a ``tid``, else of its own only)."""
-    if not reports_client(who):
-        return program_for(session, who, program_id)[0]
+def _known_program(session: Session, who: Principal, program_id: uuid.UUID) -> ProgramSettings:
+    """The program as far as the caller's tenancy lets her know it (a client without ``tid``: any; else her institution's)."""
     stmt = select(ProgramSettings).where(ProgramSettings.program_id == program_id)
-    if who.tenant_id is not None:
+    if not who.is_admin and not (who.is_client and who.tenant_id is None):
         stmt = stmt.where(ProgramSettings.institution_id == (tenant(who) or uuid.UUID(int=0)))
     program = session.exec(stmt).first()
     if program is None:
         raise not_found("Program")
     return program
+
+
+def program_for_report(session: Session, who: Principal, program_id: uuid.UUID) -> ProgramSettings:
+    """The program, for its coordinators, admins and a ``reports:read`` client
+    (of any institution without a ``tid``, else of its own only). Another client,
+    or an evaluator, that may know the program gets 403: evaluators read the
+    report the evaluation service publishes, never the per-dyad answers."""
+    if reports_client(who):
+        return _known_program(session, who, program_id)
+    if who.is_client or who.has_role("evaluator"):
+        program = _known_program(session, who, program_id)
+        if not coordinates(who, program.institution_id):
+            raise forbidden("Per-dyad outcomes hold personal answers: only the program's coordinators and the evaluation "
+                            "service (scope reports:read) read them")
+        return program
+    return program_for(session, who, program_id)[0]

@@ -16,10 +16,11 @@ DyadId = Annotated[uuid.UUID, Path(description="The dyad's id (the match id).")]
 MeetingId = Annotated[uuid.UUID, Path(description="The meeting's id.")]
 FormId = Annotated[uuid.UUID, Path(description="The feedback form's id.")]
 ObjectiveId = Annotated[uuid.UUID, Path(description="The objective's id.")]
+MilestoneId = Annotated[uuid.UUID, Path(description="The milestone's id.")]
 EntryId = Annotated[uuid.UUID, Path(description="The diary entry's id.")]
 EventId = Annotated[uuid.UUID, Path(description="The group event's id.")]
 
 __all__ = [
-    "CurrentPrincipal", "DyadId", "EntryId", "EventId", "FormId", "IdempotencyDep", "MeetingId", "ObjectiveId",
+    "CurrentPrincipal", "DyadId", "EntryId", "EventId", "FormId", "IdempotencyDep", "MeetingId", "MilestoneId", "ObjectiveId",
     "ProgramId", "SessionDep",
 ]

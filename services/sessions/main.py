@@ -29,13 +29,13 @@ from services.sessions.routers import router
 log = logging.getLogger("sessions.main")
 
 DESCRIPTION = """Meetings and their schedule, group events and attendance, feedback forms with deadlines,
-SMART objectives with measured progress, the private diary, and dyad health."""
+SMART objectives with milestones (verified achievement) and progress, the private diary, and dyad health."""
 
 TAGS = [
     {"name": "dyads", "description": "Dyads from the matching feed, their health, and program views."},
     {"name": "meetings", "description": "The schedule, confirmations, reschedules and the iCalendar feed."},
     {"name": "feedback", "description": "Forms after each held meeting, deadlines and overdue lists."},
-    {"name": "objectives", "description": "SMART objectives, progress and measured against perceived achievement."},
+    {"name": "objectives", "description": "SMART objectives, their milestones and progress, and verified, self-reported and perceived achievement."},
     {"name": "diary", "description": "The mentee's private diary."},
     {"name": "group events", "description": "Kickoff, accompaniment sessions, cohort meetings and attendance."},
 ]

@@ -8,7 +8,9 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Text, TypeDecorator, UniqueConstraint
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
@@ -16,6 +18,8 @@ from servicekit.consumer import FeedCursorBase, HandledEventBase
 from servicekit.db import new_registry
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
+
+from services.sessions.schemas.common import MilestoneChangeKind, MilestoneStatus
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -40,6 +44,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(SQLModel, registry=new_registry()):
     pass
+
+
+def one_of(column: str, vocabulary: type[StrEnum]) -> CheckConstraint:
+    """A CHECK constraint keeping ``column`` inside ``vocabulary``."""
+    return CheckConstraint(f"{column} IN ({', '.join(repr(v.value) for v in vocabulary)})", name=column)
 
 
 class OutboxEvent(OutboxEventBase, Base, table=True):
@@ -200,6 +209,59 @@ class ProgressEntry(Base, table=True):
     note: str | None = Field(default=None, sa_type=Text)
     meeting_id: uuid.UUID | None = Field(default=None, foreign_key="meetings.id")
     recorded_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Milestone(Base, table=True):
+    """A verifiable step of a SMART objective. The current evidence lives here
+    while the milestone is reported or confirmed; every report (with the
+    evidence it carried), confirmation and return is kept in ``milestone_changes``.
+    ``title``, ``evidence_link``, ``evidence_note`` and ``return_reason`` are
+    personal content (the mentee's, her reviewer's): never in events or logs, and
+    part of whatever export or erasure covers her objectives."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        one_of("status", MilestoneStatus),
+        CheckConstraint("status = 'planned' OR (reported_at IS NOT NULL AND met_on IS NOT NULL)", name="reported"),
+        CheckConstraint("(status = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    objective_id: uuid.UUID = Field(foreign_key="objectives.id", index=True)
+    dyad_id: uuid.UUID = Field(foreign_key="dyads.id", index=True)
+    title: str = Field(max_length=200)
+    due_on: date
+    status: str = Field(default=MilestoneStatus.planned.value, max_length=10)
+    met_on: date | None = None
+    evidence_link: str | None = Field(default=None, max_length=2083)
+    evidence_note: str | None = Field(default=None, sa_type=Text)
+    reported_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    confirmed_by: str | None = Field(default=None, max_length=20)
+    returned_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    return_reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class MilestoneChange(Base, table=True):
+    """History of a milestone: each report with its evidence, each confirmation, each return with its reason
+    (personal content, as on ``Milestone``)."""
+
+    __tablename__ = "milestone_changes"
+    __table_args__ = (one_of("kind", MilestoneChangeKind),)
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    institution_id: uuid.UUID = Field(index=True)
+    milestone_id: uuid.UUID = Field(foreign_key="milestones.id", index=True)
+    kind: str = Field(max_length=10)
+    by: str = Field(max_length=20)
+    met_on: date | None = None
+    evidence_link: str | None = Field(default=None, max_length=2083)
+    evidence_note: str | None = Field(default=None, sa_type=Text)
+    reason: str | None = Field(default=None, sa_type=Text)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class DiaryEntry(Base, table=True):

@@ -1,8 +1,10 @@
-"""SMART objectives (domain validation naming each component), progress, measured vs perceived."""
+"""SMART objectives (domain validation naming each component) with their milestones, progress, and
+achievement: verified (confirmed milestones, the measure), self-reported (progress) and perceived."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -11,9 +13,9 @@ from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.problems import FieldError, ProblemError, field_problem, not_found
 
-from services.sessions import access, clock, domain
+from services.sessions import access, clock, domain, milestones
 from services.sessions.meetings import dyad_meetings
-from services.sessions.models import Dyad, Meeting, Objective, OutboxEvent, ProgramSettings, ProgressEntry
+from services.sessions.models import Dyad, Meeting, Milestone, Objective, OutboxEvent, ProgramSettings, ProgressEntry
 from services.sessions.schemas import ComparisonOut, ObjectivePublic, ProgressPublic
 
 
@@ -23,24 +25,30 @@ def entries(session: Session, objective: Objective) -> list[ProgressEntry]:
     ).order_by(ProgressEntry.recorded_at, ProgressEntry.id)).all())  # type: ignore[arg-type]
 
 
-def assessed(o: Objective, recorded: list[ProgressEntry]) -> domain.AchievementComparison:
-    """Measured against perceived, from the objective's progress entries (in time order)."""
+def assessed(o: Objective, recorded: list[ProgressEntry], steps: list[Milestone], now: datetime) -> domain.AchievementComparison:
+    """Verified (from its milestones), self-reported (from its progress entries) and perceived, at ``now``."""
     return domain.assess_objective(o.baseline, o.target, [domain.ProgressEntry(e.recorded_at, e.value) for e in recorded],
+                                   milestones=[milestones.to_domain(m) for m in steps], now=now,
                                    mentee=o.mentee_perceived, mentor=o.mentor_perceived)
 
 
 def comparison(session: Session, o: Objective) -> domain.AchievementComparison:
-    return assessed(o, entries(session, o))
+    return assessed(o, entries(session, o), milestones.of_objective(session, o), clock.now())
 
 
 def public(session: Session, o: Objective) -> ObjectivePublic:
-    c = comparison(session, o)
+    now = clock.now()
+    steps = milestones.of_objective(session, o)
+    c = assessed(o, entries(session, o), steps, now)
+    tally = domain.tally_milestones([milestones.to_domain(m) for m in steps], now)
     return ObjectivePublic(
         id=o.id, dyad_id=o.dyad_id, program_id=o.program_id, statement=o.statement, metric=o.metric, baseline=o.baseline,
         target=o.target, unit=o.unit, direction=o.direction, plan=o.plan, resources=o.resources, career_goal=o.career_goal,
-        due_date=o.due_date, set_on=o.set_on, created_at=o.created_at,
-        achievement=ComparisonOut(measured=c.measured, mentee=c.mentee, mentor=c.mentor, mentee_vs_measured=c.mentee_vs_measured,
-                                  mentor_vs_measured=c.mentor_vs_measured, mentee_vs_mentor=c.mentee_vs_mentor),
+        due_date=o.due_date, set_on=o.set_on, created_at=o.created_at, milestones=[milestones.public(m, now) for m in steps],
+        achievement=ComparisonOut(verified=c.verified, milestones=tally.total, milestones_confirmed=tally.confirmed,
+                                  self_reported=c.self_reported, mentee=c.mentee, mentor=c.mentor,
+                                  mentee_vs_verified=c.mentee_vs_verified, mentor_vs_verified=c.mentor_vs_verified,
+                                  mentee_vs_mentor=c.mentee_vs_mentor),
     )
 
 
@@ -72,11 +80,18 @@ def create(session: Session, who: Principal, body: Any) -> Objective:
     )
     window = domain.ProgramWindow(start=program.mentoring_starts_on, end=program.mentoring_ends_on, first_meeting=first.start.date())
     issues = domain.validate_objective(draft, window)
+    steps = [(f"body.milestones.{n}.due_on", m.due_on) for n, m in enumerate(body.milestones)]
+    misplaced = milestones.date_problems(steps, set_on, body.due_date) if body.due_date is not None else []
     if issues:
         errors = [FieldError(field=f"body.{i.field}", message=f"{i.component.value}: {i.problem}", code=f"smart_{i.component.value}") for i in issues]
+        errors += [FieldError(field=f, message=problem, code="outside_objective") for f, problem in misplaced]
         components = sorted({i.component.value for i in issues}, key=[c.value for c in domain.Component].index)
         raise ProblemError(422, f"The objective is not SMART yet: {', '.join(components)}", slug="not-smart",
                            title="Request validation failed", errors=errors, components=components)
+    if misplaced:
+        raise ProblemError(422, f"{len(misplaced)} milestone{'s fall' if len(misplaced) > 1 else ' falls'} outside the objective's life "
+                                f"({set_on} to {body.due_date})", slug="validation-error", title="Request validation failed",
+                           errors=[FieldError(field=f, message=problem, code="outside_objective") for f, problem in misplaced])
     objective = Objective(
         institution_id=dyad.institution_id, program_id=dyad.program_id, dyad_id=dyad.id, statement=body.statement.strip(),
         metric=body.metric, baseline=body.baseline, target=body.target, unit=body.unit, direction=body.direction, plan=body.plan,
@@ -85,10 +100,13 @@ def create(session: Session, who: Principal, body: Any) -> Objective:
     )
     session.add(objective)
     session.flush()
+    for m in body.milestones:
+        milestones.add(session, objective, m.title, m.due_on, now)
+    session.flush()
     emit(session, OutboxEvent, "objective.created", subject=objective.id, tenant_id=dyad.institution_id, payload={
         "objective_id": str(objective.id), "dyad_id": str(dyad.id), "program_id": str(dyad.program_id),
         "metric": objective.metric, "baseline": objective.baseline, "target": objective.target, "unit": objective.unit,
-        "due_date": objective.due_date.isoformat(),
+        "due_date": objective.due_date.isoformat(), "milestones": len(body.milestones),
     })
     return objective
 
@@ -120,7 +138,7 @@ def add_progress(session: Session, objective: Objective, dyad: Dyad, body: Any) 
 
 def progress_public(objective: Objective, e: ProgressEntry) -> ProgressPublic:
     return ProgressPublic(id=e.id, objective_id=e.objective_id, value=e.value, note=e.note, meeting_id=e.meeting_id, recorded_at=e.recorded_at,
-                          achievement=domain.measured_achievement(objective.baseline, objective.target, e.value))
+                          achievement=domain.self_reported_achievement(objective.baseline, objective.target, e.value))
 
 
 def assess(session: Session, objective: Objective, dyad: Dyad, side: str, achievement: float) -> Objective:
@@ -136,11 +154,9 @@ def assess(session: Session, objective: Objective, dyad: Dyad, side: str, achiev
         objective.mentor_perceived = achievement
     session.add(objective)
     session.flush()
-    c = comparison(session, objective)
+    # Who assessed, never what she answered: a perceived achievement is a personal answer.
     emit(session, OutboxEvent, "objective.assessed", subject=objective.id, tenant_id=dyad.institution_id, payload={
         "objective_id": str(objective.id), "dyad_id": str(dyad.id), "program_id": str(dyad.program_id), "by": side,
-        "measured": c.measured, "mentee": c.mentee, "mentor": c.mentor, "mentee_vs_measured": c.mentee_vs_measured,
-        "mentor_vs_measured": c.mentor_vs_measured, "mentee_vs_mentor": c.mentee_vs_mentor,
     })
     return objective
 
@@ -155,7 +171,7 @@ def progress_series(session: Session, objective: Objective) -> list[tuple]:  # t
 
 
 def series_of(objective: Objective, recorded: list[ProgressEntry]) -> list[tuple]:  # type: ignore[type-arg]
-    """The objective's measured achievement over time (from its creation), from its entries in time order."""
+    """The objective's self-reported achievement over time (from its creation), from its entries in time order."""
     series = domain.achievement_series(objective.baseline, objective.target,
                                        [domain.ProgressEntry(e.recorded_at, e.value) for e in recorded])
     return [(objective.created_at, 0.0), *series] if series and objective.created_at < series[0][0] else list(series)

@@ -3,13 +3,29 @@
 For every dyad (by its id, the match id; its members are never named): status
 and, while active, its health now; its meetings (scheduled, held, rescheduled,
 cancelled, in person); its feedback forms' timeliness (on time, late with each
-delay in whole days, not submitted); and the measured achievement of its SMART
-objectives (the share of each target reached by the latest progress measure,
-averaged over the dyad's objectives). Nothing anyone answered is given here:
-no rating, no comment, no perceived achievement, no diary.
+delay in whole days, not submitted); its SMART objectives' achievement, each
+figure named for what it is:
 
-Read in five queries whatever the program's size; read-only (the stored health
-colour is not touched).
+- measured (``measured_mean``): the verified measure, confirmed milestones /
+  milestones x 100, averaged over the dyad's objectives that have milestones;
+- self-reported (``self_reported_mean``): the mentee's progress toward each
+  target, averaged over the objectives with progress;
+- perceived: what the mentee and the mentor each rated at the last meeting,
+  averaged over the objectives she assessed;
+
+its milestones (reported, confirmed, overdue); and its rapport, the mean
+rating each member gave her counterpart over her submitted forms.
+
+Ratings and perceived achievement are personal answers, so they are given here
+only to those who need them for the program report: the evaluation service's
+own client (scope ``reports:read``), and the program's coordinators and admins
+(``access.program_for_report``). Mentors, mentees and evaluators never read this
+view: the report publishes these figures only in groups of at least k. No
+comment, no evidence, no diary text and no name is ever given.
+
+Read in six set queries whatever the program's size (dyads, meetings, forms,
+objectives, progress entries, milestones); read-only (the stored health colour
+is not touched).
 """
 
 from __future__ import annotations
@@ -26,7 +42,8 @@ from sqlmodel import Session, select
 from services.sessions import clock, domain
 from services.sessions.feedback import to_domain as form_to_domain
 from services.sessions.meetings import to_domain as meeting_to_domain
-from services.sessions.models import Dyad, FeedbackForm, Meeting, Objective, ProgramSettings, ProgressEntry
+from services.sessions.milestones import to_domain as milestone_to_domain
+from services.sessions.models import Dyad, FeedbackForm, Meeting, Milestone, Objective, ProgramSettings, ProgressEntry
 from services.sessions.objectives import assessed, series_of
 from services.sessions.schemas import ProgramOutcomesOut
 from services.sessions.supervision import program_dyads, thresholds
@@ -34,15 +51,33 @@ from services.sessions.supervision import program_dyads, thresholds
 ACHIEVED = 100.0
 
 
-def _objectives(objectives: list[Objective], recorded: dict[uuid.UUID, list[ProgressEntry]]) -> dict[str, Any]:
-    measured = [assessed(o, recorded.get(o.id, [])).measured for o in objectives]
-    values = [m for m in measured if m is not None]
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return fmean(present) if present else None
+
+
+def _objectives(objectives: list[Objective], recorded: dict[uuid.UUID, list[ProgressEntry]],
+                steps: dict[uuid.UUID, list[Milestone]], now: datetime) -> dict[str, Any]:
+    compared = [assessed(o, recorded.get(o.id, []), steps.get(o.id, []), now) for o in objectives]
+    tally = domain.tally_milestones([milestone_to_domain(m) for o in objectives for m in steps.get(o.id, [])], now)
     return {
         "objectives": len(objectives),
         "with_progress": sum(1 for o in objectives if recorded.get(o.id)),
-        "achieved": sum(1 for m in values if m >= ACHIEVED),
-        "measured_mean": fmean(values) if values else None,
+        "achieved": sum(1 for c in compared if c.self_reported is not None and c.self_reported >= ACHIEVED),
+        "milestones": tally.total, "milestones_reported": tally.reported, "milestones_confirmed": tally.confirmed,
+        "milestones_overdue": tally.overdue,
+        "measured_mean": _mean([c.verified for c in compared]),
+        "self_reported_mean": _mean([c.self_reported for c in compared]),
+        "perceived_mentee_mean": _mean([c.mentee for c in compared]),
+        "perceived_mentor_mean": _mean([c.mentor for c in compared]),
+        "assessed_by_mentee": sum(1 for c in compared if c.mentee is not None),
+        "assessed_by_mentor": sum(1 for c in compared if c.mentor is not None),
     }
+
+
+def _rapport(forms: list[FeedbackForm]) -> dict[str, Any]:
+    r = domain.dyad_rapport(dataclasses.replace(form_to_domain(f), respondent_role=f.respondent_role) for f in forms)
+    return dataclasses.asdict(r)
 
 
 def _meetings(meetings: list[domain.Meeting], now: datetime) -> dict[str, Any]:
@@ -87,6 +122,11 @@ def program_outcomes(session: Session, program: ProgramSettings) -> ProgramOutco
                           .where(Objective.institution_id == iid, Objective.program_id == pid, ProgressEntry.institution_id == iid)
                           .order_by(ProgressEntry.recorded_at, ProgressEntry.id)).all():  # type: ignore[arg-type]
         recorded[e.objective_id].append(e)
+    steps: dict[uuid.UUID, list[Milestone]] = defaultdict(list)
+    for step in session.exec(select(Milestone).join(Objective, Objective.id == Milestone.objective_id)  # type: ignore[arg-type]
+                             .where(Objective.institution_id == iid, Objective.program_id == pid, Milestone.institution_id == iid)
+                             .order_by(Milestone.due_on, Milestone.id)).all():  # type: ignore[arg-type]
+        steps[step.objective_id].append(step)
 
     limits = thresholds(program)
     all_meetings: list[domain.Meeting] = []
@@ -103,7 +143,8 @@ def program_outcomes(session: Session, program: ProgramSettings) -> ProgramOutco
             health = domain.dyad_health(str(d.id), ms, fs, series, now, limits).status.value
         items.append({
             "dyad_id": d.id, "status": d.status, "health": health, "at_risk": health in ("amber", "red"),
-            "meetings": _meetings(ms, now), "feedback": _feedback(fs, now), "objectives": _objectives(objectives[d.id], recorded),
+            "meetings": _meetings(ms, now), "feedback": _feedback(fs, now),
+            "objectives": _objectives(objectives[d.id], recorded, steps, now), "rapport": _rapport(forms[d.id]),
         })
     feedback = domain.feedback_stats(all_forms, now)
     return ProgramOutcomesOut.model_validate({

@@ -417,7 +417,7 @@ class Demo:
     def assess(self, mentee: Member, mentor: Member, objectives: list[dict[str, Any]]) -> None:
         # Mentees were more optimistic than their mentors (DOMAIN.md, step 6).
         for objective in objectives:
-            measured = mentee.person.get(f"/v1/objectives/{objective['id']}")["achievement"]["measured"] or 0
+            measured = mentee.person.get(f"/v1/objectives/{objective['id']}")["achievement"]["self_reported"] or 0
             mentee.person.put(f"/v1/objectives/{objective['id']}/assessment", {"achievement": min(100, measured + 15 + self.rng.randint(0, 10))})
             mentor.person.put(f"/v1/objectives/{objective['id']}/assessment", {"achievement": max(0, min(100, measured - 5 + self.rng.randint(0, 10)))})
 

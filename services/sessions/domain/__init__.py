@@ -1,6 +1,7 @@
 """The sessions domain core: schedules across time zones, feedback deadlines,
-SMART objectives and measured achievement, dyad health, and program statistics.
-No HTTP and no database: pure functions over frozen dataclasses. See README.md."""
+SMART objectives with their milestones and achievement (verified,
+self-reported, perceived), dyad health, and program statistics. No HTTP
+and no database: pure functions over frozen dataclasses. See README.md."""
 
 from .deadlines import (
     DEFAULT_DEADLINE_HOURS,
@@ -45,6 +46,7 @@ from .smart import (
     Component,
     Direction,
     Issue,
+    MilestoneTally,
     ObjectiveDraft,
     ProgramWindow,
     ProgressEntry,
@@ -53,8 +55,12 @@ from .smart import (
     assess_objective,
     compare_achievement,
     latest_value,
-    measured_achievement,
+    milestone_date_problem,
+    milestone_overdue,
+    self_reported_achievement,
+    tally_milestones,
     validate_objective,
+    verified_achievement,
 )
 from .stats import (
     AchievementSummary,
@@ -63,8 +69,10 @@ from .stats import (
     InPersonStats,
     MeetingStats,
     ProgramStats,
+    Rapport,
     achievement_summary,
     delay_histogram,
+    dyad_rapport,
     feedback_stats,
     in_person_stats,
     meeting_stats,
@@ -96,6 +104,7 @@ __all__ = [
     "MeetingStats",
     "MeetingStatus",
     "Milestone",
+    "MilestoneTally",
     "Modality",
     "ObjectiveDraft",
     "Occurrence",
@@ -104,6 +113,7 @@ __all__ = [
     "ProgramWindow",
     "ProgressEntry",
     "ProgressSeries",
+    "Rapport",
     "Reason",
     "Schedule",
     "ScheduleRequest",
@@ -126,6 +136,7 @@ __all__ = [
     "delay_histogram",
     "describe",
     "dyad_health",
+    "dyad_rapport",
     "feedback_due",
     "feedback_stats",
     "form_timeliness",
@@ -133,9 +144,13 @@ __all__ = [
     "latest_value",
     "list_overdue",
     "meeting_stats",
-    "measured_achievement",
+    "milestone_date_problem",
+    "milestone_overdue",
     "program_stats",
     "propose_schedule",
     "rank_dyads",
+    "self_reported_achievement",
+    "tally_milestones",
     "validate_objective",
+    "verified_achievement",
 ]

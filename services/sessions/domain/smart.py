@@ -1,13 +1,23 @@
 """SMART objectives: validation that names each missing or inconsistent
-component, the measured achievement, and measured against perceived.
+component, milestones, and achievement measured three ways (see README.md).
 
-Measured achievement (see README.md)::
+- **Verified** (the measured achievement): the share of the objective's
+  milestones that her counterpart (or a coordinator) confirmed::
 
-    achievement = clip((current - baseline) / (target - baseline), 0, 1) * 100
+      verified = confirmed milestones / milestones * 100
 
-It works for decreasing targets as well (baseline 10 rejections, target 4,
-current 7: (7 - 10) / (4 - 10) = 50 %). Gaps are in percentage points:
-mentee - measured, mentor - measured, mentee - mentor.
+  ``None`` while the objective has no milestone: nothing can be verified.
+- **Self-reported**: how far the mentee's latest progress value moved from the
+  baseline towards the target::
+
+      self_reported = clip((current - baseline) / (target - baseline), 0, 1) * 100
+
+  It works for decreasing targets as well (baseline 10 rejections, target 4,
+  current 7: (7 - 10) / (4 - 10) = 50 %). ``None`` before her first entry.
+- **Perceived**: what the mentee and the mentor each rate at the last meeting.
+
+Gaps are in percentage points: mentee - verified, mentor - verified,
+mentee - mentor.
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from .model import DomainError, require_aware
+from .model import DomainError, Milestone, require_aware
 
 
 class Component(StrEnum):
@@ -212,8 +222,9 @@ def validate_objective(
     return tuple(issues)
 
 
-def measured_achievement(baseline: float, target: float, current: float) -> float:
-    """``clip((current - baseline) / (target - baseline), 0, 1) * 100``, in %.
+def self_reported_achievement(baseline: float, target: float, current: float) -> float:
+    """The share of the way from baseline to target that ``current`` covers:
+    ``clip((current - baseline) / (target - baseline), 0, 1) * 100``, in %.
 
     Raises ``DomainError`` when target equals baseline (there is nothing to
     measure) or a value is not finite.
@@ -249,9 +260,79 @@ def latest_value(entries: Iterable[ProgressEntry]) -> float | None:
 def achievement_series(
     baseline: float, target: float, entries: Sequence[ProgressEntry]
 ) -> tuple[tuple[datetime, float], ...]:
-    """Measured achievement (%) after each entry, in time order."""
+    """Self-reported achievement (%) after each entry, in time order."""
     ordered = sorted(entries, key=lambda e: e.at)
-    return tuple((e.at, measured_achievement(baseline, target, e.value)) for e in ordered)
+    return tuple((e.at, self_reported_achievement(baseline, target, e.value)) for e in ordered)
+
+
+# --- milestones ---------------------------------------------------------------------------
+
+
+def milestone_date_problem(due_on: date, set_on: date, objective_due: date) -> str | None:
+    """Why a milestone cannot be due on ``due_on`` (``None`` when it can): it
+    falls within the objective's life, from the day it was set to its due date."""
+    if due_on < set_on:
+        return f"before the objective was set ({due_on} < {set_on})"
+    if due_on > objective_due:
+        return f"after the objective's due date ({due_on} > {objective_due})"
+    return None
+
+
+@dataclass(frozen=True)
+class MilestoneTally:
+    """An objective's (or a dyad's) milestones at one moment: ``reported``
+    counts those with evidence that nobody confirmed yet; ``overdue`` those whose
+    due date has passed without a confirmation (reported ones included: the
+    confirmation is what is missing)."""
+
+    total: int
+    reported: int
+    confirmed: int
+    overdue: int
+
+    @property
+    def verified(self) -> float | None:
+        """confirmed / total * 100, or ``None`` without milestones."""
+        return None if self.total == 0 else self.confirmed / self.total * 100.0
+
+
+def milestone_overdue(milestone: Milestone, now: datetime) -> bool:
+    """Its due date has passed and it is not confirmed at ``now``: a milestone
+    due on day D is overdue from the day after D (on the calendar of ``now``'s
+    time zone)."""
+    require_aware(now, "now")
+    confirmed = milestone.confirmed_at is not None and milestone.confirmed_at <= now
+    return not confirmed and milestone.due_on < now.date()
+
+
+def tally_milestones(milestones: Iterable[Milestone], now: datetime) -> MilestoneTally:
+    """Count ``milestones`` as they stood at ``now``: a milestone created later
+    is left out, a report or confirmation stamped later is not counted yet
+    (overdue as in :func:`milestone_overdue`)."""
+    require_aware(now, "now")
+    total = reported = confirmed = overdue = 0
+    for m in milestones:
+        if m.created_at > now:
+            continue
+        total += 1
+        is_confirmed = m.confirmed_at is not None and m.confirmed_at <= now
+        if is_confirmed:
+            confirmed += 1
+        elif m.reported_at is not None and m.reported_at <= now:
+            reported += 1
+        if milestone_overdue(m, now):
+            overdue += 1
+    return MilestoneTally(total, reported, confirmed, overdue)
+
+
+def verified_achievement(milestones: Iterable[Milestone], now: datetime) -> float | None:
+    """The measured achievement: confirmed milestones / milestones * 100 at
+    ``now``; ``None`` when the objective has no milestone (nothing verifiable).
+    Self-reported progress never enters it."""
+    return tally_milestones(milestones, now).verified
+
+
+# --- achievement side by side ---------------------------------------------------------------
 
 
 def _check_percentage(name: str, value: float | None) -> None:
@@ -263,32 +344,36 @@ def _gap(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AchievementComparison:
-    """Measured and perceived achievement (%) side by side, and the gaps in
-    percentage points; a gap is ``None`` when one side is missing. A positive
-    ``mentee_vs_measured`` means the mentee is more optimistic than the metric."""
+    """One objective's achievement (%), each named for what it is: ``verified``
+    (confirmed milestones: the measure), ``self_reported`` (the mentee's
+    progress toward the target), and the perceived ``mentee`` and ``mentor``
+    ratings. Gaps are in percentage points, ``None`` when a side is missing; a
+    positive ``mentee_vs_verified`` means the mentee is more optimistic than
+    what was verified."""
 
-    measured: float | None
-    mentee: float | None
-    mentor: float | None
-    mentee_vs_measured: float | None = field(init=False)
-    mentor_vs_measured: float | None = field(init=False)
+    verified: float | None
+    self_reported: float | None = None
+    mentee: float | None = None
+    mentor: float | None = None
+    mentee_vs_verified: float | None = field(init=False)
+    mentor_vs_verified: float | None = field(init=False)
     mentee_vs_mentor: float | None = field(init=False)
 
     def __post_init__(self) -> None:
-        for name in ("measured", "mentee", "mentor"):
+        for name in ("verified", "self_reported", "mentee", "mentor"):
             _check_percentage(name, getattr(self, name))
-        object.__setattr__(self, "mentee_vs_measured", _gap(self.mentee, self.measured))
-        object.__setattr__(self, "mentor_vs_measured", _gap(self.mentor, self.measured))
+        object.__setattr__(self, "mentee_vs_verified", _gap(self.mentee, self.verified))
+        object.__setattr__(self, "mentor_vs_verified", _gap(self.mentor, self.verified))
         object.__setattr__(self, "mentee_vs_mentor", _gap(self.mentee, self.mentor))
 
 
 def compare_achievement(
-    measured: float | None, mentee: float | None, mentor: float | None
+    verified: float | None, mentee: float | None, mentor: float | None, self_reported: float | None = None
 ) -> AchievementComparison:
-    """Measured achievement beside the mentee's and the mentor's perceptions (0-100)."""
-    return AchievementComparison(measured, mentee, mentor)
+    """Verified achievement beside the mentee's and the mentor's perceptions (0-100)."""
+    return AchievementComparison(verified=verified, self_reported=self_reported, mentee=mentee, mentor=mentor)
 
 
 def assess_objective(
@@ -296,11 +381,18 @@ def assess_objective(
     target: float,
     entries: Iterable[ProgressEntry],
     *,
+    milestones: Iterable[Milestone] = (),
+    now: datetime,
     mentee: float | None = None,
     mentor: float | None = None,
 ) -> AchievementComparison:
-    """Measured achievement from the latest progress entry (the baseline itself,
-    i.e. 0 %, when there is none) beside the perceived ones."""
-    current = latest_value(entries)
-    measured = measured_achievement(baseline, target, baseline if current is None else current)
-    return AchievementComparison(measured, mentee, mentor)
+    """The objective at ``now``: verified from its milestones, self-reported
+    from its latest progress entry (``None`` without entries), beside the
+    perceived ones."""
+    current = latest_value(e for e in entries if e.at <= now)
+    return AchievementComparison(
+        verified=verified_achievement(milestones, now),
+        self_reported=None if current is None else self_reported_achievement(baseline, target, current),
+        mentee=mentee,
+        mentor=mentor,
+    )

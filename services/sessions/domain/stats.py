@@ -9,8 +9,12 @@ achievement (see README.md for the definitions in words).
 * delays: each late form's delay in whole days (``deadlines.delay_days``),
   counted in bins 1, 2, ... 13 and "14+".
 * in-person meetings per dyad: held meetings whose modality is in person.
-* achievement: means of measured, mentee-perceived and mentor-perceived
-  achievement and of the gaps between them.
+* achievement: means of verified (confirmed milestones, over the objectives
+  that have milestones), self-reported (over the objectives with progress),
+  mentee-perceived and mentor-perceived achievement, and of the gaps between
+  perceived and verified.
+* rapport of a dyad: the mean rating each member gave her counterpart over her
+  submitted forms, and the mean of the two.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from datetime import datetime
 from statistics import fmean, median
 
 from .deadlines import delay_days
-from .model import FeedbackForm, Meeting, MeetingStatus, Modality, require_aware
+from .model import DomainError, FeedbackForm, Meeting, MeetingStatus, Modality, require_aware
 from .smart import AchievementComparison
 
 DELAY_BINS = 14
@@ -90,19 +94,36 @@ class InPersonStats:
 
 @dataclass(frozen=True)
 class AchievementSummary:
-    """Means over objectives (percentages; gaps in points). ``compared`` counts
-    objectives rated by both members; ``mentee_more_optimistic`` those where the
-    mentee rated higher than the mentor."""
+    """Means over objectives (percentages; gaps in points), each over the
+    objectives where that value exists. ``with_milestones`` counts objectives
+    that can be verified; ``compared`` those rated by both members;
+    ``mentee_more_optimistic`` those where the mentee rated higher than the
+    mentor."""
 
     objectives: int
-    measured_mean: float | None
+    with_milestones: int
+    verified_mean: float | None
+    self_reported_mean: float | None
     mentee_mean: float | None
     mentor_mean: float | None
-    mentee_vs_measured_mean: float | None
-    mentor_vs_measured_mean: float | None
+    mentee_vs_verified_mean: float | None
+    mentor_vs_verified_mean: float | None
     mentee_vs_mentor_mean: float | None
     compared: int
     mentee_more_optimistic: int
+
+
+@dataclass(frozen=True)
+class Rapport:
+    """How the two members of one dyad rate each other: the mean of the ratings
+    (1-5) each gave her counterpart over her submitted, rated forms; ``mean`` is
+    the mean of the two when both exist, else the one that exists.
+    ``forms_rated`` counts the forms behind them (both members)."""
+
+    mentee_rates_mentor: float | None
+    mentor_rates_mentee: float | None
+    mean: float | None
+    forms_rated: int
 
 
 @dataclass(frozen=True)
@@ -179,15 +200,31 @@ def achievement_summary(comparisons: Iterable[AchievementComparison]) -> Achieve
     both = [c for c in items if c.mentee is not None and c.mentor is not None]
     return AchievementSummary(
         objectives=len(items),
-        measured_mean=_mean(c.measured for c in items),
+        with_milestones=sum(1 for c in items if c.verified is not None),
+        verified_mean=_mean(c.verified for c in items),
+        self_reported_mean=_mean(c.self_reported for c in items),
         mentee_mean=_mean(c.mentee for c in items),
         mentor_mean=_mean(c.mentor for c in items),
-        mentee_vs_measured_mean=_mean(c.mentee_vs_measured for c in items),
-        mentor_vs_measured_mean=_mean(c.mentor_vs_measured for c in items),
+        mentee_vs_verified_mean=_mean(c.mentee_vs_verified for c in items),
+        mentor_vs_verified_mean=_mean(c.mentor_vs_verified for c in items),
         mentee_vs_mentor_mean=_mean(c.mentee_vs_mentor for c in items),
         compared=len(both),
         mentee_more_optimistic=sum(1 for c in both if c.mentee is not None and c.mentor is not None and c.mentee > c.mentor),
     )
+
+
+def dyad_rapport(forms: Iterable[FeedbackForm]) -> Rapport:
+    """One dyad's rapport from its forms (each must say its ``respondent_role``)."""
+    given: dict[str, list[float]] = {"mentee": [], "mentor": []}
+    for f in forms:
+        if f.submitted_at is None or f.rating is None:
+            continue
+        if f.respondent_role not in given:
+            raise DomainError(f"form for meeting {f.meeting_id}: respondent_role must be mentee or mentor, got {f.respondent_role!r}")
+        given[f.respondent_role].append(f.rating)
+    mentee, mentor = _mean(given["mentee"]), _mean(given["mentor"])
+    return Rapport(mentee_rates_mentor=mentee, mentor_rates_mentee=mentor, mean=_mean((mentee, mentor)),
+                   forms_rated=len(given["mentee"]) + len(given["mentor"]))
 
 
 def program_stats(

@@ -58,9 +58,10 @@ def get_program_statistics(program_id: ProgramId, who: CurrentPrincipal, session
 
 
 @router.get("/programs/{program_id}/outcomes", response_model=ProgramOutcomesOut, operation_id="get_program_outcomes",
-            summary="Per-dyad outcomes for the program report: measured objective achievement, meetings held of scheduled, "
-                    "feedback on time and late (with each delay), status and risk; no person named, no answer given "
-                    "(coordinators; the evaluation service with scope reports:read)",
+            summary="Per-dyad outcomes for the program report: verified (confirmed milestones), self-reported and perceived "
+                    "objective achievement, milestones, rapport, meetings held of scheduled, feedback on time and late (with "
+                    "each delay), status and risk; no person named, no comment or evidence given (coordinators; the "
+                    "evaluation service with scope reports:read)",
             responses=problem_responses(401, 403, 404, 422))
 def get_program_outcomes(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
     return outcomes.program_outcomes(session, access.program_for_report(session, who, program_id))
@@ -127,7 +128,8 @@ def list_dyad_feedback(dyad_id: DyadId, who: CurrentPrincipal, session: SessionD
 
 
 @router.get("/{dyad_id}/objectives", response_model=list[ObjectivePublic], operation_id="list_dyad_objectives",
-            summary="The dyad's SMART objectives with measured and perceived achievement", responses=problem_responses(401, 404, 422))
+            summary="The dyad's SMART objectives with their milestones and verified, self-reported and perceived achievement",
+            responses=problem_responses(401, 404, 422))
 def list_dyad_objectives(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any:
     dyad, _ = access.dyad_for(session, who, dyad_id)
     return [objectives.public(session, o) for o in objectives.dyad_objectives(session, dyad)]

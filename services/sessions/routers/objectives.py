@@ -1,4 +1,4 @@
-"""/v1/objectives: SMART objectives, progress entries, perceived achievement."""
+"""/v1/objectives: SMART objectives, their milestones, progress entries, perceived achievement."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from fastapi import APIRouter, Request, Response
 
 from servicekit.problems import problem_responses
 
-from services.sessions import objectives, supervision
+from services.sessions import clock, milestones, objectives, supervision
 from services.sessions.dependencies import CurrentPrincipal, IdempotencyDep, ObjectiveId, SessionDep
 from services.sessions.routers.common import CREATED, path_for, remember, replay
-from services.sessions.schemas import Assessment, ObjectiveCreate, ObjectivePublic, ProgressCreate, ProgressPublic
+from services.sessions.schemas import (
+    Assessment, MilestoneCreate, MilestonePublic, ObjectiveCreate, ObjectivePublic, ProgressCreate, ProgressPublic,
+)
 
 router = APIRouter(prefix="/v1/objectives", tags=["objectives"])
 
 
 @router.post("", status_code=201, response_model=ObjectivePublic, operation_id="create_objective",
-             summary="Set a SMART objective (the mentee, from the first meeting on); 422 names each SMART component at fault",
+             summary="Set a SMART objective, with its milestones (the mentee, from the first meeting on); 422 names each SMART "
+                     "component at fault",
              responses={**CREATED, **problem_responses(401, 403, 404, 409, 422)})
 def create_objective(request: Request, response: Response, body: ObjectiveCreate, who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
     if (again := replay(idem, session)) is not None:
@@ -29,7 +32,8 @@ def create_objective(request: Request, response: Response, body: ObjectiveCreate
 
 
 @router.get("/{objective_id}", response_model=ObjectivePublic, operation_id="get_objective", name="get_objective",
-            summary="One objective with measured, mentee- and mentor-perceived achievement and the gaps", responses=problem_responses(401, 404, 422))
+            summary="One objective with its milestones and its verified, self-reported and perceived achievement, and the gaps",
+            responses=problem_responses(401, 404, 422))
 def get_objective(objective_id: ObjectiveId, who: CurrentPrincipal, session: SessionDep) -> Any:
     return objectives.public(session, objectives.objective_for(session, who, objective_id)[0])
 
@@ -62,3 +66,28 @@ def list_progress_entries(objective_id: ObjectiveId, who: CurrentPrincipal, sess
 def assess_objective(objective_id: ObjectiveId, body: Assessment, who: CurrentPrincipal, session: SessionDep) -> Any:
     objective, dyad, side = objectives.objective_for(session, who, objective_id, allow=("mentee", "mentor"))
     return objectives.public(session, objectives.assess(session, objective, dyad, side, body.achievement))
+
+
+@router.get("/{objective_id}/milestones", response_model=list[MilestonePublic], operation_id="list_objective_milestones",
+            name="list_objective_milestones", summary="The objective's milestones, by due date (the dyad's members, coordinators)",
+            responses=problem_responses(401, 404, 422))
+def list_objective_milestones(objective_id: ObjectiveId, who: CurrentPrincipal, session: SessionDep) -> Any:
+    objective, _, _ = objectives.objective_for(session, who, objective_id)
+    now = clock.now()
+    return [milestones.public(m, now) for m in milestones.of_objective(session, objective)]
+
+
+@router.post("/{objective_id}/milestones", status_code=201, response_model=MilestonePublic, operation_id="create_milestone",
+             summary="Add a milestone to the objective: a verifiable step due within its life (the mentee)",
+             responses={**CREATED, **problem_responses(401, 403, 404, 409, 422)})
+def create_milestone(request: Request, response: Response, objective_id: ObjectiveId, body: MilestoneCreate, who: CurrentPrincipal,
+                     session: SessionDep, idem: IdempotencyDep) -> Any:
+    if (again := replay(idem, session)) is not None:
+        return again
+    objective, dyad, _ = objectives.objective_for(session, who, objective_id, allow=("mentee",))
+    milestone = milestones.create(session, objective, dyad, body)
+    supervision.refresh(session, dyad)
+    out = milestones.public(milestone, clock.now())
+    remember(idem, session, 201, out)
+    response.headers["Location"] = path_for(request, "get_milestone", milestone_id=milestone.id)
+    return out

@@ -28,3 +28,18 @@ class MeetingStatus(StrEnum):
     rescheduled = "rescheduled"
     cancelled = "cancelled"
     no_show = "no_show"
+
+
+class MilestoneStatus(StrEnum):
+    """planned: not met yet (or returned by the confirmer); reported: the mentee
+    gave evidence; confirmed: her counterpart or a coordinator confirmed it."""
+
+    planned = "planned"
+    reported = "reported"
+    confirmed = "confirmed"
+
+
+class MilestoneChangeKind(StrEnum):
+    reported = "reported"
+    confirmed = "confirmed"
+    returned = "returned"

@@ -134,14 +134,18 @@ class InPersonOut(Output):
 
 
 class AchievementOut(Output):
+    """Means over the program's objectives, each over the objectives where that figure exists (%; gaps in points)."""
+
     objectives: int
-    measured_mean: float | None
+    with_milestones: int = Field(description="Objectives with at least one milestone: those that can be verified.")
+    verified_mean: float | None = Field(description="The measured achievement: mean of confirmed milestones / milestones x 100.")
+    self_reported_mean: float | None = Field(description="Mean of the mentee's self-reported progress toward the target.")
     mentee_mean: float | None
     mentor_mean: float | None
-    mentee_vs_measured_mean: float | None
-    mentor_vs_measured_mean: float | None
+    mentee_vs_verified_mean: float | None
+    mentor_vs_verified_mean: float | None
     mentee_vs_mentor_mean: float | None
-    compared: int
+    compared: int = Field(description="Objectives both members assessed.")
     mentee_more_optimistic: int
 
 
@@ -177,12 +181,34 @@ class DyadFeedbackOut(Output):
 
 class DyadObjectivesOut(Output):
     objectives: int = Field(description="SMART objectives the mentee set.")
-    with_progress: int = Field(description="Objectives with at least one measured progress entry.")
-    achieved: int = Field(description="Objectives whose latest measure reached the target (100 %).")
+    with_progress: int = Field(description="Objectives with at least one self-reported progress entry.")
+    achieved: int = Field(description="Objectives whose latest self-reported progress reached the target (100 %).")
+    milestones: int = Field(description="Milestones of the dyad's objectives.")
+    milestones_reported: int = Field(description="Milestones with evidence given, not yet confirmed.")
+    milestones_confirmed: int = Field(description="Milestones her counterpart or a coordinator confirmed.")
+    milestones_overdue: int = Field(description="Milestones past their due date and not confirmed.")
     measured_mean: float | None = Field(
-        description="Mean over the dyad's objectives of the share of the target reached by the latest measure, in % "
-                    "(clip((latest - baseline) / (target - baseline), 0, 1) * 100; the baseline, 0 %, without progress). "
-                    "Null without objectives.", examples=[62.5])
+        description="The verified measure: mean over the dyad's objectives that have milestones of confirmed milestones / "
+                    "milestones x 100, in %. Self-reported progress never enters it. Null when no objective has milestones.",
+        examples=[62.5])
+    self_reported_mean: float | None = Field(
+        description="The mentee's self-reported progress toward the target (clip((latest - baseline) / (target - baseline), "
+                    "0, 1) x 100), mean over the objectives with progress, in %. Null when none has progress.", examples=[75.0])
+    perceived_mentee_mean: float | None = Field(
+        description="Mean over the dyad's objectives of the achievement the mentee perceived (0-100), null when she assessed none.")
+    perceived_mentor_mean: float | None = Field(
+        description="Mean over the dyad's objectives of the achievement the mentor perceived (0-100), null when she assessed none.")
+    assessed_by_mentee: int = Field(description="Objectives the mentee assessed.")
+    assessed_by_mentor: int = Field(description="Objectives the mentor assessed.")
+
+
+class DyadRapportOut(Output):
+    mentee_rates_mentor: float | None = Field(
+        description="Mean of the ratings (1-5) the mentee gave her mentor over her submitted forms; null without one.", examples=[4.5])
+    mentor_rates_mentee: float | None = Field(
+        description="Mean of the ratings (1-5) the mentor gave her mentee over her submitted forms; null without one.", examples=[4.25])
+    mean: float | None = Field(description="Mean of the two when both exist, else the one that exists.", examples=[4.375])
+    forms_rated: int = Field(description="Submitted forms with ratings behind these means (both members).")
 
 
 class DyadOutcomeOut(Output):
@@ -193,10 +219,12 @@ class DyadOutcomeOut(Output):
     meetings: DyadMeetingsOut
     feedback: DyadFeedbackOut
     objectives: DyadObjectivesOut
+    rapport: DyadRapportOut = Field(description="How the members rate each other in their feedback forms.")
 
 
 class ProgramOutcomesOut(Output):
-    """Per-dyad outcomes of a program, for the program report: no person is named, no answer is given."""
+    """Per-dyad outcomes of a program, for the program report: no person is named. Ratings and perceived achievement
+    are personal answers: this view is for the evaluation service's reports:read client and the program's coordinators."""
 
     program_id: uuid.UUID
     meetings_per_dyad: int = Field(description="Meetings the program plans per dyad.")

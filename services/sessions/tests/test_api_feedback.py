@@ -101,3 +101,14 @@ def test_overdue_lists_and_an_idempotent_sweep(world: Any, engine: Any, frozen: 
     assert len(announced) == 2 and {e["payload"]["days_overdue"] for e in announced} == {4}
     ok(_submit(dyad.mentor, m["id"]), 201)
     assert [o["respondent_role"] for o in ok(inst.coordinator.get(f"/v1/feedback/programs/{inst.program_id}/overdue"))] == ["mentee"]
+
+
+def test_control_characters_in_comments_are_422_naming_the_field(world: Any, engine: Any, frozen: Any) -> None:
+    dyad = world.dyad(world.institution())
+    m, _ = _held(dyad, frozen)
+    before = snapshot(engine)
+    for comments in ("Muy buena\x00", "Muy buena\x1b[2J"):
+        r = _submit(dyad.mentee, m["id"], comments=comments)
+        assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["body.comments"], r.text
+    assert snapshot(engine) == before
+    assert ok(_submit(dyad.mentee, m["id"], comments="Línea uno\nLínea dos\tfin"), 201)["comments"] == "Línea uno\nLínea dos\tfin"

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from services.sessions.tests.conftest import RATINGS, deliver, events, objective_body, ok
 
 
@@ -18,6 +20,7 @@ def test_mexico_cohort(world: Any, engine: Any, frozen: Any) -> None:
     lost = dyads[0]
     form_no = 0
     objectives: dict[str, str] = {}
+    milestones: dict[str, list[str]] = {}
     for week in range(12):
         for n, d in enumerate(dyads):
             if d is lost and week >= 3:
@@ -43,9 +46,16 @@ def test_mexico_cohort(world: Any, engine: Any, frozen: Any) -> None:
                 assert got["delay_days"] == (delay if late else 0)
                 form_no += 1
             if week == 0 and d is not lost:
-                objectives[d.id] = ok(d.mentee.post("/v1/objectives", json=objective_body(d.id)), 201)["id"]
+                steps = [{"title": "Enviar la primera solicitud", "due_on": "2026-09-15"},
+                         {"title": "Enviar la segunda solicitud", "due_on": "2026-10-30"}]
+                created = ok(d.mentee.post("/v1/objectives", json=objective_body(d.id, milestones=steps)), 201)
+                objectives[d.id], milestones[d.id] = created["id"], [m["id"] for m in created["milestones"]]
             if week in (4, 8) and d.id in objectives:
                 ok(d.mentee.post(f"/v1/objectives/{objectives[d.id]}/progress", json={"value": 1 if week == 4 else 1 + n % 2}), 201)
+                if week == 4 or n % 2:  # the first application for all, the second for every other mentee: her mentor confirms
+                    mid = milestones[d.id][0 if week == 4 else 1]
+                    ok(d.mentee.post(f"/v1/milestones/{mid}/evidence", json={"note": "Acuse de recibo de la convocatoria"}))
+                    ok(d.mentor.post(f"/v1/milestones/{mid}/confirmation"))
             if week == 11:
                 ok(d.mentee.put(f"/v1/objectives/{objectives[d.id]}/assessment", json={"achievement": 90}))
                 ok(d.mentor.put(f"/v1/objectives/{objectives[d.id]}/assessment", json={"achievement": 70}))
@@ -70,7 +80,11 @@ def test_mexico_cohort(world: Any, engine: Any, frozen: Any) -> None:
     assert stats["in_person"]["dyads_over_threshold"] == 4
     achievement = stats["achievement"]
     assert achievement["objectives"] == 13 and achievement["mentee_more_optimistic"] == 13 and achievement["mentee_vs_mentor_mean"] == 20
-    assert 50 <= achievement["measured_mean"] <= 100
+    # Verified: one of two milestones confirmed for six mentees, both for seven; self-reported alike (1 or 2 of 2).
+    assert achievement["with_milestones"] == 13 and achievement["verified_mean"] == pytest.approx((6 * 50 + 7 * 100) / 13)
+    assert achievement["self_reported_mean"] == pytest.approx((6 * 50 + 7 * 100) / 13)
+    assert achievement["mentee_vs_verified_mean"] == pytest.approx(90 - (6 * 50 + 7 * 100) / 13)
+    assert len(events(engine, "milestone.reported")) == len(events(engine, "milestone.confirmed")) == 13 + 7
     assert len(events(engine, "feedback.submitted")) == 318 and len(events(engine, "meeting.held")) == 159
     assert any(e["payload"]["status"] == "red" for e in events(engine, "dyad.health_changed") if e["subject"] == lost.id)
 

@@ -1,4 +1,5 @@
-"""SMART objectives (validation per component), progress, measured vs perceived; diary privacy."""
+"""SMART objectives (validation per component), progress, self-reported vs perceived; diary privacy.
+Milestones and the verified measure: test_api_milestones.py."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_smart_validation_names_each_component(started: Any, engine: Any, compon
     assert snapshot(engine) == before
 
 
-def test_objectives_from_the_first_meeting_on_with_measured_and_perceived_achievement(world: Any, engine: Any, frozen: Any) -> None:
+def test_objectives_from_the_first_meeting_on_with_self_reported_and_perceived_achievement(world: Any, engine: Any, frozen: Any) -> None:
     inst = world.institution()
     dyad = world.dyad(inst)
     meetings = dyad.meetings()
@@ -56,7 +57,8 @@ def test_objectives_from_the_first_meeting_on_with_measured_and_perceived_achiev
     obj = ok(dyad.mentee.post("/v1/objectives", json=objective_body(dyad.id), headers={"Idempotency-Key": "o-1"}), 201)
     again = dyad.mentee.post("/v1/objectives", json=objective_body(dyad.id), headers={"Idempotency-Key": "o-1"})
     assert again.json()["id"] == obj["id"] and len(events(engine, "objective.created")) == 1
-    assert obj["achievement"]["measured"] == 0
+    assert obj["milestones"] == [] and obj["achievement"]["self_reported"] is None  # nothing reported yet
+    assert (obj["achievement"]["verified"], obj["achievement"]["milestones"]) == (None, 0)  # nothing verifiable without milestones
     frozen.advance(days=14)
     entry = ok(dyad.mentee.post(f"/v1/objectives/{obj['id']}/progress", json={"value": 1, "note": "Primera enviada", "meeting_id": meetings[2]["id"]}), 201)
     assert entry["achievement"] == 50
@@ -69,9 +71,13 @@ def test_objectives_from_the_first_meeting_on_with_measured_and_perceived_achiev
     ok(dyad.mentee.post(f"/v1/objectives/{obj['id']}/progress", json={"value": 3}), 201)  # past the target: 100 %
     ok(dyad.mentee.put(f"/v1/objectives/{obj['id']}/assessment", json={"achievement": 90}))
     got = ok(dyad.mentor.put(f"/v1/objectives/{obj['id']}/assessment", json={"achievement": 70}))
-    assert got["achievement"] == {"measured": 100.0, "mentee": 90.0, "mentor": 70.0, "mentee_vs_measured": -10.0,
-                                  "mentor_vs_measured": -30.0, "mentee_vs_mentor": 20.0}
-    assert len(events(engine, "objective.assessed")) == 2
+    # Self-reported progress at 100 % verifies nothing: without milestones the verified measure stays null.
+    assert got["achievement"] == {"verified": None, "milestones": 0, "milestones_confirmed": 0, "self_reported": 100.0,
+                                  "mentee": 90.0, "mentor": 70.0, "mentee_vs_verified": None, "mentor_vs_verified": None,
+                                  "mentee_vs_mentor": 20.0}
+    assessed = events(engine, "objective.assessed")
+    assert [e["payload"]["by"] for e in assessed] == ["mentee", "mentor"]
+    assert all(set(e["payload"]) == {"objective_id", "dyad_id", "program_id", "by"} for e in assessed)  # never the rating
     assert [e["value"] for e in ok(inst.coordinator.get(f"/v1/objectives/{obj['id']}/progress"))] == [1, 3]
     assert len(ok(dyad.mentor.get(f"/v1/dyads/{dyad.id}/objectives"))) == 1
 
@@ -95,3 +101,32 @@ def test_diary_privacy(world: Any, started: Any) -> None:
     r = dyad.mentee.post("/v1/diary", json={"dyad_id": dyad.id, "text": "x", "entry_date": "2026-08-05", "meeting_id": "0190f1c2-0000-7000-8000-000000000301"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.meeting_id"
     assert dyad.mentor.post("/v1/diary", json={"dyad_id": dyad.id, "text": "x", "entry_date": "2026-08-05"}).status_code == 403
+
+
+TEXT_CASES = [
+    ("/v1/objectives", {"plan": "Draft one proposal\x00 per month"}, "body.plan"),
+    ("/v1/objectives", {"statement": "Submit two grant applications\x00"}, "body.statement"),
+    ("/v1/objectives", {"metric": "applications\nsubmitted"}, "body.metric"),
+    ("/v1/objectives", {"unit": "apps\x7f"}, "body.unit"),
+    ("/v1/objectives", {"resources": ["mentor review", "lab\x00"]}, "body.resources.1"),
+    ("/v1/objectives", {"career_goal": "Lead\x00 a group"}, "body.career_goal"),
+    ("/v1/diary", {"text": "Me siento\x00 insegura", "entry_date": "2026-08-04"}, "body.text"),
+]
+
+
+@pytest.mark.parametrize(("url", "change", "field"), TEXT_CASES, ids=[f for _, _, f in TEXT_CASES])
+def test_control_characters_are_422_naming_the_field(started: Any, engine: Any, url: str, change: dict[str, Any], field: str) -> None:
+    _inst, dyad = started
+    before = snapshot(engine)
+    r = dyad.mentee.post(url, json={**objective_body(dyad.id), **change} if url == "/v1/objectives" else {"dyad_id": dyad.id, **change})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == [field], r.text
+    assert snapshot(engine) == before
+
+
+def test_control_characters_in_a_progress_note(started: Any, engine: Any) -> None:
+    _inst, dyad = started
+    obj = ok(dyad.mentee.post("/v1/objectives", json=objective_body(dyad.id)), 201)
+    before = snapshot(engine)
+    r = dyad.mentee.post(f"/v1/objectives/{obj['id']}/progress", json={"value": 1, "note": "Enviada\x00"})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["body.note"]
+    assert snapshot(engine) == before

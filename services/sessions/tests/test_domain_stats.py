@@ -15,8 +15,10 @@ from services.sessions.domain import (
     Meeting,
     MeetingStatus,
     Modality,
+    DomainError,
     compare_achievement,
     delay_histogram,
+    dyad_rapport,
     feedback_due,
     program_stats,
 )
@@ -65,7 +67,9 @@ def pilot() -> tuple[list[Meeting], list[FeedbackForm], Counter[int]]:
 
 def test_the_pilot_mix_is_reproduced() -> None:
     meetings, forms, delays = pilot()
-    achievements = [compare_achievement(measured=50.0 + d, mentee=90.0, mentor=70.0 if d % 3 else 95.0) for d in range(13)]
+    # Verified for the twelve objectives with milestones (the thirteenth has none); self-reported for ten.
+    achievements = [compare_achievement(verified=50.0 + d if d < 12 else None, mentee=90.0, mentor=70.0 if d % 3 else 95.0,
+                                        self_reported=100.0 if d < 10 else None) for d in range(13)]
     s = program_stats(meetings, forms, achievements)
 
     m = s.meetings
@@ -86,8 +90,9 @@ def test_the_pilot_mix_is_reproduced() -> None:
     assert p.dyads_over_threshold == sum(1 for d in range(14) if d % 5 > 2) and p.threshold == 2
 
     a = s.achievement
-    assert a.objectives == 13 and a.compared == 13 and a.mentee_mean == 90.0
-    assert a.measured_mean == pytest.approx(56.0) and a.mentee_vs_measured_mean == pytest.approx(34.0)
+    assert a.objectives == 13 and a.compared == 13 and a.mentee_mean == 90.0 and a.with_milestones == 12
+    assert a.verified_mean == pytest.approx(55.5) and a.mentee_vs_verified_mean == pytest.approx(34.5)
+    assert a.self_reported_mean == 100.0  # over the ten with progress only
     assert a.mentee_more_optimistic == 8  # the mentees were more optimistic than their mentors
     assert a.mentee_vs_mentor_mean == pytest.approx((8 * 20 - 5 * 5) / 13)
 
@@ -107,6 +112,28 @@ def test_statistics_at_a_moment_count_only_what_is_due() -> None:
 def test_empty_program_and_delays_beyond_two_weeks() -> None:
     s = program_stats([], [])
     assert s.meetings.held_rate is None and s.feedback.on_time_rate is None and s.in_person.mean_per_dyad is None
-    assert s.achievement.measured_mean is None
+    assert s.achievement.verified_mean is None and s.achievement.self_reported_mean is None and s.achievement.with_milestones == 0
     bins = delay_histogram([1, 14, 15, 40, 0])
     assert (bins[0].count, bins[-1].label, bins[-1].count) == (1, "14+", 3)
+
+
+def form(role: str | None, rating: float | None, *, submitted: bool = True, n: int = 0) -> FeedbackForm:
+    due = T0 + timedelta(weeks=n, days=2)
+    return FeedbackForm(meeting_id=f"m{n}", dyad_id="d1", respondent_id=f"d1-{role}", due=due,
+                        submitted_at=due - timedelta(hours=1) if submitted else None, rating=rating, respondent_role=role)
+
+
+def test_rapport_is_what_each_member_gave_her_counterpart() -> None:
+    forms = [form("mentee", 5.0, n=0), form("mentee", 4.0, n=1), form("mentor", 3.5, n=0), form("mentor", 4.5, n=1),
+             form("mentor", None, submitted=False, n=2), form("mentee", None, n=2)]  # unsubmitted, and submitted without ratings
+    r = dyad_rapport(forms)
+    assert (r.mentee_rates_mentor, r.mentor_rates_mentee, r.forms_rated) == (4.5, 4.0, 4)
+    assert r.mean == 4.25  # the mean of the two members, not of the forms
+    lopsided = dyad_rapport([form("mentee", 5.0), form("mentee", 5.0, n=1), form("mentee", 5.0, n=2), form("mentor", 2.0)])
+    assert lopsided.mean == 3.5 and lopsided.forms_rated == 4
+    one_side = dyad_rapport([form("mentor", 3.0)])
+    assert (one_side.mentee_rates_mentor, one_side.mentor_rates_mentee, one_side.mean) == (None, 3.0, 3.0)
+    none = dyad_rapport([form("mentee", 4.0, submitted=False)])
+    assert (none.mean, none.forms_rated) == (None, 0)
+    with pytest.raises(DomainError):
+        dyad_rapport([form(None, 4.0)])
