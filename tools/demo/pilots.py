@@ -16,8 +16,8 @@ take two mentees each (40); launch in March, online training April to June,
 the pairs' first meeting in July, then the face-to-face skills training (a
 group event of the mentoring phase, after the pairs met), then four
 face-to-face sessions per pair from August; a six-week teachers' strike moves
-every session after it, so the last ones fall in December and January;
-impact evaluation in February.
+every session after it, so most last sessions fall in December, a few in
+January; impact evaluation in February.
 """
 
 from __future__ import annotations
