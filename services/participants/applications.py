@@ -33,7 +33,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, case, func
 from sqlmodel import Session, select
 
 from servicekit.outbox import emit
@@ -121,12 +121,24 @@ def check_transition(action: str, application: Application, now: datetime, targe
     return status
 
 
+def role_of(application: Application) -> Role:
+    """The role she holds or will hold: the one staff assigned when accepting
+    her, before that the one she seeks."""
+    return Role(application.assigned_role or application.role)
+
+
+def role_column() -> Any:
+    """``role_of`` as a SQL expression, for filters."""
+    return func.coalesce(Application.assigned_role, Application.role)
+
+
 def emit_event(session: Session, application: Application, event: str, **extra: Any) -> None:
     payload = {
         "application_id": str(application.id),
         "program_id": str(application.program_id),
         "account_id": application.applicant_id,
         "role": application.role,
+        "assigned_role": application.assigned_role,
         "status": application.status,
         **extra,
     }
@@ -256,7 +268,7 @@ def list_for_program(
     if status is not None:
         stmt = stmt.where(status_column(clock.now()) == status.value)
     if role is not None:
-        stmt = stmt.where(Application.role == role)
+        stmt = stmt.where(role_column() == role.value)
     return paginate(session, stmt, Application.id, limit=limit, cursor=cursor)
 
 
@@ -312,7 +324,8 @@ def submit(session: Session, application: Application) -> Application:
 
 def confirm(session: Session, application: Application) -> tuple[Application, Participant, Membership]:
     """She takes her place: her participant record (created on her first
-    confirmation in the institution) and her membership with the accepted role."""
+    confirmation in the institution) and her membership with the role staff
+    assigned when accepting her."""
     now = clock.now()
     check_transition("confirm", application, now)
     program = program_of(session, application)
@@ -334,7 +347,7 @@ def confirm(session: Session, application: Application) -> tuple[Application, Pa
         program_id=program.id,
         participant_id=participant.id,
         application_id=application.id,
-        role=application.role,
+        role=role_of(application),
         status=MembershipStatus.active,
         created_at=now,
         updated_at=now,
@@ -353,7 +366,7 @@ def confirm(session: Session, application: Application) -> tuple[Application, Pa
             "application_id": str(application.id),
             "program_id": str(program.id),
             "account_id": application.applicant_id,
-            "role": application.role,
+            "role": membership.role,
             "confirmed_at": now.isoformat(),
         },
     )

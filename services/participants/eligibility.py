@@ -7,6 +7,10 @@ override of one rule (with her reason) replaces its automatic outcome.
 
 The verdict: ``ineligible`` if any rule finally fails, else ``needs_review``
 if any still needs a person's judgement, else ``eligible``.
+
+Rules limited to some roles (``roles``) apply to the role she would hold: the
+one staff assigned when accepting her, before that the one she seeks; a
+decision that assigns another role is judged against that role's rules.
 """
 
 import uuid
@@ -21,7 +25,7 @@ from servicekit.problems import conflict, not_found
 from services.participants import clock
 from services.participants.models import Application, EligibilityOverride, Program
 from services.participants.schemas.applications import EligibilityPublic, OverridePublic, RuleResult
-from services.participants.schemas.enums import ApplicationStatus, RuleOp, RuleOutcome, Verdict
+from services.participants.schemas.enums import ApplicationStatus, Role, RuleOp, RuleOutcome, Verdict
 from services.participants.schemas.programs import expression
 
 # Decisions are still open on these: overriding makes sense only here.
@@ -40,12 +44,23 @@ def _answered(value: Any) -> bool:
     return value is not None and value != [] and value != ""
 
 
-def evaluate_rule(rule: dict[str, Any], application: Application) -> tuple[RuleOutcome, str]:
-    """The automatic outcome of one rule on one application, and why."""
+def _role(application: Application, role: Role | None) -> tuple[str, str]:
+    """The role to judge her for, and how to say it."""
+    if role is not None and role != application.role:
+        return role, f"is being assigned {role}"
+    if application.assigned_role is not None and application.assigned_role != application.role:
+        return application.assigned_role, f"was assigned {application.assigned_role}"
+    return application.role, f"seeks {application.role}"
+
+
+def evaluate_rule(rule: dict[str, Any], application: Application, role: Role | None = None) -> tuple[RuleOutcome, str]:
+    """The automatic outcome of one rule on one application, and why; ``role``:
+    judged for this role (a decision assigning it), else for ``role_of`` her."""
     field, op, expected = rule["field"], RuleOp(rule["op"]), rule.get("value")
     roles = rule.get("roles")
-    if roles and application.role not in roles:
-        return RuleOutcome.not_applicable, f"Applies to {' or '.join(roles)} applicants; this one seeks {application.role}"
+    judged_as, said = _role(application, role)
+    if roles and judged_as not in roles:
+        return RuleOutcome.not_applicable, f"Applies to {' or '.join(roles)} applicants; this one {said}"
     value = getattr(application, field)
     if not _answered(value):
         return RuleOutcome.failed, f"{field} is not answered"
@@ -75,11 +90,14 @@ def evaluate_rule(rule: dict[str, Any], application: Application) -> tuple[RuleO
 
 
 def evaluate(
-    criteria: list[dict[str, Any]], application: Application, overrides: dict[str, EligibilityOverride]
+    criteria: list[dict[str, Any]],
+    application: Application,
+    overrides: dict[str, EligibilityOverride],
+    role: Role | None = None,
 ) -> EligibilityPublic:
     results = []
     for rule in criteria:
-        outcome, reason = evaluate_rule(rule, application)
+        outcome, reason = evaluate_rule(rule, application, role)
         override = overrides.get(rule["id"])
         final = outcome
         if override is not None and outcome != RuleOutcome.not_applicable:
@@ -131,15 +149,19 @@ def criteria_for(session: Session, applications: list[Application]) -> dict[uuid
     return {row[0]: row[1] for row in session.exec(stmt).all()}
 
 
-def evaluations(session: Session, applications: list[Application]) -> dict[uuid.UUID, EligibilityPublic]:
-    """Every application's evaluation, in three queries whatever their number."""
+def evaluations(
+    session: Session, applications: list[Application], roles: dict[uuid.UUID, Role | None] | None = None
+) -> dict[uuid.UUID, EligibilityPublic]:
+    """Every application's evaluation, in three queries whatever their number;
+    ``roles``: judge these applications for the role a decision assigns."""
     criteria = criteria_for(session, applications)
     overrides = overrides_for(session, applications)
-    return {a.id: evaluate(criteria[a.program_id], a, overrides[a.id]) for a in applications}
+    roles = roles or {}
+    return {a.id: evaluate(criteria[a.program_id], a, overrides[a.id], roles.get(a.id)) for a in applications}
 
 
-def eligibility(session: Session, application: Application) -> EligibilityPublic:
-    return evaluations(session, [application])[application.id]
+def eligibility(session: Session, application: Application, role: Role | None = None) -> EligibilityPublic:
+    return evaluations(session, [application], {application.id: role})[application.id]
 
 
 def override(

@@ -208,6 +208,7 @@ class Application(Base, table=True):
         tenant_fk("academic_unit_id", "academic_units"),
         one_of("status", ApplicationStatus),
         one_of("role", Role),
+        one_of("assigned_role", Role, nullable=True),
         one_of("decision", Decision, nullable=True),
         one_of("affiliation", Affiliation, nullable=True),
         one_of("career_stage", CareerStage, nullable=True),
@@ -219,7 +220,10 @@ class Application(Base, table=True):
     # Indexed as the leading column of the unique constraint above.
     program_id: uuid.UUID
     applicant_id: str = Field(max_length=100, index=True)
+    # The role she seeks: a preference. Staff assign the role when they accept
+    # her (``assigned_role``, NULL before); her membership takes that one.
     role: str = Field(sa_type=String(20))
+    assigned_role: str | None = Field(default=None, sa_type=String(20))
     status: str = Field(sa_type=String(20))
     # The form
     full_name: str | None = Field(default=None, max_length=200)

@@ -1,6 +1,11 @@
 """Selection: the coordinators' side of the application lifecycle.
 
-Decisions (one, or many at once: all or none), invitations to confirm by a
+Decisions (one, or many at once: all or none). Accepting an applicant fixes
+the role she will hold (``assigned_role``): the one the decision names (staff
+split the confirmed participants by their needs, experience and objectives),
+else the one she sought; she is judged against that role's rules. An accepted
+application takes no further decision, so its role never changes silently.
+Invitations to confirm by a
 deadline (one, or every accepted application), the idempotent expiry sweep,
 and the program's funnel. The machine itself (``TRANSITIONS``), the effective
 status and the applicant's own moves live in ``applications``.
@@ -23,6 +28,7 @@ from services.participants.applications import (
     emit_event,
     of_program,
     program_of,
+    role_of,
 )
 from services.participants.models import Application, Membership, Program
 from services.participants.schemas.applications import (
@@ -41,22 +47,35 @@ from services.participants.schemas.enums import (
 )
 
 
-def _apply_decision(application: Application, decision: Decision, reason: str, by: str, now: datetime) -> None:
+def _apply_decision(
+    application: Application, decision: Decision, role: Role | None, reason: str, by: str, now: datetime
+) -> None:
     application.status = S(decision.value)
     application.decision, application.decision_reason = decision, reason
     application.decided_by, application.decided_at, application.updated_at = by, now, now
+    if decision == Decision.accepted:
+        application.assigned_role = role or application.role
     if decision == Decision.rejected:
         application.closed_at = now
 
 
-def _decision_errors(application: Application, decision: Decision, verdict: Verdict, now: datetime) -> list[str]:
+def _decision_errors(
+    application: Application, decision: Decision, role: Role | None, verdict: Verdict, now: datetime
+) -> list[str]:
     try:
         check_transition("decide", application, now, S(decision.value))
     except ProblemError as exc:
         return [exc.detail or "not allowed"]
     if decision == Decision.accepted and verdict != Verdict.eligible:
-        return [f"Eligibility is {verdict}: override or review the rules first"]
+        as_role = f" as {role}" if role is not None and role != application.role else ""
+        return [f"Eligibility{as_role} is {verdict}: override or review the rules first"]
     return []
+
+
+def _check_role(program: Program, role: Role | None, field: str) -> None:
+    offered = programs.roles_of(program)
+    if role is not None and role not in offered:
+        raise field_problem(field, f"This program's roles are: {', '.join(offered)}", code="role_not_offered")
 
 
 def _check_selecting(program: Program) -> None:
@@ -67,18 +86,24 @@ def _check_selecting(program: Program) -> None:
         )
 
 
-def decide(session: Session, application: Application, decision: Decision, reason: str, by: str) -> Application:
+def decide(
+    session: Session, application: Application, decision: Decision, reason: str, by: str, role: Role | None = None
+) -> Application:
+    """One decision; ``role``: with an acceptance, the role staff assign (default: the one she sought)."""
     now = clock.now()
+    program = program_of(session, application)
+    _check_role(program, role, "body.role")
     check_transition("decide", application, now, S(decision.value))
-    _check_selecting(program_of(session, application))
-    verdict = eligibility.eligibility(session, application)
+    _check_selecting(program)
+    verdict = eligibility.eligibility(session, application, role)
     if decision == Decision.accepted and verdict.verdict != Verdict.eligible:
         open_rules = [r for r in verdict.rules if r.final in ("failed", "needs_review")]
+        as_role = f" as {role}" if role is not None and role != application.role else ""
         raise conflict(
-            f"The application is {verdict.verdict}; override the open rules with a reason before accepting",
+            f"The application is {verdict.verdict}{as_role}; override the open rules with a reason before accepting",
             errors=[FieldError(field=f"criteria.{r.rule_id}", message=r.reason, code=r.final) for r in open_rules],
         )
-    _apply_decision(application, decision, reason, by, now)
+    _apply_decision(application, decision, role, reason, by, now)
     session.add(application)
     session.flush()
     emit_event(session, application, "application.decided", decision=decision.value, decided_at=now.isoformat())
@@ -118,18 +143,32 @@ def decide_many(session: Session, program: Program, items: list[BulkDecisionItem
                 for i in unknown
             ],
         )
-    verdicts = {k: v.verdict for k, v in eligibility.evaluations(session, list(found.values())).items()}
+    offered = programs.roles_of(program)
+    not_offered = [i for i, item in enumerate(items) if item.role is not None and item.role not in offered]
+    if not_offered:
+        message = f"This program's roles are: {', '.join(offered)}"
+        raise ProblemError(
+            422,
+            f"Roles this program does not offer: {', '.join(f'body.decisions.{i}.role' for i in not_offered)}",
+            slug="validation-error",
+            title="Request validation failed",
+            errors=[FieldError(field=f"body.decisions.{i}.role", message=message, code="role_not_offered") for i in not_offered],
+        )
+    roles = {item.application_id: item.role for item in items}
+    verdicts = {k: v.verdict for k, v in eligibility.evaluations(session, list(found.values()), roles).items()}
     errors = [
         FieldError(field=f"body.decisions.{i}.decision", message=message, code="not_allowed")
         for i, item in enumerate(items)
-        for message in _decision_errors(found[item.application_id], item.decision, verdicts[item.application_id], now)
+        for message in _decision_errors(
+            found[item.application_id], item.decision, item.role, verdicts[item.application_id], now
+        )
     ]
     if errors:
         raise conflict(f"{len(errors)} of {len(items)} decisions cannot be made; none was made", errors=errors)
     decided = []
     for item in items:
         application = found[item.application_id]
-        _apply_decision(application, item.decision, item.reason, by, now)
+        _apply_decision(application, item.decision, item.role, item.reason, by, now)
         session.add(application)
         decided.append(application)
     session.flush()
@@ -248,7 +287,7 @@ def funnel(session: Session, program: Program) -> FunnelPublic:
     statuses = {role: Counter() for role in roles}
     for a in applications:
         status = effective_status(a, now)
-        role = Role(a.role)
+        role = role_of(a)
         stages.setdefault(role, Counter())
         statuses.setdefault(role, Counter())
         statuses[role][status.value] += 1

@@ -3,7 +3,8 @@
 Logs in as the bootstrap admin (GATEWAY_BOOTSTRAP_ADMIN_PASSWORD from
 var/dev.env, which ``make run`` writes, unless --admin-password or
 ALIADA_ADMIN_PASSWORD says otherwise), plays the pilot through the gateway and
-writes the program's HTML report under var/demo/.
+writes the program's report under var/demo/: ``<pilot>-report.html`` and
+``<pilot>-report.json`` (the document of ``GET /v1/reports/programs/{id}``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-password", default=os.environ.get("ALIADA_ADMIN_PASSWORD") or dev.get("GATEWAY_BOOTSTRAP_ADMIN_PASSWORD"))
     parser.add_argument("--clock-file", type=Path, default=Path(os.environ.get("ALIADA_CLOCK_FILE", REPO / "var" / "clock")),
                         help="the platform's simulation clock (make run: var/clock)")
-    parser.add_argument("--out", type=Path, default=REPO / "var" / "demo", help="where the HTML report goes")
+    parser.add_argument("--out", type=Path, default=REPO / "var" / "demo", help="where the reports go")
     args = parser.parse_args(argv)
     if not args.admin_password:
         parser.error("no admin password: run `make run` once (it writes var/dev.env) or pass --admin-password")

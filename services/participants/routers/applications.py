@@ -170,15 +170,19 @@ def submit_application(application_id: ApplicationId, who: CurrentPrincipal, ses
 @_action(
     "/applications/{application_id}/decision",
     "decide_application",
-    "Accept, waitlist or reject an application, with a reason (coordinators, admin)",
-    "From submitted (or waitlisted), while the call or selection runs. Accepting needs an `eligible` verdict: "
-    "override failing or review rules first. Writes `application.decided`.",
+    "Accept, waitlist or reject an application, with a reason; accepting assigns her role (coordinators, admin)",
+    "From submitted (or waitlisted), while the call or selection runs. Accepting fixes `assigned_role`: the "
+    "body's `role` (one the program offers; 422 otherwise, or when the decision is not an acceptance), else "
+    "the role she sought; her membership takes it. Accepting needs an `eligible` verdict for that role: "
+    "override failing or review rules first. An accepted application takes no other decision (409), so its "
+    "role stays as assigned. Writes `application.decided`.",
 )
 def decide_application(
     application_id: ApplicationId, who: CurrentPrincipal, body: DecisionCreate, session: SessionDep
 ) -> Any:
     application = access.application(session, who, application_id, allow=(RUN,), action=COORDINATORS, lock=True)
-    return _one(session, selection.decide(session, application, body.decision, body.reason, who.subject))
+    decided = selection.decide(session, application, body.decision, body.reason, who.subject, role=body.role)
+    return _one(session, decided)
 
 
 @_action(
@@ -201,7 +205,7 @@ def invite_application(
     "confirm_application",
     "Confirm her place before the deadline (the applicant herself)",
     "Creates her participant record (on her first confirmation in the institution) and her membership with "
-    "the role she was accepted for. Writes `participant.confirmed`.",
+    "the role staff assigned when accepting her (`assigned_role`). Writes `participant.confirmed`.",
 )
 def confirm_application(application_id: ApplicationId, who: CurrentPrincipal, session: SessionDep) -> Any:
     application = access.application(session, who, application_id, allow=(OWNER,), action=HERSELF, lock=True)
@@ -252,7 +256,9 @@ def list_program_applications(
     who: CurrentPrincipal,
     session: SessionDep,
     application_status: Annotated[ApplicationStatus | None, Query(alias="status", description="Effective status.")] = None,
-    role: Annotated[Role | None, Query(description="Only this role.")] = None,
+    role: Annotated[
+        Role | None, Query(description="Only this role: the one staff assigned once accepted, before that the one sought.")
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Any:
@@ -267,8 +273,12 @@ def list_program_applications(
     "/programs/{program_id}/decisions",
     response_model=ApplicationList,
     operation_id="decide_applications",
-    summary="Decide several applications at once: all or none (coordinators, admin)",
-    description="A 409 lists every decision that cannot be made (by index); nothing is written then.",
+    summary="Decide several applications at once, assigning roles with the acceptances: all or none (coordinators, admin)",
+    description=(
+        "Each decision as in `decide_application`, `role` included. A 422 names every refused field "
+        "(`body.decisions.<i>.role` for a role the program does not offer); a 409 lists every decision that "
+        "cannot be made (by index). Nothing is written then."
+    ),
     tags=[APPLICATIONS],
     responses=problem_responses(401, 403, 404, 409, 422),
 )

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from services.participants.schemas.common import (
     CreateModel,
@@ -138,7 +138,9 @@ class ApplicationCreate(CreateModel, ApplicationFields):
     """Starts a draft; send ``consents`` (at least ``program``) before submitting."""
 
     program_id: uuid.UUID = Field(description="A program whose call is open.")
-    role: Role
+    role: Role = Field(
+        description="The role she seeks. A preference: staff assign the role when they accept her (`assigned_role`)."
+    )
     consents: ConsentGrant | None = None
     identity: IdentityData | None = Field(default=None, description="Needs the matching_identity consent.")
 
@@ -161,7 +163,13 @@ class ApplicationPublic(PublicModel):
     institution_id: uuid.UUID
     program_id: uuid.UUID
     applicant_id: str = Field(description="Her account id.")
-    role: Role
+    role: Role = Field(description="The role she seeks (her preference).")
+    assigned_role: Role | None = Field(
+        description=(
+            "The role staff assigned when they accepted her (the one she sought unless they chose another); "
+            "null before the acceptance. Her membership holds this role."
+        )
+    )
     status: ApplicationStatus = Field(description="An invitation past its deadline reads as expired.")
     full_name: str | None
     email: str | None
@@ -205,10 +213,35 @@ class ApplicationList(BaseModel):
 
 
 class DecisionCreate(CreateModel):
+    """A decision on one application. Accepting fixes the role she will hold:
+    ``role`` when given (staff split the confirmed participants by their needs,
+    experience and objectives), else the role she sought."""
+
     decision: Decision
     reason: Reason  # type: ignore[valid-type]
+    role: Role | None = Field(
+        default=None,
+        description=(
+            "With `accepted` only: the role staff assign her, one the program offers. "
+            "Default: the role she sought. The acceptance is final, and so is the role."
+        ),
+    )
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"decision": "accepted", "reason": "Meets every criterion."}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"decision": "accepted", "reason": "Meets every criterion."},
+                {"decision": "accepted", "reason": "Her funding record suits a mentor.", "role": "mentor"},
+            ]
+        }
+    )
+
+    @field_validator("role")
+    @classmethod
+    def _only_when_accepting(cls, role: Role | None, info: ValidationInfo) -> Role | None:
+        if role is not None and info.data.get("decision") not in (None, Decision.accepted):
+            raise ValueError("A role is assigned only with an acceptance")
+        return role
 
 
 class BulkDecisionItem(DecisionCreate):
@@ -239,7 +272,13 @@ class BulkDecisions(CreateModel):
                             "application_id": "01968a3c-8f3b-7c1e-9d2a-3b4c5d6e7f81",
                             "decision": "accepted",
                             "reason": "Meets every criterion.",
-                        }
+                        },
+                        {
+                            "application_id": "01968a3c-8f3b-7c1e-9d2a-3b4c5d6e7f82",
+                            "decision": "accepted",
+                            "reason": "Her experience suits a mentee; she asked to mentor.",
+                            "role": "mentee",
+                        },
                     ]
                 }
             ]
@@ -388,7 +427,9 @@ class StageCounts(BaseModel):
 
 
 class RoleFunnel(BaseModel):
-    role: Role
+    role: Role = Field(
+        description="An application counts under the role staff assigned once accepted, before that under the role sought."
+    )
     stages: StageCounts
     by_status: StatusCounts
 
