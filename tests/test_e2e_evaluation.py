@@ -269,8 +269,20 @@ def run_cohort(http: httpx.Client, admin_token: str, clock_file: Path) -> None:
     assert stranger.get(f"/v1/reports/programs/{program_id}").status_code == 404
 
 
+def row(*cells: object) -> re.Pattern[str]:
+    """A table row of the page whose cells read ``cells`` in order (class attributes aside)."""
+    return re.compile("<tr>" + "".join(rf"<td[^>]*>{re.escape(str(c))}</td>" for c in cells))
+
+
+def kpi(value: str, label: str) -> str:
+    return f"<b>{value}</b><span>{label}</span>"
+
+
 def check_report(report: dict[str, Any], page: str, measured: dict[str, float], perceived: dict[str, tuple[float, float]]) -> None:
     text = html_lib.unescape(page)
+    # The header names the institution and the program period.
+    assert f'<p class="institution">{report["program"]["institution"]}</p>' in text
+    assert "Program period: " in text
     # The funnel.
     stages = {f["key"]: f for f in report["funnel"]}
     assert [f["key"] for f in report["funnel"]] == ["applied", "selected", "confirmed", "trained", "matched", "completed"]
@@ -278,24 +290,27 @@ def check_report(report: dict[str, Any], page: str, measured: dict[str, float], 
     assert (stages["matched"]["mentors"], stages["matched"]["mentees"]) == (14, 14)
     assert (stages["completed"]["mentors"], stages["completed"]["mentees"]) == (13, 13) and report["training_rate"] == 1.0
     for f in report["funnel"]:
-        assert f"<td>{f['label']['en']}</td><td>{f['mentors']:,}</td><td>{f['mentees']:,}</td><td>{f['total']:,}</td>" in text
+        assert row(f["label"]["en"], f"{f['mentors']:,}", f"{f['mentees']:,}", f"{f['total']:,}").search(text), f["key"]
     # Retention: 13 of 14 dyads completed, one dissolved.
     retention = report["retention"]
     assert (retention["started"], retention["completed"], retention["dissolved"], retention["active"]) == (14, 13, 1, 0)
     assert "13 of 14 dyads completed (93 %)." in text
-    # Meetings per dyad, from sessions: twelve for the thirteen, three for the one that stopped.
+    # Meetings per dyad, from sessions: twelve for the thirteen, three for the one that stopped; the share
+    # held is of the meetings planned to date, exactly as the sessions statistics count them.
     adherence = report["adherence"]
     held = adherence["meetings_held"]
     assert (held["n"], held["minimum"], held["median"], held["maximum"]) == (14, 3, 12, 12)
-    assert adherence["dyads_all_meetings"] == 13 and adherence["share_of_planned"] == (13 * 12 + 3) / 168
-    assert f"<b>{round(100 * adherence['share_of_planned'])} %</b><span>Meetings held of those planned</span>" in text
+    assert adherence["dyads_all_meetings"] == 13 and (adherence["held"], adherence["planned_to_date"]) == (13 * 12 + 3, 168)
+    assert adherence["share_of_planned"] == (13 * 12 + 3) / 168
+    assert kpi("159 / 168", "Meetings held of those planned to date") in text
+    assert kpi(f"{round(100 * adherence['share_of_planned'])} %", "Share held") in text
     # Feedback: 318 forms, half on time, the rest 1 to 14 days late (every delay as sessions measured it).
     mix = {key: n for key, _, n in adherence["feedback_mix"]}
     assert (adherence["feedback_expected"], adherence["feedback_submitted"], adherence["feedback_on_time"]) == (318, 318, 159)
     assert mix == {"on_time": 159, "late_1_3": 36, "late_4_7": 46, "late_8_14": 77, "late_15": 0, "missing": 0}
-    assert "<b>159 / 318</b><span>Forms on time</span>" in text
+    assert kpi("159 / 318", "Forms on time") in text
     for key, label, n in adherence["feedback_mix"]:
-        assert f"<td>{label['en']}</td><td>{n:,}</td><td>{round(100 * n / 318)} %</td>" in text, key
+        assert row(label["en"], f"{n:,}", f"{round(100 * n / 318)} %").search(text), key
     # Skill change with effect sizes, every skill, every group.
     rows = report["skills"]["rows"]
     assert {r["n_pairs"] for r in rows if r["group"] == "all"} == {30} and len({r["skill"] for r in rows}) == 7
@@ -303,32 +318,37 @@ def check_report(report: dict[str, Any], page: str, measured: dict[str, float], 
     for r in rows:
         assert r["rank_biserial"] is not None and r["rank_biserial_ci"] and r["p_value"] is not None
         lo, hi = r["rank_biserial_ci"]
-        assert f"{r['rank_biserial']:+.2f} [{lo:+.2f}, {hi:+.2f}]" in text
-        assert f"{r['mean_change']:+.2f}" in text
-    # Measured against perceived achievement, per dyad (never named), mentees more optimistic.
+        assert f'{r["rank_biserial"]:+.2f}<span class="sub">[{lo:+.2f}, {hi:+.2f}]</span>' in text
+        if r["mean_change"] is not None:
+            assert f"{r['mean_change']:+.2f}" in text
+    # Measured (verified milestones) against self-reported and perceived achievement, per dyad (never
+    # named), mentees more optimistic.
     obj = report["objectives"]
     assert obj["published"] and obj["dyads"] == 14 and obj["hidden"] == []
-    expected_points = {(measured[d], *perceived[d]) for d in perceived} | {(0.0, None, None)}
+    assert (obj["measured_source"], obj["perceived_source"]) == ("milestones", "survey")
+    expected_points = {(measured[d], measured[d], *perceived[d]) for d in perceived} | {(0.0, None, None, None)}
     assert {tuple(p) for p in obj["points"]} == expected_points
     summaries, gaps = obj["summaries"], obj["gaps"]
     assert (summaries["measured"]["n"], summaries["mentee"]["n"], summaries["mentor"]["n"]) == (14, 13, 13)
     assert gaps["mentee_vs_measured"]["mean_change"] > gaps["mentor_vs_measured"]["mean_change"]
     assert gaps["mentee_vs_mentor"]["n_pairs"] == 13 and gaps["mentee_vs_mentor"]["mean_change"] > 0
-    for key, name in (("measured", "Measured"), ("mentee", "Perceived (mentee)"), ("mentor", "Perceived (mentor)")):
+    for key, name in (("measured", "Measured: verified milestones"), ("self_reported", "Self-reported progress"),
+                      ("mentee", "Perceived by the mentee"), ("mentor", "Perceived by the mentor")):
         s = summaries[key]
-        assert f"<td>{name}</td><td>{s['n']}</td><td>{s['mean']:.1f}</td><td>{s['median']:.1f}</td>" in text, key
+        assert row(name, s["n"], f"{s['mean']:.1f}", f"{s['median']:.1f}").search(text), key
     for key in ("mentee_vs_measured", "mentor_vs_measured", "mentee_vs_mentor"):
-        assert f"{gaps[key]['mean_change']:+.1f}" in text, key
+        lo, hi = gaps[key]["mean_change_ci"]
+        assert f'{gaps[key]["mean_change"]:+.1f}<span class="sub">[{lo:+.1f}, {hi:+.1f}]</span>' in text, key
     # Word clouds of the open answers, published above the open-text threshold.
     clouds = [c for c in report["clouds"] if c["published"]]
     assert clouds and all(c["terms"] for c in clouds)
     for c in clouds:
         top = c["terms"][0]
-        assert f"<td>{top['term']}</td><td>{top['count']:,}</td><td>{top['documents']:,}</td>" in text
+        assert row(top["term"], f"{top['count']:,}", f"{top['documents']:,}").search(text)
     # Small groups are suppressed: no published answer count under k, hidden cells marked in the page.
     sat = report["satisfaction"]
-    cells = [v for it in sat["items"] for row in it["table"]["cells"] for v in row]
-    assert None in cells and all(v >= K for v in cells if v is not None)
+    cells = [v for it in sat["items"] for r in it["table"]["cells"] for v in r]
+    assert None in cells and all(v >= K or v == 0 for v in cells if v is not None)
     assert '<td class="hidden">hidden</td>' in text
     # One offline page: every chart embedded, nothing fetched.
     charts = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
