@@ -661,6 +661,17 @@ def _closure(codes: frozenset[str], parent: Mapping[str, str | None]) -> frozens
     return codes | {p for c in codes if (p := parent.get(c)) is not None}
 
 
+def carried_themes(codings: Sequence[ThemeCoding], themes: Sequence[Theme]) -> frozenset[str]:
+    """The themes one response carries (the rule of :func:`theme_counts`): its consensus coding's, else those
+    every evaluator who coded it named; sub-themes bring their parent."""
+    parent = {t.id: t.parent for t in themes}
+    consensus = [c for c in codings if c.consensus]
+    if consensus:
+        return _closure(consensus[0].themes, parent)
+    independent = [c for c in codings if not c.consensus]
+    return frozenset.intersection(*(_closure(c.themes, parent) for c in independent)) if independent else frozenset()
+
+
 def theme_counts(codings: Sequence[ThemeCoding], themes: Sequence[Theme]) -> ThemeSummary:
     """Responses per theme, per group, and agreement between coders per theme.
 
@@ -706,11 +717,7 @@ def theme_counts(codings: Sequence[ThemeCoding], themes: Sequence[Theme]) -> The
         independent = sorted((c for c in cs if not c.consensus), key=lambda c: c.evaluator)
         if len(consensus) > 1 or len({c.evaluator for c in independent}) < len(independent):
             raise ValueError(f"response {rid!r} is coded twice by one evaluator (or has two consensus codings)")
-        if consensus:
-            carried = _closure(consensus[0].themes, parent)
-        else:
-            carried = frozenset.intersection(*(_closure(c.themes, parent) for c in independent))
-        for t in carried:
+        for t in carried_themes(cs, themes):
             counts[t][group] += 1
             counts[t]["all"] += 1
         for i, a in enumerate(independent):

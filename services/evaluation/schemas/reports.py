@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -117,6 +117,8 @@ class ThemePublic(Output):
     program_id: uuid.UUID
     code: str
     label: TextOut
+    definition: TextOut = Field(description="When a coder should use it (empty when not given).")
+    parent: str | None = Field(description="A sub-theme's theme; null for a theme.")
 
 
 class CodingCreate(Input):
@@ -135,17 +137,30 @@ class CodingPublic(Output):
     themes: list[str]
 
 
+class KappaOut(Output):
+    kappa: float | None = Field(description="Cohen's kappa; the mean over coder pairs with more than two coders; null when "
+                                            "undefined (a pair marked every shared unit alike) or without double coding.")
+    pairs: int = Field(description="Coder pairs with a defined kappa.")
+    units: int = Field(description="Units compared (answers, or whole responses), summed over pairs.")
+    observed: float | None = Field(description="Share of compared units on which the two coders of a pair agreed.")
+
+
 class ThemeCountOut(Output):
     theme: ThemePublic
-    mentioned: dict[str, int | None] = Field(description="Responses carrying the theme per group; null when suppressed.")
-    agreement: float | None
+    mentioned: dict[str, int | None] = Field(description="Interviews (or responses) carrying the theme per group; null when "
+                                                         "suppressed. A sub-theme brings its theme.")
+    agreement: float | None = Field(description="Cohen's kappa between coders (kappa.kappa).")
+    kappa: KappaOut
 
 
 class ThemesOut(Output):
     program_id: uuid.UUID
+    source: Literal["interviews", "open_answers"] = Field(
+        description="What was coded: the program's settled interviews, else open answers of anonymous questionnaires."
+    )
     coded: ProtectedTableOut
     evaluators: int
-    themes: list[ThemeCountOut]
+    themes: list[ThemeCountOut] = Field(description="Each theme followed by its sub-themes.")
 
 
 class OpenAnswerOut(Output):
