@@ -226,7 +226,7 @@ def create_theme(session: Session, who: Principal, program_id: uuid.UUID, code: 
 
 
 def _themes_of(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> list[ThemeRow]:
-    return interviews.ordered_themes(interviews._codebook_rows(session, institution_id, program_id))
+    return interviews.ordered_themes(interviews.codebook_rows(session, institution_id, program_id))
 
 
 def create_coding(session: Session, who: Principal, program_id: uuid.UUID, response_id: uuid.UUID, codes: list[str]) -> CodingRow:

@@ -170,12 +170,6 @@ def create_guide(session: Session, who: Principal, institution_id: uuid.UUID, bo
     return row
 
 
-def list_guides(session: Session, who: Principal, program_id: uuid.UUID) -> list[InterviewGuideRow]:
-    access.staff_role(who)
-    stmt = access.scoped(select(InterviewGuideRow).where(InterviewGuideRow.program_id == program_id), InterviewGuideRow, who)
-    return list(session.exec(stmt.order_by(InterviewGuideRow.created_at, InterviewGuideRow.id)).all())
-
-
 def get_guide(session: Session, who: Principal, guide_id: uuid.UUID) -> InterviewGuideRow:
     access.staff_role(who)
     row = session.exec(access.scoped(select(InterviewGuideRow).where(InterviewGuideRow.id == guide_id), InterviewGuideRow, who)).first()
@@ -201,12 +195,6 @@ def set_member(session: Session, who: Principal, institution_id: uuid.UUID, prog
     return row
 
 
-def team(session: Session, who: Principal, institution_id: uuid.UUID, program_id: uuid.UUID) -> list[InterviewTeamRow]:
-    return list(session.exec(select(InterviewTeamRow).where(
-        InterviewTeamRow.institution_id == institution_id, InterviewTeamRow.program_id == program_id,
-    ).order_by(InterviewTeamRow.assigned_at, InterviewTeamRow.id)).all())
-
-
 def remove_member(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, account_id: str) -> None:
     row = session.exec(select(InterviewTeamRow).where(
         InterviewTeamRow.institution_id == institution_id, InterviewTeamRow.program_id == program_id,
@@ -216,13 +204,6 @@ def remove_member(session: Session, institution_id: uuid.UUID, program_id: uuid.
         raise not_found("Team member")
     session.delete(row)
     session.flush()
-
-
-def member_public(row: InterviewTeamRow) -> dict[str, Any]:
-    return row.model_dump()
-
-
-# ----------------------------------------------------------------------------- samples
 
 
 def _candidates(roster: Sequence[Any], role: str) -> list[Candidate]:
@@ -296,12 +277,6 @@ def get_sample(session: Session, who: Principal, sample_id: uuid.UUID) -> Interv
     if row is None:
         raise not_found("Interview sample")
     return row
-
-
-def list_samples(session: Session, who: Principal, program_id: uuid.UUID) -> list[InterviewSampleRow]:
-    access.staff_role(who, ("coordinator",))
-    stmt = access.scoped(select(InterviewSampleRow).where(InterviewSampleRow.program_id == program_id), InterviewSampleRow, who)
-    return list(session.exec(stmt.order_by(InterviewSampleRow.created_at, InterviewSampleRow.id)).all())
 
 
 def swap_pick(session: Session, sample: InterviewSampleRow, pick_id: uuid.UUID, participant_id: uuid.UUID,
@@ -445,7 +420,7 @@ def interviews_public(session: Session, who: Principal, rows: Sequence[Interview
 # ----------------------------------------------------------------------------- the codebook
 
 
-def _codebook_rows(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> list[ThemeRow]:
+def codebook_rows(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> list[ThemeRow]:
     return list(session.exec(select(ThemeRow).where(ThemeRow.institution_id == institution_id, ThemeRow.program_id == program_id)
                              .order_by(ThemeRow.created_at, ThemeRow.id)).all())
 
@@ -476,7 +451,7 @@ def theme_public(row: ThemeRow, code_of: dict[uuid.UUID, str]) -> dict[str, Any]
 
 
 def codebook(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> dict[str, Any]:
-    rows = _codebook_rows(session, institution_id, program_id)
+    rows = codebook_rows(session, institution_id, program_id)
     code_of = {r.id: r.code for r in rows}
     tops = []
     for r in ordered_themes(rows):
@@ -570,7 +545,7 @@ def delete_theme(session: Session, institution_id: uuid.UUID, program_id: uuid.U
 
 
 def _check_codes(session: Session, interview: InterviewRow, codes: dict[str, list[str]]) -> dict[str, list[str]]:
-    known = {r.code for r in _codebook_rows(session, interview.institution_id, interview.program_id)}
+    known = {r.code for r in codebook_rows(session, interview.institution_id, interview.program_id)}
     errors = []
     for key, values in codes.items():
         if key not in interview.answers:
@@ -654,7 +629,7 @@ def write_consensus(session: Session, who: Principal, interview: InterviewRow, c
         raise forbidden("Coders code independently: submit your own coding of this interview before the consensus")
     existing = session.exec(select(InterviewCodingRow).where(
         InterviewCodingRow.institution_id == interview.institution_id, InterviewCodingRow.interview_id == interview.id,
-        InterviewCodingRow.consensus == True,  # noqa: E712
+        InterviewCodingRow.consensus == True,
     )).first()
     now = clock.now()
     row = existing or InterviewCodingRow(institution_id=interview.institution_id, program_id=interview.program_id,
@@ -694,9 +669,9 @@ def report_codings(session: Session, institution_id: uuid.UUID, program_id: uuid
     return tuple(_theme_coding(r, c) for r, cs in _settled(session, institution_id, program_id) for c in cs)
 
 
-def _quote_checks(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, policy: DisclosurePolicy | None
+def _quote_checks(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID
                   ) -> tuple[dict[uuid.UUID, InterviewRow], dict[uuid.UUID, frozenset[str]], dict[str, int]]:
-    themes = analytics_themes(_codebook_rows(session, institution_id, program_id))
+    themes = analytics_themes(codebook_rows(session, institution_id, program_id))
     settled = _settled(session, institution_id, program_id)
     carried = {r.id: carried_themes([_theme_coding(r, c) for c in cs], themes) for r, cs in settled}
     per_role = {role: sum(1 for r, _ in settled if r.role == role) for role in ROLES}
@@ -722,7 +697,7 @@ def _withheld(quote: QuoteRow, interview: InterviewRow, carried: dict[uuid.UUID,
 def report_quotes(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> tuple[Quote, ...]:
     """Quotes cleared for the report: she agreed to be quoted, the interview is settled and carries the theme.
     The report publishes them only for a role with at least k_text settled interviews."""
-    interviews, carried, per_role = _quote_checks(session, institution_id, program_id, None)
+    interviews, carried, per_role = _quote_checks(session, institution_id, program_id)
     rows = session.exec(select(QuoteRow).where(QuoteRow.institution_id == institution_id, QuoteRow.program_id == program_id)
                         .order_by(QuoteRow.created_at, QuoteRow.id)).all()
     return tuple(Quote(q.theme_code, Role(interviews[q.interview_id].role), q.excerpt) for q in rows
@@ -744,7 +719,7 @@ def add_quote(session: Session, who: Principal, interview: InterviewRow, body: A
     answer = interview.answers.get(body.question)
     if answer is None:
         raise field_problem("body.question", "she gave no answer to this question")
-    if body.theme not in {r.code for r in _codebook_rows(session, interview.institution_id, interview.program_id)}:
+    if body.theme not in {r.code for r in codebook_rows(session, interview.institution_id, interview.program_id)}:
         raise field_problem("body.theme", f"the codebook has no theme {body.theme!r}")
     if (problem := excerpt_problem(answer, body.excerpt)) is not None:
         raise field_problem("body.excerpt", problem, code="not_an_excerpt")
@@ -756,7 +731,7 @@ def add_quote(session: Session, who: Principal, interview: InterviewRow, body: A
 
 
 def quote_view(session: Session, q: QuoteRow, policy: DisclosurePolicy) -> dict[str, Any]:
-    interviews, carried, per_role = _quote_checks(session, q.institution_id, q.program_id, policy)
+    interviews, carried, per_role = _quote_checks(session, q.institution_id, q.program_id)
     interview = interviews[q.interview_id]
     return quote_public(q, interview, _withheld(q, interview, carried, per_role, policy))
 
@@ -765,7 +740,7 @@ def quotes_public(session: Session, rows: Sequence[QuoteRow], policy: Disclosure
     """Quotes of one program, each saying whether it is published and why not."""
     if not rows:
         return []
-    interviews, carried, per_role = _quote_checks(session, rows[0].institution_id, rows[0].program_id, policy)
+    interviews, carried, per_role = _quote_checks(session, rows[0].institution_id, rows[0].program_id)
     return [quote_public(q, interviews[q.interview_id], _withheld(q, interviews[q.interview_id], carried, per_role, policy))
             for q in rows]
 
@@ -806,12 +781,16 @@ def institution_of_person(session: Session, participant_id: uuid.UUID) -> uuid.U
 
 
 def export_person(session: Session, institution_id: uuid.UUID, participant_id: uuid.UUID) -> dict[str, Any]:
-    """Everything held here about her: her interviews (answers, codes given to them, quotes taken from them) and the
-    samples that picked her."""
+    """Everything held here about her: her interviews (answers, the codes given to them, with coders named by
+    their order only, and the quotes taken from them) and the samples that picked her."""
     out = []
-    for r in _hers(session, participant_id, institution_id):
+    hers = _hers(session, participant_id, institution_id)
+    for r in hers:
         guide = session.get(InterviewGuideRow, r.guide_id)
-        codings = [coding_public(c, r) for c in _codings(session, [r.id], institution_id)[r.id] if c.status == "submitted"]
+        done = [c for c in _codings(session, [r.id], institution_id)[r.id] if c.status == "submitted"]
+        independent = [c for c in done if not c.consensus]
+        codings = [{**coding_public(c, r), "coder": "consensus" if c.consensus else f"coder {independent.index(c) + 1}"}
+                   for c in done]
         quotes = session.exec(select(QuoteRow.excerpt).where(QuoteRow.institution_id == institution_id,
                                                              QuoteRow.interview_id == r.id).order_by(QuoteRow.id)).all()
         out.append({"interview_id": r.id, "program_id": r.program_id, "code": r.code, "role": r.role, "status": r.status,
@@ -819,13 +798,15 @@ def export_person(session: Session, institution_id: uuid.UUID, participant_id: u
                     "quote_consent": r.quote_consent,
                     "questions": [{"key": q["key"], "text": _text(q["es"], q["en"])} for q in (guide.questions if guide else [])],
                     "answers": dict(r.answers), "codings": codings, "quotes": list(quotes)})
+    interviewed = {r.program_id for r in hers}
     picks = []
-    for p in session.exec(select(SamplePickRow).where(SamplePickRow.institution_id == institution_id,
-                                                      SamplePickRow.participant_id == participant_id)).all():
+    for p, program_id in session.exec(select(SamplePickRow, InterviewSampleRow.program_id).join(
+        InterviewSampleRow, InterviewSampleRow.id == SamplePickRow.sample_id,  # type: ignore[arg-type]
+    ).where(SamplePickRow.institution_id == institution_id, SamplePickRow.participant_id == participant_id)).all():
         picks.append({"id": p.id, "role": p.role, "position": p.position, "participant_id": p.participant_id,
                       "career_stage": p.career_stage, "stem_field": p.stem_field, "strata": p.strata,
                       "reason": _text(p.reason_es, p.reason_en), "chosen_by": p.chosen_by,
-                      "interviewed": any(r.participant_id == participant_id for r in _hers(session, participant_id, institution_id))})
+                      "interviewed": program_id in interviewed})
     if not out and not picks:
         raise not_found("Personal data of this person")
     return {"participant_id": participant_id, "exported_at": clock.now(), "interviews": out, "sample_picks": picks}
@@ -891,17 +872,24 @@ def withdraw_quotes(session: Session, institution_id: uuid.UUID, application_id:
     return len(rows)
 
 
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def handle(session: Session, event: EventOut) -> None:
-    """The participants feed's handler (servicekit.consumer.FeedConsumer): consent withdrawals and erasures."""
-    if event.tenant_id is None:
-        return
-    institution_id = uuid.UUID(event.tenant_id)
+    """The participants feed's handler (servicekit.consumer.FeedConsumer): consent withdrawals and erasures.
+    Other events, and events without a well-formed institution or id, change nothing (and never block the feed)."""
+    institution_id = _uuid(event.tenant_id)
     payload = event.payload
-    if event.type == "consent.withdrawn" and payload.get("application_id"):
-        application_id = uuid.UUID(payload["application_id"])
+    if institution_id is None:
+        return
+    if event.type == "consent.withdrawn" and (application_id := _uuid(payload.get("application_id"))) is not None:
         if payload.get("purpose") == "research":
             withdraw_research(session, institution_id, application_id)
         elif payload.get("purpose") == "quotes":
             withdraw_quotes(session, institution_id, application_id)
-    elif event.type == "data_subject.erased" and payload.get("participant_id"):
-        erase_person(session, institution_id, uuid.UUID(payload["participant_id"]))
+    elif event.type == "data_subject.erased" and (participant_id := _uuid(payload.get("participant_id"))) is not None:
+        erase_person(session, institution_id, participant_id)

@@ -322,7 +322,7 @@ class CodebookTheme(Output):
     label: TextOut
     definition: TextOut
     parent: str | None
-    sub_themes: list[CodebookTheme] = []
+    sub_themes: list[CodebookTheme] = Field(default_factory=list)
 
 
 class CodebookPublic(Output):

@@ -141,7 +141,7 @@ def test_a_sample_represents_career_stages_and_fields_and_explains_each_pick(iw:
 
 
 def test_recording_checks_consent_the_guide_and_every_answer(iw: Any, engine: Any) -> None:
-    http, w = iw.http, iw.world
+    w = iw.world
     no_research = iw.mentees[-1]
     r = iw.record(no_research, "mentee")
     assert r.status_code == 409 and _fields(r) == ["consents.research"], r.text
