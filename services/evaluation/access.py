@@ -55,7 +55,7 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.problems import forbidden, not_found
 
-from services.evaluation.models import InterviewRow, InterviewTeamRow
+from services.evaluation.models import InterviewRow, InterviewTeamRow, SamplePickRow
 
 T = TypeVar("T")
 STAFF = ("coordinator", "evaluator")
@@ -180,16 +180,19 @@ def interview(session: Session, who: Principal, interview_id: uuid.UUID) -> Inte
     return row
 
 
-def data_subject(who: Principal, institution_id: uuid.UUID, own_participant_id: uuid.UUID | None,
-                 participant_id: uuid.UUID) -> str:
-    """Her interviews' export and erasure: she herself (``own_participant_id``, read with her token), the
-    institution's coordinators, admins."""
-    if own_participant_id is not None and own_participant_id == participant_id:
-        return "data_subject"
-    if is_coordinator(who, institution_id):
-        return "coordinator"
-    if who.is_client or (not who.is_admin and tenant(who) != institution_id):
+def data_subject(session: Session, who: Principal, own_participant_id: uuid.UUID | None, participant_id: uuid.UUID) -> uuid.UUID:
+    """The institution holding her interview data, for whoever may export or erase it: she herself
+    (``own_participant_id``, read with her token), the institution's coordinators, admins. API clients: 403;
+    another institution, or nothing held: 404; anyone else of the institution: 403."""
+    if who.is_client:
+        raise forbidden("API clients do not act for a data subject here")
+    institution_id = session.exec(select(InterviewRow.institution_id).where(InterviewRow.participant_id == participant_id)).first()
+    if institution_id is None:
+        institution_id = session.exec(select(SamplePickRow.institution_id).where(SamplePickRow.participant_id == participant_id)).first()
+    if institution_id is None or (not who.is_admin and tenant(who) != institution_id):
         raise not_found("Personal data of this person")
+    if (own_participant_id is not None and own_participant_id == participant_id) or is_coordinator(who, institution_id):
+        return institution_id
     raise forbidden("Only she herself and the institution's coordinators may do this")
 
 

@@ -774,12 +774,6 @@ def _hers(session: Session, participant_id: uuid.UUID, institution_id: uuid.UUID
     return list(session.exec(stmt.order_by(InterviewRow.created_at, InterviewRow.id)).all())
 
 
-def institution_of_person(session: Session, participant_id: uuid.UUID) -> uuid.UUID | None:
-    """The institution holding her interviews or sample picks (``None``: nothing is held about her here)."""
-    found = session.exec(select(InterviewRow.institution_id).where(InterviewRow.participant_id == participant_id)).first()
-    return found or session.exec(select(SamplePickRow.institution_id).where(SamplePickRow.participant_id == participant_id)).first()
-
-
 def export_person(session: Session, institution_id: uuid.UUID, participant_id: uuid.UUID) -> dict[str, Any]:
     """Everything held here about her: her interviews (answers, the codes given to them, with coders named by
     their order only, and the quotes taken from them) and the samples that picked her."""

@@ -17,18 +17,19 @@ from servicekit.auth import CurrentPrincipal, Principal
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from servicekit.problems import ProblemError, forbidden, not_found, problem_responses
+from servicekit.problems import ProblemError, problem_responses
 
 from services.evaluation import access, analysis, interviews
 from services.evaluation.access import in_thread
 from services.evaluation.routers.common import CREATED, remember, replay
 from services.evaluation.schemas import (
     CodebookPublic,
-    InterviewCodingIn,
-    InterviewCodingPublic,
-    InterviewCodingsPublic,
     GuideCreate,
     GuidePublic,
+    InterviewCodingIn,
+    InterviewCodingPublic,
+    InterviewCodingSubmission,
+    InterviewCodingsPublic,
     InterviewCreate,
     InterviewErasure,
     InterviewPublic,
@@ -38,7 +39,6 @@ from services.evaluation.schemas import (
     QuotePublic,
     SampleCreate,
     SamplePublic,
-    InterviewCodingSubmission,
     TeamMemberPublic,
     TeamMemberUpdate,
     ThemeCreateIn,
@@ -316,16 +316,6 @@ async def _own_participant(request: Request, who: Principal) -> uuid.UUID | None
         raise
 
 
-def _subject(session: Any, who: Principal, own: uuid.UUID | None, participant_id: uuid.UUID) -> uuid.UUID:
-    if who.is_client:
-        raise forbidden("API clients do not act for a data subject here")
-    institution_id = interviews.institution_of_person(session, participant_id)
-    if institution_id is None or (not who.is_admin and access.tenant(who) != institution_id):
-        raise not_found("Personal data of this person")
-    access.data_subject(who, institution_id, own, participant_id)
-    return institution_id
-
-
 @router.get("/data-subjects/{participant_id}/export", response_model=InterviewsExport, operation_id="export_interview_data_subject",
             summary="Everything held about a person in interviews, as JSON (she herself, coordinators, admin)",
             description="Her interviews with her answers, the codes given to them and the quotes taken from them, and the "
@@ -335,7 +325,7 @@ async def export_interview_data_subject(participant_id: ParticipantId, request: 
     own = await _own_participant(request, who)
 
     def run() -> dict[str, Any]:
-        return interviews.export_person(session, _subject(session, who, own, participant_id), participant_id)
+        return interviews.export_person(session, access.data_subject(session, who, own, participant_id), participant_id)
 
     return await in_thread(run)
 
@@ -351,12 +341,19 @@ async def erase_interview_data_subject(participant_id: ParticipantId, request: R
     own = await _own_participant(request, who)
 
     def run() -> dict[str, Any]:
-        return interviews.erase_person(session, _subject(session, who, own, participant_id), participant_id)
+        return interviews.erase_person(session, access.data_subject(session, who, own, participant_id), participant_id)
 
     return await in_thread(run)
 
 
 # ----------------------------------------------------------------------------- interviews
+
+
+def _coders_interview(session: Any, who: Principal, interview_id: uuid.UUID) -> Any:
+    """The interview, once the caller is one of its program's coders (before any replay is answered)."""
+    row = access.interview(session, who, interview_id)
+    access.coder(session, who, row.institution_id, row.program_id)
+    return row
 
 
 @router.post("", status_code=201, response_model=InterviewPublic, operation_id="record_interview",
@@ -435,11 +432,11 @@ def save_my_interview_coding(interview_id: InterviewId, body: InterviewCodingIn,
              responses={**CREATED, **WRITE})
 async def submit_my_interview_coding(interview_id: InterviewId, response: Response, who: CurrentPrincipal, session: SessionDep,
                                      idem: IdempotencyDep, body: InterviewCodingSubmission | None = None) -> Any:
+    row = await in_thread(_coders_interview, session, who, interview_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
 
     def run() -> InterviewCodingPublic:
-        row = access.interview(session, who, interview_id)
         coding = interviews.save_coding(session, who, row, body.codes if body else None, submit=True)
         return InterviewCodingPublic.model_validate(interviews.coding_public(coding, row))
 
@@ -467,12 +464,12 @@ def write_interview_consensus(interview_id: InterviewId, body: InterviewCodingIn
              responses={**CREATED, **WRITE})
 async def create_interview_quote(interview_id: InterviewId, body: QuoteCreate, request: Request, response: Response,
                                  who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
+    row = await in_thread(_coders_interview, session, who, interview_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
     policy = _policy(request)
 
     def run() -> QuotePublic:
-        row = access.interview(session, who, interview_id)
         quote = interviews.add_quote(session, who, row, body)
         return QuotePublic.model_validate(interviews.quote_view(session, quote, policy))
 
