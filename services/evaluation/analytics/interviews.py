@@ -58,14 +58,14 @@ def _questions(*pairs: tuple[str, str, str]) -> tuple[GuideQuestion, ...]:
     return tuple(GuideQuestion(key, T(es, en)) for key, es, en in pairs)
 
 
-_OVERALL = ("overall", "Mirando hacia atrás, ¿qué tan bien funcionó el programa para ti?",
-            "Looking back, how well did the programme work for you?")
+_OVERALL = ("overall", "Mirando hacia atrás, ¿dirías que el programa cumplió lo que esperabas de él?",
+            "Looking back, would you say the programme lived up to what you hoped for?")
 _GAINS = ("gains", "¿Qué te llevas tú, en lo personal, de haber participado?",
           "What have you personally taken away from taking part?")
 _CHALLENGES = ("challenges", "¿Qué fue lo más difícil para ti a lo largo del programa?",
                "What was hardest for you along the way?")
-_ANYTHING_ELSE = ("anything_else", "¿Hay algo de tu experiencia que no te hayamos preguntado y quieras contarnos?",
-                  "Is there anything about your experience we have not asked and you would like to tell us?")
+_ANYTHING_ELSE = ("anything_else", "¿Quieres añadir algo más sobre tu paso por el programa?",
+                  "Would you like to add anything else about your time in the programme?")
 
 DEFAULT_GUIDES: dict[Role, tuple[GuideQuestion, ...]] = {
     Role.MENTOR: _questions(
@@ -86,10 +86,10 @@ DEFAULT_GUIDES: dict[Role, tuple[GuideQuestion, ...]] = {
         _OVERALL,
         _GAINS,
         _CHALLENGES,
-        ("mentor_gains", "¿Qué crees que se llevó tu mentora de trabajar contigo, si es que se llevó algo?",
-         "What do you think your mentor took from working with you, if anything?"),
-        ("mentor_challenges", "¿Qué le resultó difícil a tu mentora, si hubo algo?",
-         "What, if anything, was difficult for your mentor?"),
+        ("mentor_gains", "¿Tu mentora sacó algo de trabajar contigo? ¿Qué?",
+         "Did your mentor get something out of working with you? What?"),
+        ("mentor_challenges", "¿Hubo algo que a tu mentora le costara en el camino?",
+         "Was anything hard for your mentor along the way?"),
         ("own_career", "¿Cómo crees que el programa marcará tu propio camino en STEM?",
          "How do you expect the programme to shape your own path in STEM?"),
         ("mentor_impact", "¿Crees que el programa cambió algo para tu mentora, o que lo cambiará?",
