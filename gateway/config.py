@@ -39,6 +39,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     "/v1/instruments": "evaluation",
     "/v1/administrations": "evaluation",
     "/v1/reports": "evaluation",
+    "/v1/interviews": "evaluation",
 }
 
 

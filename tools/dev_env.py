@@ -20,8 +20,10 @@ from pathlib import Path
 SERVICE_SCOPES = {
     "matching": ["identity:read"],
     "sessions": ["events:read"],
-    # The program report's inputs (aggregates, pseudonymous dyads), read after evaluation authorized its caller.
-    "evaluation": ["reports:read"],
+    # The program report's inputs (aggregates, pseudonymous dyads), read after evaluation authorized its caller;
+    # who consents to research and to quotes (interview samples, consent checks); the participants feed
+    # (consent withdrawals and erasures reach the interviews). Each call asks for its one scope.
+    "evaluation": ["reports:read", "research:read", "events:read"],
 }
 
 

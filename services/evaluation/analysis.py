@@ -12,7 +12,8 @@ timeliness, status, per dyad id, no person named). Perceived achievement comes
 from the perceived-achievement instruments' answers, tied to the respondent's
 dyad when she submitted (``ResponseRow.dyad_ref``, a keyed pseudonym of the dyad
 id); measured and perceived meet on that pseudonym, so no dyad id is stored here
-and no person is ever read from the other services.
+and no person is ever read from the other services. Interview themes, codings
+and cleared quotes come from ``interviews.py`` (``theme_inputs``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from servicekit import clock
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, conflict, field_problem, not_found
 
-from services.evaluation import access, catalog
+from services.evaluation import access, catalog, interviews
 from services.evaluation.analytics import (
     Administration,
     DisclosurePolicy,
@@ -56,6 +57,7 @@ from services.evaluation.analytics import (
     protect_split,
     protect_table,
     term_frequencies,
+    theme_counts,
 )
 from services.evaluation.analytics.report import _themes as protected_themes
 from services.evaluation.analytics.disclosure import MIN_K
@@ -79,9 +81,10 @@ def floors(settings: Any) -> tuple[int, int]:
 
 
 def policy_of(settings: Any) -> DisclosurePolicy:
-    """The platform's floor as a policy (a program without its own settings)."""
+    """The policy of a program without its own settings: k at the platform's floor, k_text at the
+    platform's default for programs (never below the floors)."""
     k, k_text = floors(settings)
-    return DisclosurePolicy(k=k, k_text=k_text)
+    return DisclosurePolicy(k=k, k_text=max(int(settings.default_min_text), k_text))
 
 
 def disclosure_row(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> DisclosureSettingsRow | None:
@@ -91,17 +94,19 @@ def disclosure_row(session: Session, institution_id: uuid.UUID, program_id: uuid
 
 def policy_for(session: Session, settings: Any, institution_id: uuid.UUID, program_id: uuid.UUID) -> DisclosurePolicy:
     """The program's policy: its own thresholds, never below the platform's floor."""
-    k_floor, text_floor = floors(settings)
     row = disclosure_row(session, institution_id, program_id)
-    k = max(row.min_cell, k_floor) if row else k_floor
-    k_text = max(row.min_text if row else text_floor, text_floor, k)
-    return DisclosurePolicy(k=k, k_text=k_text)
+    if row is None:
+        return policy_of(settings)
+    k_floor, text_floor = floors(settings)
+    k = max(row.min_cell, k_floor)
+    return DisclosurePolicy(k=k, k_text=max(row.min_text, text_floor, k))
 
 
 def disclosure_public(settings: Any, program_id: uuid.UUID, row: DisclosureSettingsRow | None) -> dict[str, Any]:
     k_floor, text_floor = floors(settings)
     k = max(row.min_cell, k_floor) if row else k_floor
-    return {"program_id": program_id, "min_cell": k, "min_text": max(row.min_text if row else text_floor, text_floor, k),
+    k_text = max(row.min_text, text_floor, k) if row else policy_of(settings).k_text
+    return {"program_id": program_id, "min_cell": k, "min_text": k_text,
             "floor": {"min_cell": k_floor, "min_text": text_floor}, "customised": row is not None,
             "updated_at": row.updated_at if row else None}
 
@@ -244,28 +249,34 @@ def texts(session: Session, who: Principal, program_id: uuid.UUID, settings: Any
 
 
 # ------------------------------------------------------------------ themes and codings
+#
+# The program's themes are its interview codebook (``interviews.py``): themes and sub-themes. The themes
+# section counts the program's settled interviews (one coding per interview and coder, the consensus when
+# written); a program without coded interviews shows its coded open answers of anonymous questionnaires instead
+# (one coding per response and evaluator).
 
 
-def theme_public(t: ThemeRow) -> dict[str, Any]:
-    return {"id": t.id, "program_id": t.program_id, "code": t.code, "label": {"es": t.label_es, "en": t.label_en}}
+def require_known_program(session: Session, who: Principal, program_id: uuid.UUID) -> uuid.UUID:
+    """The institution of a program this service holds something of (administrations, a codebook, interviews)."""
+    access.staff_role(who)
+    institution_id = interviews.known_program(session, who, program_id)
+    if institution_id is None:
+        raise not_found("Program")
+    return institution_id
 
 
-def create_theme(session: Session, who: Principal, program_id: uuid.UUID, code: str, label: dict[str, str]) -> ThemeRow:
-    adms = require_program(session, who, program_id)
-    institution_id = adms[0].institution_id
-    if session.exec(select(ThemeRow.id).where(ThemeRow.institution_id == institution_id, ThemeRow.program_id == program_id,
-                                              ThemeRow.code == code)).first():
-        raise conflict(f"The program already has a theme {code!r}", field="code")
-    row = ThemeRow(institution_id=institution_id, program_id=program_id, code=code, label_es=label["es"], label_en=label["en"],
-                   created_by=who.subject)
-    session.add(row)
-    session.flush()
-    return row
+def theme_public(t: ThemeRow, code_of: dict[uuid.UUID, str] | None = None) -> dict[str, Any]:
+    return interviews.theme_public(t, code_of or {})
+
+
+def create_theme(session: Session, who: Principal, program_id: uuid.UUID, code: str, label: dict[str, str],
+                 definition: dict[str, str] | None = None, parent: str | None = None) -> ThemeRow:
+    institution_id = require_known_program(session, who, program_id)
+    return interviews.add_theme(session, who, institution_id, program_id, code, label, definition, parent)
 
 
 def _themes_of(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> list[ThemeRow]:
-    return list(session.exec(select(ThemeRow).where(ThemeRow.institution_id == institution_id, ThemeRow.program_id == program_id)
-                             .order_by(ThemeRow.created_at, ThemeRow.id)).all())
+    return interviews.ordered_themes(interviews.codebook_rows(session, institution_id, program_id))
 
 
 def create_coding(session: Session, who: Principal, program_id: uuid.UUID, response_id: uuid.UUID, codes: list[str]) -> CodingRow:
@@ -290,30 +301,44 @@ def create_coding(session: Session, who: Principal, program_id: uuid.UUID, respo
 
 
 def theme_inputs(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> tuple[list[ThemeRow], tuple[Theme, ...], tuple[ThemeCoding, ...]]:
+    """The codebook (each theme followed by its sub-themes) and the codings the themes section counts: the settled
+    interviews' (response id = the interview's code), else the coded open answers'."""
     rows = _themes_of(session, institution_id, program_id)
-    themes = tuple(Theme(t.code, Text(t.label_es, t.label_en)) for t in rows)
-    codings = tuple(
+    return rows, interviews.analytics_themes(rows), _codings(session, institution_id, program_id)[0]
+
+
+def _codings(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> tuple[tuple[ThemeCoding, ...], str]:
+    codings = interviews.report_codings(session, institution_id, program_id)
+    if codings:
+        return codings, "interviews"
+    return tuple(
         ThemeCoding(str(c.response_id), Role(c.role), frozenset(c.themes), c.evaluator)
         for c in session.exec(select(CodingRow).where(CodingRow.institution_id == institution_id, CodingRow.program_id == program_id)
                               .order_by(CodingRow.id)).all()
-    )
-    return rows, themes, codings
+    ), "open_answers"
 
 
 def theme_summary(session: Session, who: Principal, program_id: uuid.UUID, settings: Any) -> dict[str, Any]:
-    adms = require_program(session, who, program_id)
-    policy = policy_for(session, settings, adms[0].institution_id, program_id)
-    rows, themes, codings = theme_inputs(session, adms[0].institution_id, program_id)
+    """Coded interviews (or open answers) per theme and sub-theme by role, protected with the program's own
+    thresholds, with Cohen's kappa per theme."""
+    institution_id = require_known_program(session, who, program_id)
+    policy = policy_for(session, settings, institution_id, program_id)
+    rows = _themes_of(session, institution_id, program_id)
+    themes = interviews.analytics_themes(rows)
+    codings, source = _codings(session, institution_id, program_id)
     if not themes:
-        return {"program_id": program_id, "coded": protect_split({"mentor": 0, "mentee": 0}, policy=policy).to_dict(),
-                "evaluators": 0, "themes": []}
+        return {"program_id": program_id, "source": source,
+                "coded": protect_split({"mentor": 0, "mentee": 0}, policy=policy).to_dict(), "evaluators": 0, "themes": []}
     section = protected_themes(ReportInput(program=ProgramInfo(program_id=str(program_id), name="", institution=""),
                                            themes=themes, codings=codings), policy)
     assert section is not None
+    detail = theme_counts(codings, themes).agreements
     by_code = {t.code: t for t in rows}
+    code_of = {t.id: t.code for t in rows}
     return {
-        "program_id": program_id, "coded": section.coded.to_dict(), "evaluators": section.evaluators,
-        "themes": [{"theme": theme_public(by_code[r.theme.id]), "mentioned": dict(r.mentioned), "agreement": r.agreement}
+        "program_id": program_id, "source": source, "coded": section.coded.to_dict(), "evaluators": section.evaluators,
+        "themes": [{"theme": theme_public(by_code[r.theme.id], code_of), "mentioned": dict(r.mentioned), "agreement": r.agreement,
+                    "kappa": detail[r.theme.id].__dict__}
                    for r in section.rows],
     }
 
@@ -472,6 +497,7 @@ def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: di
                                as_of=(outcomes.computed_at or clock.now()).date())
     _, themes, codings = theme_inputs(session, program.institution_id, program_id)
     achievement, source = achievement_inputs(session, adms, program_id, outcomes, key)
+    quotes = interviews.report_quotes(session, program.institution_id, program_id)
     return ReportInput(
         program=ProgramInfo(program_id=str(program_id), name=program.name, institution=up["institution"].name,
                             institution_id=str(program.institution_id), period=program.period,
@@ -490,6 +516,7 @@ def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: di
         perceived_source=source,
         themes=themes,
         codings=codings,
+        quotes=quotes,
     )
 
 

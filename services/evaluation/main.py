@@ -1,5 +1,11 @@
-"""The evaluation service app: instruments, administrations, analysis, reports."""
+"""The evaluation service app: instruments, administrations, analysis, reports, interviews.
 
+At start-up, with its client credentials, it follows the participants service's
+feed (servicekit's FeedConsumer): consent withdrawals and erasures reach the
+interviews (``interviews.handle``).
+"""
+
+import asyncio
 import logging
 import secrets
 
@@ -9,13 +15,15 @@ from sqlalchemy.engine import Engine
 
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
+from servicekit.consumer import FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 
 from services.evaluation.analytics import i18n
+from services.evaluation import interviews
 from services.evaluation.clients import Upstreams
 from services.evaluation.config import Settings
-from services.evaluation.models import OutboxEvent
+from services.evaluation.models import FeedCursor, HandledEvent, OutboxEvent
 from services.evaluation.routers import router
 
 log = logging.getLogger("evaluation")
@@ -27,6 +35,8 @@ TAGS = [
     {"name": "instruments", "description": "The built-in library, institutions' copies and their versions."},
     {"name": "administrations", "description": "Instruments given to a program's group in a window; drafts and one submission."},
     {"name": "reports", "description": "Aggregates only: skill change, distributions, text, themes, the program report."},
+    {"name": "interviews", "description": "Interview guides, the interview team, proposed samples, interviews, the codebook, "
+                                          "coding by several coders with Cohen's kappa, consented quotes."},
 ]
 
 
@@ -40,18 +50,39 @@ def pseudonym_key(settings: Settings) -> bytes:
 
 
 REPORTS_SCOPE = "reports:read"
+RESEARCH_SCOPE = "research:read"
+EVENTS_SCOPE = "events:read"
+
+
+def _token_provider(settings: Settings, scope: str) -> object | None:
+    secret = settings.client_secret.get_secret_value()
+    if not settings.client_id or not secret:
+        return None
+    from servicekit.service_auth import ServiceTokenProvider
+
+    return ServiceTokenProvider(settings.token_url, settings.client_id, secret, [scope])
 
 
 def report_token_provider(settings: Settings) -> object | None:
     """This service's own token for the report's inputs, or None without credentials."""
-    secret = settings.client_secret.get_secret_value()
-    if not settings.client_id or not secret:
+    provider = _token_provider(settings, REPORTS_SCOPE)
+    if provider is None:
         log.warning("EVALUATION_CLIENT_ID/SECRET are not set: the program report forwards the caller's token, "
                     "so evaluators cannot read it")
-        return None
-    from servicekit.service_auth import ServiceTokenProvider
+    return provider
 
-    return ServiceTokenProvider(settings.token_url, settings.client_id, secret, [REPORTS_SCOPE])
+
+def make_consumer(settings: Settings, engine: Engine, tokens: object | None = None) -> FeedConsumer | None:
+    """The participants feed's consumer (consent withdrawals, erasures), or None without credentials."""
+    tokens = tokens if tokens is not None else _token_provider(settings, EVENTS_SCOPE)
+    if tokens is None:
+        log.warning("EVALUATION_CLIENT_ID/SECRET are not set: withdrawn consents and erasures in the participants "
+                    "service do not reach the interviews")
+        return None
+    return FeedConsumer(
+        source="participants", feed_url=settings.participants_url.rstrip("/") + "/internal/events", tokens=tokens,  # type: ignore[arg-type]
+        engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent, handler=interviews.handle,
+    )
 
 
 def create_app(
@@ -61,12 +92,30 @@ def create_app(
     engine: Engine | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     report_tokens: object | None = None,
+    research_tokens: object | None = None,
+    follow_feed: bool = True,
 ) -> FastAPI:
-    """``report_tokens``: anything with ``async token() -> str`` (tests); default: from the settings."""
+    """``report_tokens`` / ``research_tokens``: anything with ``async token() -> str`` (tests); default: from the
+    settings. ``follow_feed``: run the participants feed's consumer when credentials are set."""
     settings = settings or Settings()
     i18n.load()  # the report's catalogs, compiled now: a broken catalog stops the start, not a report
+    background: list[asyncio.Task[None]] = []
+    stop = asyncio.Event()
+
+    async def start(app: FastAPI) -> None:
+        consumer = make_consumer(settings, app.state.engine) if follow_feed else None
+        app.state.consumer = consumer
+        if consumer is not None:
+            background.append(asyncio.create_task(consumer.run(stop, settings.feed_poll_seconds)))
 
     async def close(app: FastAPI) -> None:
+        stop.set()
+        for task in background:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        background.clear()
         await app.state.upstreams.aclose()
 
     app = create_service_app(
@@ -76,6 +125,7 @@ def create_app(
         routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY)],
         key_source=key_source,
         engine=engine,
+        on_startup=[start],
         on_shutdown=[close],
         openapi_tags=TAGS,
     )
@@ -85,4 +135,5 @@ def create_app(
     )
     app.state.pseudonym_key = pseudonym_key(settings)
     app.state.report_tokens = report_tokens if report_tokens is not None else report_token_provider(settings)
+    app.state.research_tokens = research_tokens if research_tokens is not None else _token_provider(settings, RESEARCH_SCOPE)
     return app

@@ -14,9 +14,12 @@ a participant's may or may not say ``mentor`` yet. What counts is
 - the coordinator role in the record's institution (or admin) to run things;
 - for integration clients, a scope: ``training:write`` (record completions,
   read modules), ``identity:read`` (the matching service reading consented
-  identity data) and ``reports:read`` (the evaluation service reading a
+  identity data), ``reports:read`` (the evaluation service reading a
   program, its funnel and its training statistics for the program report, after
-  it authorized its own caller; nothing else). A client with a ``tid`` acts in
+  it authorized its own caller; nothing else) and ``research:read`` (the
+  evaluation service reading who consents to research and to quotes, with
+  career stage and STEM field, to propose an interview sample and check consent
+  before an interview is recorded; nothing else). A client with a ``tid`` acts in
   that institution only; a platform client (no ``tid``) in any.
 
 Refusals follow the rule of the whole service: whoever may not know a record
@@ -50,6 +53,7 @@ TRAINING_WRITE_SCOPE = "training:write"
 APPLYING_ROLES = ("applicant", "mentor", "mentee", "peer_mentor")
 IDENTITY_READ_SCOPE = "identity:read"
 REPORTS_READ_SCOPE = "reports:read"
+RESEARCH_READ_SCOPE = "research:read"
 # Memberships that make her a member of the program (withdrawn ones do not).
 CURRENT_MEMBERSHIP = (MembershipStatus.active, MembershipStatus.substitute, MembershipStatus.completed)
 
@@ -127,6 +131,7 @@ def _load(session: Session, model: Any, record_id: uuid.UUID, who: Principal, wh
 
 RUN, MEMBER, TRAINING_CLIENT, IDENTITY_CLIENT = "run", "member", "training_client", "identity_client"
 REPORT_CLIENT = "report_client"
+RESEARCH_CLIENT = "research_client"
 
 
 def _program_check(session: Session, who: Principal, program: Program, allow: Collection[str], action: str) -> None:
@@ -142,6 +147,8 @@ def _program_check(session: Session, who: Principal, program: Program, allow: Co
         capacities.add(IDENTITY_CLIENT)
     if client_with(who, REPORTS_READ_SCOPE, institution_id):
         capacities.add(REPORT_CLIENT)
+    if client_with(who, RESEARCH_READ_SCOPE, institution_id):
+        capacities.add(RESEARCH_CLIENT)
     if not capacities and is_member(session, who, program):
         capacities.add(MEMBER)
     if capacities & set(allow):

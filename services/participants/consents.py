@@ -11,6 +11,8 @@ Withdrawing has these documented effects, in the same transaction:
   use in matching; the matching service's list no longer includes her.
 - ``research``: nothing here is deleted; the ``consent.withdrawn`` event tells
   the evaluation service to leave her out of evaluation and research.
+- ``quotes``: nothing here is deleted; the ``consent.withdrawn`` event tells the
+  evaluation service that no excerpt of her interview may be published any more.
 
 Every withdrawal writes ``consent.withdrawn`` (application, program, purpose).
 
@@ -36,9 +38,10 @@ from services.participants.models import (
     IdentityRecord,
     Membership,
     OutboxEvent,
+    Participant,
     Program,
 )
-from services.participants.schemas.applications import IdentityData, MatchingIdentity
+from services.participants.schemas.applications import IdentityData, MatchingIdentity, ResearchMember
 from services.participants.schemas.enums import ApplicationStatus, ConsentPurpose
 from services.participants.service import Rows
 
@@ -130,6 +133,10 @@ def withdraw(session: Session, application: Application, purpose: ConsentPurpose
             effects.append("identity data deleted; it is no longer available for matching")
         else:
             effects.append("no identity data was held")
+    elif purpose == ConsentPurpose.quotes:
+        effects.append(
+            "no excerpt of her interview is published from now on (consent.withdrawn tells the evaluation service)"
+        )
     else:
         effects.append(
             "she is left out of evaluation and research from now on (consent.withdrawn tells the evaluation service)"
@@ -246,3 +253,72 @@ def matching_items(session: Session, records: list[IdentityRecord]) -> list[Matc
         )
         for r in records
     ]
+
+
+# ---------------------------------------------------------------------------
+# Research: who may be interviewed (the evaluation service, scope research:read)
+
+
+def _consenting(program: Program, purpose: ConsentPurpose) -> Any:
+    return select(Consent.application_id).where(
+        Consent.institution_id == program.institution_id,
+        Consent.purpose == purpose,
+        Consent.withdrawn_at.is_(None),  # type: ignore[union-attr]
+    )
+
+
+def research_members(session: Session, program: Program, *, limit: int, cursor: str | None) -> Rows:
+    """Memberships of the program's current members whose research consent is active, by membership id."""
+    stmt = select(Membership).where(
+        Membership.institution_id == program.institution_id,
+        Membership.program_id == program.id,
+        Membership.status.in_(CURRENT_MEMBERSHIP),  # type: ignore[attr-defined]
+        Membership.application_id.in_(_consenting(program, ConsentPurpose.research)),  # type: ignore[attr-defined]
+    )
+    return paginate(session, stmt, Membership.id, limit=limit, cursor=cursor)
+
+
+def research_items(session: Session, program: Program, memberships: list[Membership]) -> list[ResearchMember]:
+    if not memberships:
+        return []
+    application_ids = [m.application_id for m in memberships]
+    participants = {
+        p.id: p
+        for p in session.exec(
+            select(Participant).where(
+                Participant.institution_id == program.institution_id,
+                Participant.id.in_([m.participant_id for m in memberships]),  # type: ignore[attr-defined]
+            )
+        ).all()
+    }
+    applications = {
+        a.id: a
+        for a in session.exec(
+            select(Application).where(
+                Application.institution_id == program.institution_id,
+                Application.id.in_(application_ids),  # type: ignore[attr-defined]
+            )
+        ).all()
+    }
+    quoting = set(
+        session.exec(
+            _consenting(program, ConsentPurpose.quotes).where(Consent.application_id.in_(application_ids))  # type: ignore[attr-defined]
+        ).all()
+    )
+    items = []
+    for m in memberships:
+        person, application = participants[m.participant_id], applications[m.application_id]
+        fields = list(person.stem_fields) or ([application.stem_field] if application.stem_field else [])
+        items.append(
+            ResearchMember(
+                participant_id=m.participant_id,
+                membership_id=m.id,
+                application_id=m.application_id,
+                role=m.role,
+                status=m.status,
+                career_stage=person.career_stage or application.career_stage,
+                stem_fields=fields,
+                quotes=m.application_id in quoting,
+            )
+        )
+    return items

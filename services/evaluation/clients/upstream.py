@@ -3,7 +3,9 @@
 Models are the caller's: only the fields read here, extra fields ignored. Each call
 takes the token to send: a respondent's own (her memberships, her dyads), or, for
 the program report's inputs, this service's own ``reports:read`` token once it has
-authorized its caller (analysis.program_report). A connection error, a timeout or
+authorized its caller (analysis.program_report), or, for interviews, its own
+``research:read`` token (who consents to research and to quotes, and the strata a
+sample is drawn on). A connection error, a timeout or
 a 5xx is a 503 (504) problem naming the service; the upstream's 401/403/404 are
 passed on as this service's own problems.
 """
@@ -102,6 +104,19 @@ class TrainingStats(_Model):
     members: int
     trained: int
     modules: list[ModuleStats]
+
+
+class ResearchMember(_Model):
+    """A current member who consents to research (participants' research roster, scope ``research:read``)."""
+
+    participant_id: uuid.UUID
+    membership_id: uuid.UUID
+    application_id: uuid.UUID
+    role: str
+    status: str
+    career_stage: str | None = None
+    stem_fields: list[str] = []
+    quotes: bool = False
 
 
 # ---------------------------------------------------------------- matching
@@ -296,6 +311,11 @@ class Upstreams:
     async def training(self, program_id: uuid.UUID, token: str) -> TrainingStats:
         raw = await self.participants.get(f"/v1/programs/{program_id}/training-stats", token, "Program")
         return TrainingStats.model_validate(raw)
+
+    async def research_roster(self, program_id: uuid.UUID, token: str) -> list[ResearchMember]:
+        """Members who consent to research, with their strata and quote consent (this service's research:read token)."""
+        rows = await self.participants.all(f"/v1/programs/{program_id}/research-roster", token, "Program")
+        return [ResearchMember.model_validate(r) for r in rows]
 
     async def matching_outcomes(self, program_id: uuid.UUID, token: str) -> MatchingOutcomes:
         raw = await self.matching.get(f"/v1/matching/programs/{program_id}/outcomes", token, "Program")

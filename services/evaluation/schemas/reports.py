@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -131,6 +131,8 @@ class ThemePublic(Output):
     program_id: uuid.UUID
     code: str
     label: TextOut
+    definition: TextOut = Field(description="When a coder should use it (empty when not given).")
+    parent: str | None = Field(description="A sub-theme's theme; null for a theme.")
 
 
 class CodingCreate(Input):
@@ -149,17 +151,30 @@ class CodingPublic(Output):
     themes: list[str]
 
 
+class KappaOut(Output):
+    kappa: float | None = Field(description="Cohen's kappa; the mean over coder pairs with more than two coders; null when "
+                                            "undefined (a pair marked every shared unit alike) or without double coding.")
+    pairs: int = Field(description="Coder pairs with a defined kappa.")
+    units: int = Field(description="Units compared (answers, or whole responses), summed over pairs.")
+    observed: float | None = Field(description="Share of compared units on which the two coders of a pair agreed.")
+
+
 class ThemeCountOut(Output):
     theme: ThemePublic
-    mentioned: dict[str, int | None] = Field(description="Responses carrying the theme per group; null when suppressed.")
-    agreement: float | None
+    mentioned: dict[str, int | None] = Field(description="Interviews (or responses) carrying the theme per group; null when "
+                                                         "suppressed. A sub-theme brings its theme.")
+    agreement: float | None = Field(description="Cohen's kappa between coders (kappa.kappa).")
+    kappa: KappaOut
 
 
 class ThemesOut(Output):
     program_id: uuid.UUID
+    source: Literal["interviews", "open_answers"] = Field(
+        description="What was coded: the program's settled interviews, else open answers of anonymous questionnaires."
+    )
     coded: ProtectedTableOut
     evaluators: int
-    themes: list[ThemeCountOut]
+    themes: list[ThemeCountOut] = Field(description="Each theme followed by its sub-themes.")
 
 
 class OpenAnswerOut(Output):
@@ -208,7 +223,8 @@ class ComparisonOut(Output):
 
 class DisclosureFloorOut(Output):
     min_cell: int = Field(description="The platform's floor for k (EVALUATION_MIN_CELL, never below 3).")
-    min_text: int = Field(description="The platform's floor for k_text (EVALUATION_MIN_TEXT, never below k).")
+    min_text: int = Field(description="The platform's floor for k_text (EVALUATION_MIN_TEXT, never below k); a program "
+                                    "that has not set its own uses EVALUATION_DEFAULT_MIN_TEXT.")
 
 
 class DisclosureOut(Output):
@@ -216,7 +232,7 @@ class DisclosureOut(Output):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "program_id": "0190f1c2-0000-7000-8000-000000000001", "min_cell": 5, "min_text": 10,
-        "floor": {"min_cell": 5, "min_text": 10}, "customised": False, "updated_at": None}]})
+        "floor": {"min_cell": 5, "min_text": 5}, "customised": False, "updated_at": None}]})
 
     program_id: uuid.UUID
     min_cell: int = Field(description="k: the smallest group published in any cell of any table of answers.")

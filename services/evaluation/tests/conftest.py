@@ -7,7 +7,9 @@ payloads follow those services' public schemas (ParticipantPublic, ProgramPublic
 FunnelPublic, TrainingStats, MatchingOutcomes, ProgramOutcomesOut, DyadPublic) and
 whose access rules follow theirs: the report's inputs answer the program's
 coordinators and a client with scope ``reports:read`` (the evaluation service's own
-token, ``ServiceTokens``), a person's own records answer her token.
+token, ``ServiceTokens``); the research roster (ResearchMember) answers coordinators
+and a client with scope ``research:read``, which opens nothing else; a person's own
+records answer her token.
 """
 
 from __future__ import annotations
@@ -37,16 +39,18 @@ from services.evaluation.models import Base
 PARTICIPANTS, MATCHING, SESSIONS = "http://participants.test", "http://matching.test", "http://sessions.test"
 NOW = "2026-01-10T12:00:00Z"
 REPORTS_SCOPE = "reports:read"
+RESEARCH_SCOPE = "research:read"
 
 
 class ServiceTokens:
-    """The evaluation service's own client-credentials token (as the gateway would issue it)."""
+    """The evaluation service's own client-credentials token (as the gateway would issue it), with one scope."""
 
-    def __init__(self, mint: Mint) -> None:
+    def __init__(self, mint: Mint, scope: str = REPORTS_SCOPE) -> None:
         self.mint = mint
+        self.scope = scope
 
     async def token(self) -> str:
-        return self.mint(sub="svc-evaluation", roles=[], scope=REPORTS_SCOPE, client_id="svc-evaluation")
+        return self.mint(sub="svc-evaluation", roles=[], scope=self.scope, client_id="svc-evaluation")
 
 
 def _page(items: list[Any]) -> dict[str, Any]:
@@ -92,21 +96,36 @@ class FakeUpstreams:
         })
         return dyad_id
 
-    def person(self, institution_id: uuid.UUID, program_id: uuid.UUID, role: str, sub: str | None = None) -> tuple[str, uuid.UUID]:
+    def person(self, institution_id: uuid.UUID, program_id: uuid.UUID, role: str, sub: str | None = None, *,
+               career_stage: str | None = None, stem_fields: tuple[str, ...] = (),
+               consents: tuple[str, ...] = ("program", "research"), status: str = "active") -> tuple[str, uuid.UUID]:
+        """She is a member of the program; ``consents`` are the purposes active on her application."""
         sub = sub or f"acct-{uuid.uuid4().hex[:10]}"
         pid = uuid.uuid4()
         record = self.people.setdefault(sub, {
             "id": str(pid), "institution_id": str(institution_id), "account_id": sub, "display_name": "Ana", "pronouns": None,
             "languages": ["es"], "timezone": "America/Mexico_City", "campus_id": None, "academic_unit_id": None,
-            "career_stage": None, "stem_fields": [], "bio": None, "lms_id": None, "hr_id": None, "sis_id": None,
-            "memberships": [], "created_at": NOW, "updated_at": NOW,
+            "career_stage": career_stage, "stem_fields": list(stem_fields), "bio": None, "lms_id": None, "hr_id": None,
+            "sis_id": None, "memberships": [], "created_at": NOW, "updated_at": NOW,
         })
         record["memberships"].append({
             "id": str(uuid.uuid4()), "institution_id": str(institution_id), "program_id": str(program_id),
-            "participant_id": record["id"], "application_id": str(uuid.uuid4()), "role": role, "status": "active",
+            "participant_id": record["id"], "application_id": str(uuid.uuid4()), "role": role, "status": status,
             "status_reason": None, "trained": True, "trained_at": NOW, "created_at": NOW, "updated_at": NOW,
+            "consents": list(consents),
         })
         return sub, uuid.UUID(record["id"])
+
+    def research_roster(self, program_id: str) -> list[dict[str, Any]]:
+        """The participants service's research roster (ResearchMember): current members consenting to research."""
+        out = []
+        for person in self.people.values():
+            for m in person["memberships"]:
+                if m["program_id"] == program_id and m["status"] in ("active", "substitute", "completed") and "research" in m["consents"]:
+                    out.append({"participant_id": person["id"], "membership_id": m["id"], "application_id": m["application_id"],
+                                "role": m["role"], "status": m["status"], "career_stage": person["career_stage"],
+                                "stem_fields": person["stem_fields"], "quotes": "quotes" in m["consents"]})
+        return sorted(out, key=lambda i: i["membership_id"])
 
     # ------------------------------------------------------------ the report's inputs (Mexico-like pilot)
 
@@ -187,11 +206,12 @@ class FakeUpstreams:
         tid, roles = claims.get("tid"), claims.get("roles", [])
         client = claims.get("client_id") is not None
         report_client = client and REPORTS_SCOPE in claims.get("scope", "").split()
+        research_client = client and RESEARCH_SCOPE in claims.get("scope", "").split()
         self.calls[-1] += " client" if client else " person"
 
         def program_or_404(pid: str) -> dict[str, Any] | None:
             p = self.programs.get(pid)
-            visible = p is not None and (p["institution_id"] == tid or (report_client and tid is None))
+            visible = p is not None and (p["institution_id"] == tid or ((report_client or research_client) and tid is None))
             return p if visible else None
 
         parts = path.strip("/").split("/")
@@ -216,6 +236,12 @@ class FakeUpstreams:
         program = program_or_404(pid) if pid else None
         if program is None:
             return httpx.Response(404, json={"title": "Not Found", "status": 404})
+        if path == f"/v1/programs/{pid}/research-roster":  # coordinators and the research:read client only
+            if "coordinator" not in roles and not research_client or (client and not research_client):
+                return httpx.Response(403, json={"title": "Forbidden", "status": 403})
+            return httpx.Response(200, json=_page(self.research_roster(pid)))
+        if research_client and not report_client:  # research:read opens nothing else
+            return httpx.Response(403, json={"title": "Forbidden", "status": 403})
         if path != f"/v1/programs/{pid}" and "coordinator" not in roles and not report_client:
             return httpx.Response(403, json={"title": "Forbidden", "status": 403})
         data = self.report_payloads(pid)
@@ -258,7 +284,7 @@ def app(database_url: str, engine: Engine, key_source: Any, fake: FakeUpstreams,
         participants_url=PARTICIPANTS, matching_url=MATCHING, sessions_url=SESSIONS, pseudonym_key="test-pseudonym-key",
     )
     return create_app(settings, key_source=key_source, engine=engine, upstream_transport=httpx.MockTransport(fake.handler),
-                      report_tokens=ServiceTokens(mint))
+                      report_tokens=ServiceTokens(mint), research_tokens=ServiceTokens(mint, RESEARCH_SCOPE))
 
 
 @pytest.fixture(scope="session")
@@ -300,10 +326,14 @@ class World:
     coordinator: dict[str, str]
     evaluator: dict[str, str]
 
-    def person(self, role: str) -> tuple[dict[str, str], str, uuid.UUID]:
-        sub, participant_id = self.fake.person(self.institution_id, self.program_id, role)
+    def person(self, role: str, **kw: Any) -> tuple[dict[str, str], str, uuid.UUID]:
+        sub, participant_id = self.fake.person(self.institution_id, self.program_id, role, **kw)
         roles = ["mentor"] if role in ("mentor", "peer_mentor") else ["mentee"]
         return bearer(self.mint(sub=sub, tid=str(self.institution_id), roles=roles)), sub, participant_id
+
+    def staff(self, sub: str, *roles: str) -> dict[str, str]:
+        """A person of the institution with these roles (an evaluator named on the interview team, say)."""
+        return bearer(self.mint(sub=sub, tid=str(self.institution_id), roles=list(roles)))
 
     def dyad_member(self, role: str, dyad: int, **kw: Any) -> tuple[dict[str, str], str, uuid.UUID]:
         """A mentee or mentor of the program's dyad number ``dyad``."""

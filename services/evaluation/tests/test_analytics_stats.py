@@ -10,6 +10,7 @@ from scipy import stats as sps
 
 from services.evaluation.analytics import (
     AGREEMENT_5,
+    Agreement,
     DyadAchievement,
     Instrument,
     Item,
@@ -23,6 +24,7 @@ from services.evaluation.analytics import (
     Theme,
     ThemeCoding,
     achievement_comparison,
+    cohen_kappa,
     exact_signed_rank_p,
     item_distributions,
     normalise_term,
@@ -238,7 +240,7 @@ def test_term_frequencies_accents_case_and_stop_words() -> None:
     assert [t.key for t in term_frequencies(texts, extra_stop_words=["Investigación"], top=1)] == ["confianza"]
 
 
-def test_theme_counts_union_of_coders_and_agreement() -> None:
+def test_theme_counts_carry_the_themes_coders_agreed_on() -> None:
     themes = [Theme("a", T("A", "A")), Theme("b", T("B", "B"))]
     codings = [
         ThemeCoding("i1", Role.MENTEE, frozenset({"a"}), "e1"),
@@ -250,7 +252,71 @@ def test_theme_counts_union_of_coders_and_agreement() -> None:
     assert s.coded == {"mentor": 1, "mentee": 2, "all": 3}
     a, b = s.counts
     assert a.responses == {"mentor": 0, "mentee": 1, "all": 1}
-    assert b.responses == {"mentor": 1, "mentee": 1, "all": 2}
-    assert s.agreement == {"a": 1.0, "b": 0.0} and s.evaluators == 2
+    # i1: only e2 named b, so i1 does not carry it (no consensus); i2, coded once, carries its coder's b
+    assert b.responses == {"mentor": 1, "mentee": 0, "all": 1}
+    # one shared unit (i1): both marked a (kappa undefined: a single mark); they split on b: p_o = 0, p_e = 0
+    assert s.agreement == {"a": None, "b": 0.0} and s.evaluators == 2
+    assert s.agreements["a"] == Agreement(kappa=None, pairs=0, units=1, observed=1.0)
     with pytest.raises(ValueError, match="unknown themes"):
         theme_counts([ThemeCoding("x", Role.MENTOR, frozenset({"zzz"}))], themes)
+    with pytest.raises(ValueError, match="unknown themes"):
+        theme_counts([ThemeCoding("x", Role.MENTOR, frozenset(), "e1", units=(("q1", frozenset({"zzz"})),))], themes)
+    with pytest.raises(ValueError, match="parent must be a theme without parent"):
+        theme_counts([], [Theme("a", T("A", "A")), Theme("b", T("B", "B"), parent="a"), Theme("c", T("C", "C"), parent="b")])
+    with pytest.raises(ValueError, match="coded twice"):
+        theme_counts([ThemeCoding("i1", Role.MENTOR, frozenset(), "e1"), ThemeCoding("i1", Role.MENTOR, frozenset(), "e1")], themes)
+
+
+def _units(marks: str, code: str = "g") -> tuple[tuple[str, frozenset[str]], ...]:
+    return tuple((f"q{i + 1}", frozenset({code}) if m == "1" else frozenset()) for i, m in enumerate(marks))
+
+
+def test_agreement_is_cohens_kappa_over_the_units_both_coded() -> None:
+    # Ten answers (two interviews of five). Coder 1: yes on answers 1-5; coder 2: yes on 1-4 and 10.
+    # p_o = 8/10; each coder says yes half the time, so p_e = .5 * .5 + .5 * .5 = .5; kappa = (.8 - .5) / (1 - .5) = .6
+    themes = [Theme("g", T("Roles de género", "Gendered roles")), Theme("harassment", T("Acoso", "Harassment"), parent="g")]
+    c1 = ("11111", "00000")
+    c2 = ("11110", "00001")
+    codings = []
+    for n, (x, y) in enumerate(zip(c1, c2, strict=True)):
+        role = Role.MENTOR if n == 0 else Role.MENTEE
+        ux, uy = _units(x), _units(y)
+        if n == 0:  # coder 1 names the sub-theme on answer 3: its parent counts for her too
+            ux = tuple((q, frozenset({"harassment"}) if q == "q3" else codes) for q, codes in ux)
+        codings.append(ThemeCoding(f"int{n}", role, frozenset().union(*(c for _, c in ux)), "c1", units=ux))
+        codings.append(ThemeCoding(f"int{n}", role, frozenset().union(*(c for _, c in uy)), "c2", units=uy))
+    s = theme_counts(codings, themes)
+    assert s.agreement["g"] == pytest.approx(0.6)
+    assert s.agreements["g"] == Agreement(kappa=pytest.approx(0.6), pairs=1, units=10, observed=0.8)
+    # harassment: coder 1 once in ten, coder 2 never: p_o = .9, p_e = .1 * 0 + .9 * 1 = .9, kappa = 0
+    assert s.agreement["harassment"] == pytest.approx(0.0)
+    # int0: both named g (coder 1 through its sub-theme), only coder 1 the sub-theme; int1: only coder 2 named g
+    g, harassment = s.counts
+    assert g.responses == {"mentor": 1, "mentee": 0, "all": 1} and harassment.responses["all"] == 0
+
+    # A third coder who agrees with coder 1 everywhere: kappas 0.6 (c1, c2), 1.0 (c1, c3), 0.6 (c2, c3); the mean
+    third = [ThemeCoding(c.response_id, c.role, c.themes, "c3", units=c.units) for c in codings if c.evaluator == "c1"]
+    s3 = theme_counts([*codings, *third], themes)
+    assert s3.agreement["g"] == pytest.approx((0.6 + 1.0 + 0.6) / 3)
+    assert s3.agreements["g"].pairs == 3 and s3.agreements["g"].units == 30 and s3.evaluators == 3
+
+    # The lead coder's consensus decides what an interview carries and takes no part in agreement
+    consensus = ThemeCoding("int0", Role.MENTOR, frozenset({"harassment"}), "c1", consensus=True)
+    s4 = theme_counts([*codings, consensus], themes)
+    assert [c.responses["mentor"] for c in s4.counts] == [1, 1]
+    assert s4.agreement == s.agreement and s4.evaluators == 2
+
+
+def test_cohen_kappa_matches_the_formula_and_is_undefined_without_variation() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        a = rng.random(30) < 0.4
+        b = np.where(rng.random(30) < 0.8, a, ~a)
+        p_o = float(np.mean(a == b))
+        p_e = a.mean() * b.mean() + (1 - a.mean()) * (1 - b.mean())
+        assert cohen_kappa(list(a), list(b)) == pytest.approx((p_o - p_e) / (1 - p_e))
+    assert cohen_kappa([True, True], [True, True]) is None and cohen_kappa([], []) is None
+    assert cohen_kappa([False, False, False], [False, False, False]) is None
+    assert cohen_kappa([True, False], [False, True]) == pytest.approx(-1.0)
+    with pytest.raises(ValueError):
+        cohen_kappa([True], [True, False])

@@ -101,8 +101,13 @@ def test_disclosure_settings_are_per_program_never_below_the_floor_and_apply_eve
     url = f"/v1/reports/programs/{world.program_id}/disclosure"
     r = world.http.get(url, headers=world.coordinator)
     assert r.status_code == 200, r.text
+    # a program that has not chosen: k at the floor, k_text at the platform's default for programs (10),
+    # which a program may lower down to the floor of k_text (5)
     assert r.json() == {"program_id": str(world.program_id), "min_cell": 5, "min_text": 10,
-                        "floor": {"min_cell": 5, "min_text": 10}, "customised": False, "updated_at": None}
+                        "floor": {"min_cell": 5, "min_text": 5}, "customised": False, "updated_at": None}
+    low = world.http.put(url, json={"min_cell": 5, "min_text": 5}, headers=world.coordinator)
+    assert low.status_code == 200 and low.json()["min_text"] == 5
+    assert world.http.put(url, json={"min_cell": 5, "min_text": 4}, headers=world.coordinator).status_code == 422
     bad = world.http.put(url, json={"min_cell": 4, "min_text": 10}, headers=world.coordinator)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.min_cell"
     bad = world.http.put(url, json={"min_cell": 8, "min_text": 7}, headers=world.coordinator)

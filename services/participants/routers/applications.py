@@ -14,7 +14,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import forbidden, problem_responses
 
 from services.participants import access, applications, consents, eligibility, selection
-from services.participants.access import IDENTITY_CLIENT, OWNER, RUN
+from services.participants.access import IDENTITY_CLIENT, OWNER, RESEARCH_CLIENT, RUN
 from services.participants.models import IdempotencyRecord
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
@@ -38,6 +38,7 @@ from services.participants.schemas import (
     InvitationCreate,
     MatchingIdentity,
     OverrideCreate,
+    ResearchMember,
     Role,
     WithdrawalCreate,
 )
@@ -496,3 +497,28 @@ def list_matching_identity(
     )
     rows, next_cursor = consents.matching_identity(session, program, limit=limit, cursor=cursor)
     return Page[MatchingIdentity](items=consents.matching_items(session, rows), next_cursor=next_cursor)
+
+
+@router.get(
+    "/programs/{program_id}/research-roster",
+    response_model=Page[ResearchMember],
+    operation_id="list_research_roster",
+    summary="Current members who consent to research, with career stage, STEM field and quote consent "
+    "(the evaluation service: scope research:read; coordinators, admin)",
+    description=(
+        "What an interview sample is stratified on and what recording an interview checks: no name, no contact. "
+        "Members without an active `research` consent are not listed; `quotes` says whether she also consents to "
+        "de-identified excerpts of her interview in reports."
+    ),
+    tags=[CONSENTS],
+    responses=problem_responses(400, 401, 403, 404, 422),
+)
+def list_research_roster(
+    program_id: ProgramId, who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Any:
+    program = access.program(
+        session, who, program_id, allow=(RUN, RESEARCH_CLIENT),
+        action="the institution's coordinators and the evaluation service (scope research:read) may read this",
+    )
+    rows, next_cursor = consents.research_members(session, program, limit=limit, cursor=cursor)
+    return Page[ResearchMember](items=consents.research_items(session, program, rows), next_cursor=next_cursor)

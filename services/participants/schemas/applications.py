@@ -30,6 +30,7 @@ from services.participants.schemas.enums import (
     ConsentPurpose,
     Decision,
     Discipline,
+    MembershipStatus,
     Role,
     RuleOutcome,
     Verdict,
@@ -88,7 +89,7 @@ class ConsentGrant(CreateModel):
     privacy_notice_version: NoticeVersion
     purposes: Annotated[
         list[ConsentPurpose],
-        Field(min_length=1, max_length=3, json_schema_extra={"uniqueItems": True}),
+        Field(min_length=1, max_length=len(ConsentPurpose), json_schema_extra={"uniqueItems": True}),
         AfterValidator(distinct),
     ]
 
@@ -382,6 +383,30 @@ class IdentityPublic(PublicModel):
     ethnicity: str | None
     first_generation: bool | None
     updated_at: datetime
+
+
+class ResearchMember(PublicModel):
+    """A current member of a program who consents to research (for interview sampling and consent checks).
+
+    Only what stratifying a sample needs: no name, no contact. Age is not collected."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={"examples": [{
+            "participant_id": "0190f1c2-0000-7000-8000-0000000000a1", "membership_id": "0190f1c2-0000-7000-8000-0000000000b1",
+            "application_id": "0190f1c2-0000-7000-8000-0000000000c1", "role": "mentee", "status": "active",
+            "career_stage": "undergraduate_student", "stem_fields": ["biology"], "quotes": True,
+        }]},
+    )
+
+    participant_id: uuid.UUID
+    membership_id: uuid.UUID
+    application_id: uuid.UUID
+    role: Role
+    status: MembershipStatus
+    career_stage: CareerStage | None = Field(description="From her profile, else from her application.")
+    stem_fields: list[Discipline] = Field(description="From her profile, else her application's field.")
+    quotes: bool = Field(description="She also consents (purpose quotes) to de-identified excerpts of her interview in reports.")
 
 
 class MatchingIdentity(PublicModel):

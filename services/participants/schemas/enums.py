@@ -127,11 +127,15 @@ class Discipline(StrEnum):
 
 
 class ConsentPurpose(StrEnum):
-    """What a consent is for. Each is opt-in, given for one privacy-notice version."""
+    """What a consent is for. Each is opt-in, given for one privacy-notice version.
+
+    ``quotes``: her interview answers may be quoted, de-identified, in a program's
+    reports (the evaluation service asks for it beside ``research``)."""
 
     program = "program"
     research = "research"
     matching_identity = "matching_identity"
+    quotes = "quotes"
 
 
 class MembershipStatus(StrEnum):

@@ -271,6 +271,7 @@ ENDPOINTS: dict[str, tuple[str, str, Any]] = {
     "put_identity": ("PUT", "/v1/applications/{app}/identity", {"ethnicity": "otomí"}),
     "delete_identity": ("DELETE", "/v1/applications/{app}/identity", None),
     "list_matching_identity": ("GET", "/v1/programs/{p}/matching-identity", None),
+    "list_research_roster": ("GET", "/v1/programs/{p}/research-roster", None),
     # participants and memberships
     "get_my_participant": ("GET", "/v1/participants/me", None),
     "update_my_participant": ("PATCH", "/v1/participants/me", {"pronouns": "ella"}),
@@ -393,6 +394,7 @@ _TABLE: dict[str, tuple[int, ...]] = {
     "put_identity": OWNER_ONLY,
     "delete_identity": _row(403, 403, 404, 204, 404, 404, 404, 404, 404, 404, 404, 404, 404),
     "list_matching_identity": _row(403, 403, 404, 404, 404, 403, 404, 404, 403, 200, 404, 404, 404),
+    "list_research_roster": RUN_READ,
     "get_my_participant": _row(404, 404, 404, 404, 404, 200, 200, 404, 404, 404, 404, 404, 404),
     "update_my_participant": _row(404, 404, 404, 404, 404, 200, 200, 404, 404, 404, 404, 404, 404),
     "list_participants": INSTITUTION_RUN,

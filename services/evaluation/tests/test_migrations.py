@@ -1,0 +1,63 @@
+"""The alembic head is the schema the models describe; the interviews migration keeps existing themes and codings."""
+
+import uuid
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+
+from servicekit.db import make_engine
+from servicekit.migrations import alembic_config, upgrade
+
+from services.evaluation.db import SERVICE_DIR, migrate
+from services.evaluation.models import Base
+
+
+def test_the_migrated_database_matches_the_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_existing_themes_become_the_codebook_and_codings_stay(database_factory: Any) -> None:
+    url = database_factory.new("evaluation_themes_upgrade")
+    upgrade(SERVICE_DIR, url, "evaluation_dyadref")
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    inst, program, theme, coding, response = (uuid.uuid4() for _ in range(5))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO themes (id, institution_id, program_id, code, label_es, label_en, created_by, created_at) "
+                              "VALUES (:id, :i, :p, 'confidence', 'Confianza', 'Confidence', 'eval-1', CURRENT_TIMESTAMP)"),
+                         {"id": _id(engine, theme), "i": _id(engine, inst),
+                          "p": _id(engine, program)})
+            conn.execute(text("INSERT INTO codings (id, institution_id, program_id, response_id, role, evaluator, themes, created_at) "
+                              "VALUES (:id, :i, :p, :r, 'mentee', 'eval-1', '[\"confidence\"]', CURRENT_TIMESTAMP)"),
+                         {"id": _id(engine, coding), "i": _id(engine, inst), "p": _id(engine, program), "r": _id(engine, response)})
+        migrate(url)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT code, label_en, parent_id, definition_es, definition_en FROM themes")).one()
+            assert tuple(row) == ("confidence", "Confidence", None, "", "")
+            assert conn.execute(text("SELECT evaluator FROM codings")).scalar_one() == "eval-1"
+    finally:
+        engine.dispose()
+
+
+def _id(engine: Engine, value: uuid.UUID) -> Any:
+    return value.hex if engine.dialect.name == "sqlite" else value
+
+
+def test_migrations_go_down_and_up_again(database_factory: Any) -> None:
+    url = database_factory.new("evaluation_roundtrip")
+    migrate(url)
+    command.downgrade(alembic_config(SERVICE_DIR, url), "base")
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    try:
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        engine.dispose()
+        migrate(url)
+        assert set(inspect(engine).get_table_names()) == {"alembic_version", *Base.metadata.tables}
+    finally:
+        engine.dispose()
