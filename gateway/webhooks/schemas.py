@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from servicekit.outbound import MAX_URL_LENGTH
+
 from gateway.schemas import InstitutionId
 from gateway.webhooks.catalog import valid_pattern
-from gateway.webhooks.ssrf import MAX_URL_LENGTH
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 Trigger = Literal["automatic", "manual"]
