@@ -138,6 +138,20 @@ class Settings(BaseServiceSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Request bodies: GATEWAY_MAX_BODY_BYTES (servicekit's setting, 1 MiB) for
+    # every route, proxied or not, except these larger ones, by route pattern
+    # ("METHOD /path/{param}"). The roster upload passes the participants
+    # service's limit (PARTICIPANTS_ROSTER_MAX_BYTES, 20 MiB) plus a form's
+    # overhead (64 KiB): keep the two in step. SCIM payloads: 2 MiB, the SCIM
+    # layer's own bound (a group with thousands of members).
+    body_limits: dict[str, int] = Field(
+        default_factory=lambda: {
+            "POST /v1/institutions/{institution_id}/roster-imports": 20 * 1024 * 1024 + 64 * 1024,
+            "POST,PUT,PATCH /scim/v2/{resource}": 2 * 1024 * 1024,
+            "POST,PUT,PATCH /scim/v2/{resource}/{id}": 2 * 1024 * 1024,
+        }
+    )
+
     # Outgoing webhooks (gateway/webhooks): the dispatcher reads every
     # service's outbox feed and delivers signed events to subscribers.
     # Off on a replica that should serve requests only (others deliver).
@@ -182,7 +196,7 @@ class Settings(BaseServiceSettings):
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
 
-    @field_validator("routes", mode="before")
+    @field_validator("routes", "body_limits", mode="before")
     @classmethod
     def _routes(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -49,6 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from servicekit.auth import InvalidToken, TokenVerifier
+from servicekit.inputs import unstorable
 from servicekit.problems import FieldError, ProblemError
 
 from gateway.config import Settings
@@ -105,9 +106,10 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         raise invalid_client("Malformed HTTP Basic credentials") from None
     client_id, sep, secret = decoded.partition(":")
-    if not sep:
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if not sep or unstorable(client_id) or unstorable(secret):  # servicekit's input rule
         raise invalid_client("Malformed HTTP Basic credentials")
-    return unquote_plus(client_id), unquote_plus(secret)
+    return client_id, secret
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ def base_settings(database_url: str, upstream_url: str, **overrides: Any) -> Set
         "log_json": False,
         "log_level": "WARNING",
         "threadpool_size": 8,
+        # The fake service's echo route takes large bodies (test_proxy streams 6 MiB through it).
+        "body_limits": {**Settings.model_fields["body_limits"].default_factory(), "PUT,POST /v1/programs/echo/{rest}": 16 * 1024 * 1024},  # type: ignore[misc]
     }
     values.update(overrides)
     return Settings(**values)

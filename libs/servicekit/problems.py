@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.routing import Match
 
 log = logging.getLogger("servicekit.problems")
@@ -190,7 +191,23 @@ def _allowed_methods(request: Request) -> list[str]:
     return allowed
 
 
+def too_large_problem(limit: int | None) -> Problem:
+    """The 413 of a body over its limit (``servicekit.limits``)."""
+    return Problem(
+        type=f"{TYPE_PREFIX}too-large",
+        title="Content Too Large",
+        status=413,
+        detail=f"The request body is larger than {limit} bytes, the most this endpoint accepts"
+        if limit is not None
+        else "The request body is too large",
+        max_bytes=limit,
+    )
+
+
 async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 413:
+        # Starlette's body limiter (servicekit.limits) refused the body while it streamed in.
+        return problem_response(request, too_large_problem(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)), exc.headers)
     headers = exc.headers
     if exc.status_code == 405 and (allowed := _allowed_methods(request)):
         headers = {**(headers or {}), "Allow": ", ".join(allowed)}

@@ -36,6 +36,10 @@ class BaseServiceSettings(BaseSettings):
     db_pool_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
+    # The largest request body this app reads (413 problem beyond it, while it
+    # streams in); routes that take uploads raise it for themselves only
+    # (servicekit.limits).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
 
     def sqlite_default(self, name: str) -> str:
         VAR_DIR.mkdir(parents=True, exist_ok=True)

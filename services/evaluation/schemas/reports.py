@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StringConstraints
 
 from services.evaluation.schemas.common import Input, Output, TextIn, TextOut
+
+THEME_CODE = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 
 
 class ProtectedTableOut(Output):
@@ -108,7 +110,7 @@ class ThemeCreate(Input):
         json_schema_extra={"examples": [{"code": "confidence", "label": {"es": "Confianza y agencia personal", "en": "Confidence and personal agency"}}]},
     )
 
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")
+    code: str = Field(pattern=THEME_CODE)
     label: TextIn
 
 
@@ -126,7 +128,7 @@ class CodingCreate(Input):
     )
 
     response_id: uuid.UUID
-    themes: list[str] = Field(max_length=50, description="Theme codes of this program.")
+    themes: list[Annotated[str, StringConstraints(pattern=THEME_CODE)]] = Field(max_length=50, description="Theme codes of this program.")
 
 
 class CodingPublic(Output):
