@@ -129,10 +129,21 @@ class Settings(BaseServiceSettings):
     # Rate limits (``limits`` notation). Storage is shared by all replicas when
     # it is Redis, e.g. "redis://127.0.0.1:6379/0"; "memory://" is per process.
     rate_limit_storage: str = "memory://"
-    # Every token request per client IP (generous: a campus NAT is one IP).
+    # Every token request per client address (generous: a campus NAT is one
+    # address; an IPv6 client counts by its /64).
     token_rate_limit_per_ip: str = "300/minute"
-    # Failed attempts per username (password grant) and per client_id.
+    # Failed client-credentials attempts per client_id.
     token_rate_limit_per_identity: str = "10/minute"
+    # Failed password attempts (gateway/ratelimit.py): per account and client
+    # address, which stops one attacker without locking the person out
+    # elsewhere; and per account over every address, a much higher backstop
+    # against guessing spread over many addresses, which spares the addresses
+    # she signed in from in the last login_known_address_days.
+    login_rate_limit_per_address: str = "10/minute;50/hour"
+    login_rate_limit_per_account: str = "100/hour;500/day"
+    login_known_address_days: float = Field(default=30, ge=0, le=365)
+    # The client address is the TCP peer unless GATEWAY_TRUSTED_PROXIES
+    # (servicekit's setting) names the reverse proxies in front of the gateway.
     # All proxied traffic per token subject; empty disables it.
     rate_limit_per_token: str = "6000/minute"
 

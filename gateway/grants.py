@@ -161,7 +161,7 @@ class Grants:
 
     # -- password -------------------------------------------------------------
 
-    async def password(self, username: str | None, password: str | None, scope: str | None) -> TokenResponse:
+    async def password(self, username: str | None, password: str | None, scope: str | None, address: str = "unknown") -> TokenResponse:
         if not username:
             raise oauth_error("invalid_request", "username is required", field="body.username")
         if not password:
@@ -169,7 +169,7 @@ class Grants:
         if scope and scope.split():
             raise oauth_error("invalid_scope", "Scopes are for API clients; people are authorized by roles", field="body.scope")
         identity = username.strip().lower()
-        await self.limits.identity_allowed("user", identity)
+        await self.limits.login_allowed(identity, address)
 
         def work() -> tuple[_Person, str, str] | str | None:
             with Session(self.engine) as session:
@@ -190,11 +190,12 @@ class Grants:
 
         result = await anyio.to_thread.run_sync(work)
         if result is None:
-            await self.limits.identity_failed("user", identity)
+            await self.limits.login_failed(identity, address)
             raise oauth_error("invalid_grant", "Invalid username or password")
         if result == "suspended":
             raise oauth_error("invalid_grant", "This account is suspended")
         assert not isinstance(result, str)
+        await self.limits.login_succeeded(identity, address)
         return await self._person_tokens(*result)
 
     # -- refresh_token ----------------------------------------------------------

@@ -168,7 +168,7 @@ async def issue_token(request: Request, form: Annotated[TokenRequest, Form()]) -
     if not form.grant_type:
         raise oauth_error("invalid_request", "grant_type is required", field="body.grant_type")
     if form.grant_type == "password":
-        token = await grants.password(form.username, form.password, form.scope)
+        token = await grants.password(form.username, form.password, form.scope, _client_ip(request))
     elif form.grant_type == "refresh_token":
         token = await grants.refresh(form.refresh_token, form.scope)
     elif form.grant_type == "client_credentials":

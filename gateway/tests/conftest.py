@@ -90,6 +90,13 @@ class Gateway:
         assert resp.status_code == 201, resp.text
         return resp.json()
 
+    def peer(self, address: str, **headers: str) -> TestClient:
+        """Another client of the same running app, connecting from ``address``
+        (on the app's own event loop, which in-process rate-limit storage needs)."""
+        client = TestClient(self.app, client=(address, 40000), headers=headers)
+        client.portal = self.client.portal
+        return client
+
     def person(self, admin: dict[str, str], roles: list[str], institution_id: str | None = "0190f1c2-0000-7000-8000-00000000000a") -> tuple[dict[str, Any], dict[str, str]]:
         account = self.create_account(admin, roles, institution_id)
         return account, self.bearer(account["email"], PASSWORD)

@@ -3,7 +3,8 @@
 Each service's ``main.create_app`` calls it with its settings and routers. The
 app gets: problem handlers and a problem-aware OpenAPI document, the request
 context middleware (request id, access log, metrics), the input rule for
-paths and query strings, the body limit, /healthz, /readyz and
+paths and query strings, the body limit, the trusted-proxies rule for the
+client's address, /healthz, /readyz and
 /metrics, the token verifier, the database engine sized to the threadpool, and
 a lifespan that sets the threadpool size and disposes of what it opened.
 """
@@ -18,6 +19,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from servicekit.auth import KeySource, RemoteKeySource, TokenVerifier
 from servicekit.db import make_engine
@@ -117,6 +119,10 @@ def create_service_app(
     app.add_middleware(StorableTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, overrides=body_limits)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-
+    if settings.trusted_proxies:
+        # Outermost: everything after it sees the client the trusted proxies
+        # name (the right-most address of X-Forwarded-For no trusted proxy
+        # added), never one a client wrote itself.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     return app
