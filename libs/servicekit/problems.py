@@ -250,7 +250,7 @@ _DESCRIPTIONS = {
     404: "Not found, or not visible to the caller",
     405: "Method not allowed",
     409: "Conflicts with the current state of the resource",
-    413: "Request too large",
+    413: "The request body is larger than this endpoint accepts (`max_bytes` says how large it may be)",
     415: "Unsupported media type",
     422: "Validation failed; `errors` names each invalid field",
     429: "Too many requests; retry after the Retry-After header",
@@ -278,6 +278,8 @@ def _rewrite_error_responses(schema: dict[str, Any]) -> None:
                 responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
             if has_params:
                 responses.setdefault("400", {"description": _DESCRIPTIONS[400]})
+            if "requestBody" in op:  # every app limits bodies (servicekit.limits)
+                responses.setdefault("413", {"description": _DESCRIPTIONS[413]})
             responses.setdefault("500", {"description": _DESCRIPTIONS[500]})
             for code, resp in responses.items():
                 if not str(code).startswith(("4", "5")):
