@@ -16,6 +16,7 @@ a new string field without a bound, fails here.
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import re
 import types
@@ -104,6 +105,58 @@ def test_every_request_model_follows_the_input_rule(name: str) -> None:
 def test_every_app_checks_paths_queries_and_body_sizes(name: str) -> None:
     installed = {m.cls for m in apps()[name].user_middleware}
     assert {StorableTextMiddleware, BodyLimitMiddleware} <= installed
+
+
+# -- every date and instant is bounded ----------------------------------------------------
+
+
+def _temporal_fields(app: FastAPI) -> Iterator[tuple[str, Any]]:
+    """(where, FieldInfo) of every date or datetime a request may carry."""
+    seen: set[type[BaseModel]] = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        for param in route.dependant.query_params + route.dependant.path_params:
+            if _is_temporal(param.field_info.annotation):
+                yield f"{route.path} {param.name}", param.field_info
+        for param in route.dependant.body_params:
+            for model in _models(param.field_info.annotation, seen):
+                for name, field in model.model_fields.items():
+                    if _is_temporal(field.annotation):
+                        yield f"{model.__module__}.{model.__qualname__}.{name}", field
+
+
+def _is_temporal(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is not None:
+        return any(_is_temporal(a) for a in typing.get_args(annotation))
+    return isinstance(annotation, type) and issubclass(annotation, (datetime.date, datetime.datetime))
+
+
+def _bounds(field: Any) -> set[str]:
+    found: set[str] = set()
+
+    def scan(metadata: Any) -> None:
+        for item in metadata:
+            found.update(k for k in ("ge", "gt", "le", "lt") if getattr(item, k, None) is not None)
+            scan(getattr(item, "metadata", ()))
+
+    scan(field.metadata)
+    annotation = field.annotation
+    for arg in typing.get_args(annotation) or (annotation,):
+        if typing.get_origin(arg) is typing.Annotated:
+            scan(typing.get_args(arg)[1:])
+    return found
+
+
+@pytest.mark.parametrize("name", ("gateway", *SERVICES))
+def test_every_date_and_instant_a_request_may_carry_is_bounded(name: str) -> None:
+    """Unbounded instants reach the database, and one far enough out (year
+    10000 in UTC) is stored by PostgreSQL but can never be read back: every
+    later list of that table is a 500. servicekit.types Day and Instant bound
+    them to 2000-2100."""
+    unbounded = [where for where, field in _temporal_fields(apps()[name]) if not ({"ge", "gt"} & _bounds(field) and {"le", "lt"} & _bounds(field))]
+    assert unbounded == [], f"dates or instants without bounds: {unbounded}"
 
 
 # -- every string is bounded -----------------------------------------------------------

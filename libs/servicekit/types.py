@@ -13,10 +13,11 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import AwareDatetime, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -74,4 +75,17 @@ TimeZoneName = Annotated[
         description="IANA time zone name.",
         example="America/Mexico_City",
     ),
+]
+
+
+# Dates and instants a request may carry: far enough either way for any
+# program, near enough that time-zone arithmetic never leaves the calendar
+# (an instant of 9999-12-31 at -14:00 is year 10000 in UTC: PostgreSQL stores
+# it, and no Python datetime can read it back).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 12, 31, tzinfo=UTC)
+Day = Annotated[date, Field(ge=EARLIEST.date(), le=LATEST.date(), description="A date between 2000 and 2100.")]
+Instant = Annotated[
+    AwareDatetime,
+    Field(ge=EARLIEST, le=LATEST, description="A timezone-aware instant between 2000 and 2100."),
 ]

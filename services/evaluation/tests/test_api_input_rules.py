@@ -55,3 +55,24 @@ def test_unstorable_text_in_a_query_is_refused(world: Any) -> None:
         r = world.http.get(url, headers=world.coordinator)
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["field"].startswith("query.")
+
+
+@pytest.mark.parametrize(
+    "opens, closes, field",
+    [
+        ("2026-01-01T00:00:00Z", "9999-12-31T23:59:59-14:00", "body.closes_at"),  # year 10000 in UTC
+        ("0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00Z", "body.opens_at"),  # year 0 in UTC
+        ("1999-12-31T23:59:59Z", "2026-01-01T00:00:00Z", "body.opens_at"),
+        ("2026-01-01T00:00:00Z", "2101-01-01T00:00:00Z", "body.closes_at"),
+        ("2026-01-01T00:00:00", "2026-02-01T00:00:00Z", "body.opens_at"),  # no time zone
+    ],
+)
+def test_instants_out_of_range_are_refused_and_every_list_stays_readable(world: Any, engine: Any, opens: str, closes: str, field: str) -> None:
+    """An instant PostgreSQL stores but no datetime can read back would turn
+    every later list of administrations into a 500."""
+    before = all_rows(engine)
+    body = {"instrument_id": world.builtin_id("soft-skills"), "program_id": str(world.program_id), "audience": "everyone",
+            "moment": "pre", "opens_at": opens, "closes_at": closes}  # fmt: skip
+    refused(world.http.post("/v1/administrations", json=body, headers=world.coordinator), field)
+    assert all_rows(engine) == before
+    assert world.http.get("/v1/administrations", headers=world.coordinator).status_code == 200

@@ -15,12 +15,10 @@ sub-domain's shapes live in its own module of this package, and
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,7 +27,7 @@ from pydantic import (
 )
 
 from servicekit.inputs import InputModel
-from servicekit.types import TimeZoneName, Vocabulary, iana_time_zones  # noqa: F401 - re-exported
+from servicekit.types import EARLIEST, LATEST, Day, Instant, TimeZoneName, Vocabulary, iana_time_zones  # noqa: F401 - re-exported
 
 # ---------------------------------------------------------------------------
 # Field types
@@ -169,17 +167,6 @@ ExternalId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"),
     Field(description="An identifier from another system (LMS, HR, SIS).", examples=["moodle-4711"]),
-]
-
-
-# Dates and instants the service accepts: far enough either way for any
-# program, near enough that time-zone arithmetic never leaves the calendar.
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 12, 31, tzinfo=UTC)
-Day = Annotated[date, Field(ge=EARLIEST.date(), le=LATEST.date(), description="A date between 2000 and 2100.")]
-Instant = Annotated[
-    AwareDatetime,
-    Field(ge=EARLIEST, le=LATEST, description="A timezone-aware instant between 2000 and 2100."),
 ]
 
 

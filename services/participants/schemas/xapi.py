@@ -96,7 +96,7 @@ class Statement(_Xapi):
     result: XapiResult | None = None
     context: dict[str, Any] | None = None
     timestamp: Instant | None = None
-    stored: datetime | None = Field(default=None, description="Set by an LRS; not read.")
+    stored: Instant | None = Field(default=None, description="Set by an LRS; not read.")
     authority: dict[str, Any] | None = Field(default=None, description="Not read: the caller's token is the authority.")
     version: str | None = Field(default=None, max_length=20)
     attachments: list[dict[str, Any]] | None = Field(default=None, max_length=0, description="Not supported: must be absent or empty.")

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
 
+from servicekit.types import Day
+
 from services.sessions.schemas.common import Input, Output
 from services.sessions.schemas.meetings import AwareDatetime
 
@@ -119,8 +121,8 @@ class ObjectiveCreate(Input):
     plan: Text | None = None
     resources: Annotated[list[Annotated[str, StringConstraints(max_length=200)]], Field(max_length=20)] = []
     career_goal: Text | None = None
-    due_date: date | None = None
-    set_on: date | None = Field(default=None, description="The day she set it (a past date when recorded afterwards); today by default.")
+    due_date: Day | None = None
+    set_on: Day | None = Field(default=None, description="The day she set it (a past date when recorded afterwards); today by default.")
 
 
 class ProgressCreate(Input):
@@ -187,7 +189,7 @@ class DiaryCreate(Input):
 
     dyad_id: uuid.UUID
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
-    entry_date: date
+    entry_date: Day
     objective_id: uuid.UUID | None = None
     meeting_id: uuid.UUID | None = None
     shared: bool = False

@@ -54,3 +54,14 @@ def test_unstorable_text_in_a_query_or_path_is_refused(started: Any) -> None:
     refused(r, "query.dyad_id")
     assert dyad.mentee.get("/v1/diary/%00").status_code == 422
     ok(dyad.mentee.get("/v1/diary", params={"dyad_id": dyad.id}))
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1999-12-31", "2101-01-01"])
+def test_dates_and_instants_out_of_range_are_refused(started: Any, engine: Any, day: str) -> None:
+    _inst, dyad = started
+    before = snapshot(engine)
+    refused(dyad.mentee.post("/v1/diary", json={"dyad_id": dyad.id, "text": "Hoy", "entry_date": day}), "body.entry_date")
+    refused(dyad.mentee.post("/v1/objectives", json=objective_body(dyad.id, due_date=day)), "body.due_date")
+    meeting = dyad.meetings()[1]
+    refused(dyad.mentee.post(f"/v1/meetings/{meeting['id']}/reschedule", json={"start": f"{day}T10:00:00+14:00"}), "body.start")
+    assert snapshot(engine) == before
