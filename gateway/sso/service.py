@@ -44,6 +44,7 @@ from gateway.sso.schemas import (
     TenantClaim,
 )
 
+
 def public(provider: IdentityProvider) -> IdentityProviderPublic:
     tenant = (
         TenantClaim(claim=provider.tenant_claim, value=provider.tenant_value)
