@@ -131,14 +131,39 @@ class Settings(BaseServiceSettings):
     # Rate limits (``limits`` notation). Storage is shared by all replicas when
     # it is Redis, e.g. "redis://127.0.0.1:6379/0"; "memory://" is per process.
     rate_limit_storage: str = "memory://"
-    # Every token request per client IP (generous: a campus NAT is one IP).
+    # Every token request per client address (generous: a campus NAT is one
+    # address; an IPv6 client counts by its /64).
     token_rate_limit_per_ip: str = "300/minute"
-    # Failed attempts per username (password grant) and per client_id.
+    # Failed client-credentials attempts per client_id.
     token_rate_limit_per_identity: str = "10/minute"
+    # Failed password attempts (gateway/ratelimit.py): per account and client
+    # address, which stops one attacker without locking the person out
+    # elsewhere; and per account over every address, a much higher backstop
+    # against guessing spread over many addresses, which spares the addresses
+    # she signed in from in the last login_known_address_days.
+    login_rate_limit_per_address: str = "10/minute;50/hour"
+    login_rate_limit_per_account: str = "100/hour;500/day"
+    login_known_address_days: float = Field(default=30, ge=0, le=365)
+    # The client address is the TCP peer unless GATEWAY_TRUSTED_PROXIES
+    # (servicekit's setting) names the reverse proxies in front of the gateway.
     # All proxied traffic per token subject; empty disables it.
     rate_limit_per_token: str = "6000/minute"
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Request bodies: GATEWAY_MAX_BODY_BYTES (servicekit's setting, 1 MiB) for
+    # every route, proxied or not, except these larger ones, by route pattern
+    # ("METHOD /path/{param}"). The roster upload passes the participants
+    # service's limit (PARTICIPANTS_ROSTER_MAX_BYTES, 20 MiB) plus a form's
+    # overhead (64 KiB): keep the two in step. SCIM payloads: 2 MiB, the SCIM
+    # layer's own bound (a group with thousands of members).
+    body_limits: dict[str, int] = Field(
+        default_factory=lambda: {
+            "POST /v1/institutions/{institution_id}/roster-imports": 20 * 1024 * 1024 + 64 * 1024,
+            "POST,PUT,PATCH /scim/v2/{resource}": 2 * 1024 * 1024,
+            "POST,PUT,PATCH /scim/v2/{resource}/{id}": 2 * 1024 * 1024,
+        }
+    )
 
     # Outgoing webhooks (gateway/webhooks): the dispatcher reads every
     # service's outbox feed and delivers signed events to subscribers.
@@ -184,7 +209,7 @@ class Settings(BaseServiceSettings):
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
 
-    @field_validator("routes", mode="before")
+    @field_validator("routes", "body_limits", mode="before")
     @classmethod
     def _routes(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -49,6 +49,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from servicekit.auth import InvalidToken, TokenVerifier
+from servicekit.inputs import unstorable
 from servicekit.problems import FieldError, ProblemError
 
 from gateway.config import Settings
@@ -105,9 +106,10 @@ def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         raise invalid_client("Malformed HTTP Basic credentials") from None
     client_id, sep, secret = decoded.partition(":")
-    if not sep:
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if not sep or unstorable(client_id) or unstorable(secret):  # servicekit's input rule
         raise invalid_client("Malformed HTTP Basic credentials")
-    return unquote_plus(client_id), unquote_plus(secret)
+    return client_id, secret
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,7 @@ class Grants:
 
     # -- password -------------------------------------------------------------
 
-    async def password(self, username: str | None, password: str | None, scope: str | None) -> TokenResponse:
+    async def password(self, username: str | None, password: str | None, scope: str | None, address: str = "unknown") -> TokenResponse:
         if not username:
             raise oauth_error("invalid_request", "username is required", field="body.username")
         if not password:
@@ -167,7 +169,7 @@ class Grants:
         if scope and scope.split():
             raise oauth_error("invalid_scope", "Scopes are for API clients; people are authorized by roles", field="body.scope")
         identity = username.strip().lower()
-        await self.limits.identity_allowed("user", identity)
+        await self.limits.login_allowed(identity, address)
 
         def work() -> tuple[_Person, str, str] | str | None:
             with Session(self.engine) as session:
@@ -188,11 +190,12 @@ class Grants:
 
         result = await anyio.to_thread.run_sync(work)
         if result is None:
-            await self.limits.identity_failed("user", identity)
+            await self.limits.login_failed(identity, address)
             raise oauth_error("invalid_grant", "Invalid username or password")
         if result == "suspended":
             raise oauth_error("invalid_grant", "This account is suspended")
         assert not isinstance(result, str)
+        await self.limits.login_succeeded(identity, address)
         return await self._person_tokens(*result)
 
     # -- refresh_token ----------------------------------------------------------

@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         on_startup=[startup, webhooks.start],
         on_shutdown=[shutdown, webhooks.stop],
         openapi_tags=TAGS,
+        body_limits=settings.body_limits,
     )
     install_scim(app)  # /scim/v2 (SCIM 2.0 provisioning), before the merged document captures app.openapi
     edge = EdgeAuth(app.state.token_verifier, revoked, key_generation=lambda: ring.generation)

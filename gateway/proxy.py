@@ -26,7 +26,6 @@ within the read timeout a 504 problem, a broken answer a 502 problem.
 from __future__ import annotations
 
 import logging
-import re
 from http.cookiejar import CookieJar
 from typing import Any
 
@@ -37,6 +36,7 @@ from starlette.responses import StreamingResponse
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from servicekit.limits import RoutePatterns
 from servicekit.problems import ProblemError, not_found
 
 from gateway.config import Settings
@@ -97,29 +97,17 @@ class RouteTable:
 
 
 class PublicPaths:
-    """Proxied paths that need no token, e.g. ``GET /v1/calls/{call_id}``."""
+    """Proxied paths that need no token, e.g. ``GET /v1/calls/{call_id}``
+    (servicekit's route patterns)."""
 
     def __init__(self, patterns: list[str]) -> None:
-        self._rules: list[tuple[frozenset[str] | None, re.Pattern[str]]] = []
-        for pattern in patterns:
-            method, _, path = pattern.strip().partition(" ")
-            if not path:
-                method, path = "*", method
-            regex = "".join(
-                "[^/]+" if re.fullmatch(r"\{[^/{}]+\}", part) else re.escape(part)
-                for part in re.split(r"(\{[^/{}]+\})", path.strip())
-            )
-            methods = None if method == "*" else frozenset(m.upper() for m in method.split(","))
-            self._rules.append((methods, re.compile(regex + r"\Z")))
+        self._patterns = RoutePatterns(dict.fromkeys(patterns, True))
 
     def __bool__(self) -> bool:
-        return bool(self._rules)
+        return bool(self._patterns)
 
     def allows(self, method: str, path: str) -> bool:
-        for methods, regex in self._rules:
-            if (methods is None or method in methods) and regex.match(path):
-                return True
-        return False
+        return self._patterns.get(method, path) is not None
 
 
 def _has_dot_segment(path: str) -> bool:

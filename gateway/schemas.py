@@ -9,6 +9,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from servicekit.auth import ROLES
+from servicekit.inputs import InputModel
 
 Role = Literal["admin", "coordinator", "mentor", "mentee", "peer_mentor", "evaluator", "applicant"]
 assert set(get_args(Role)) == ROLES, "gateway roles must match servicekit.auth.ROLES"
@@ -49,7 +50,7 @@ Scopes = Annotated[list[Scope], Field(max_length=50, json_schema_extra={"uniqueI
 # -- accounts -----------------------------------------------------------------
 
 
-class AccountCreate(BaseModel):
+class AccountCreate(InputModel):
     """A new account. Every account except a platform admin belongs to one institution."""
 
     model_config = ConfigDict(
@@ -72,7 +73,7 @@ class AccountCreate(BaseModel):
     institution_id: InstitutionId | None = None
 
 
-class SignUp(BaseModel):
+class SignUp(InputModel):
     """Self-service sign-up of an applicant to an institution's open calls."""
 
     model_config = ConfigDict(
@@ -89,7 +90,7 @@ class SignUp(BaseModel):
     institution_id: InstitutionId
 
 
-class AccountUpdate(BaseModel):
+class AccountUpdate(InputModel):
     """Fields to change; absent fields are kept. Setting a password, roles, status
     or institution ends the account's current sessions."""
 
@@ -119,7 +120,7 @@ class AccountPublic(BaseModel):
 # -- API clients ----------------------------------------------------------------
 
 
-class ClientCreate(BaseModel):
+class ClientCreate(InputModel):
     """A new integration client; its secret is shown once, in the answer."""
 
     model_config = ConfigDict(
@@ -140,7 +141,7 @@ class ClientCreate(BaseModel):
     institution_id: InstitutionId | None = None
 
 
-class ClientUpdate(BaseModel):
+class ClientUpdate(InputModel):
     """Fields to change; absent fields are kept. Deactivating ends the client's tokens."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": False}, {"scopes": ["events:read"]}]})

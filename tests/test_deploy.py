@@ -41,6 +41,7 @@ from cryptography.fernet import Fernet
 from pydantic import TypeAdapter
 
 from gateway.config import ServiceClientSpec
+from gateway.config import Settings as GatewaySettings
 from gateway.routers.auth import router as gateway_auth_router
 from tools.dev_env import SERVICE_SCOPES
 
@@ -290,7 +291,8 @@ def test_each_app_runs_its_module_on_its_port_like_the_procfile(compose) -> None
         assert cmd["app"] == factory == local[app]["app"]
         assert int(cmd["port"]) == port == int(local[app]["port"]), f"{app}: compose and Procfile disagree on the port"
         assert cmd["host"] == "0.0.0.0"
-        assert {"--factory", "--proxy-headers"} <= cmd["flags"]
+        assert {"--factory", "--no-proxy-headers"} <= cmd["flags"] and "--proxy-headers" not in cmd["flags"]
+        assert "--no-proxy-headers" in local[app]["flags"], f"{app}: the Procfile must not let uvicorn trust loopback peers"
         assert cmd["workers"] in (None, "1") and "--reload" not in cmd["flags"]
         assert svc["build"]["dockerfile"] == "deploy/Dockerfile" and (ROOT / svc["build"]["context"] / svc["build"]["dockerfile"]).is_file()
         assert svc["image"] == services["gateway"]["image"], "one image for every app"
@@ -308,7 +310,8 @@ def test_each_app_gets_only_its_own_database(compose) -> None:
             assert url.path == f"/{app}", f"{name} must use the {app} database"
             assert url.username == app, f"{name} must log in as the {app} role"
             assert url.password, f"{name}: no password in the database URL"
-            foreign = [k for k in env if not k.startswith(prefix) and k != "FORWARDED_ALLOW_IPS"]
+            assert "FORWARDED_ALLOW_IPS" not in env, "trusted proxies are the apps' own setting (<APP>_TRUSTED_PROXIES)"
+            foreign = [k for k in env if not k.startswith(prefix)]
             assert foreign == [], f"{name} sees another app's settings: {foreign}"
     # The passwords the apps use are the ones the init script gives the roles.
     pg_env = services["postgres"]["environment"]
@@ -378,6 +381,9 @@ def test_gateway_wiring(compose) -> None:
         assert services[svc]["environment"][f"{svc.upper()}_JWKS_URL"] == "http://gateway:8000/.well-known/jwks.json"
         assert services[svc]["environment"][f"{svc.upper()}_JWT_ISSUER"] == env["GATEWAY_JWT_ISSUER"]
     assert env["GATEWAY_RATE_LIMIT_STORAGE"].startswith("redis://redis:6379/")
+    # Trusted proxies: nobody unless the operator names the reverse proxy (a valid list either way).
+    assert env["GATEWAY_TRUSTED_PROXIES"] == ""
+    assert GatewaySettings(trusted_proxies=env["GATEWAY_TRUSTED_PROXIES"]).trusted_proxies == []
     assert isinstance(json.loads(env["GATEWAY_CORS_ORIGINS"]), list)
     assert {"GATEWAY_BOOTSTRAP_ADMIN_PASSWORD", "GATEWAY_KEY_ENCRYPTION_KEY"} <= required_compose_variables(COMPOSE_FILE.read_text())
 
@@ -478,7 +484,7 @@ def test_dockerfile_is_multi_stage_slim_non_root_and_healthy() -> None:
     cmd = re.search(r"^CMD (\[.*\])$", final, flags=re.M)
     assert cmd, "exec-form CMD"
     parsed = uvicorn_args(json.loads(cmd.group(1)))
-    assert parsed["app"] == APPS["gateway"][1] and parsed["host"] == "0.0.0.0" and "--proxy-headers" in parsed["flags"]
+    assert parsed["app"] == APPS["gateway"][1] and parsed["host"] == "0.0.0.0" and "--no-proxy-headers" in parsed["flags"]
 
 
 def test_dockerignore_lets_in_what_the_dockerfile_copies() -> None:
@@ -681,7 +687,8 @@ def test_each_app_deployment_matches_the_facts(base_docs) -> None:
         (main,) = spec["containers"]
         cmd = uvicorn_args(main["command"])
         assert cmd["app"] == factory and int(cmd["port"]) == port and cmd["host"] == "0.0.0.0"
-        assert {"--factory", "--proxy-headers"} <= cmd["flags"] and cmd["workers"] in (None, "1")
+        assert {"--factory", "--no-proxy-headers"} <= cmd["flags"] and cmd["workers"] in (None, "1")
+        assert "FORWARDED_ALLOW_IPS" not in {e["name"] for c in containers(dep) for e in c.get("env", [])}
         assert [(p["name"], p["containerPort"]) for p in main["ports"]] == [("http", port)]
         assert main["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert main["readinessProbe"]["httpGet"]["path"] == "/readyz?scope=local"
@@ -767,6 +774,15 @@ def test_ingress_routes_everything_to_the_gateway_only(base_docs) -> None:
     assert all(b["port"].get("name") in gateway_ports or b["port"].get("number") == 8000 for b in backends)
     for svc in [d for d in base_docs if d["kind"] == "Service"]:
         assert svc["spec"].get("type", "ClusterIP") == "ClusterIP", "nothing but the Ingress is reachable from outside"
+
+
+def test_the_gateway_trusts_the_proxies_the_config_names_and_nobody_by_default(base_docs) -> None:
+    gateway = find(base_docs, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]
+    assert env_refs(gateway, "configMapKeyRef")["GATEWAY_TRUSTED_PROXIES"] == ("aliada-config", "ALIADA_TRUSTED_PROXIES")
+    assert generated_configmap()["ALIADA_TRUSTED_PROXIES"] == ""
+    production = kustomization(K8S_PRODUCTION)
+    (literal,) = [v for g in production["configMapGenerator"] for v in g["literals"] if v.startswith("ALIADA_TRUSTED_PROXIES=")]
+    assert GatewaySettings(trusted_proxies=literal.split("=", 1)[1]).trusted_proxies  # a valid, explicit list
 
 
 def test_gateway_reaches_services_and_redis_by_their_service_names(base_docs) -> None:

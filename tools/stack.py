@@ -125,7 +125,7 @@ class Stack:
         self.procs[name] = subprocess.Popen(
             [
                 sys.executable, "-m", "uvicorn", "--factory", app.factory,
-                "--host", "127.0.0.1", "--port", str(self.ports[name]), "--no-access-log",
+                "--host", "127.0.0.1", "--port", str(self.ports[name]), "--no-access-log", "--no-proxy-headers",
             ],
             cwd=REPO,
             env=self.env_for(app),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Form, Request, Response
@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from servicekit.auth import MAX_TOKEN_BYTES, unauthorized
 from servicekit.idempotency import IdempotencyDep
+from servicekit.inputs import unstorable
 from servicekit.problems import problem_responses
 
 from gateway.dependencies import in_transaction
@@ -33,18 +34,37 @@ MAX_PARAMETER = 4096
 MAX_TOKEN_PARAMETERS = {"subject_token": MAX_TOKEN_BYTES, "actor_token": MAX_TOKEN_BYTES}
 
 
+def _documented_bounds(examples: list[dict[str, str]], required: list[str] | None = None) -> Any:
+    """``json_schema_extra`` of the OAuth forms: the examples, and each
+    parameter's length bound, which ``_check_parameters`` enforces (a 400
+    ``invalid_request``, as RFC 6749 wants, rather than pydantic's 422)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["examples"] = examples
+        if required:
+            schema["required"] = required
+        for name, prop in schema.get("properties", {}).items():
+            for option in prop.get("anyOf", [prop]):
+                if option.get("type") == "string":
+                    option["maxLength"] = MAX_TOKEN_PARAMETERS.get(name, MAX_PARAMETER)
+
+    return extra
+
+
 class TokenRequest(BaseModel):
     """OAuth 2.0 token request (RFC 6749), form-encoded.
 
     Unknown parameters are ignored, as RFC 6749 §3.1 requires (hence no
     ``extra="forbid"`` here), and missing or malformed ones are answered with
-    the RFC's ``invalid_request`` (400) rather than a 422.
+    the RFC's ``invalid_request`` (400) rather than a 422: that includes a value
+    breaking servicekit's input rule (NUL, lone surrogates), checked by
+    ``_check_parameters`` with the rule's own function.
     """
 
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={
-            "examples": [
+        json_schema_extra=_documented_bounds(
+            [
                 {"grant_type": "password", "username": "ana@uni.example", "password": "a-long-passphrase-1"},
                 {"grant_type": "refresh_token", "refresh_token": "rt_..."},
                 {"grant_type": "client_credentials", "client_id": "cli_...", "client_secret": "cs_...", "scope": "events:read"},
@@ -54,7 +74,7 @@ class TokenRequest(BaseModel):
                     "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
                 },
             ]
-        },
+        ),
     )
 
     grant_type: str | None = Field(default=None, description=f"One of: {', '.join(GRANT_TYPES)}.")
@@ -86,7 +106,7 @@ class RevocationRequest(BaseModel):
     # schema still documents it as required.
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={"required": ["token"], "examples": [{"token": "rt_...", "token_type_hint": "refresh_token"}]},
+        json_schema_extra=_documented_bounds([{"token": "rt_...", "token_type_hint": "refresh_token"}], required=["token"]),
     )
 
     token: str = Field(
@@ -99,10 +119,15 @@ def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _check_lengths(values: dict[str, str | None]) -> None:
+def _check_parameters(values: dict[str, str | None]) -> None:
+    """Bounded, and storable (servicekit's input rule), as ``invalid_request``."""
     for name, value in values.items():
-        if value is not None and len(value) > MAX_TOKEN_PARAMETERS.get(name, MAX_PARAMETER):
+        if value is None:
+            continue
+        if len(value) > MAX_TOKEN_PARAMETERS.get(name, MAX_PARAMETER):
             raise oauth_error("invalid_request", f"{name} is too long", field=f"body.{name}")
+        if (what := unstorable(value)) is not None:
+            raise oauth_error("invalid_request", f"{name} contains {what}", field=f"body.{name}")
 
 
 @router.post(
@@ -139,11 +164,11 @@ async def issue_token(request: Request, form: Annotated[TokenRequest, Form()]) -
     503 ``temporarily_unavailable``."""
     grants: Grants = request.app.state.grants
     await request.app.state.limits.token_request(_client_ip(request))
-    _check_lengths(form.model_dump())
+    _check_parameters(form.model_dump())
     if not form.grant_type:
         raise oauth_error("invalid_request", "grant_type is required", field="body.grant_type")
     if form.grant_type == "password":
-        token = await grants.password(form.username, form.password, form.scope)
+        token = await grants.password(form.username, form.password, form.scope, _client_ip(request))
     elif form.grant_type == "refresh_token":
         token = await grants.refresh(form.refresh_token, form.scope)
     elif form.grant_type == "client_credentials":
@@ -181,7 +206,7 @@ async def revoke_token(request: Request, form: Annotated[RevocationRequest, Form
     await request.app.state.limits.token_request(_client_ip(request))
     if not form.token:
         raise oauth_error("invalid_request", "token is required", field="body.token")
-    _check_lengths(form.model_dump())
+    _check_parameters(form.model_dump())
     await request.app.state.grants.revoke(form.token, form.token_type_hint)
     return JSONResponse({}, headers=NO_STORE)
 

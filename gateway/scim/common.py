@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from scim2_models import ForbiddenException, InvalidSyntaxException, InvalidValueException, PreconditionFailedException
 
 from servicekit.auth import Principal
+from servicekit.inputs import find_unstorable
 
 from gateway.edge import EdgePrincipal
 
@@ -86,10 +87,14 @@ async def json_body(request: Request) -> Any:
         raise InvalidValueException(detail=f"The request body exceeds {MAX_BODY_BYTES} bytes")
     try:
         payload = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise InvalidSyntaxException(detail="The request body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object")
+    found = find_unstorable(payload)  # servicekit's input rule
+    if found is not None:
+        where, what = found
+        raise InvalidValueException(detail=f"The value at {where.lstrip('.') or 'the top'} contains {what}, which cannot be stored")
     return payload
 
 

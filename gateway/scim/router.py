@@ -26,6 +26,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
 from scim2_models import (
     ConflictException,
+    InvalidValueException,
     Context,
     ListResponse,
     NotFoundException,
@@ -89,7 +90,14 @@ SortBy = Annotated[str | None, Query(alias="sortBy", max_length=200, description
 SortOrder = Annotated[
     str | None, Query(alias="sortOrder", pattern="^(ascending|descending)$", description="ascending (default) or descending.")
 ]
-StartIndex = Annotated[int | None, Query(alias="startIndex", description="1-based index of the first result (default 1).")]
+# The largest 1-based startIndex served (a 32-bit signed integer, what every
+# database takes as an OFFSET); anything larger is a 400 invalidValue. Less
+# than 1 is read as 1 (RFC 7644 §3.4.2.4).
+MAX_START_INDEX = 2**31 - 1
+StartIndex = Annotated[
+    int | None,
+    Query(alias="startIndex", description=f"1-based index of the first result (default 1; at most {MAX_START_INDEX})."),
+]
 Count = Annotated[int | None, Query(description="Results per page (default 100, at most 200; 0 counts only).")]
 
 
@@ -99,6 +107,14 @@ Count = Annotated[int | None, Query(description="Results per page (default 100, 
 def _search(model: Any, **params: Any) -> SearchRequest[Any]:
     data = {key: value for key, value in params.items() if value is not None}
     return SearchRequest[model].model_validate(data, scim_policy=POLICY)  # type: ignore[index]
+
+
+def _paged(search: SearchRequest[Any]) -> SearchRequest[Any]:
+    """The one bound of a list or search, from the query or a body: a
+    startIndex the database can take (count is capped to MAX_RESULTS)."""
+    if search.start_index is not None and search.start_index > MAX_START_INDEX:
+        raise InvalidValueException(detail=f"startIndex must be at most {MAX_START_INDEX}")
+    return search
 
 
 def _dump(resource: Resource[Any], ctx: Context, params: Any = None) -> dict[str, Any]:
@@ -224,7 +240,7 @@ async def search_scim_resources(request: Request, caller: ScimCaller) -> ScimRes
 
 async def _list_users(request: Request, caller: Principal, search: SearchRequest[Any], ctx: Context) -> ScimResponse:
     base = base_url(request)
-    total, rows = await in_transaction(request, users.search_users, _tenant(caller), search)
+    total, rows = await in_transaction(request, users.search_users, _tenant(caller), _paged(search))
     resources = [users.to_resource(row, base) for row in rows]
     return _list_response(ScimUser, total, search.start_index or 1, resources, ctx, search)
 
@@ -439,7 +455,7 @@ async def delete_scim_user(request: Request, caller: ScimCaller, user_id: UserId
 
 async def _list_groups(request: Request, caller: Principal, search: SearchRequest[Any], ctx: Context) -> ScimResponse:
     base = base_url(request)
-    total, rows = await in_transaction(request, groups.search_groups, _tenant(caller), search)
+    total, rows = await in_transaction(request, groups.search_groups, _tenant(caller), _paged(search))
     resources = [groups.to_resource(row, base) for row in rows]
     return _list_response(ScimGroup, total, search.start_index or 1, resources, ctx, search)
 

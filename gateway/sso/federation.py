@@ -8,8 +8,10 @@
    audience and algorithms, header ``typ`` ``JWT`` or none, ``jti`` not
    required, and its JWKS as a ``RemoteKeySource`` (cached per URL, refetched
    on an unknown kid at most once per ``GATEWAY_SSO_JWKS_REFETCH_SECONDS`` and
-   on first use after ``GATEWAY_SSO_JWKS_MAX_AGE_SECONDS``; bounded fetches, no
-   redirects). Every other rule is the one our own tokens follow;
+   on first use after ``GATEWAY_SSO_JWKS_MAX_AGE_SECONDS``; every fetch goes
+   through the outbound-URL policy ``self.policy``: host resolved and checked
+   again, the checked address connected to, bounded, no redirects; a refused
+   or failed fetch answers 503). Every other rule is the one our own tokens follow;
 3. a registration with a tenant claim accepts only tokens carrying its value;
 4. exactly one registration must accept the token; two would be a
    misconfiguration, and the token is refused rather than mapped into either
@@ -44,6 +46,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from servicekit.auth import ID_TOKEN_TYPS, MAX_TOKEN_BYTES, InvalidToken, RemoteKeySource, TokenVerifier
+from servicekit.outbound import OutboundPolicy
 from servicekit.outbox import utcnow
 from servicekit.problems import ProblemError
 
@@ -127,6 +130,8 @@ class Federation:
         self.passwords = passwords
         # The monotonic clock of the JWKS throttle and max age (tests move it).
         self.clock: Callable[[], float] = time.monotonic
+        # The one outbound-URL policy, for registrations and every JWKS fetch.
+        self.policy = OutboundPolicy(allow_private=settings.sso_allow_insecure_urls, timeout=settings.sso_jwks_timeout)
         self._sources: dict[tuple[str, tuple[str, ...]], RemoteKeySource] = {}
         self._verifiers: dict[uuid.UUID, tuple[tuple[Any, ...], TokenVerifier]] = {}
 
@@ -146,6 +151,7 @@ class Federation:
                 max_age_seconds=self.settings.sso_jwks_max_age_seconds,
                 timeout=self.settings.sso_jwks_timeout,
                 clock=self._now,
+                policy=self.policy,
             )
         return source
 

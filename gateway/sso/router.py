@@ -13,8 +13,9 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
 from servicekit.idempotency import IdempotencyDep
+from servicekit.outbound import TargetRefused
 from servicekit.pagination import Cursor, Limit, Page
-from servicekit.problems import problem_responses
+from servicekit.problems import field_problem, problem_responses
 
 from gateway.dependencies import in_transaction
 from gateway.edge import ManagerPrincipal
@@ -28,6 +29,18 @@ from gateway.sso.schemas import (
 )
 
 router = APIRouter(prefix="/v1/admin/identity-providers", tags=["identity-providers"])
+
+
+async def _check_jwks_url(request: Request, url: str | None) -> None:
+    """The outbound-URL policy with its lookup: every address the host
+    resolves to must be public (the keys are fetched again under the same
+    policy at every exchange that needs them)."""
+    if url is None:
+        return
+    try:
+        await request.app.state.federation.policy.check(url)
+    except TargetRefused as exc:
+        raise field_problem("body.jwks_url", f"The keys cannot be fetched from this URL: {exc.reason}", code="invalid_url") from None
 
 
 @router.post(
@@ -45,11 +58,15 @@ async def create_identity_provider(
     may be left out); an admin names the institution, which is confirmed with
     the participants service. 409 when another registration would accept the
     same tokens (same issuer and audience without distinct tenant claims).
+    ``jwks_url`` must be https on a public host: its name is resolved and every
+    address checked (422 naming ``body.jwks_url`` otherwise); the keys are
+    fetched under the same rules, from the checked address, at exchange time.
     Supports ``Idempotency-Key``."""
     institution_id, to_check = service.plan_create(actor, body)
     if to_check is not None:
         await request.app.state.participants.check_institution(to_check)
     settings = request.app.state.settings
+    await _check_jwks_url(request, body.jwks_url)
 
     def work(session: Session) -> IdentityProviderPublic | Response:
         replay = idem.replay(session, IdempotencyRecord)
@@ -109,6 +126,9 @@ async def update_identity_provider(
     linked, or get accounts, again on their next exchange. Disabling it stops
     new exchanges at once (tokens already issued live out their lifetime)."""
     settings = request.app.state.settings
+    if body.jwks_url is not None:
+        await in_transaction(request, service.get_provider, actor, provider_id)  # 404 before any check of the URL
+        await _check_jwks_url(request, body.jwks_url)
 
     def work(session: Session) -> IdentityProviderPublic:
         provider = service.get_provider(session, actor, provider_id)

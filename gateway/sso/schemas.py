@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from servicekit.inputs import InputModel
+
 from gateway.schemas import InstitutionId
 
 Algorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
@@ -60,7 +62,7 @@ Audience = Annotated[
 ]
 
 
-class TenantClaim(BaseModel):
+class TenantClaim(InputModel):
     """A claim every accepted token must carry with exactly this value (e.g.
     Entra's ``tid``, Google's ``hd``). Required when an issuer is shared."""
 
@@ -70,7 +72,7 @@ class TenantClaim(BaseModel):
     value: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-class ClaimMapping(BaseModel):
+class ClaimMapping(InputModel):
     """How the IdP's claims map to an account."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"subject": "oid", "email": "email", "tenant": {"claim": "tid", "value": "9188040d-6c67-4c5b-b112-36a304b66dad"}}]})
@@ -96,7 +98,7 @@ ACCOUNT_POLICY = (
 )
 
 
-class IdentityProviderCreate(BaseModel):
+class IdentityProviderCreate(InputModel):
     """A new registration of an institution's OpenID Connect identity provider."""
 
     model_config = ConfigDict(
@@ -133,7 +135,7 @@ class IdentityProviderCreate(BaseModel):
     enabled: bool = True
 
 
-class IdentityProviderUpdate(BaseModel):
+class IdentityProviderUpdate(InputModel):
     """Fields to change; absent fields are kept. The institution never changes."""
 
     model_config = ConfigDict(

@@ -7,8 +7,11 @@ changes, so a link made through it never crosses institutions.
 
 Rules every registration keeps:
 - the issuer and the JWKS URL are https URLs, without credentials, on a public
-  host (``GATEWAY_SSO_ALLOW_INSECURE_URLS`` allows http and loopback or
-  private hosts, for development and tests only);
+  host, by the platform's one outbound-URL policy (``servicekit.outbound``):
+  here its syntax and address-literal rules; the router also resolves the
+  JWKS URL's host and checks every address, and every fetch of the keys goes
+  through the same policy (``GATEWAY_SSO_ALLOW_INSECURE_URLS`` allows http and
+  loopback or private hosts, for development and tests only);
 - the issuer is never the gateway's own;
 - no two registrations can accept the same token: registrations sharing an
   issuer and an audience must each name the same tenant claim (Entra's
@@ -19,15 +22,14 @@ Rules every registration keeps:
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from servicekit.auth import Principal
+from servicekit.outbound import OutboundPolicy, TargetRefused
 from servicekit.outbox import utcnow
 from servicekit.pagination import paginate
 from servicekit.problems import conflict, field_problem, forbidden, not_found
@@ -41,9 +43,6 @@ from gateway.sso.schemas import (
     IdentityProviderUpdate,
     TenantClaim,
 )
-
-_LOCAL_NAMES = ("localhost", "localhost.localdomain")
-_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain")
 
 
 def public(provider: IdentityProvider) -> IdentityProviderPublic:
@@ -74,32 +73,15 @@ def public(provider: IdentityProvider) -> IdentityProviderPublic:
 
 
 def url_refusal(url: str, *, allow_insecure: bool, issuer: bool = False) -> str | None:
-    """Why this issuer or JWKS URL may not be registered, or None."""
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-        return "the URL contains whitespace or control characters"
+    """Why this issuer or JWKS URL may not be registered, or None: the
+    outbound-URL policy's rules that need no lookup (an issuer is only ever
+    compared, never fetched, but must be a clean https URL all the same)."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return "not a valid URL"
-    if parts.scheme not in (("https", "http") if allow_insecure else ("https",)):
-        return "the URL must use https"
-    if not host:
-        return "the URL has no host"
-    if "@" in parts.netloc:
-        return "the URL must not contain credentials"
-    if parts.fragment or (issuer and parts.query):
+        parsed = OutboundPolicy(allow_private=allow_insecure).check_syntax(url)
+    except TargetRefused as exc:
+        return exc.reason
+    if parsed.fragment or (issuer and parsed.query):
         return "an issuer has no query or fragment" if issuer else "the URL must not have a fragment"
-    if not allow_insecure:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            if host.rstrip(".").lower() in _LOCAL_NAMES or host.rstrip(".").lower().endswith(_LOCAL_SUFFIXES):
-                return "the URL names a local host"
-        else:
-            if not address.is_global:
-                return "the URL names a loopback, private or reserved address"
     return None
 
 

@@ -59,6 +59,8 @@ def base_settings(database_url: str, upstream_url: str, **overrides: Any) -> Set
         "log_json": False,
         "log_level": "WARNING",
         "threadpool_size": 8,
+        # The fake service's echo route takes large bodies (test_proxy streams 6 MiB through it).
+        "body_limits": {**Settings.model_fields["body_limits"].default_factory(), "PUT,POST /v1/programs/echo/{rest}": 16 * 1024 * 1024},  # type: ignore[misc]
     }
     values.update(overrides)
     return Settings(**values)
@@ -87,6 +89,13 @@ class Gateway:
         resp = self.client.post("/v1/admin/accounts", json=body, headers=admin)
         assert resp.status_code == 201, resp.text
         return resp.json()
+
+    def peer(self, address: str, **headers: str) -> TestClient:
+        """Another client of the same running app, connecting from ``address``
+        (on the app's own event loop, which in-process rate-limit storage needs)."""
+        client = TestClient(self.app, client=(address, 40000), headers=headers)
+        client.portal = self.client.portal
+        return client
 
     def person(self, admin: dict[str, str], roles: list[str], institution_id: str | None = "0190f1c2-0000-7000-8000-00000000000a") -> tuple[dict[str, Any], dict[str, str]]:
         account = self.create_account(admin, roles, institution_id)

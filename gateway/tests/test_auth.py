@@ -251,17 +251,21 @@ def test_me_for_a_person_and_for_a_client(gw: Gateway, admin: dict[str, str]) ->
 # -- brute force ------------------------------------------------------------------------------
 
 
-def test_repeated_bad_passwords_are_rate_limited_per_account(make_gateway) -> None:
-    gw = make_gateway(token_rate_limit_per_identity="3/minute")
+def test_repeated_bad_passwords_are_rate_limited_per_account_and_address(make_gateway) -> None:
+    """The address that guessed is stopped; the owner elsewhere is not
+    (gateway/tests/test_login_throttle.py tries the variants)."""
+    gw = make_gateway(login_rate_limit_per_address="3/minute")
     for _ in range(3):
         assert gw.client.post(TOKEN, data={"grant_type": "password", "username": ADMIN_EMAIL, "password": "wrong-guess"}).status_code == 400
     limited = gw.client.post(TOKEN, data={"grant_type": "password", "username": ADMIN_EMAIL.upper(), "password": ADMIN_PASSWORD})
     assert limited.status_code == 429
     assert limited.headers["content-type"] == "application/problem+json"
     assert 1 <= int(limited.headers["retry-after"]) <= 60
-    # Another account is not affected.
+    # Another account is not affected, nor the same account from another address.
     other = gw.client.post(TOKEN, data={"grant_type": "password", "username": "someone@uni.example", "password": "wrong-guess"})
     assert other.status_code == 400
+    elsewhere = gw.peer("198.51.100.20")
+    assert elsewhere.post(TOKEN, data={"grant_type": "password", "username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).status_code == 200
 
 
 def test_token_requests_are_rate_limited_per_address(make_gateway) -> None:
@@ -284,8 +288,8 @@ def test_replicas_share_the_limits_through_redis(make_gateway) -> None:
     """With Redis storage (production), a brute force spread over replicas
     still stops at the per-account limit."""
     redis = "redis://127.0.0.1:6379/15"
-    one = make_gateway(rate_limit_storage=redis, token_rate_limit_per_identity="3/minute")
-    two = make_gateway(database_url=one.settings.database_url, rate_limit_storage=redis, token_rate_limit_per_identity="3/minute")
+    one = make_gateway(rate_limit_storage=redis, login_rate_limit_per_address="3/minute")
+    two = make_gateway(database_url=one.settings.database_url, rate_limit_storage=redis, login_rate_limit_per_address="3/minute")
     admin = one.bearer()
     account = one.create_account(admin, ["mentee"])  # a fresh identity: no counts left from other runs
     bad = {"grant_type": "password", "username": account["email"], "password": "wrong-guess"}

@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 from servicekit.app import create_service_app
 from servicekit.auth import Principal
 from servicekit.db import SESSION_DEPENDENCY, make_engine, new_registry
+from servicekit.outbound import OutboundPolicy
 from servicekit.outbox import OutboxEventBase, emit, feed_router
 from servicekit.settings import BaseServiceSettings
 
@@ -40,7 +41,6 @@ from gateway.webhooks.models import (
 )
 from gateway.webhooks.schemas import SubscriptionCreate
 from gateway.webhooks.signing import SecretBox
-from gateway.webhooks.ssrf import TargetGuard
 
 # Set per test (see _isolated): the tests share one gateway database and one feed.
 INST_A, INST_B, SOURCE = "", "", ""
@@ -312,7 +312,7 @@ async def test_dns_is_checked_again_at_delivery(feed, gateway_db, mint) -> None:
     async def resolve(host: str, port: int) -> list[str]:
         return dns[host]
 
-    await TargetGuard(allow_private=False, resolver=resolve).check("https://hooks.uni.example/in")  # passes at subscription time
+    await OutboundPolicy(allow_private=False, resolver=resolve).check("https://hooks.uni.example/in")  # passes at subscription time
     with Session(gateway_db, expire_on_commit=False) as session:
         data = SubscriptionCreate(url="https://hooks.uni.example/in", event_types=["*"])
         sub, _secret = service.create_subscription(session, ADMIN, INST_A, data, SecretBox(None))

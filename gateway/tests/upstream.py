@@ -28,6 +28,7 @@ CHUNK = bytes(range(256)) * 256  # 64 KiB
 @dataclass
 class Recorder:
     institution_calls: list[dict[str, Any]] = field(default_factory=list)
+    echo_calls: int = 0
     ready: bool = True
 
 
@@ -71,6 +72,7 @@ def build_app(recorder: Recorder) -> Starlette:
         return JSONResponse({"title": "Not Found", "status": 404}, status_code=404)
 
     async def echo(request: Request) -> Response:
+        recorder.echo_calls += 1
         digest = hashlib.sha256()
         size = 0
         async for chunk in request.stream():

@@ -22,9 +22,10 @@ that dies mid-attempt leaves a lease that expires, and the delivery is tried
 again then (at least once; receivers deduplicate by ``webhook-id``). Stopping
 lets attempts in flight finish and be recorded, so a restart repeats nothing.
 
-**An attempt.** The target is checked again (``ssrf.TargetGuard``: DNS answers
-can change) and the connection made to the checked address; redirects are not
-followed; one attempt is bounded in total by ``webhooks_timeout_seconds``. A
+**An attempt.** The target is checked again by the platform's one
+outbound-URL policy (``servicekit.outbound``: DNS answers can change) and the
+connection made to the checked address; redirects are not followed; one
+attempt (lookup included) is bounded in total by ``webhooks_timeout_seconds``. A
 2xx is success; anything else schedules a retry with exponential backoff and
 jitter (``backoff_delay``) until ``webhooks_max_attempts``, then the delivery
 is marked failed (a manual redelivery starts a new round). The status, the
@@ -38,7 +39,6 @@ import asyncio
 import logging
 import random
 import secrets
-import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,7 +46,6 @@ from typing import Any
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-import certifi
 import httpx
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
@@ -54,6 +53,7 @@ from sqlmodel import Session, col, select
 
 from servicekit.consumer import FeedConsumer
 from servicekit.http import make_async_client
+from servicekit.outbound import OutboundPolicy, Resolver, TargetRefused, fetch
 from servicekit.outbox import EventFeed, EventOut, utcnow
 
 from gateway.config import Settings
@@ -72,7 +72,6 @@ from gateway.webhooks.models import (
     WebhookSubscription,
 )
 from gateway.webhooks.signing import SecretBox, signature_headers
-from gateway.webhooks.ssrf import Resolver, TargetGuard, TargetRefused, pinned_request, system_resolver
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -213,7 +212,7 @@ class Dispatcher:
         tokens: TokenSource,
         feed_urls: dict[str, str],
         feed_client: httpx.AsyncClient | None = None,
-        resolver: Resolver = system_resolver,
+        resolver: Resolver | None = None,
         lease_seconds: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -222,7 +221,7 @@ class Dispatcher:
         self.box = box
         self.tokens = tokens
         self.feed_urls = feed_urls
-        self.guard = TargetGuard(
+        self.guard = OutboundPolicy(
             allow_private=settings.webhooks_allow_private_targets,
             resolver=resolver,
             timeout=settings.webhooks_timeout_seconds,
@@ -233,7 +232,6 @@ class Dispatcher:
         self.rng = rng or random.Random()
         self._feed_client = feed_client
         self._own_feed_client = feed_client is None
-        self._ssl = ssl.create_default_context(cafile=certifi.where())
         self._postgres = engine.dialect.name == "postgresql"
         self._stop: asyncio.Event | None = None
         self._wake: asyncio.Event | None = None
@@ -421,9 +419,7 @@ class Dispatcher:
         started_at, t0 = utcnow(), time.monotonic()
         outcome = Outcome(started_at=started_at, duration_ms=0)
         try:
-            async with asyncio.timeout(self.attempt_timeout):
-                target = await self.guard.check(job.url)
-                await self._send(job, target, outcome)
+            await self._send(job, outcome)
         except TargetRefused as exc:
             outcome.error = f"refused: {exc.reason}"[:200]
         except (TimeoutError, httpx.TimeoutException):
@@ -433,27 +429,24 @@ class Dispatcher:
         outcome.duration_ms = int((time.monotonic() - t0) * 1000)
         return outcome
 
-    async def _send(self, job: Job, target, outcome: Outcome) -> None:  # type: ignore[no-untyped-def]
-        body = job.body.encode("utf-8")
+    async def _send(self, job: Job, outcome: Outcome) -> None:
         signed = signature_headers(job.secrets, job.event_id, job.body)
-        timeout = httpx.Timeout(self.attempt_timeout, connect=min(5.0, self.attempt_timeout))
-        last_error: httpx.ConnectError | None = None
-        for address in target.addresses:  # the checked addresses only; the next one if a connection is refused
-            url, host, extensions = pinned_request(target, address)
-            headers = {"content-type": "application/json", "user-agent": USER_AGENT, **host, **signed}
-            transport = httpx.AsyncHTTPTransport(verify=self._ssl, retries=0)
-            async with httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False) as client:
-                try:
-                    async with client.stream("POST", url, content=body, headers=headers, extensions=extensions) as resp:
-                        outcome.status_code = resp.status_code
-                        if resp.status_code in (429, 503):
-                            outcome.retry_after = retry_after_seconds(resp.headers.get("retry-after"))
-                        outcome.excerpt = await _excerpt(resp)
-                        return
-                except httpx.ConnectError as exc:
-                    last_error = exc
-        assert last_error is not None
-        raise last_error
+        headers = {"content-type": "application/json", "user-agent": USER_AGENT, **signed}
+        resp = await fetch(
+            self.guard,
+            job.url,
+            method="POST",
+            content=job.body.encode("utf-8"),
+            headers=headers,
+            max_bytes=EXCERPT_BYTES,
+            truncate=True,
+            timeout=self.attempt_timeout,
+        )
+        outcome.status_code = resp.status_code
+        if resp.status_code in (429, 503):
+            outcome.retry_after = retry_after_seconds(resp.headers.get("retry-after"))
+        # PostgreSQL text refuses NUL characters.
+        outcome.excerpt = resp.body.decode("utf-8", errors="replace").replace("\x00", "\ufffd") or None
 
     def record(self, job: Job, outcome: Outcome) -> None:
         now = utcnow()
@@ -507,18 +500,6 @@ class Dispatcher:
                 "duration_ms": outcome.duration_ms,
             },
         )
-
-
-async def _excerpt(resp: httpx.Response) -> str | None:
-    data = b""
-    async for chunk in resp.aiter_bytes():
-        data += chunk
-        if len(data) >= EXCERPT_BYTES:
-            break
-    if not data:
-        return None
-    # PostgreSQL text refuses NUL characters.
-    return data[:EXCERPT_BYTES].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 def build_dispatcher(settings: Settings, engine: Engine, minter: Minter) -> Dispatcher:

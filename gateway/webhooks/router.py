@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session
 
 from servicekit.idempotency import IdempotencyDep
+from servicekit.outbound import OutboundPolicy, TargetRefused
 from servicekit.pagination import Cursor, Limit, Page
 from servicekit.problems import field_problem, problem_responses
 
@@ -36,7 +37,6 @@ from gateway.webhooks.schemas import (
     SubscriptionWithSecret,
 )
 from gateway.webhooks.signing import SecretBox
-from gateway.webhooks.ssrf import TargetGuard, TargetRefused
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -49,7 +49,7 @@ def _box(request: Request) -> SecretBox:
 
 
 async def _check_url(request: Request, url: str) -> None:
-    guard: TargetGuard = request.app.state.webhook_guard
+    guard: OutboundPolicy = request.app.state.webhook_guard
     try:
         await guard.check(url)
     except TargetRefused as exc:

@@ -12,6 +12,10 @@ servicekit holds no tables and no domain schemas, and never imports from
 - ``logging``: JSON logs with the request id on every line.
 - ``observability``: request-id middleware, /healthz, /readyz, /metrics.
 - ``http``: the httpx client factory (timeouts, idempotent-only retries).
+- ``outbound``: the one policy for fetching URLs someone else chose (SSRF).
+- ``inputs``: the one input rule: every text storable (``InputModel``).
+- ``types``: annotated types request schemas share (``TimeZoneName``).
+- ``limits``: request body limits and route patterns.
 - ``outbox``: the transactional outbox and its ordered feed.
 - ``app``: ``create_service_app`` assembling all of the above.
 - ``testing``: pytest fixtures (keys, tokens, databases).

@@ -2,14 +2,16 @@
 
 Each service's ``main.create_app`` calls it with its settings and routers. The
 app gets: problem handlers and a problem-aware OpenAPI document, the request
-context middleware (request id, access log, metrics), /healthz, /readyz and
+context middleware (request id, access log, metrics), the input rule for
+paths and query strings, the body limit, the trusted-proxies rule for the
+client's address, /healthz, /readyz and
 /metrics, the token verifier, the database engine sized to the threadpool, and
 a lifespan that sets the threadpool size and disposes of what it opened.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,9 +19,12 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from servicekit.auth import KeySource, RemoteKeySource, TokenVerifier
 from servicekit.db import make_engine
+from servicekit.inputs import StorableTextMiddleware
+from servicekit.limits import BodyLimitMiddleware
 from servicekit.logging import configure_logging
 from servicekit.observability import CheckResult, Metrics, ReadinessCheck, RequestContextMiddleware, health_router
 from servicekit.problems import install_problem_handlers, problem_openapi
@@ -57,6 +62,7 @@ def create_service_app(
     on_shutdown: Iterable[Hook] = (),
     openapi_tags: list[dict[str, Any]] | None = None,
     use_database: bool = True,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
     if use_database and engine is None:
@@ -106,6 +112,17 @@ def create_service_app(
     app.include_router(health_router(settings.service_name, metrics, checks, readiness))
     for router in routers:
         app.include_router(router)
+    # Innermost first: the input rule for paths and query strings and the body
+    # limit run inside the request context, so their 422s and 413s carry the
+    # request id and are logged. ``body_limits``: larger limits for the routes
+    # that take uploads, by pattern ("POST /v1/.../roster-imports": bytes).
+    app.add_middleware(StorableTextMiddleware)
+    app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, overrides=body_limits)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if settings.trusted_proxies:
+        # Outermost: everything after it sees the client the trusted proxies
+        # name (the right-most address of X-Forwarded-For no trusted proxy
+        # added), never one a client wrote itself.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     return app

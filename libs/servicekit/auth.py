@@ -41,6 +41,7 @@ from jose import jwk, jwt
 from jose.backends.base import Key
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
 
+from servicekit.outbound import OutboundPolicy, ResponseTooLarge, TargetRefused, fetch
 from servicekit.problems import ProblemError
 
 log = logging.getLogger("servicekit.auth")
@@ -112,6 +113,12 @@ def construct_keys(jwks: Mapping[str, Any], allowed_algorithms: Iterable[str]) -
     return keys
 
 
+# Every way a JWKS fetch can fail (RecursionError: a document nested too deep for json).
+_FETCH_ERRORS = (
+    httpx.HTTPError, httpx.InvalidURL, TargetRefused, ResponseTooLarge, ValueError, TimeoutError, OSError, RecursionError,
+)
+
+
 class KeySource(Protocol):
     """Where verification keys come from."""
 
@@ -143,6 +150,12 @@ class RemoteKeySource:
     timeouts (``timeout`` for each connect and read, twice that for the whole
     fetch), never follows a redirect, and refuses a body over ``max_bytes``. ``clock`` is the
     monotonic clock of the throttle (tests pass their own).
+
+    ``policy``: the URL was chosen by someone other than the operator (an
+    institution's identity provider), so every fetch goes through the
+    outbound-URL policy (``servicekit.outbound``: checked and pinned address,
+    no proxy). Without it the URL is the operator's own configuration (the
+    gateway's JWKS inside the deployment).
     """
 
     def __init__(
@@ -156,8 +169,10 @@ class RemoteKeySource:
         max_bytes: int = MAX_JWKS_BYTES,
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self.url = url
+        self._policy = policy
         self._allowed = tuple(allowed_algorithms)
         self._min_refetch = min_refetch_seconds
         self._max_age = max_age_seconds
@@ -171,6 +186,14 @@ class RemoteKeySource:
         self._lock = asyncio.Lock()
 
     async def _fetch(self) -> None:
+        if self._policy is not None and self._client is None:
+            resp = await fetch(
+                self._policy, self.url, headers={"Accept": "application/json"}, max_bytes=self._max_bytes, timeout=2 * self._timeout
+            )
+            if resp.status_code != 200:  # a redirect included: never followed
+                raise ValueError(f"JWKS answered {resp.status_code}")
+            self._load(resp.body)
+            return
         client = self._client or httpx.AsyncClient(timeout=httpx.Timeout(self._timeout), follow_redirects=False)
         try:
             async with asyncio.timeout(2 * self._timeout):
@@ -187,14 +210,17 @@ class RemoteKeySource:
                         body += chunk
                         if len(body) > self._max_bytes:
                             raise ValueError("JWKS document too large")
-            document = json.loads(body)
-            if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-                raise ValueError("not a JWKS document")
-            self._keys = construct_keys(document, self._allowed)
-            self._loaded_at = self._clock()
+            self._load(bytes(body))
         finally:
             if self._client is None:
                 await client.aclose()
+
+    def _load(self, body: bytes) -> None:
+        document = json.loads(body)
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise ValueError("not a JWKS document")
+        self._keys = construct_keys(document, self._allowed)
+        self._loaded_at = self._clock()
 
     def _stale(self) -> bool:
         return self._max_age is not None and self._loaded_at is not None and self._clock() - self._loaded_at > self._max_age
@@ -213,8 +239,11 @@ class RemoteKeySource:
             self._fetched_at = now
             try:
                 await self._fetch()
-            except (httpx.HTTPError, ValueError, TimeoutError) as exc:
-                log.warning("could not fetch JWKS", extra={"url": self.url, "error": type(exc).__name__})
+            except _FETCH_ERRORS as exc:
+                # A URL refused by the outbound policy, an unreachable or slow
+                # host, an answer too large or not a JWKS: never a 500.
+                reason = exc.reason if isinstance(exc, TargetRefused) else type(exc).__name__
+                log.warning("could not fetch JWKS", extra={"url": self.url[:200], "error": reason})
                 if key is not None:
                     return key
                 raise ProblemError(503, "Token keys are unavailable; try again shortly", slug="keys-unavailable") from exc

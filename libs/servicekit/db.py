@@ -45,7 +45,10 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str, *, pool_size: int = 40, max_overflow: int = 10, echo: bool = False) -> Engine:
     url = normalise_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    # hide_parameters: a statement's values never go into an error's text, so a
+    # traceback in the log shows the SQL but never a diary entry or an answer
+    # (nor a huge value someone sent).
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if make_url(url).database not in (None, "", ":memory:"):

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.routing import Match
 
 log = logging.getLogger("servicekit.problems")
@@ -190,7 +191,23 @@ def _allowed_methods(request: Request) -> list[str]:
     return allowed
 
 
+def too_large_problem(limit: int | None) -> Problem:
+    """The 413 of a body over its limit (``servicekit.limits``)."""
+    return Problem(
+        type=f"{TYPE_PREFIX}too-large",
+        title="Content Too Large",
+        status=413,
+        detail=f"The request body is larger than {limit} bytes, the most this endpoint accepts"
+        if limit is not None
+        else "The request body is too large",
+        max_bytes=limit,
+    )
+
+
 async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 413:
+        # Starlette's body limiter (servicekit.limits) refused the body while it streamed in.
+        return problem_response(request, too_large_problem(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)), exc.headers)
     headers = exc.headers
     if exc.status_code == 405 and (allowed := _allowed_methods(request)):
         headers = {**(headers or {}), "Allow": ", ".join(allowed)}
@@ -233,7 +250,7 @@ _DESCRIPTIONS = {
     404: "Not found, or not visible to the caller",
     405: "Method not allowed",
     409: "Conflicts with the current state of the resource",
-    413: "Request too large",
+    413: "The request body is larger than this endpoint accepts (`max_bytes` says how large it may be)",
     415: "Unsupported media type",
     422: "Validation failed; `errors` names each invalid field",
     429: "Too many requests; retry after the Retry-After header",
@@ -261,6 +278,8 @@ def _rewrite_error_responses(schema: dict[str, Any]) -> None:
                 responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
             if has_params:
                 responses.setdefault("400", {"description": _DESCRIPTIONS[400]})
+            if "requestBody" in op:  # every app limits bodies (servicekit.limits)
+                responses.setdefault("413", {"description": _DESCRIPTIONS[413]})
             responses.setdefault("500", {"description": _DESCRIPTIONS[500]})
             for code, resp in responses.items():
                 if not str(code).startswith(("4", "5")):

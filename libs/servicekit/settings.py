@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = REPO_ROOT / "var"
@@ -36,6 +39,40 @@ class BaseServiceSettings(BaseSettings):
     db_pool_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
+    # The largest request body this app reads (413 problem beyond it, while it
+    # streams in); routes that take uploads raise it for themselves only
+    # (servicekit.limits).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # The reverse proxies (load balancer, ingress controller) whose
+    # X-Forwarded-For and X-Forwarded-Proto this app believes: addresses or
+    # networks, comma-separated or a JSON list ("10.0.0.0/8,192.0.2.7"). Empty,
+    # the default: nobody is trusted and the client is the TCP peer, so a
+    # forged header changes nothing (rate limits per address hold). Run uvicorn
+    # with --no-proxy-headers: this setting replaces its FORWARDED_ALLOW_IPS.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        networks = []
+        for item in value:
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"trusted proxy {item!r} is not an address or a network (a wildcard is refused: name the proxies)"
+                ) from None
+        return networks
 
     def sqlite_default(self, name: str) -> str:
         VAR_DIR.mkdir(parents=True, exist_ok=True)

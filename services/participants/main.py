@@ -17,7 +17,7 @@ from servicekit.outbox import feed_router
 
 from services.participants.config import Settings
 from services.participants.models import OutboxEvent
-from services.participants.routers import provisioning, router, xapi
+from services.participants.routers import provisioning, roster, router, xapi
 
 DESCRIPTION = """Who takes part: institutions (the tenants), their campuses and academic
 units; programs (cohorts) and their dated phases; the public open call;
@@ -65,4 +65,6 @@ def create_app(
         key_source=key_source,
         engine=engine,
         openapi_tags=OPENAPI_TAGS,
+        # Roster files are the one upload: larger than the service's body limit.
+        body_limits={roster.UPLOAD_ROUTE: roster.upload_limit(settings)},
     )

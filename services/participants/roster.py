@@ -82,6 +82,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 from uuid6 import uuid7
 
+from servicekit.inputs import unstorable
 from servicekit.outbox import utcnow
 from servicekit.pagination import paginate
 from servicekit.problems import ProblemError, conflict, field_problem, not_found
@@ -149,8 +150,8 @@ def decode(content: bytes, charset: str | None) -> str:
         raise field_problem(
             "body", f"The file is not valid {encoding} (byte {exc.start}); save it as UTF-8", code="bad_encoding"
         ) from None
-    if "\x00" in text:
-        raise field_problem("body", "The file contains NUL characters: it is not a CSV text file", code="not_csv")
+    if (what := unstorable(text)) is not None:  # servicekit's input rule
+        raise field_problem("body", f"The file contains {what}: it is not a CSV text file", code="not_csv")
     return text
 
 

@@ -224,7 +224,7 @@ def _figures(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 async def compare_programs(
     institution_id: Annotated[uuid.UUID, Path(description="The institution's id.")],
     request: Request, who: CurrentPrincipal, session: SessionDep,
-    programs: Annotated[str, Query(description="Two program ids, comma-separated.", examples=["id-a,id-b"])],
+    programs: Annotated[str, Query(max_length=100, description="Two program ids, comma-separated.", examples=["id-a,id-b"])],
 ) -> Any:
     access.staff_role(who)
     if not who.is_admin and access.tenant(who) != institution_id:

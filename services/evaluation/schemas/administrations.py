@@ -7,7 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from servicekit.types import Instant
 
 from services.evaluation.schemas.common import Input, Output
 from services.evaluation.schemas.instruments import AudienceIn
@@ -49,8 +51,8 @@ class AdministrationCreate(Input):
     audience: AudienceIn
     moment: Moment
     label: str | None = Field(default=None, min_length=1, max_length=200, description="Required for a custom moment.")
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime
+    opens_at: Instant
+    closes_at: Instant
     anonymous: bool = False
 
     @model_validator(mode="after")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.inputs import InputModel
 
-class Input(BaseModel):
+
+class Input(InputModel):
+    """Every request body refuses unknown fields, and every text in it is
+    storable (servicekit's one input rule)."""
+
     model_config = ConfigDict(extra="forbid")
 
 

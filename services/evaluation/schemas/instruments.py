@@ -59,7 +59,7 @@ class SectionIn(Input):
 class SubscaleIn(Input):
     id: str = Field(pattern=ITEM_ID)
     label: TextIn
-    items: list[str] = Field(min_length=1)
+    items: list[Annotated[str, StringConstraints(pattern=ITEM_ID)]] = Field(min_length=1, max_length=200, description="Ids of its items.")
     min_answered: int | None = Field(default=None, ge=1)
 
 

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
+from servicekit.types import Day
+
 from services.evaluation.schemas.common import Input, Output, TextOut
 
 __all__ = [
@@ -253,7 +255,7 @@ class InterviewCreate(Input):
     program_id: uuid.UUID
     guide_id: uuid.UUID = Field(description="A guide of this program for her role.")
     participant_id: uuid.UUID = Field(description="Who was interviewed: a current member who consents to research.")
-    conducted_on: date = Field(description="The day of the interview; not in the future.")
+    conducted_on: Day = Field(description="The day of the interview; not in the future.")
     language: Lang = "es"
     quote_consent: bool = Field(
         description="She agreed to be quoted (de-identified). Needs her consent for quotes in the participants service."

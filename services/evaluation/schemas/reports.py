@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StringConstraints
 
 from services.evaluation.schemas.common import Input, Output, TextIn, TextOut
+
+THEME_CODE = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 
 
 class ProtectedTableOut(Output):
@@ -122,7 +124,7 @@ class ThemeCreate(Input):
         json_schema_extra={"examples": [{"code": "confidence", "label": {"es": "Confianza y agencia personal", "en": "Confidence and personal agency"}}]},
     )
 
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")
+    code: str = Field(pattern=THEME_CODE)
     label: TextIn
 
 
@@ -142,7 +144,7 @@ class CodingCreate(Input):
     )
 
     response_id: uuid.UUID
-    themes: list[str] = Field(max_length=50, description="Theme codes of this program.")
+    themes: list[Annotated[str, StringConstraints(pattern=THEME_CODE)]] = Field(max_length=50, description="Theme codes of this program.")
 
 
 class CodingPublic(Output):

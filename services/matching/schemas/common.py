@@ -7,9 +7,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from servicekit.inputs import InputModel
 
-class Input(BaseModel):
-    """Every request body refuses unknown fields."""
+
+class Input(InputModel):
+    """Every request body refuses unknown fields, and every text in it is
+    storable (servicekit's one input rule)."""
 
     model_config = ConfigDict(extra="forbid")
 

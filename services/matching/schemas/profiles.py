@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
+
+from servicekit.types import TimeZoneName
 
 from services.matching.schemas.common import Codes, Input, LanguageCode, Output, distinct
 
@@ -92,26 +93,13 @@ class ProfileUpsert(Input):
     expertise: Codes = Field(default_factory=list, description="Areas she can help with (taxonomy codes).")
     experience: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     availability: Annotated[list[Slot], Field(max_length=42)] = Field(default_factory=list)
-    timezone: str | None = Field(
-        default=None, examples=["America/Mexico_City"], description="IANA time zone of the slots; default: her profile's."
-    )
+    timezone: TimeZoneName | None = Field(default=None, description="IANA time zone of the slots; default: her profile's.")
     capacity: int = Field(default=1, ge=0, le=20, description="Mentors: mentees she can take.")
     willing_to_substitute: bool = Field(default=False, description="Mentors: willing to stay on as a substitute.")
     interests: Codes = Field(default_factory=list)
     languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=10), AfterValidator(distinct)]
     delivery: Delivery = Delivery.hybrid
     requests: Requests | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("Not an IANA time zone") from None
-        return value
 
 
 class ProfilePublic(Output):

@@ -31,6 +31,15 @@ from services.participants.schemas import (
 router = APIRouter()
 ROSTER = "roster-imports"
 PATH = "/institutions/{institution_id}/roster-imports"
+# A multipart form carries the file and its boundaries and part headers.
+MULTIPART_OVERHEAD = 64 * 1024
+# The one route whose body may exceed the service's body limit (servicekit.limits).
+UPLOAD_ROUTE = "POST /v1" + PATH
+
+
+def upload_limit(settings: Settings) -> int:
+    """The body limit of the upload route: the roster itself, in a form."""
+    return settings.roster_max_bytes + MULTIPART_OVERHEAD
 
 ImportId = Annotated[uuid.UUID, Path(description="The roster import's id.")]
 
@@ -104,13 +113,14 @@ async def read_upload(request: Request) -> RosterUpload:
             slug="unsupported-media-type",
             errors=None,
         )
+    allowed = limit + (MULTIPART_OVERHEAD if kind == "multipart/form-data" else 0)
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + (64 * 1024 if kind == "multipart/form-data" else 0):
+    if declared.isdigit() and int(declared) > allowed:
         raise _too_large(limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit + (64 * 1024 if kind == "multipart/form-data" else 0):
+        if size > allowed:
             raise _too_large(limit)
         chunks.append(chunk)
     # Starlette keeps the body it read here; request.body() and request.form() reuse it.

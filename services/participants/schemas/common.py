@@ -15,65 +15,27 @@ sub-domain's shapes live in its own module of this package, and
 from __future__ import annotations
 
 import re
-import zoneinfo
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import cache
 from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
-    GetCoreSchemaHandler,
-    GetJsonSchemaHandler,
     StringConstraints,
     model_validator,
 )
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
+
+from servicekit.inputs import InputModel
+from servicekit.types import EARLIEST, LATEST, Day, Instant, TimeZoneName, Vocabulary, iana_time_zones  # noqa: F401 - re-exported
 
 # ---------------------------------------------------------------------------
 # Field types
 #
 # The JSON schema published for each field says exactly what the validator
 # accepts (contract tests generate data from it), so vocabularies are published
-# as named enums and free text carries its pattern.
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """``Annotated`` marker: a string from a fixed set. The set is published once,
-    as the enum of ``components/schemas/<name>``; a refusal says ``message``
-    instead of listing hundreds of values."""
-
-    name: str
-    values: Callable[[], frozenset[str]]
-    message: str
-    description: str
-    example: str
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        allowed = self.values()
-        message = self.message
-
-        def check(value: str) -> str:
-            if value not in allowed:
-                raise ValueError(message)
-            return value
-
-        return core_schema.no_info_after_validator_function(check, core_schema.str_schema(), ref=self.name)
-
-    def __get_pydantic_json_schema__(
-        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        ref = handler(schema)
-        target = handler.resolve_ref_schema(ref)
-        target.update(enum=sorted(self.values()), description=self.description, examples=[self.example])
-        return ref
+# as named enums (servicekit.types.Vocabulary; the time zones are servicekit's
+# TimeZoneName) and free text carries its pattern.
 
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes.
@@ -88,12 +50,6 @@ ISO_3166_ALPHA2 = frozenset(
     TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
     """.split()
 )
-
-
-@cache
-def iana_time_zones() -> frozenset[str]:
-    """The IANA zones this interpreter can load (the system tz database, or the tzdata package)."""
-    return frozenset(zoneinfo.available_timezones())
 
 
 # Free text: no control characters, and no whitespace at either end. The same
@@ -144,16 +100,6 @@ CountryCode = Annotated[
         message="Not an ISO 3166-1 alpha-2 country code",
         description="ISO 3166-1 alpha-2 country code, uppercase.",
         example="MX",
-    ),
-]
-TimeZoneName = Annotated[
-    str,
-    Vocabulary(
-        "TimeZoneName",
-        iana_time_zones,
-        message="Not an IANA time zone name",
-        description="IANA time zone name.",
-        example="America/Mexico_City",
     ),
 ]
 LanguageCode = Annotated[
@@ -224,17 +170,6 @@ ExternalId = Annotated[
 ]
 
 
-# Dates and instants the service accepts: far enough either way for any
-# program, near enough that time-zone arithmetic never leaves the calendar.
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 12, 31, tzinfo=UTC)
-Day = Annotated[date, Field(ge=EARLIEST.date(), le=LATEST.date(), description="A date between 2000 and 2100.")]
-Instant = Annotated[
-    AwareDatetime,
-    Field(ge=EARLIEST, le=LATEST, description="A timezone-aware instant between 2000 and 2100."),
-]
-
-
 def distinct(values: list[Any]) -> list[Any]:
     if len(set(values)) != len(values):
         raise ValueError("Values must not repeat")
@@ -245,8 +180,9 @@ def distinct(values: list[Any]) -> list[Any]:
 # Bases
 
 
-class CreateModel(BaseModel):
-    """Base of POST bodies: unknown fields are refused."""
+class CreateModel(InputModel):
+    """Base of POST bodies: unknown fields are refused, every text storable
+    (servicekit's one input rule)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -268,8 +204,9 @@ def update_config(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra=extra)
 
 
-class UpdateModel(BaseModel):
-    """Base of PATCH bodies: partial, unknown fields refused, at least one field.
+class UpdateModel(InputModel):
+    """Base of PATCH bodies: partial, unknown fields refused, at least one field,
+    every text storable (servicekit's one input rule).
 
     Non-nullable fields are typed without ``| None`` and default to ``None``
     only to mean "absent": an explicit ``null`` fails validation for them.

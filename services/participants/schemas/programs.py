@@ -189,7 +189,9 @@ RuleId = Annotated[
     StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$"),
     Field(description="Unique within the program; names the rule in results and overrides.", examples=["stem_field"]),
 ]
-RuleValue = list[str] | int | str | None
+# A value of the field's vocabulary (the longest is 22 characters).
+RuleText = Annotated[str, StringConstraints(max_length=64)]
+RuleValue = Annotated[list[RuleText], Field(max_length=100)] | int | RuleText | None
 RuleDescription = short_text(300, "Works or studies in a STEM field", "Shown on the call and in results.")
 
 

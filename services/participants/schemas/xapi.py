@@ -13,7 +13,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+
+from servicekit.inputs import InputModel
 
 from services.participants.schemas.common import CreateModel, ExternalId, Instant, PublicModel
 from services.participants.schemas.enums import TrainingVerb, XapiActorId
@@ -22,6 +24,8 @@ from services.participants.schemas.training import ActivityIri, parsable_iri
 ADL_VERBS = "http://adlnet.gov/expapi/verbs/"
 VERB_IRIS = {f"{ADL_VERBS}{verb.value}": verb for verb in TrainingVerb}
 MAX_STATEMENTS = 500
+# An RFC 5646 language tag, as the keys of a language map.
+LanguageTag = Annotated[str, StringConstraints(min_length=1, max_length=35)]
 
 HomePage = Annotated[
     str,
@@ -36,7 +40,10 @@ HomePage = Annotated[
 ]
 
 
-class _Xapi(BaseModel):
+class _Xapi(InputModel):
+    """xAPI's own property names; unknown properties refused, every text
+    storable (servicekit's input rule)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -59,7 +66,7 @@ class XapiVerb(_Xapi):
         "http://adlnet.gov/expapi/verbs/passed",
         "http://adlnet.gov/expapi/verbs/attended",
     ] = Field(description="One of the ADL verbs completed, passed, attended.")
-    display: dict[str, str] | None = None
+    display: dict[LanguageTag, Annotated[str, StringConstraints(max_length=200)]] | None = Field(default=None, max_length=50)
 
 
 class XapiActivity(_Xapi):
@@ -72,8 +79,8 @@ class XapiResult(_Xapi):
     score: dict[str, Any] | None = None
     success: bool | None = None
     completion: bool | None = None
-    response: str | None = None
-    duration: str | None = None
+    response: str | None = Field(default=None, max_length=4000, description="Not read.")
+    duration: str | None = Field(default=None, max_length=64, description="An ISO 8601 duration; not read.")
     extensions: dict[str, Any] | None = None
 
 
@@ -89,7 +96,7 @@ class Statement(_Xapi):
     result: XapiResult | None = None
     context: dict[str, Any] | None = None
     timestamp: Instant | None = None
-    stored: datetime | None = Field(default=None, description="Set by an LRS; not read.")
+    stored: Instant | None = Field(default=None, description="Set by an LRS; not read.")
     authority: dict[str, Any] | None = Field(default=None, description="Not read: the caller's token is the authority.")
     version: str | None = Field(default=None, max_length=20)
     attachments: list[dict[str, Any]] | None = Field(default=None, max_length=0, description="Not supported: must be absent or empty.")

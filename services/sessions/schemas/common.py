@@ -6,9 +6,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from servicekit.inputs import InputModel
 
-class Input(BaseModel):
-    """Every request body refuses unknown fields."""
+
+class Input(InputModel):
+    """Every request body refuses unknown fields, and every text in it is
+    storable (servicekit's one input rule)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -9,6 +9,8 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from servicekit.types import Instant
+
 from services.sessions.schemas.common import Input, MeetingStatus, Modality, Output
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
@@ -16,13 +18,8 @@ Link = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https:
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=300)]
 
 
-def aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("must include a time zone offset, e.g. 2026-08-04T16:00:00Z")
-    return value
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(aware)]
+# Instants a request carries: with a time zone, between 2000 and 2100 (servicekit.types).
+AwareDatetime = Instant
 
 
 class MeetingPublic(Output):

@@ -9,6 +9,8 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, HttpUrl, StringConstraints, model_validator
 
+from servicekit.types import Day
+
 from services.sessions.schemas.common import Input, MilestoneChangeKind, MilestoneStatus, Output
 from services.sessions.schemas.meetings import AwareDatetime
 
@@ -161,7 +163,7 @@ class MilestoneCreate(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"title": "Enviar la primera solicitud", "due_on": "2026-09-30"}]})
 
     title: MilestoneTitle
-    due_on: date = Field(description="Its target date: not before the objective was set, not after the objective's due date.")
+    due_on: Day = Field(description="Its target date: not before the objective was set, not after the objective's due date.")
 
 
 class MilestoneUpdate(Input):
@@ -170,7 +172,7 @@ class MilestoneUpdate(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"due_on": "2026-10-15"}]})
 
     title: MilestoneTitle | None = None
-    due_on: date | None = None
+    due_on: Day | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -190,7 +192,7 @@ class EvidenceSubmit(Input):
 
     link: EvidenceLink | None = None
     note: EvidenceNote | None = None
-    met_on: date | None = Field(default=None, description="The day it was met (not in the future, not before the objective was set); today by default.")
+    met_on: Day | None = Field(default=None, description="The day it was met (not in the future, not before the objective was set); today by default.")
 
     @model_validator(mode="after")
     def _evidence(self) -> Self:
@@ -268,8 +270,8 @@ class ObjectiveCreate(Input):
     plan: Text | None = None
     resources: Annotated[list[Annotated[str, StringConstraints(max_length=200), *OneLine]], Field(max_length=20)] = []
     career_goal: Text | None = None
-    due_date: date | None = None
-    set_on: date | None = Field(default=None, description="The day she set it (a past date when recorded afterwards); today by default.")
+    due_date: Day | None = None
+    set_on: Day | None = Field(default=None, description="The day she set it (a past date when recorded afterwards); today by default.")
     milestones: Annotated[list[MilestoneCreate], Field(max_length=MAX_MILESTONES)] = Field(
         default_factory=list, description="Its verifiable steps (more may be added later); confirmed ones are its measured achievement.")
 
@@ -348,7 +350,7 @@ class DiaryCreate(Input):
 
     dyad_id: uuid.UUID
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000), AfterValidator(_lines)]
-    entry_date: date
+    entry_date: Day
     objective_id: uuid.UUID | None = None
     meeting_id: uuid.UUID | None = None
     shared: bool = False
