@@ -26,7 +26,7 @@ def iw(world: Any) -> Any:
 def small_k(app: Any) -> Iterator[None]:
     """k = 3 and k_text = 3, so that a handful of interviews can clear the threshold."""
     settings = app.state.settings
-    app.state.settings = settings.model_copy(update={"min_cell": 3, "min_text": 3})
+    app.state.settings = settings.model_copy(update={"min_cell": 3, "min_text": 3, "default_min_text": 3})
     try:
         yield
     finally:
