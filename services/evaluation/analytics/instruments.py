@@ -510,6 +510,17 @@ def score_response(instrument: Instrument, answers: Mapping[str, Answer]) -> dic
     return {sid: (None if math.isnan(x) else float(x)) for sid, x in zip(ids, matrix[0], strict=True)}
 
 
+def answer_matrix(responses: Sequence[Mapping[str, Answer]], item_ids: Sequence[str]) -> np.ndarray:
+    """The numeric answers (Likert points, numbers) of many responses to ``item_ids``: an array
+    (responses, items), NaN where an item is unanswered. Each response is read once, by C code
+    (``map`` of its ``get``), and numpy reads None as NaN: a pass per item and response in Python
+    was most of the time of a large report."""
+    if not item_ids:
+        return np.empty((len(responses), 0))
+    rows = [tuple(map(answers.get, item_ids)) for answers in responses]
+    return np.array(rows, dtype=float).reshape(len(responses), len(item_ids))
+
+
 def score_matrix(
     instrument: Instrument, responses: Sequence[Mapping[str, Answer]], subscales: Sequence[str] | None = None
 ) -> tuple[tuple[str, ...], np.ndarray]:
@@ -518,13 +529,7 @@ def score_matrix(
     chosen = [instrument.subscale(s) for s in subscales] if subscales is not None else list(instrument.subscales)
     item_ids = sorted({i for s in chosen for i in s.items})
     col = {item_id: j for j, item_id in enumerate(item_ids)}
-    raw = np.full((len(responses), len(item_ids)), np.nan)
-    for r, answers in enumerate(responses):
-        row = raw[r]
-        for item_id, j in col.items():
-            v = answers.get(item_id)
-            if v is not None:
-                row[j] = v  # type: ignore[assignment]
+    raw = answer_matrix(responses, item_ids)
     for item_id, j in col.items():
         item = instrument.item(item_id)
         if item.reverse:

@@ -34,6 +34,7 @@ numbered by measured achievement, without ids, and only with at least k dyads.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
@@ -436,7 +437,9 @@ class ProgramReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; protected tables give only their published cells."""
-        out = _jsonable(self)
+        # The pair scores are the matching's raw figures, published only as their summary.
+        report = self if self.matching is None else replace(self, matching=replace(self.matching, pair_scores=()))
+        out = _jsonable(report)
         assert isinstance(out, dict)
         if self.matching is not None:
             out["matching"].pop("pair_scores", None)
@@ -494,7 +497,18 @@ class ProgramReport:
         return rows
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _jsonable(x: Any) -> Any:
+    # The common leaves first, by exact type (a StrEnum is a str, a numpy float a float: they go on).
+    kind = type(x)
+    if x is None or kind is str or kind is int or kind is bool:
+        return x
+    if kind is float:
+        return None if math.isnan(x) else x
+    if kind is tuple or kind is list:
+        return [_jsonable(v) for v in x]
     if isinstance(x, ProtectedTable):
         return x.to_dict()
     if isinstance(x, Text):
@@ -504,7 +518,10 @@ def _jsonable(x: Any) -> Any:
     if isinstance(x, date):
         return x.isoformat()
     if is_dataclass(x) and not isinstance(x, type):
-        return {f.name: _jsonable(getattr(x, f.name)) for f in fields(x) if not f.name.startswith("_")}
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f.name for f in fields(x) if not f.name.startswith("_"))
+        return {name: _jsonable(getattr(x, name)) for name in names}
     if isinstance(x, Mapping):
         return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, tuple | list):
@@ -636,7 +653,8 @@ def _retention(inp: ReportInput, policy: DisclosurePolicy) -> Retention:
 
 
 def _role_counts(responses: Sequence[Response], groups: Sequence[str] = ROLES) -> dict[str, int]:
-    return {g: sum(1 for r in responses if r.role.value == g) for g in groups}
+    counts: Counter[str] = Counter(r.role for r in responses)  # Role is a StrEnum: its members are their values
+    return {g: counts[g] for g in groups}
 
 
 # ----------------------------------------------------------------------------- items, as published everywhere
@@ -810,8 +828,8 @@ def _skills(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) 
 def _objectives(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) -> ObjectivesSection | None:
     if not inp.achievement:
         return None
-    with_data = [d for d in inp.achievement
-                 if any(v is not None for v in (d.measured, d.mentee_perceived, d.mentor_perceived, d.self_reported))]
+    with_data = [d for d in inp.achievement if d.measured is not None or d.mentee_perceived is not None
+                 or d.mentor_perceived is not None or d.self_reported is not None]
     n = len(with_data)
     source = inp.perceived_source.value
     if n < policy.k:
@@ -819,7 +837,7 @@ def _objectives(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: i
     # A perceived measure given for fewer than k dyads is someone's answer in a small group: withheld
     # everywhere (summary, gaps, correlation, points), as a hidden cell would be.
     hidden = tuple(who for who in ("mentee", "mentor")
-                   if 0 < sum(1 for d in with_data if getattr(d, f"{who}_perceived") is not None) < policy.k)
+                   if 0 < sum(getattr(d, f"{who}_perceived") is not None for d in with_data) < policy.k)
     if hidden:
         with_data = [replace(d, **{f"{who}_perceived": None for who in hidden}) for d in with_data]
     comp: AchievementComparison = achievement_comparison(with_data, seed=seed, n_boot=n_boot)
@@ -924,8 +942,11 @@ def _clouds(inp: ReportInput, policy: DisclosurePolicy) -> tuple[Cloud, ...]:
     for item_id in inp.open_text_items:
         if not adm.instrument.has_item(item_id):
             continue
-        by_role = {g: [r.answers[item_id] for r in adm.responses if r.role.value == g and isinstance(r.answers.get(item_id), str)]
-                   for g in item_groups(adm.instrument, item_id)}
+        by_role: dict[str, list[str]] = {g: [] for g in item_groups(adm.instrument, item_id)}
+        for r in adm.responses:  # one pass; a Role is a StrEnum, equal to (and hashed as) its value
+            text = r.answers.get(item_id)
+            if isinstance(text, str) and r.role in by_role:
+                by_role[r.role].append(text)
         roles, terms = open_text_terms(by_role, policy)  # type: ignore[arg-type]
         out.append(Cloud(item_id, adm.instrument.item(item_id).text, {g: len(v) for g, v in by_role.items()},
                          bool(roles), terms, roles))

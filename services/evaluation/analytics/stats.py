@@ -61,11 +61,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import chain
 
 import numpy as np
 from scipy import stats as sps
 
-from .instruments import Answer, Instrument, ItemType, Role, Text, score_matrix
+from .instruments import Answer, Instrument, ItemType, Role, Text, answer_matrix, score_matrix
 
 GROUPS: tuple[str, ...] = ("mentor", "mentee", "all")
 """Respondent groups of every split: mentors, mentees and everyone."""
@@ -151,13 +152,17 @@ def item_distributions(
     chosen = [
         instrument.item(i) for i in item_ids
     ] if item_ids is not None else [i for i in instrument.items() if i.type is not ItemType.OPEN_TEXT]
-    roles = np.array([r.role is Role.MENTOR for r in responses], dtype=bool)
+    mentor = [r.role is Role.MENTOR for r in responses]
+    roles = np.array(mentor, dtype=bool)
+    answers = [r.answers for r in responses]
+    likert = [item.id for item in chosen if item.type is ItemType.LIKERT]
+    points = dict(zip(likert, answer_matrix(answers, likert).T, strict=True))  # one read of every Likert answer
     out = []
     for item in chosen:
         if item.type is ItemType.OPEN_TEXT:
             raise ValueError(f"{item.id!r} is open text: use term_frequencies")
         if item.type is ItemType.NUMERIC:
-            vals = np.array([_num(r.answers.get(item.id)) for r in responses], dtype=float)
+            vals = np.array([_num(a.get(item.id)) for a in answers], dtype=float)
             groups = {"mentor": vals[roles], "mentee": vals[~roles], "all": vals}
             summaries = {g: summarise(v) for g, v in groups.items()}
             out.append(
@@ -168,21 +173,33 @@ def item_distributions(
             )
             continue
         cats = item.categories()
-        index = {key: j for j, (key, _) in enumerate(cats)}
         k = len(cats)
-        table = np.zeros((2, k), dtype=np.int64)  # row 0 mentors, row 1 mentees
-        answered = np.zeros(2, dtype=np.int64)
-        for r, is_mentor in zip(responses, roles, strict=True):
-            v = r.answers.get(item.id)
-            if v is None:
-                continue
-            row = 0 if is_mentor else 1
-            answered[row] += 1
+        if item.type is ItemType.LIKERT:
+            # Points 1..k, counted per role with one bincount (row 0 mentors, row 1 mentees).
+            column = points[item.id]
+            given = ~np.isnan(column)
+            value = column[given]
+            if not np.all((value >= 1) & (value <= k) & (value == np.rint(value))):
+                raise ValueError(f"item {item.id!r}: an answer is not a point of its {k}-point scale")
+            row = (~roles[given]).astype(np.int64)
+            table = np.bincount(row * k + value.astype(np.int64) - 1, minlength=2 * k).reshape(2, k)
+            answered = table.sum(axis=1)
+        else:
+            index = {key: j for j, (key, _) in enumerate(cats)}
+            table = np.zeros((2, k), dtype=np.int64)
+            answered = np.zeros(2, dtype=np.int64)
+            column_ = [a.get(item.id) for a in answers]
             if item.type is ItemType.MULTIPLE_CHOICE:
-                for choice in v:  # type: ignore[union-attr]
-                    table[row, index[choice]] += 1
+                chosen_by = [(m, v) for m, v in zip(mentor, column_, strict=True) if v is not None]
+                for m, n in Counter(m for m, _ in chosen_by).items():
+                    answered[0 if m else 1] += n
+                for (m, choice), n in Counter((m, c) for m, v in chosen_by for c in v).items():  # type: ignore[union-attr]
+                    table[0 if m else 1, index[choice]] += n
             else:
-                table[row, index[str(v)]] += 1
+                for (m, v), n in Counter(zip(mentor, column_, strict=True)).items():
+                    if v is not None:
+                        answered[0 if m else 1] += n
+                        table[0 if m else 1, index[str(v)]] += n
         counts = {
             "mentor": tuple(int(x) for x in table[0]),
             "mentee": tuple(int(x) for x in table[1]),
@@ -291,7 +308,7 @@ def _bootstrap(d: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[np
             m = min(chunk, n_boot - start)
             codes = inverse[rng.integers(0, n, size=(m, n))] + (np.arange(m) * k)[:, None]
             resampled[start : start + m] = np.bincount(codes.ravel(), minlength=m * k).reshape(m, k)
-    mean = resampled @ values / n
+    mean = (resampled * values).sum(axis=1) / n  # not a BLAS product: see rank_biserial_from_counts
     return rank_biserial_from_counts(values, resampled), mean
 
 
@@ -305,17 +322,20 @@ def rank_biserial_from_counts(values: np.ndarray, counts: np.ndarray) -> np.ndar
     a sample without non-zero differences."""
     values = np.asarray(values, dtype=float)
     counts = np.atleast_2d(np.asarray(counts, dtype=float))
-    k = values.size
     groups, group_of = np.unique(np.abs(values), return_inverse=True)
-    member = np.zeros((k, groups.size))
-    member[np.arange(k), group_of] = 1.0
-    member[values == 0, :] = 0.0  # zeros are not ranked
-    per_group = counts @ member  # (B, G) how many |d| in each tie group
-    before = np.cumsum(per_group, axis=1) - per_group
-    midrank = before + (per_group + 1) / 2
-    weighted = counts * midrank[:, group_of]  # (B, K)
-    w_plus = weighted[:, values > 0].sum(axis=1)
-    w_minus = weighted[:, values < 0].sum(axis=1)
+    if np.unique(values).size != values.size:
+        raise ValueError("values must be distinct")
+    # Each tie group of |d| holds at most one positive and one negative value: place their counts
+    # in (B, G) arrays by column (no matrix product: a threaded BLAS call is slow on a busy machine).
+    up, down = values > 0, values < 0
+    pos = np.zeros((counts.shape[0], groups.size))
+    neg = np.zeros_like(pos)
+    pos[:, group_of[up]] = counts[:, up]
+    neg[:, group_of[down]] = counts[:, down]
+    per_group = pos + neg  # zeros are not ranked
+    midrank = np.cumsum(per_group, axis=1) - per_group + (per_group + 1) / 2
+    w_plus = (pos * midrank).sum(axis=1)
+    w_minus = (neg * midrank).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (w_plus - w_minus) / (w_plus + w_minus)
 
@@ -492,11 +512,11 @@ def achievement_comparison(
             if v is not None and not 0 <= v <= 100:
                 raise ValueError(f"dyad {d.dyad_id!r}: achievement must be within 0-100")
     ordered = tuple(sorted(dyads, key=lambda d: (d.measured is None, d.measured or 0.0, d.dyad_id)))
-    col = {
-        "measured": np.array([_opt(d.measured) for d in ordered]),
-        "mentee": np.array([_opt(d.mentee_perceived) for d in ordered]),
-        "mentor": np.array([_opt(d.mentor_perceived) for d in ordered]),
-        "self_reported": np.array([_opt(d.self_reported) for d in ordered]),
+    col = {  # None reads as NaN
+        "measured": np.array([d.measured for d in ordered], dtype=float),
+        "mentee": np.array([d.mentee_perceived for d in ordered], dtype=float),
+        "mentor": np.array([d.mentor_perceived for d in ordered], dtype=float),
+        "self_reported": np.array([d.self_reported for d in ordered], dtype=float),
     }
     gaps = {
         "mentee_vs_measured": paired_change(col["measured"], col["mentee"], seed=seed, label="mentee-measured", n_boot=n_boot),
@@ -512,10 +532,6 @@ def achievement_comparison(
         else:
             spearman[f"measured~{who}"] = None
     return AchievementComparison(ordered, {k: summarise(v) for k, v in col.items()}, gaps, spearman)
-
-
-def _opt(v: float | None) -> float:
-    return math.nan if v is None else float(v)
 
 
 # ----------------------------------------------------------------------------- open text
@@ -561,19 +577,19 @@ def term_frequencies(
 ) -> tuple[TermCount, ...]:
     """Term counts for a word cloud, most frequent first (ties: alphabetical key)."""
     stop = set().union(*(stop_words(lang) for lang in languages)) | {normalise_term(w) for w in extra_stop_words}
+    # Tokens are counted in bulk (Counter over all of them, C code), then each distinct spelling is
+    # normalised and filtered once; documents count the distinct keys of each text.
+    tokens = [_TOKEN.findall(text.lower()) for text in texts]
+    spelled = Counter(chain.from_iterable(tokens))
+    keys = {token: normalise_term(token) for token in spelled}
+    kept = {token: key for token, key in keys.items() if len(key) >= min_length and key not in stop}
     counts: Counter[str] = Counter()
-    documents: Counter[str] = Counter()
-    spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for text in texts:
-        seen = set()
-        for token in _TOKEN.findall(text.lower()):
-            key = normalise_term(token)
-            if len(key) < min_length or key in stop:
-                continue
-            counts[key] += 1
-            spellings[key][token] += 1
-            seen.add(key)
-        documents.update(seen)
+    spellings: dict[str, dict[str, int]] = defaultdict(dict)
+    for token, key in kept.items():
+        n = spelled[token]
+        counts[key] += n
+        spellings[key][token] = n
+    documents = Counter(chain.from_iterable({keys[t] for t in doc} for doc in tokens))
     terms = [
         TermCount(min(spellings[k].items(), key=lambda kv: (-kv[1], kv[0]))[0], k, c, documents[k])
         for k, c in counts.items()
