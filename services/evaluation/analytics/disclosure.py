@@ -38,7 +38,7 @@ this against a linear program and against the single-equation rule.
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -165,29 +165,30 @@ def recoverable_cells(
             edges.append((row_node[i], col_node[j], e))
         if s == -1 or x >= 1:
             edges.append((col_node[j], row_node[i], e))
-    adjacency: dict[int, list[tuple[int, int]]] = {}
+    if not cells:
+        return []
+    # A cell can move one unit up (down) when some cycle runs through its edge: when the far end of
+    # that edge reaches the near end without the cell's own edges. Reachability for every cell at
+    # once: one adjacency matrix per cell, its edges taken out, closed by repeated squaring (the
+    # graph has a node per row and column, a handful; a search per cell in Python was the cost).
+    nodes = max(col_node) + 1
+    count = np.zeros((nodes, nodes), dtype=np.int64)
+    own = np.zeros((len(cells), nodes, nodes), dtype=np.int64)
     for a, b, e in edges:
-        adjacency.setdefault(a, []).append((b, e))
-
-    def reachable(start: int, goal: int, banned: int) -> bool:
-        seen = {start}
-        queue = deque([start])
-        while queue:
-            node = queue.popleft()
-            if node == goal:
-                return True
-            for nxt, e in adjacency.get(node, ()):
-                if e != banned and nxt not in seen:
-                    seen.add(nxt)
-                    queue.append(nxt)
-        return False
-
+        count[a, b] += 1
+        own[e, a, b] += 1
+    reach = ((count[None] - own) > 0) | np.eye(nodes, dtype=bool)[None]
+    for _ in range(max(1, math.ceil(math.log2(nodes)))):
+        step = np.matmul(reach.astype(np.int64), reach.astype(np.int64)) > 0
+        if np.array_equal(step, reach):
+            break
+        reach = step
     out = []
     for e, (i, j) in enumerate(cells):
         x, s = grid[i, j], sign[i, j]
         a, b = row_node[i], col_node[j]
-        up = (s == 1 or x >= 1) and reachable(b, a, e)
-        down = (s == -1 or x >= 1) and reachable(a, b, e)
+        up = (s == 1 or x >= 1) and reach[e, b, a]
+        down = (s == -1 or x >= 1) and reach[e, a, b]
         if not (up or down):
             out.append((i, j))
     return out
