@@ -45,7 +45,7 @@ import numpy as np
 
 from .disclosure import DisclosurePolicy, ProtectedTable, hidden_groups, protect_split, protect_table
 from .i18n import N_, bilingual
-from .instruments import Audience, Instrument, ItemType, Role, Text
+from .instruments import AnswerMatrix, Audience, Instrument, ItemType, Role, Text, answer_matrix, likert_ids
 from .stats import (
     AchievementComparison,
     DyadAchievement,
@@ -693,6 +693,7 @@ def publish_items(
     groups: Sequence[str] = ROLES,
     collapse: bool = True,
     item_ids: Sequence[str] | None = None,
+    answers: AnswerMatrix | None = None,
 ) -> tuple[ProtectedTable, tuple[PublishedItem, ...]]:
     """The respondents split and every closed or numeric item of one
     administration, protected, in the one form they may be published in.
@@ -707,7 +708,7 @@ def publish_items(
     gone = hidden_groups(split)
     wanted = [i for i in instrument.items() if i.type is not ItemType.OPEN_TEXT
               and (item_ids is None or i.id in item_ids)]
-    dists = {d.item_id: d for d in item_distributions(instrument, responses, [i.id for i in wanted])}
+    dists = {d.item_id: d for d in item_distributions(instrument, responses, [i.id for i in wanted], answers=answers)}
     section_of = {i.id: s for s in instrument.sections for i in s.items}
 
     def table_of(dist: ItemDistribution, rows: Sequence[str], bands: Sequence[tuple[int, ...]] | None) -> ProtectedTable:
@@ -782,7 +783,11 @@ def _skills(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) 
     if (pre.instrument.key, pre.instrument.version) != (post.instrument.key, post.instrument.version):
         raise ValueError("pre and post use different instruments")
     ins = pre.instrument
-    changes = skill_changes(ins, pre.responses, post.responses, seed=seed, n_boot=n_boot)
+    # The Likert answers of each administration, read once for its item tables and its scores.
+    pre_answers = answer_matrix([r.answers for r in pre.responses], likert_ids(ins))
+    post_answers = answer_matrix([r.answers for r in post.responses], likert_ids(ins))
+    changes = skill_changes(ins, pre.responses, post.responses, seed=seed, n_boot=n_boot,
+                            answers=(pre_answers, post_answers))
     paired_keys = {r.respondent for r in pre.responses} & {r.respondent for r in post.responses}
     paired = [r for r in post.responses if r.respondent in paired_keys]
     respondents = {
@@ -792,8 +797,8 @@ def _skills(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) 
     }
     # The item tables of both administrations, as /items publishes them: a mean is only given
     # for a group whose answers to the skill's items are published whole in both.
-    published_pre = {p.item_id: p for p in publish_items(ins, pre.responses, policy=policy)[1]}
-    published_post = {p.item_id: p for p in publish_items(ins, post.responses, policy=policy)[1]}
+    published_pre = {p.item_id: p for p in publish_items(ins, pre.responses, policy=policy, answers=pre_answers)[1]}
+    published_post = {p.item_id: p for p in publish_items(ins, post.responses, policy=policy, answers=post_answers)[1]}
     rows: list[SkillRow] = []
     hidden: list[tuple[str, str]] = []
     by_skill: dict[str, dict[str, PairedChange]] = {}
@@ -870,7 +875,8 @@ def _satisfaction(inp: ReportInput, policy: DisclosurePolicy, collapse: bool = T
     if adm is None:
         return None
     ins = adm.instrument
-    respondents, published = publish_items(ins, adm.responses, policy=policy, collapse=collapse)
+    answers = answer_matrix([r.answers for r in adm.responses], likert_ids(ins))
+    respondents, published = publish_items(ins, adm.responses, policy=policy, collapse=collapse, answers=answers)
     by_id = {p.item_id: p for p in published}
     items = [
         ItemTable(p.item_id, p.section, p.text, tuple(label for _, label in p.categories), p.table, p.collapsed,
@@ -879,7 +885,7 @@ def _satisfaction(inp: ReportInput, policy: DisclosurePolicy, collapse: bool = T
     ]
     subscales: list[Subscale] = []
     if ins.subscales:
-        ids, scores = score_matrix(ins, [r.answers for r in adm.responses])
+        ids, scores = score_matrix(ins, [r.answers for r in adm.responses], answers=answers)
         is_mentor = np.array([r.role is Role.MENTOR for r in adm.responses], dtype=bool)
         for s, sid in enumerate(ids):
             sub = ins.subscale(sid)

@@ -66,7 +66,7 @@ from itertools import chain
 import numpy as np
 from scipy import stats as sps
 
-from .instruments import Answer, Instrument, ItemType, Role, Text, answer_matrix, score_matrix
+from .instruments import AnswerMatrix, Answer, Instrument, ItemType, Role, Text, answer_matrix, score_matrix
 
 GROUPS: tuple[str, ...] = ("mentor", "mentee", "all")
 """Respondent groups of every split: mentors, mentees and everyone."""
@@ -146,23 +146,26 @@ class ItemDistribution:
 
 
 def item_distributions(
-    instrument: Instrument, responses: Sequence[Response], item_ids: Sequence[str] | None = None
+    instrument: Instrument, responses: Sequence[Response], item_ids: Sequence[str] | None = None,
+    *, answers: AnswerMatrix | None = None,
 ) -> tuple[ItemDistribution, ...]:
-    """Distributions of every closed or numeric item (or of ``item_ids``), split by role."""
+    """Distributions of every closed or numeric item (or of ``item_ids``), split by role; ``answers``,
+    when given, is these responses' :func:`~.instruments.answer_matrix` of (at least) the Likert items."""
     chosen = [
         instrument.item(i) for i in item_ids
     ] if item_ids is not None else [i for i in instrument.items() if i.type is not ItemType.OPEN_TEXT]
     mentor = [r.role is Role.MENTOR for r in responses]
     roles = np.array(mentor, dtype=bool)
-    answers = [r.answers for r in responses]
     likert = [item.id for item in chosen if item.type is ItemType.LIKERT]
-    points = dict(zip(likert, answer_matrix(answers, likert).T, strict=True))  # one read of every Likert answer
+    given = answers.columns(likert) if answers is not None else None
+    matrix = given if given is not None else answer_matrix([r.answers for r in responses], likert).values
+    points = dict(zip(likert, matrix.T, strict=True))  # one read of every Likert answer
     out = []
     for item in chosen:
         if item.type is ItemType.OPEN_TEXT:
             raise ValueError(f"{item.id!r} is open text: use term_frequencies")
         if item.type is ItemType.NUMERIC:
-            vals = np.array([_num(a.get(item.id)) for a in answers], dtype=float)
+            vals = np.array([_num(r.answers.get(item.id)) for r in responses], dtype=float)
             groups = {"mentor": vals[roles], "mentee": vals[~roles], "all": vals}
             summaries = {g: summarise(v) for g, v in groups.items()}
             out.append(
@@ -188,7 +191,7 @@ def item_distributions(
             index = {key: j for j, (key, _) in enumerate(cats)}
             table = np.zeros((2, k), dtype=np.int64)
             answered = np.zeros(2, dtype=np.int64)
-            column_ = [a.get(item.id) for a in answers]
+            column_ = [r.answers.get(item.id) for r in responses]
             if item.type is ItemType.MULTIPLE_CHOICE:
                 chosen_by = [(m, v) for m, v in zip(mentor, column_, strict=True) if v is not None]
                 for m, n in Counter(m for m, _ in chosen_by).items():
@@ -281,9 +284,8 @@ def exact_signed_rank_p(d: np.ndarray) -> float:
     return float(min(1.0, 2.0 * dist[: low + 1].sum()))
 
 
-def _wilcoxon_p(nonzero: np.ndarray) -> tuple[float, str]:
+def _wilcoxon_p(nonzero: np.ndarray, tied: bool) -> tuple[float, str]:
     n = nonzero.size
-    tied = np.unique(np.abs(nonzero)).size < n
     if n > EXACT_LIMIT:
         res = sps.wilcoxon(nonzero, method="asymptotic")
         return float(res.pvalue), "normal"
@@ -293,11 +295,13 @@ def _wilcoxon_p(nonzero: np.ndarray) -> tuple[float, str]:
     return exact_signed_rank_p(nonzero), "exact_ties"
 
 
-def _bootstrap(d: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap replicates of (rank-biserial r, mean change); r is NaN when a
-    resample has only zero differences."""
-    n = d.size
-    values, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+def _bootstrap(
+    values: np.ndarray, inverse: np.ndarray, counts: np.ndarray, rng: np.random.Generator, n_boot: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap replicates of (rank-biserial r, mean change) of the sample ``values[inverse]`` (the
+    distinct values, where each element is among them, and their counts: ``np.unique``); r is NaN when
+    a resample has only zero differences."""
+    n = inverse.size
     k = values.size
     if k <= 1000:
         resampled = rng.multinomial(n, counts / n, size=n_boot)
@@ -320,6 +324,15 @@ def rank_biserial_from_counts(values: np.ndarray, counts: np.ndarray) -> np.ndar
     ties averaged) depend only on these counts: a tie group of ``c`` values
     after ``b`` smaller non-zero ones has midrank ``b + (c + 1) / 2``. NaN for
     a sample without non-zero differences."""
+    w_plus, w_minus = _rank_sums_from_counts(values, counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (w_plus - w_minus) / (w_plus + w_minus)
+
+
+def _rank_sums_from_counts(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(W+, W-)`` of many samples given as counts (B, K) of the distinct values (K,)
+    (:func:`rank_biserial_from_counts`). Midranks are halves of integers: the sums are exact, the
+    same as ranking each sample."""
     values = np.asarray(values, dtype=float)
     counts = np.atleast_2d(np.asarray(counts, dtype=float))
     groups, group_of = np.unique(np.abs(values), return_inverse=True)
@@ -334,10 +347,7 @@ def rank_biserial_from_counts(values: np.ndarray, counts: np.ndarray) -> np.ndar
     neg[:, group_of[down]] = counts[:, down]
     per_group = pos + neg  # zeros are not ranked
     midrank = np.cumsum(per_group, axis=1) - per_group + (per_group + 1) / 2
-    w_plus = (pos * midrank).sum(axis=1)
-    w_minus = (neg * midrank).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (w_plus - w_minus) / (w_plus + w_minus)
+    return (pos * midrank).sum(axis=1), (neg * midrank).sum(axis=1)
 
 
 def _seed_sequence(seed: int | Sequence[int], label: str) -> np.random.Generator:
@@ -377,25 +387,31 @@ def paired_change(
     # last bit. Rounding keeps equal differences tied (and true zeros zero).
     d = np.round(a - b, 9)
     n = int(d.size)
-    nonzero = d[d != 0]
-    n_zero = n - int(nonzero.size)
     if n == 0:
         return PairedChange(0, 0, None, None, None, None, None, None, None, None, None,
                             "no_pairs", None, None, None, "no_pairs", n_boot, confidence)
-    w_plus, w_minus = signed_rank_sums(d)
-    r = None if nonzero.size == 0 else (w_plus - w_minus) / (w_plus + w_minus)
+    # Everything rank-based comes from the distinct differences and their counts (one sort).
+    values, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+    n_zero = int(counts[values == 0].sum())
+    n_nonzero = n - n_zero
+    sums = _rank_sums_from_counts(values, counts)
+    w_plus, w_minus = float(sums[0][0]), float(sums[1][0])
+    r = None if n_nonzero == 0 else (w_plus - w_minus) / (w_plus + w_minus)
     p = method = p_reason = None
-    if nonzero.size == 0:
+    if n_nonzero == 0:
         p_reason = "no_change"
-    elif nonzero.size < min_nonzero:
+    elif n_nonzero < min_nonzero:
         p_reason = "too_few_nonzero"
     else:
-        p, method = _wilcoxon_p(nonzero)
+        moved = values != 0
+        magnitudes = np.abs(values[moved])
+        tied = bool((counts[moved] > 1).any()) or np.unique(magnitudes).size < magnitudes.size
+        p, method = _wilcoxon_p(d[d != 0], tied)
     r_ci = m_ci = ci_reason = None
-    if nonzero.size < min_nonzero:
-        ci_reason = "no_change" if nonzero.size == 0 else "too_few_nonzero"
+    if n_nonzero < min_nonzero:
+        ci_reason = "no_change" if n_nonzero == 0 else "too_few_nonzero"
     else:
-        r_boot, mean_boot = _bootstrap(d, _seed_sequence(seed, label), n_boot)
+        r_boot, mean_boot = _bootstrap(values, inverse, counts, _seed_sequence(seed, label), n_boot)
         alpha = (1 - confidence) / 2
         valid = r_boot[~np.isnan(r_boot)]
         lo, hi = np.quantile(valid, [alpha, 1 - alpha])
@@ -441,14 +457,16 @@ def skill_changes(
     seed: int = 0,
     n_boot: int = 2000,
     confidence: float = 0.95,
+    answers: tuple[AnswerMatrix, AnswerMatrix] | None = None,
 ) -> tuple[SkillChange, ...]:
     """Pre/post change of every subscale, for each group (mentors, mentees, everyone).
 
     A respondent is paired by ``respondent`` key; her role is taken from the
     post response (the pre one if absent). Duplicated keys within one
-    administration raise ``ValueError``."""
-    ids, pre_scores = score_matrix(instrument, [r.answers for r in pre])
-    _, post_scores = score_matrix(instrument, [r.answers for r in post])
+    administration raise ``ValueError``. ``answers``: the pre and post
+    :func:`~.instruments.answer_matrix`, when the caller has read them already."""
+    ids, pre_scores = score_matrix(instrument, [r.answers for r in pre], answers=answers[0] if answers else None)
+    _, post_scores = score_matrix(instrument, [r.answers for r in post], answers=answers[1] if answers else None)
     pre_index = _unique_index(pre, "pre")
     post_index = _unique_index(post, "post")
     keys = sorted(pre_index.keys() & post_index.keys())
@@ -577,9 +595,12 @@ def term_frequencies(
 ) -> tuple[TermCount, ...]:
     """Term counts for a word cloud, most frequent first (ties: alphabetical key)."""
     stop = set().union(*(stop_words(lang) for lang in languages)) | {normalise_term(w) for w in extra_stop_words}
-    # Tokens are counted in bulk (Counter over all of them, C code), then each distinct spelling is
-    # normalised and filtered once; documents count the distinct keys of each text.
-    tokens = [_TOKEN.findall(text.lower()) for text in texts]
+    # Each distinct text is split once (short answers repeat: "Más reuniones presenciales."); tokens
+    # are counted in bulk (Counter over all of them, C code), then each distinct spelling is normalised
+    # and filtered once; documents count the distinct keys of each text.
+    texts = list(texts)
+    split = {text: _TOKEN.findall(text.lower()) for text in dict.fromkeys(texts)}
+    tokens = [split[text] for text in texts]
     spelled = Counter(chain.from_iterable(tokens))
     keys = {token: normalise_term(token) for token in spelled}
     kept = {token: key for token, key in keys.items() if len(key) >= min_length and key not in stop}
@@ -589,7 +610,8 @@ def term_frequencies(
         n = spelled[token]
         counts[key] += n
         spellings[key][token] = n
-    documents = Counter(chain.from_iterable({keys[t] for t in doc} for doc in tokens))
+    distinct_keys = {text: {keys[t] for t in doc} for text, doc in split.items()}
+    documents = Counter(chain.from_iterable(distinct_keys[text] for text in texts))
     terms = [
         TermCount(min(spellings[k].items(), key=lambda kv: (-kv[1], kv[0]))[0], k, c, documents[k])
         for k, c in counts.items()
