@@ -11,7 +11,7 @@ Targets (issue 15, item 4):
 
 This machine is shared and noisy, so every figure is printed three ways, over several runs
 (min / median / max): its wall time beside its target; its process CPU time; and its ratio to an
-anchor measured just before it in the same run, a fixed workload of the same kind (a small
+anchor measured just before and just after it in the same run, a fixed workload of the same kind (a small
 matplotlib chart for the charts and the page, numpy and dict reads for the data). The anchor's
 CPU time is what it costs on an idle core, so ``ratio x anchor CPU`` estimates the figure on an
 idle machine; the anchor's wall / CPU says how loaded the machine was. In-process, no HTTP, no
@@ -86,7 +86,7 @@ def data_anchor() -> None:
 
 @dataclass
 class Figures:
-    """Wall and CPU seconds of one measured step over the runs, with the anchor measured before each."""
+    """Wall and CPU seconds of one measured step over the runs, with the anchor measured around each."""
 
     name: str
     goal: float | None = None
@@ -111,13 +111,13 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return out, perf_counter() - wall, process_time() - cpu
 
 
-def anchor(fn: Callable[[], None], repeat: int = 3) -> tuple[float, float]:
-    """The anchor's wall and CPU seconds: the fastest of ``repeat`` (each is short)."""
-    best = (float("inf"), float("inf"))
-    for _ in range(repeat):
-        _, wall, cpu = timed(fn)
-        best = min(best, (wall, cpu))
-    return best
+def around(anchor_fn: Callable[[], None], fn: Callable[[], Any]) -> tuple[Any, float, float, tuple[float, float]]:
+    """``fn`` timed between two runs of the anchor: its result, wall and CPU seconds, and the anchor's
+    mean wall and CPU seconds (the load it met, measured on both sides of it)."""
+    _, aw1, ac1 = timed(anchor_fn)
+    out, wall, cpu = timed(fn)
+    _, aw2, ac2 = timed(anchor_fn)
+    return out, wall, cpu, ((aw1 + aw2) / 2, (ac1 + ac2) / 2)
 
 
 def spread(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
@@ -165,21 +165,25 @@ def pilot(runs: int, pdf_runs: int) -> None:
     pdf = Figures("PDF (WeasyPrint, charts given)")
     for run in range(runs):
         clear_caches()  # a first drawing: no chart, PDF or text size is known
-        mark = anchor(chart_anchor)
-        report, w1, c1 = timed(lambda: build_report(inp, policy=policy))
-        charts, w2, c2 = timed(lambda r=report: report_charts(r, lang="es", png=False))
-        _, w3, c3 = timed(lambda r=report, c=charts: render_html(r, c, lang="es"))
-        for f, w, c in zip(steps.values(), (w1, w2, w3), (c1, c2, c3), strict=True):
-            f.add(w, c, mark)
-        html.add(w1 + w2 + w3, c1 + c2 + c3, mark)
-        mark = anchor(chart_anchor)
-        _, w, c = timed(lambda: render_html(build_report(inp, policy=policy), lang="es"))  # charts from the cache
-        again.add(w, c, mark)
+        split: dict[str, tuple[float, float]] = {}
+
+        def first_drawing() -> tuple[Any, Any]:
+            report, w1, c1 = timed(lambda: build_report(inp, policy=policy))
+            charts, w2, c2 = timed(lambda: report_charts(report, lang="es", png=False))
+            _, w3, c3 = timed(lambda: render_html(report, charts, lang="es"))
+            split.update(zip(steps, ((w1, c1), (w2, c2), (w3, c3)), strict=True))
+            return report, charts
+
+        (report, charts), w, c, mark = around(chart_anchor, first_drawing)
+        html.add(w, c, mark)
+        for name, (w, c) in split.items():
+            steps[name].add(w, c, mark)
+        _, w, c, mark = around(chart_anchor, lambda: render_html(build_report(inp, policy=policy), lang="es"))
+        again.add(w, c, mark)  # the same report asked again: its charts from the cache
         if run < pdf_runs:
-            mark = anchor(chart_anchor)
-            _, w, c = timed(lambda r=report, ch=charts: render_pdf(r, ch, lang="es"))
+            _, w, c, mark = around(chart_anchor, lambda r=report, ch=charts: render_pdf(r, ch, lang="es"))
             pdf.add(w, c, mark)
-    print(f"pilot (16 mentors, 14 mentees), {runs} runs ({pdf_runs} for the PDF), each step timed after an anchor:")
+    print(f"pilot (16 mentors, 14 mentees), {runs} runs ({pdf_runs} for the PDF), each timed between two anchors:")
     print_rows([*steps.values(), html, again, pdf], "chart anchor")
     print("  " + load_line([*steps.values(), html, again], "chart anchor"))
 
@@ -203,13 +207,19 @@ def national(n: int, runs: int) -> None:
     build = Figures("  build_report")
     as_dict = Figures("  to_dict")
     for _ in range(runs):
-        mark = anchor(data_anchor)
-        report, w1, c1 = timed(lambda: build_report(inp, policy=policy, seed=SEED))
-        _, w2, c2 = timed(report.to_dict)
-        data.add(w1 + w2, c1 + c2, mark)
-        build.add(w1, c1, mark)
-        as_dict.add(w2, c2, mark)
-    print(f"report data, {runs} runs, each timed after an anchor:")
+        split: list[tuple[float, float]] = []
+
+        def data_once() -> Any:
+            report, w1, c1 = timed(lambda: build_report(inp, policy=policy, seed=SEED))
+            _, w2, c2 = timed(report.to_dict)
+            split.extend(((w1, c1), (w2, c2)))
+            return report
+
+        report, w, c, mark = around(data_anchor, data_once)
+        data.add(w, c, mark)
+        build.add(*split[0], mark)
+        as_dict.add(*split[1], mark)
+    print(f"report data, {runs} runs, each timed between two anchors:")
     print_rows([data, build, as_dict], "data anchor")
     print("  " + load_line([data], "data anchor"))
 

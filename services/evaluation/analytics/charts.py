@@ -46,7 +46,7 @@ from matplotlib.legend import Legend
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.transforms import Affine2D, ScaledTranslation
 
 from .i18n import N_, gettext
 
@@ -609,17 +609,16 @@ def word_cloud_chart(
     placements = cloud_layout(terms, width_px, height_px)
 
     def draw(fig: Figure) -> None:
-        # The axes are the layout's box exactly (a data unit is a pixel at 100 dpi), under the title.
-        ax = fig.add_axes((0.0, 0.0, 1.0, (size[1] - 0.45) / size[1]))
+        # No axes (nothing of an axis is drawn): the terms are placed on the figure in the layout's
+        # pixels at 100 dpi, from its bottom-left corner, under the title.
         _suptitle(fig, title)
-        ax.set_xlim(0, width_px)
-        ax.set_ylim(0, height_px)
-        ax.set_axis_off()
+        pixels = Affine2D().scale(1 / 100) + fig.dpi_scale_trans
         if not placements:
-            ax.text(width_px / 2, height_px / 2, _t(lang, "no_terms"), ha="center", va="center", color="#666666")
+            fig.text(width_px / 2, height_px / 2, _t(lang, "no_terms"), ha="center", va="center", color="#666666",
+                     transform=pixels)
         for i, (term, x, y, fontsize) in enumerate(placements):
-            ax.text(x, y, term, fontsize=fontsize, ha="center", va="center", color=CLOUD_COLOURS[i % len(CLOUD_COLOURS)],
-                    fontweight="bold" if i < 3 else "normal")
+            fig.text(x, y, term, fontsize=fontsize, ha="center", va="center", color=CLOUD_COLOURS[i % len(CLOUD_COLOURS)],
+                     fontweight="bold" if i < 3 else "normal", transform=pixels)
 
     alt = f"{title}: " + ", ".join(f"{t} ({c})" for t, c in terms[:25])
     return _render(name, title, alt, size, draw, png)
@@ -643,7 +642,7 @@ def cloud_layout(
         return []
     counts = np.array([c for _, c in terms], dtype=float)
     lo, hi = math.sqrt(counts.min()), math.sqrt(counts.max())
-    renderer = FigureCanvasAgg(Figure(dpi=100)).get_renderer()
+    renderer = _measurer()[1]  # at 100 dpi
     xs = width / 2 + 3.2 * _SPIRAL * np.cos(_SPIRAL) * 1.6
     ys = height / 2 + 3.2 * _SPIRAL * np.sin(_SPIRAL)
     placed = np.empty((0, 4))
