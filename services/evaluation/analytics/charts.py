@@ -636,8 +636,8 @@ def cloud_layout(
     Each term walks an Archimedean spiral from the centre (4,000 steps) and takes the
     first step where its box is inside the area and overlaps no placed box; it gives up
     at the first step outside the area once the spiral is wider than the area. The steps
-    are tested all at once with numpy, in order, so the first fitting step is the same as
-    walking them one by one."""
+    are tested with numpy in blocks of 256, in order, so the first fitting step is the same
+    as walking them one by one."""
     if not terms:
         return []
     counts = np.array([c for _, c in terms], dtype=float)
@@ -653,18 +653,22 @@ def cloud_layout(
         w, h, _ = renderer.get_text_width_height_descent(term, FontProperties(family="DejaVu Sans", size=fontsize,
                                                          weight="bold" if len(out) < 3 else "normal"), ismath=False)
         w, h = w + 6, h + 4
-        x0, y0, x1, y1 = xs - w / 2, ys - h / 2, xs + w / 2, ys + h / 2
-        inside = (x0 >= 0) & (y0 >= 0) & (x1 <= width) & (y1 <= height)
-        give_up = ~inside & (3.2 * _SPIRAL > width)
-        free = np.ones_like(inside)
-        if placed.size:
-            free = ~np.any((x1[:, None] > placed[:, 0]) & (x0[:, None] < placed[:, 2])
-                           & (y1[:, None] > placed[:, 1]) & (y0[:, None] < placed[:, 3]), axis=1)
-        stop = np.flatnonzero((inside & free) | give_up)
-        if stop.size and inside[stop[0]]:
-            i = stop[0]
-            placed = np.vstack([placed, (x0[i], y0[i], x1[i], y1[i])])
-            out.append((term, float(xs[i]), float(ys[i]), fontsize))
+        for start in range(0, _SPIRAL.size, 256):  # most terms find room early on the spiral
+            part = slice(start, start + 256)
+            x0, y0, x1, y1 = xs[part] - w / 2, ys[part] - h / 2, xs[part] + w / 2, ys[part] + h / 2
+            inside = (x0 >= 0) & (y0 >= 0) & (x1 <= width) & (y1 <= height)
+            give_up = ~inside & (3.2 * _SPIRAL[part] > width)
+            free = np.ones_like(inside)
+            if placed.size:
+                free = ~np.any((x1[:, None] > placed[:, 0]) & (x0[:, None] < placed[:, 2])
+                               & (y1[:, None] > placed[:, 1]) & (y0[:, None] < placed[:, 3]), axis=1)
+            stop = np.flatnonzero((inside & free) | give_up)
+            if stop.size:
+                i = stop[0]
+                if inside[i]:
+                    placed = np.vstack([placed, (x0[i], y0[i], x1[i], y1[i])])
+                    out.append((term, float(xs[part][i]), float(ys[part][i]), fontsize))
+                break
     return out
 
 
