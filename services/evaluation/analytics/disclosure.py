@@ -38,7 +38,7 @@ this against a linear program and against the single-equation rule.
 
 from __future__ import annotations
 
-import math
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -152,36 +152,45 @@ def recoverable_cells(
     if has_total_row:
         sign[r_in, :c_in] = -1
     # Nodes: one per row and per column; a direction without equations merges into one node.
+    row_node = [0 if not has_total_col else i for i in range(rows)]
     n_row_nodes = rows if has_total_col else 1
-    row_node = np.arange(rows) if has_total_col else np.zeros(rows, dtype=np.int64)
-    col_node = n_row_nodes + (np.arange(cols) if has_total_row else np.zeros(cols, dtype=np.int64))
-    nodes = n_row_nodes + (cols if has_total_row else 1)
-    cells = np.argwhere(hid)  # row by row
-    if not len(cells):
-        return []
-    x, s = grid[cells[:, 0], cells[:, 1]], sign[cells[:, 0], cells[:, 1]]
-    a, b = row_node[cells[:, 0]], col_node[cells[:, 1]]
+    col_node = [n_row_nodes + (0 if not has_total_row else j) for j in range(cols)]
+    cells = [(i, j) for i in range(rows) for j in range(cols) if hid[i, j]]
     # Directed edges: row->col raises the zero-sum value y (x moves by sign),
     # col->row lowers it (x moves by -sign). A count may not go below 0.
-    up_edge = (s == 1) | (x >= 1)  # a -> b
-    down_edge = (s == -1) | (x >= 1)  # b -> a
-    # A cell can move one unit up (down) when some cycle runs through its edge: when the far end of
-    # that edge reaches the near end without the cell's own edges. Reachability for every cell at
-    # once: one adjacency matrix per cell, its edges taken out, closed by repeated squaring (the
-    # graph has a node per row and column, a handful; a search per cell in Python was the cost).
-    e = np.arange(len(cells))
-    own = np.zeros((len(cells), nodes, nodes), dtype=np.int64)
-    own[e[up_edge], a[up_edge], b[up_edge]] = 1
-    own[e[down_edge], b[down_edge], a[down_edge]] = 1
-    count = own.sum(axis=0)
-    reach = ((count[None] - own) > 0) | np.eye(nodes, dtype=bool)[None]
-    for _ in range(max(1, math.ceil(math.log2(nodes)))):
-        step = np.matmul(reach.astype(np.int64), reach.astype(np.int64)) > 0
-        if np.array_equal(step, reach):
-            break
-        reach = step
-    movable = (up_edge & reach[e, b, a]) | (down_edge & reach[e, a, b])
-    return [(int(i), int(j)) for i, j in cells[~movable]]
+    edges: list[tuple[int, int, int]] = []  # (from, to, cell index)
+    for e, (i, j) in enumerate(cells):
+        x, s = grid[i, j], sign[i, j]
+        if s == 1 or x >= 1:
+            edges.append((row_node[i], col_node[j], e))
+        if s == -1 or x >= 1:
+            edges.append((col_node[j], row_node[i], e))
+    adjacency: dict[int, list[tuple[int, int]]] = {}
+    for a, b, e in edges:
+        adjacency.setdefault(a, []).append((b, e))
+
+    def reachable(start: int, goal: int, banned: int) -> bool:
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            if node == goal:
+                return True
+            for nxt, e in adjacency.get(node, ()):
+                if e != banned and nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        return False
+
+    out = []
+    for e, (i, j) in enumerate(cells):
+        x, s = grid[i, j], sign[i, j]
+        a, b = row_node[i], col_node[j]
+        up = (s == 1 or x >= 1) and reachable(b, a, e)
+        down = (s == -1 or x >= 1) and reachable(a, b, e)
+        if not (up or down):
+            out.append((i, j))
+    return out
 
 
 def protect_table(
