@@ -10,12 +10,11 @@ Targets (issue 15, item 4):
   participants in <= 1 s, even on the slowest run.
 
 This machine is shared and noisy, so every figure is printed three ways, over several runs
-(min / median / max): its wall time beside its target; its process CPU time; and its ratio to an
-anchor measured just before and just after it in the same run, a fixed workload of the same kind (a small
-matplotlib chart for the charts and the page, numpy and dict reads for the data). The anchor's
-CPU time is what it costs on an idle core, so ``ratio x anchor CPU`` estimates the figure on an
-idle machine; the anchor's wall / CPU says how loaded the machine was. In-process, no HTTP, no
-database; generating the programs is not timed. It prints figures; it asserts nothing.
+(min / median / max): its wall time beside its target; its process CPU time, about what it takes
+on an idle core; and its ratio to an anchor timed just before and just after it in the same run,
+a fixed workload of the same kind (a small matplotlib chart for the charts and the page, numpy
+and dict reads for the data). The anchor's wall / CPU says how loaded the machine was. In-process,
+no HTTP, no database; generating the programs is not timed. It prints figures; it asserts nothing.
 
     python -m bench.evaluation                      # pilot, then 10,000 participants
     python -m bench.evaluation --pilot-only --runs 9
@@ -125,20 +124,18 @@ def spread(values: Sequence[float], scale: float = 1.0, digits: int = 3) -> str:
 
 
 def print_rows(rows: Sequence[Figures], anchor_name: str) -> None:
-    """One line per figure: wall min/median/max beside its goal, CPU median, ratio to the anchor
-    min/median/max and the idle-machine estimate (median ratio x the anchor's median CPU)."""
-    print(f"  {'':<34} {'wall s (min/med/max)':>22} {'goal':>7} {'CPU s (med)':>11} "
-          f"{'x ' + anchor_name + ' (min/med/max)':>26} {'idle est. s':>11}")
+    """One line per figure: wall min/median/max beside its goal, CPU min/median/max (about what it
+    takes on an idle core) and its ratio to the anchor, min/median/max."""
+    print(f"  {'':<34} {'wall s (min/med/max)':>22} {'goal':>7} {'CPU s (min/med/max)':>22} "
+          f"{'x ' + anchor_name + ' (min/med/max)':>26}")
     for f in rows:
-        ratio = f.ratios()
-        idle = statistics.median(ratio) * statistics.median(f.anchor_cpu)
         goal = f"<= {f.goal:g}" if f.goal is not None else ""
         verdict = ""
         if f.goal is not None:
             over = sum(w > f.goal for w in f.wall)
             verdict = "  met on every run" if not over else f"  over on {over} of {len(f.wall)} runs"
-        print(f"  {f.name:<34} {spread(f.wall):>22} {goal:>7} {statistics.median(f.cpu):>11.3f} "
-              f"{spread(ratio, digits=1):>26} {idle:>11.3f}{verdict}")
+        print(f"  {f.name:<34} {spread(f.wall):>22} {goal:>7} {spread(f.cpu):>22} "
+              f"{spread(f.ratios(), digits=1):>26}{verdict}")
 
 
 def load_line(rows: Sequence[Figures], anchor_name: str) -> str:
@@ -163,17 +160,17 @@ def pilot(runs: int, pdf_runs: int) -> None:
     html = Figures("HTML report, first drawing", PILOT_HTML_GOAL)
     again = Figures("HTML report, asked again", PILOT_HTML_GOAL)
     pdf = Figures("PDF (WeasyPrint, charts given)")
+    split: dict[str, tuple[float, float]] = {}
+
+    def first_drawing() -> tuple[Any, Any]:
+        report, w1, c1 = timed(lambda: build_report(inp, policy=policy))
+        charts, w2, c2 = timed(lambda: report_charts(report, lang="es", png=False))
+        _, w3, c3 = timed(lambda: render_html(report, charts, lang="es"))
+        split.update(zip(steps, ((w1, c1), (w2, c2), (w3, c3)), strict=True))
+        return report, charts
+
     for run in range(runs):
         clear_caches()  # a first drawing: no chart, PDF or text size is known
-        split: dict[str, tuple[float, float]] = {}
-
-        def first_drawing() -> tuple[Any, Any]:
-            report, w1, c1 = timed(lambda: build_report(inp, policy=policy))
-            charts, w2, c2 = timed(lambda: report_charts(report, lang="es", png=False))
-            _, w3, c3 = timed(lambda: render_html(report, charts, lang="es"))
-            split.update(zip(steps, ((w1, c1), (w2, c2), (w3, c3)), strict=True))
-            return report, charts
-
         (report, charts), w, c, mark = around(chart_anchor, first_drawing)
         html.add(w, c, mark)
         for name, (w, c) in split.items():
@@ -184,7 +181,7 @@ def pilot(runs: int, pdf_runs: int) -> None:
             _, w, c, mark = around(chart_anchor, lambda r=report, ch=charts: render_pdf(r, ch, lang="es"))
             pdf.add(w, c, mark)
     print(f"pilot (16 mentors, 14 mentees), {runs} runs ({pdf_runs} for the PDF), each timed between two anchors:")
-    print_rows([*steps.values(), html, again, pdf], "chart anchor")
+    print_rows([*steps.values(), html, again, *([pdf] if pdf_runs else [])], "chart anchor")
     print("  " + load_line([*steps.values(), html, again], "chart anchor"))
 
 
@@ -206,15 +203,15 @@ def national(n: int, runs: int) -> None:
     data = Figures("report data (build_report + to_dict)", DATA_GOAL)
     build = Figures("  build_report")
     as_dict = Figures("  to_dict")
+    split: list[tuple[float, float]] = []
+
+    def data_once() -> Any:
+        report, w1, c1 = timed(lambda: build_report(inp, policy=policy, seed=SEED))
+        _, w2, c2 = timed(report.to_dict)
+        split[:] = [(w1, c1), (w2, c2)]
+        return report
+
     for _ in range(runs):
-        split: list[tuple[float, float]] = []
-
-        def data_once() -> Any:
-            report, w1, c1 = timed(lambda: build_report(inp, policy=policy, seed=SEED))
-            _, w2, c2 = timed(report.to_dict)
-            split.extend(((w1, c1), (w2, c2)))
-            return report
-
         report, w, c, mark = around(data_anchor, data_once)
         data.add(w, c, mark)
         build.add(*split[0], mark)

@@ -66,7 +66,7 @@ from itertools import chain
 import numpy as np
 from scipy import stats as sps
 
-from .instruments import AnswerMatrix, Answer, Instrument, ItemType, Role, Text, answer_matrix, score_matrix
+from .instruments import Answer, AnswerMatrix, Instrument, ItemType, Role, Text, answer_matrix, score_matrix
 
 GROUPS: tuple[str, ...] = ("mentor", "mentee", "all")
 """Respondent groups of every split: mentors, mentees and everyone."""
