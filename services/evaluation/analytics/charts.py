@@ -181,7 +181,7 @@ def text_extent(text: str, size: float, weight: str = "normal") -> tuple[float, 
 
 def _legend_height(legend: Legend) -> float:
     """Inches from the figure's bottom edge to the top of a legend anchored there."""
-    fig, renderer = _measurer()
+    _, renderer = _measurer()
     box = legend.get_window_extent(renderer)
     return box.height / MEASURE_DPI + legend.borderaxespad * legend.prop.get_size_in_points() * PT
 
