@@ -4,9 +4,18 @@ pyplot is never imported: every chart is its own :class:`~matplotlib.figure.Figu
 attached to an explicit ``FigureCanvasAgg`` (SVG through matplotlib's SVG
 backend at save time), so no global figure state survives a chart. Style
 settings are applied with ``rc_context`` under a lock and restored after each
-chart. Fonts are matplotlib's bundled DejaVu Sans; SVG text is written as paths,
-so a chart needs no font (and no network) to display. Output is deterministic
-(fixed SVG id salt, no dates in metadata).
+chart. Fonts are matplotlib's bundled DejaVu Sans; SVG text stays text
+(``svg.fonttype: none``: searchable, read by screen readers). Output is
+deterministic (fixed SVG id salt, no dates in metadata).
+
+Layout: each chart places its axes itself, in inches from the figure's edges,
+from the measured sizes of the texts around them (title, row labels, tick
+labels, axis label, legend). No layout engine runs: ``constrained_layout``
+measured every text of a chart twice more than drawing it does, and was most
+of the time of a report. Row labels of categorical axes are texts beside the
+axes rather than ticks (a tick is five artists), and the bars of a Likert chart
+are one collection. Text sizes are measured once per text, size and weight
+(:func:`text_extent`, cached).
 
 Colours are colour-blind safe: Okabe-Ito for categories (mentors blue, mentees
 orange, measured green) and a purple-orange diverging scheme (ColorBrewer PuOr)
@@ -24,13 +33,20 @@ import textwrap
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import matplotlib
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.legend import Legend
 from matplotlib.patches import Patch
+from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Affine2D, ScaledTranslation
 
 from .i18n import N_, gettext
 
@@ -121,7 +137,7 @@ def _render(
     name: str, title: str, alt: str, size: tuple[float, float], draw: Callable[[Figure], None], png: bool = True
 ) -> Chart:
     with _LOCK, matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=size, layout="constrained")
+        fig = Figure(figsize=size)  # no layout engine: ``draw`` places its axes (see the module docstring)
         FigureCanvasAgg(fig)
         draw(fig)
         svg_buf = io.BytesIO()
@@ -132,6 +148,121 @@ def _render(
             fig.savefig(png_buf, format="png", dpi=144, metadata={"Software": None})
             png_bytes = png_buf.getvalue()
     return Chart(name, title, alt, svg_buf.getvalue(), png_bytes)
+
+
+# ----------------------------------------------------------------------------- layout
+
+PT = 1 / 72  # inches in a point
+PAD = 0.08  # inches between the figure's edge and the nearest text
+TICK_SPACE = 7 * PT  # tick mark (3.5 pt) and the pad to its label (3.5 pt), matplotlib's defaults
+LABEL_PAD = 4 * PT  # axes.labelpad
+TITLE_PAD = 6 * PT  # axes.titlepad
+GAP = 0.1  # inches between stacked parts (title and axes, legend and axis label)
+MEASURE_DPI = 100  # STYLE's figure.dpi: sizes measured at it are the figures' own
+FONT_SIZE = float(STYLE["font.size"])  # tick labels, axis labels, row labels
+
+
+@cache
+def _measurer() -> tuple[Figure, RendererAgg]:
+    fig = Figure(dpi=MEASURE_DPI)
+    return fig, FigureCanvasAgg(fig).get_renderer()
+
+
+@lru_cache(maxsize=8192)
+def text_extent(text: str, size: float, weight: str = "normal") -> tuple[float, float]:
+    """Width and height in inches of ``text`` (lines split at newlines) in DejaVu Sans at ``size``
+    points, as matplotlib lays it out. Cached: a report measures the same labels again and again."""
+    fig, renderer = _measurer()
+    artist = Text(0, 0, text, fontsize=size, fontweight=weight, fontfamily=STYLE["font.family"])
+    artist.set_figure(fig)
+    box = artist.get_window_extent(renderer)
+    return box.width / MEASURE_DPI, box.height / MEASURE_DPI
+
+
+def _legend_height(legend: Legend) -> float:
+    """Inches from the figure's bottom edge to the top of a legend anchored there."""
+    _, renderer = _measurer()
+    box = legend.get_window_extent(renderer)
+    return box.height / MEASURE_DPI + legend.borderaxespad * legend.prop.get_size_in_points() * PT
+
+
+def _tick_height() -> float:
+    return text_extent("0123456789%", FONT_SIZE)[1]
+
+
+def _x_axis_height(xlabel: bool = True) -> float:
+    """Inches below an axes taken by its x tick labels and, with ``xlabel``, its label."""
+    height = TICK_SPACE + _tick_height()
+    return height + (LABEL_PAD + text_extent("Ag", float(STYLE["axes.labelsize"]))[1] if xlabel else 0.0)
+
+
+def _suptitle(fig: Figure, title: str) -> float:
+    """The chart's title at the top left; returns the inches it takes from the top edge."""
+    width, height = fig.get_size_inches()
+    fig.suptitle(title, x=PAD / width, y=1 - PAD / height, ha="left", va="top", fontsize=11.5, fontweight="bold")
+    return PAD + text_extent(title, 11.5, "bold")[1] + GAP
+
+
+def _axes_title(ax: Axes, title: str) -> float:
+    """The axes' own title (left, bold, STYLE); returns the inches it takes above the axes."""
+    ax.set_title(title)
+    return PAD + text_extent(title, float(STYLE["axes.titlesize"]), str(STYLE["axes.titleweight"]))[1] + TITLE_PAD
+
+
+def _bottom_legend(fig: Figure, **kwargs: object) -> float:
+    """A legend centred at the bottom edge; returns the inches it takes from it, with the gap above it."""
+    legend = fig.legend(loc="lower center", bbox_to_anchor=(0.5, 0.0), **kwargs)  # type: ignore[arg-type]
+    return _legend_height(legend) + GAP
+
+
+def _place(fig: Figure, axes: Sequence[Axes], *, left: float, right: float, top: float, bottom: float,
+           gaps: Sequence[float] = (), ratios: Sequence[float] | None = None) -> None:
+    """Set the axes side by side, ``left``, ``right``, ``top`` and ``bottom`` inches from the figure's
+    edges, ``gaps`` inches apart, their widths in ``ratios``."""
+    width, height = fig.get_size_inches()
+    ratios = ratios or [1.0] * len(axes)
+    free = width - left - right - sum(gaps)
+    x = left
+    for i, (ax, ratio) in enumerate(zip(axes, ratios, strict=True)):
+        w = free * ratio / sum(ratios)
+        ax.set_position((x / width, bottom / height, w / width, (height - top - bottom) / height))
+        x += w + (gaps[i] if i < len(gaps) else 0.0)
+
+
+def _row_labels(ax: Axes, ys: Sequence[float], labels: Sequence[str], *, pad: float = 3.5 * PT) -> float:
+    """Labels of a categorical y axis, right-aligned ``pad`` inches left of the axes (texts, not ticks);
+    returns the inches they take beside it."""
+    ax.set_yticks([])
+    fig = ax.get_figure(root=True)
+    assert fig is not None
+    where = ax.get_yaxis_transform() + ScaledTranslation(-pad, 0, fig.dpi_scale_trans)
+    for y, label in zip(ys, labels, strict=True):
+        ax.text(0, y, label, transform=where, ha="right", va="center", fontsize=FONT_SIZE, color=STYLE["ytick.color"])
+    return pad + max((text_extent(label, FONT_SIZE)[0] for label in labels), default=0.0)
+
+
+def _few_ticks(axis: object, bins: int = 5) -> None:
+    """At most ``bins`` intervals of round numbers on an automatic axis: every tick is five artists
+    (two marks, a grid line, two labels) and the dearest part of a small chart."""
+    axis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))  # type: ignore[attr-defined]
+
+
+def _right_margin(width: float, left: float, texts: Sequence[tuple[float, float]] = ()) -> float:
+    """The right margin (inches) that keeps texts written inside the axes within the figure: each text
+    starts at a fraction of the axes' width and is so many inches wide. Never less than half a tick
+    label ("100%"), which an axis ending on a tick centres on its edge."""
+    need = [(width - left) - (width - PAD - left - w) / frac for frac, w in texts if frac > 0]
+    return max([PAD + text_extent("100%", FONT_SIZE)[0] / 2, *need])
+
+
+def _tick_label_width(ax: Axes, axis: str = "y") -> float:
+    """Inches taken by the widest tick label an automatic axis will draw (its locator and formatter
+    asked now, without making its ticks)."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    ax.autoscale_view()
+    locs = [v for v in target.get_majorticklocs() if min(target.get_view_interval()) <= v <= max(target.get_view_interval())]
+    labels = target.get_major_formatter().format_ticks(locs)
+    return max((text_extent(label, FONT_SIZE)[0] for label in labels), default=0.0)
 
 
 def _wrap(text: str, width: int) -> str:
@@ -179,37 +310,58 @@ def likert_chart(
     minus its published cells, which anyone can work out)."""
     points = len(scale)
     colours = DIVERGING[points]
+    width = 8.0
+
+    def group_name(row: LikertRow) -> str:
+        return _t(lang, row.group) if row.group in LABELS else row.group
+
+    labels = [group_name(r) if not r.n else f"{group_name(r)}  ({_t(lang, 'n')}={r.n})" for i in items for r in i.rows]
+    left_margin = PAD + 3.5 * PT + max((text_extent(label, FONT_SIZE)[0] for label in labels), default=0.0)
+    any_hidden = any(r.n and any(c is None for c in r.counts) for i in items for r in i.rows)
+    span = (HIDDEN_AT + 48 if any_hidden else 100) + 100  # data units across the axes
+    # Room on the right for the hidden counts written past the scale's end.
+    widest_hidden = max((text_extent(_t(lang, "hidden_n", n=r.n), 7.5)[0] for i in items for r in i.rows
+                         if r.n and any(c is None for c in r.counts)), default=0.0)
+    right_margin = _right_margin(width, left_margin, [((HIDDEN_AT + 31 + 100) / span, widest_hidden)] if any_hidden else [])
+    # A statement starts at the scale's left end (-100) and must end inside the figure: wrap it to fit.
+    room = width - left_margin - right_margin
+    wrap_at = 100
+    while wrap_at > 30 and any(text_extent(_wrap(i.text, wrap_at), 8.5)[0] > room for i in items):
+        wrap_at -= 5
+    statements = [_wrap(i.text, wrap_at) for i in items]
 
     def draw(fig: Figure) -> None:
         # One axes for every item (subplots per item cost most of the report's rendering time):
         # each item is a block of bars under its wrapped statement; hidden answers sit right of the scale.
         ax = fig.add_subplot()
-        fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
-        any_hidden = False
+        top = _suptitle(fig, title)
         ticks: list[float] = []
-        labels: list[str] = []
+        bars: list[list[tuple[float, float]]] = []  # one collection for every bar: far fewer artists to draw
+        bar_colours: list[str] = []
+        hidden_bars: list[list[tuple[float, float]]] = []
         y = 0.0
-        for item in items:
-            text = _wrap(item.text, 100)
+
+        def bar(where: list[list[tuple[float, float]]], y: float, left: float, width: float) -> None:
+            where.append([(left, y - 0.3), (left + width, y - 0.3), (left + width, y + 0.3), (left, y + 0.3)])
+
+        for item, text in zip(items, statements, strict=True):
             ax.text(-100, y - 0.05, text, ha="left", va="bottom", fontsize=8.5, color="#222222")
             y += 0.05 + 0.32 * text.count("\n")
             for row in item.rows:
                 y += 0.72
-                group = _t(lang, row.group) if row.group in LABELS else row.group
                 ticks.append(y)
                 if not row.n:
-                    labels.append(group)
                     ax.text(0, y, _t(lang, "suppressed_row", k=k), ha="center", va="center",
                             fontsize=8, color="#555555", style="italic")
                     continue
-                labels.append(f"{group}  ({_t(lang, 'n')}={row.n})")
                 pct = [None if c is None else 100.0 * c / row.n for c in row.counts]
                 shown = [p or 0.0 for p in pct]
                 neg = sum(shown[: points // 2]) + (shown[points // 2] / 2 if points % 2 else 0.0)
                 left = -neg
                 for i, p in enumerate(pct):
                     if p:
-                        ax.barh(y, p, left=left, color=colours[i], edgecolor="white", linewidth=0.6, height=0.6)
+                        bar(bars, y, left, p)
+                        bar_colours.append(colours[i])
                         if p >= 7:
                             dark = i in (0, points - 1)
                             ax.text(left + p / 2, y, f"{p:.0f}", ha="center", va="center", fontsize=7.5,
@@ -218,38 +370,42 @@ def likert_chart(
                         left += p
                 hidden_n = row.n - sum(c for c in row.counts if c is not None)
                 if any(c is None for c in row.counts) and hidden_n >= 0:
-                    any_hidden = True
-                    ax.barh(y, 30.0 * hidden_n / row.n, left=HIDDEN_AT, color=SUPPRESSED, hatch="////",
-                            edgecolor="white", linewidth=0.6, height=0.6)
+                    bar(hidden_bars, y, HIDDEN_AT, 30.0 * hidden_n / row.n)
                     ax.text(HIDDEN_AT + 31, y, _t(lang, "hidden_n", n=hidden_n), va="center", ha="left",
                             fontsize=7.5, color="#333333")
             y += 0.85
-        ax.set_yticks(ticks, labels)
+        if bars:
+            ax.add_collection(PolyCollection(bars, facecolors=bar_colours, edgecolors="white", linewidths=0.6),
+                              autolim=False)
+        if hidden_bars:
+            ax.add_collection(PolyCollection(hidden_bars, facecolors=SUPPRESSED, edgecolors="white", linewidths=0.6,
+                                             hatch="////"), autolim=False)
+        _row_labels(ax, ticks, labels)
         ax.set_ylim(y - 0.5, -0.2)
         ax.axvline(0, color="#444444", linewidth=0.8)
         if any_hidden:
             ax.axvline(HIDDEN_AT - 4, color="#bbbbbb", linewidth=0.6, linestyle=":")
         ax.set_xlim(-100, HIDDEN_AT + 48 if any_hidden else 100)
-        ax.set_xticks(range(-100, 101, 25), [f"{abs(v)}%" for v in range(-100, 101, 25)])
+        ax.set_xticks(range(-100, 101, 50), [f"{abs(v)}%" for v in range(-100, 101, 50)])
         ax.set_xlabel(_t(lang, "percent"))
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
         ax.spines["bottom"].set_bounds(-100, 100)
-        ax.tick_params(axis="y", length=0)
         handles = [Patch(color=colours[i], label=scale[i]) for i in range(points)]
         if any_hidden:
             handles.append(Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white", label=_t(lang, "suppressed")))
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3))
+        bottom = _bottom_legend(fig, handles=handles, ncol=min(len(handles), 3)) + _x_axis_height()
+        _place(fig, [ax], left=left_margin, right=right_margin, top=top, bottom=bottom)
 
-    lines = sum(len(textwrap.wrap(i.text, 100)) for i in items)
+    lines = sum(s.count("\n") + 1 for s in statements)
     height = 1.1 + 0.12 * lines + sum(0.2 + 0.22 * len(i.rows) for i in items) + 0.22 * math.ceil((points + 1) / 3)
     alt = f"{title}: " + "; ".join(
         f"{i.text} — " + ", ".join(
-            f"{_t(lang, r.group) if r.group in LABELS else r.group} {_t(lang, 'n')}={r.n if r.n else _t(lang, 'hidden')}"
+            f"{group_name(r)} {_t(lang, 'n')}={r.n if r.n else _t(lang, 'hidden')}"
             for r in i.rows)
         for i in items
     )
-    return _render(name, title, alt, (8.0, height), draw, png)
+    return _render(name, title, alt, (width, height), draw, png)
 
 
 # ----------------------------------------------------------------------------- skill change
@@ -278,14 +434,15 @@ def skill_change_chart(
     with_means = any(r.mean_change is not None for r in rows)
 
     def draw(fig: Figure) -> None:
+        top = _suptitle(fig, title)
         if with_means:
-            left, right = fig.subplots(1, 2, sharey=True, width_ratios=(1.15, 1))
+            left = fig.add_subplot()
+            right = fig.add_axes((0.5, 0.1, 0.4, 0.8), sharey=left)  # placed below
             panels = ((left, "mean_change", "mean_ci", "mean_change"), (right, "effect", "effect_ci", "effect"))
         else:
-            right = fig.subplots(1, 1)
+            right = fig.add_subplot()
             left = right
             panels = ((right, "effect", "effect_ci", "effect"),)
-        fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
         ypos = {s: i for i, s in enumerate(skills)}
         for ax, value, ci, label in panels:
             for i in range(0, len(skills), 2):
@@ -307,15 +464,18 @@ def skill_change_chart(
             ax.grid(axis="x", color="#dddddd", linewidth=0.6)
             ax.set_axisbelow(True)
         right.set_xlim(-1.12, 1.12)
-        left.set_yticks(range(len(skills)), [_wrap(s, 24) for s in skills])
-        left.set_ylim(len(skills) - 0.5, -0.5)
-        left.tick_params(axis="y", length=0)
-        right.tick_params(axis="y", length=0)
+        right.set_xticks([-1, -0.5, 0, 0.5, 1])
         if with_means:
-            right.tick_params(axis="y", labelleft=False)
+            _few_ticks(left.xaxis)
+        left_margin = PAD + _row_labels(left, range(len(skills)), [_wrap(s, 24) for s in skills])
+        left.set_ylim(len(skills) - 0.5, -0.5)
         handles, labels = left.get_legend_handles_labels()
+        bottom = PAD
         if handles:
-            fig.legend(handles, labels, loc="outside lower center", ncol=len(handles))
+            bottom = _bottom_legend(fig, handles=handles, labels=labels, ncol=len(handles))
+        axes = [left, right] if with_means else [right]
+        _place(fig, axes, left=left_margin, right=PAD + 0.1, top=top, bottom=bottom + _x_axis_height(),
+               gaps=[0.25], ratios=[1.15, 1.0] if with_means else None)
 
     alt = f"{title}: " + "; ".join(
         f"{r.skill} ({_t(lang, r.group)}, {_t(lang, 'n')}={r.n}): "
@@ -359,11 +519,10 @@ def achievement_chart(
     with_gaps = [d for d in data if d.size]
 
     def draw(fig: Figure) -> None:
-        if with_gaps:
-            main, gaps = fig.subplots(1, 2, width_ratios=(2.3, 1))
-        else:
-            main, gaps = fig.subplots(1, 1), None
-        fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
+        main = fig.add_subplot()
+        gaps = fig.add_axes((0.7, 0.1, 0.25, 0.8)) if with_gaps else None  # placed below
+        top = _suptitle(fig, title)
+        label_height = text_extent("Ag", float(STYLE["axes.labelsize"]))[1]
         if small:
             y = np.arange(n)
             stack = np.vstack([m, e, r, sr])
@@ -381,11 +540,15 @@ def achievement_chart(
                 main.scatter(e, y, marker="o", s=34, color=OKABE_ITO["orange"], label=_t(lang, "perceived_mentee"), zorder=3)
             if (~np.isnan(r)).any():
                 main.scatter(r, y, marker="^", s=38, color=OKABE_ITO["blue"], label=_t(lang, "perceived_mentor"), zorder=3)
-            main.set_yticks(y, [str(i + 1) for i in y])
+            beside = _row_labels(main, list(y), [str(i + 1) for i in y])
             main.set_ylim(n - 0.5, -0.5)
             main.set_ylabel(_t(lang, "dyad"))
+            # The dyads' numbers are texts, not ticks: the axis label goes left of them.
+            main.yaxis.set_label_coords(0, 0.5, transform=main.transAxes + ScaledTranslation(
+                -(beside + LABEL_PAD), 0, fig.dpi_scale_trans))
             main.set_xlabel(_t(lang, "achievement"))
             main.set_xlim(-2, 102)
+            main.set_xticks(range(0, 101, 25))
             main.grid(axis="x", color="#e3e3e3", linewidth=0.6)
         else:
             main.plot([0, 100], [0, 100], color="#666666", linewidth=0.8, linestyle="--", zorder=1)
@@ -396,10 +559,14 @@ def achievement_chart(
                          linewidths=0, marker="^", rasterized=True)
             main.set_xlim(0, 100)
             main.set_ylim(0, 100)
+            main.set_xticks(range(0, 101, 25))
+            main.set_yticks(range(0, 101, 25))
             main.set_xlabel(_t(lang, "measured") + " (0–100)")
             main.set_ylabel(_t(lang, "perceived"))
+            beside = TICK_SPACE + _tick_label_width(main)
         handles, labels = main.get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside lower center", ncol=2, markerscale=1.2 if small else 3.5)
+        bottom = _bottom_legend(fig, handles=handles, labels=labels, ncol=2, markerscale=1.2 if small else 3.5)
+        gap_width = 0.0
         if gaps is not None:
             names = [_t(lang, key) for key, d in zip(("gap_mentee", "gap_mentor"), data, strict=True) if d.size]
             colours = [c for c, d in zip((OKABE_ITO["orange"], OKABE_ITO["blue"]), data, strict=True) if d.size]
@@ -410,6 +577,11 @@ def achievement_chart(
                 patch.set_alpha(0.75)
             gaps.axhline(0, color="#444444", linewidth=0.8)
             gaps.set_ylabel(_t(lang, "gap"))
+            _few_ticks(gaps.yaxis)
+            gap_width = 0.2 + label_height + LABEL_PAD + TICK_SPACE + _tick_label_width(gaps)
+        axes = [main, gaps] if gaps is not None else [main]
+        _place(fig, axes, left=PAD + label_height + LABEL_PAD + beside, right=PAD, top=top,
+               bottom=bottom + _x_axis_height(), gaps=[gap_width], ratios=[2.3, 1.0] if gaps is not None else None)
 
     means = [f"{_t(lang, key)} {np.nanmean(x):.0f}" for key, x in
              (("measured", m), ("self_reported", sr), ("perceived_mentee", e), ("perceived_mentor", r)) if (~np.isnan(x)).any()]
@@ -437,32 +609,43 @@ def word_cloud_chart(
     placements = cloud_layout(terms, width_px, height_px)
 
     def draw(fig: Figure) -> None:
-        ax = fig.add_subplot()
-        fig.suptitle(title, x=0.01, ha="left", fontsize=11.5, fontweight="bold")
-        ax.set_xlim(0, width_px)
-        ax.set_ylim(0, height_px)
-        ax.set_axis_off()
+        # No axes (nothing of an axis is drawn): the terms are placed on the figure in the layout's
+        # pixels at 100 dpi, from its bottom-left corner, under the title.
+        _suptitle(fig, title)
+        pixels = Affine2D().scale(1 / 100) + fig.dpi_scale_trans
         if not placements:
-            ax.text(width_px / 2, height_px / 2, _t(lang, "no_terms"), ha="center", va="center", color="#666666")
+            fig.text(width_px / 2, height_px / 2, _t(lang, "no_terms"), ha="center", va="center", color="#666666",
+                     transform=pixels)
         for i, (term, x, y, fontsize) in enumerate(placements):
-            ax.text(x, y, term, fontsize=fontsize, ha="center", va="center", color=CLOUD_COLOURS[i % len(CLOUD_COLOURS)],
-                    fontweight="bold" if i < 3 else "normal")
+            fig.text(x, y, term, fontsize=fontsize, ha="center", va="center", color=CLOUD_COLOURS[i % len(CLOUD_COLOURS)],
+                     fontweight="bold" if i < 3 else "normal", transform=pixels)
 
     alt = f"{title}: " + ", ".join(f"{t} ({c})" for t, c in terms[:25])
     return _render(name, title, alt, size, draw, png)
+
+
+_SPIRAL = np.arange(4000) * 0.12  # the spiral's parameter t at each step
 
 
 def cloud_layout(
     terms: Sequence[tuple[str, int]], width: float, height: float, *, min_size: float = 9, max_size: float = 34
 ) -> list[tuple[str, float, float, float]]:
     """``(term, x, y, font size in points)`` for each placed term, in pixels at
-    100 dpi from the bottom-left corner. Terms that find no room are left out."""
+    100 dpi from the bottom-left corner. Terms that find no room are left out.
+
+    Each term walks an Archimedean spiral from the centre (4,000 steps) and takes the
+    first step where its box is inside the area and overlaps no placed box; it gives up
+    at the first step outside the area once the spiral is wider than the area. The steps
+    are tested with numpy in blocks of 256, in order, so the first fitting step is the same
+    as walking them one by one."""
     if not terms:
         return []
     counts = np.array([c for _, c in terms], dtype=float)
     lo, hi = math.sqrt(counts.min()), math.sqrt(counts.max())
-    renderer = FigureCanvasAgg(Figure(dpi=100)).get_renderer()
-    placed: list[tuple[float, float, float, float]] = []
+    renderer = _measurer()[1]  # at 100 dpi
+    xs = width / 2 + 3.2 * _SPIRAL * np.cos(_SPIRAL) * 1.6
+    ys = height / 2 + 3.2 * _SPIRAL * np.sin(_SPIRAL)
+    placed = np.empty((0, 4))
     out = []
     for term, count in terms:
         scale = 1.0 if hi == lo else (math.sqrt(count) - lo) / (hi - lo)
@@ -470,18 +653,21 @@ def cloud_layout(
         w, h, _ = renderer.get_text_width_height_descent(term, FontProperties(family="DejaVu Sans", size=fontsize,
                                                          weight="bold" if len(out) < 3 else "normal"), ismath=False)
         w, h = w + 6, h + 4
-        for step in range(4000):
-            t = step * 0.12
-            x = width / 2 + 3.2 * t * math.cos(t) * 1.6
-            y = height / 2 + 3.2 * t * math.sin(t)
-            box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
-            if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height:
-                if 3.2 * t > width:
-                    break
-                continue
-            if all(box[2] <= b[0] or box[0] >= b[2] or box[3] <= b[1] or box[1] >= b[3] for b in placed):
-                placed.append(box)
-                out.append((term, x, y, fontsize))
+        for start in range(0, _SPIRAL.size, 256):  # most terms find room early on the spiral
+            part = slice(start, start + 256)
+            x0, y0, x1, y1 = xs[part] - w / 2, ys[part] - h / 2, xs[part] + w / 2, ys[part] + h / 2
+            inside = (x0 >= 0) & (y0 >= 0) & (x1 <= width) & (y1 <= height)
+            give_up = ~inside & (3.2 * _SPIRAL[part] > width)
+            free = np.ones_like(inside)
+            if placed.size:
+                free = ~np.any((x1[:, None] > placed[:, 0]) & (x0[:, None] < placed[:, 2])
+                               & (y1[:, None] > placed[:, 1]) & (y0[:, None] < placed[:, 3]), axis=1)
+            stop = np.flatnonzero((inside & free) | give_up)
+            if stop.size:
+                i = stop[0]
+                if inside[i]:
+                    placed = np.vstack([placed, (x0[i], y0[i], x1[i], y1[i])])
+                    out.append((term, float(xs[part][i]), float(ys[part][i]), fontsize))
                 break
     return out
 
@@ -499,31 +685,37 @@ class FunnelBar:
 def funnel_chart(name: str, title: str, stages: Sequence[FunnelBar], *, lang: str = "es", png: bool = True) -> Chart:
     """Stacked horizontal bars (mentees, mentors) per stage, with the total and
     its share of the first stage."""
+    width = 8.0
+    totals = np.array([s.mentees + s.mentors for s in stages])
+    top_count = max(int(totals.max()), 1) if len(stages) else 1
+    first = totals[0] if len(stages) and totals[0] else None
+    notes = [f"{t:,}" + (f"  ·  {_t(lang, 'of_first', pct=f'{100 * t / first:.0f}')}" if first and i else "")
+             for i, t in enumerate(totals)]
+    left = PAD + 3.5 * PT + max((text_extent(s.label, FONT_SIZE)[0] for s in stages), default=0.0)
+    right = _right_margin(width, left, [((t + top_count * 0.01) / (top_count * 1.42), text_extent(note, 8)[0])
+                                        for t, note in zip(totals, notes, strict=True)])
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
-        ax.set_title(title)
+        top = _axes_title(ax, title)
         y = np.arange(len(stages))
         mentees = np.array([s.mentees for s in stages])
         mentors = np.array([s.mentors for s in stages])
-        totals = mentees + mentors
         ax.barh(y, mentees, color=OKABE_ITO["orange"], label=_t(lang, "mentee"), height=0.62)
         ax.barh(y, mentors, left=mentees, color=OKABE_ITO["blue"], label=_t(lang, "mentor"), height=0.62)
-        top = max(int(totals.max()), 1) if len(stages) else 1
-        first = totals[0] if len(stages) and totals[0] else None
-        for yi, t in zip(y, totals, strict=True):
-            share = f"  ·  {_t(lang, 'of_first', pct=f'{100 * t / first:.0f}')}" if first and yi else ""
-            ax.text(t + top * 0.01, yi, f"{t:,}{share}", va="center", fontsize=8)
-        ax.set_yticks(y, [s.label for s in stages])
+        for yi, t, note in zip(y, totals, notes, strict=True):
+            ax.text(t + top_count * 0.01, yi, note, va="center", fontsize=8)
+        _row_labels(ax, list(y), [s.label for s in stages])
         ax.set_ylim(len(stages) - 0.5, -0.6)
-        ax.set_xlim(0, top * 1.42)
+        ax.set_xlim(0, top_count * 1.42)
+        _few_ticks(ax.xaxis)
         ax.set_xlabel(_t(lang, "people"))
-        ax.tick_params(axis="y", length=0)
         # Below the axes, as the other charts do: inside, it covers the last stage's label.
-        fig.legend(loc="outside lower center", ncol=2)
+        bottom = _bottom_legend(fig, ncol=2) + _x_axis_height()
+        _place(fig, [ax], left=left, right=right, top=top, bottom=bottom)
 
     alt = f"{title}: " + "; ".join(f"{s.label} {s.mentors + s.mentees}" for s in stages)
-    return _render(name, title, alt, (8.0, 1.2 + 0.42 * len(stages)), draw, png)
+    return _render(name, title, alt, (width, 1.2 + 0.42 * len(stages)), draw, png)
 
 
 def stacked_share_chart(
@@ -536,7 +728,7 @@ def stacked_share_chart(
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
-        ax.set_title(title)
+        top = _axes_title(ax, title)
         left = 0.0
         for (label, count), colour in zip(parts, colours, strict=True):
             share = 100.0 * count / total if total else 0.0
@@ -546,10 +738,12 @@ def stacked_share_chart(
                         color="white" if colour in (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], "#555555") else "#111111")
             left += share
         ax.set_xlim(0, 100)
+        ax.set_xticks(range(0, 101, 25))
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
         ax.set_xlabel(f"% · {_t(lang, unit)} = {total:,}")
-        fig.legend(loc="outside lower center", ncol=min(len(parts), 3))
+        bottom = _bottom_legend(fig, ncol=min(len(parts), 3)) + _x_axis_height()
+        _place(fig, [ax], left=PAD + 0.1, right=_right_margin(8.0, PAD + 0.1), top=top, bottom=bottom)
 
     alt = f"{title}: " + ", ".join(f"{label} {c}" for label, c in parts)
     return _render(name, title, alt, (8.0, 2.2), draw, png)
@@ -560,23 +754,31 @@ def bar_chart(
     colour: str = OKABE_ITO["blue"], png: bool = True,
 ) -> Chart:
     """Horizontal count bars; a hidden count is a hatched grey stub marked '< k'."""
+    width = 8.0
     known = [c for _, c in bars if c is not None]
-    top = max(known) if known else k
+    top_count = max(known) if known else k
+    labels = [_wrap(label, 34) for label, _ in bars]
+    left = PAD + 3.5 * PT + max((text_extent(label, FONT_SIZE)[0] for label in labels), default=0.0)
+    right = _right_margin(width, left, [((c + top_count * 0.01) / (top_count * 1.15 if top_count else 1), text_extent(f"{c:,}", 8)[0])
+                                        for c in known])
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
-        ax.set_title(title)
-        for y, (label, count) in enumerate(bars):
+        top = _axes_title(ax, title)
+        for y, (_, count) in enumerate(bars):
             if count is None:
                 ax.text(0, y, " " + _t(lang, "suppressed"), va="center", fontsize=8, color="#555555", style="italic")
             else:
-                ax.barh(y, count, color=colour, height=0.6)
-                ax.text(count + top * 0.01, y, f"{count:,}", va="center", fontsize=8)
-        ax.set_yticks(range(len(bars)), [_wrap(label, 34) for label, _ in bars])
+                ax.text(count + top_count * 0.01, y, f"{count:,}", va="center", fontsize=8)
+        shown = [(y, c) for y, (_, c) in enumerate(bars) if c is not None]
+        if shown:  # one call: one container of bars
+            ax.barh([y for y, _ in shown], [c for _, c in shown], color=colour, height=0.6)
+        _row_labels(ax, range(len(bars)), labels)
         ax.set_ylim(len(bars) - 0.5, -0.5)
-        ax.set_xlim(0, top * 1.15 if top else 1)
+        ax.set_xlim(0, top_count * 1.15 if top_count else 1)
+        _few_ticks(ax.xaxis)
         ax.set_xlabel(_t(lang, "count"))
-        ax.tick_params(axis="y", length=0)
+        _place(fig, [ax], left=left, right=right, top=top, bottom=PAD + _x_axis_height())
 
     alt = f"{title}: " + ", ".join(f"{label} {_t(lang, 'hidden') if c is None else c}" for label, c in bars)
-    return _render(name, title, alt, (8.0, 1.1 + 0.36 * len(bars)), draw, png)
+    return _render(name, title, alt, (width, 1.1 + 0.36 * len(bars)), draw, png)

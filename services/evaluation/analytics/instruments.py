@@ -24,6 +24,8 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Literal
 
 import numpy as np
@@ -510,21 +512,68 @@ def score_response(instrument: Instrument, answers: Mapping[str, Answer]) -> dic
     return {sid: (None if math.isnan(x) else float(x)) for sid, x in zip(ids, matrix[0], strict=True)}
 
 
+@dataclass(frozen=True)
+class AnswerMatrix:
+    """The numeric answers (Likert points, numbers) of many responses to ``item_ids``: ``values`` is
+    (responses, items), NaN where an item is unanswered. Read once, used for the item tables and the
+    scores alike (:func:`answer_matrix`)."""
+
+    item_ids: tuple[str, ...]
+    values: np.ndarray
+
+    def columns(self, item_ids: Sequence[str]) -> np.ndarray | None:
+        """The columns of ``item_ids`` (responses, len(item_ids)), or None if one is not here."""
+        index = {item_id: j for j, item_id in enumerate(self.item_ids)}
+        if any(i not in index for i in item_ids):
+            return None
+        return self.values[:, [index[i] for i in item_ids]]
+
+
+def answer_matrix(responses: Sequence[Mapping[str, Answer]], item_ids: Sequence[str]) -> AnswerMatrix:
+    """The numeric answers of many responses to ``item_ids``. Each response is read once, by C code
+    (an ``itemgetter`` of every item; ``get``, where some are unanswered, and numpy reads None as NaN):
+    a pass per item and response in Python was most of the time of a large report."""
+    ids = tuple(item_ids)
+    if not ids:
+        return AnswerMatrix(ids, np.empty((len(responses), 0)))
+    every = itemgetter(*ids) if len(ids) > 1 else (lambda answers: (answers[ids[0]],))
+    partial = False
+
+    def row(answers: Mapping[str, Answer]) -> tuple[Answer | None, ...]:
+        nonlocal partial
+        try:
+            return every(answers)  # type: ignore[no-any-return]
+        except KeyError:  # an unanswered item: None, which numpy reads as NaN
+            partial = True
+            return tuple(map(answers.get, ids))
+
+    rows = list(map(row, responses))
+    if not partial:
+        try:
+            flat = np.fromiter(chain.from_iterable(rows), dtype=float, count=len(rows) * len(ids))
+            return AnswerMatrix(ids, flat.reshape(len(rows), len(ids)))
+        except TypeError:  # an answer stored as None
+            pass
+    return AnswerMatrix(ids, np.array(rows, dtype=float).reshape(len(rows), len(ids)))
+
+
+def likert_ids(instrument: Instrument) -> tuple[str, ...]:
+    """The instrument's Likert items, in order: what :func:`answer_matrix` reads for its tables and scores."""
+    return tuple(i.id for i in instrument.items() if i.type is ItemType.LIKERT)
+
+
 def score_matrix(
-    instrument: Instrument, responses: Sequence[Mapping[str, Answer]], subscales: Sequence[str] | None = None
+    instrument: Instrument, responses: Sequence[Mapping[str, Answer]], subscales: Sequence[str] | None = None,
+    *, answers: AnswerMatrix | None = None,
 ) -> tuple[tuple[str, ...], np.ndarray]:
     """Subscale scores of many responses: ``(subscale ids, array (responses, subscales))``,
-    NaN where too few items were answered. Vectorised over responses."""
+    NaN where too few items were answered. Vectorised over responses; ``answers``, when
+    given, is these responses' :func:`answer_matrix` (read once for the item tables too)."""
     chosen = [instrument.subscale(s) for s in subscales] if subscales is not None else list(instrument.subscales)
     item_ids = sorted({i for s in chosen for i in s.items})
     col = {item_id: j for j, item_id in enumerate(item_ids)}
-    raw = np.full((len(responses), len(item_ids)), np.nan)
-    for r, answers in enumerate(responses):
-        row = raw[r]
-        for item_id, j in col.items():
-            v = answers.get(item_id)
-            if v is not None:
-                row[j] = v  # type: ignore[assignment]
+    given = answers.columns(item_ids) if answers is not None else None
+    raw = given.copy() if given is not None else answer_matrix(responses, item_ids).values
     for item_id, j in col.items():
         item = instrument.item(item_id)
         if item.reverse:

@@ -41,6 +41,7 @@ from .charts import (
     likert_chart,
     skill_change_chart,
     stacked_share_chart,
+    text_extent,
     word_cloud_chart,
 )
 from .i18n import N_, Words
@@ -116,10 +117,12 @@ _PDFS = _Memo(8)
 
 
 def clear_caches() -> None:
-    """Forget every drawn chart and PDF (benchmarks measure a first drawing with it)."""
+    """Forget every drawn chart and PDF, and the measured sizes of chart texts (benchmarks measure a
+    first drawing with it)."""
     for memo in (_CHARTS, _PDFS):
         with memo.lock:
             memo.items.clear()
+    text_extent.cache_clear()
 
 
 def report_digest(report: ProgramReport) -> str:

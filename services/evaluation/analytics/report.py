@@ -34,6 +34,7 @@ numbered by measured achievement, without ids, and only with at least k dyads.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date
@@ -44,7 +45,7 @@ import numpy as np
 
 from .disclosure import DisclosurePolicy, ProtectedTable, hidden_groups, protect_split, protect_table
 from .i18n import N_, bilingual
-from .instruments import Audience, Instrument, ItemType, Role, Text
+from .instruments import AnswerMatrix, Audience, Instrument, ItemType, Role, Text, answer_matrix, likert_ids
 from .stats import (
     AchievementComparison,
     DyadAchievement,
@@ -436,7 +437,9 @@ class ProgramReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; protected tables give only their published cells."""
-        out = _jsonable(self)
+        # The pair scores are the matching's raw figures, published only as their summary.
+        report = self if self.matching is None else replace(self, matching=replace(self.matching, pair_scores=()))
+        out = _jsonable(report)
         assert isinstance(out, dict)
         if self.matching is not None:
             out["matching"].pop("pair_scores", None)
@@ -494,7 +497,18 @@ class ProgramReport:
         return rows
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _jsonable(x: Any) -> Any:
+    # The common leaves first, by exact type (a StrEnum is a str, a numpy float a float: they go on).
+    kind = type(x)
+    if x is None or kind is str or kind is int or kind is bool:
+        return x
+    if kind is float:
+        return None if math.isnan(x) else x
+    if kind is tuple or kind is list:
+        return [_jsonable(v) for v in x]
     if isinstance(x, ProtectedTable):
         return x.to_dict()
     if isinstance(x, Text):
@@ -504,7 +518,10 @@ def _jsonable(x: Any) -> Any:
     if isinstance(x, date):
         return x.isoformat()
     if is_dataclass(x) and not isinstance(x, type):
-        return {f.name: _jsonable(getattr(x, f.name)) for f in fields(x) if not f.name.startswith("_")}
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f.name for f in fields(x) if not f.name.startswith("_"))
+        return {name: _jsonable(getattr(x, name)) for name in names}
     if isinstance(x, Mapping):
         return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, tuple | list):
@@ -636,7 +653,8 @@ def _retention(inp: ReportInput, policy: DisclosurePolicy) -> Retention:
 
 
 def _role_counts(responses: Sequence[Response], groups: Sequence[str] = ROLES) -> dict[str, int]:
-    return {g: sum(1 for r in responses if r.role.value == g) for g in groups}
+    counts: Counter[str] = Counter(r.role for r in responses)  # Role is a StrEnum: its members are their values
+    return {g: counts[g] for g in groups}
 
 
 # ----------------------------------------------------------------------------- items, as published everywhere
@@ -675,6 +693,7 @@ def publish_items(
     groups: Sequence[str] = ROLES,
     collapse: bool = True,
     item_ids: Sequence[str] | None = None,
+    answers: AnswerMatrix | None = None,
 ) -> tuple[ProtectedTable, tuple[PublishedItem, ...]]:
     """The respondents split and every closed or numeric item of one
     administration, protected, in the one form they may be published in.
@@ -689,7 +708,7 @@ def publish_items(
     gone = hidden_groups(split)
     wanted = [i for i in instrument.items() if i.type is not ItemType.OPEN_TEXT
               and (item_ids is None or i.id in item_ids)]
-    dists = {d.item_id: d for d in item_distributions(instrument, responses, [i.id for i in wanted])}
+    dists = {d.item_id: d for d in item_distributions(instrument, responses, [i.id for i in wanted], answers=answers)}
     section_of = {i.id: s for s in instrument.sections for i in s.items}
 
     def table_of(dist: ItemDistribution, rows: Sequence[str], bands: Sequence[tuple[int, ...]] | None) -> ProtectedTable:
@@ -764,7 +783,11 @@ def _skills(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) 
     if (pre.instrument.key, pre.instrument.version) != (post.instrument.key, post.instrument.version):
         raise ValueError("pre and post use different instruments")
     ins = pre.instrument
-    changes = skill_changes(ins, pre.responses, post.responses, seed=seed, n_boot=n_boot)
+    # The Likert answers of each administration, read once for its item tables and its scores.
+    pre_answers = answer_matrix([r.answers for r in pre.responses], likert_ids(ins))
+    post_answers = answer_matrix([r.answers for r in post.responses], likert_ids(ins))
+    changes = skill_changes(ins, pre.responses, post.responses, seed=seed, n_boot=n_boot,
+                            answers=(pre_answers, post_answers))
     paired_keys = {r.respondent for r in pre.responses} & {r.respondent for r in post.responses}
     paired = [r for r in post.responses if r.respondent in paired_keys]
     respondents = {
@@ -774,8 +797,8 @@ def _skills(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) 
     }
     # The item tables of both administrations, as /items publishes them: a mean is only given
     # for a group whose answers to the skill's items are published whole in both.
-    published_pre = {p.item_id: p for p in publish_items(ins, pre.responses, policy=policy)[1]}
-    published_post = {p.item_id: p for p in publish_items(ins, post.responses, policy=policy)[1]}
+    published_pre = {p.item_id: p for p in publish_items(ins, pre.responses, policy=policy, answers=pre_answers)[1]}
+    published_post = {p.item_id: p for p in publish_items(ins, post.responses, policy=policy, answers=post_answers)[1]}
     rows: list[SkillRow] = []
     hidden: list[tuple[str, str]] = []
     by_skill: dict[str, dict[str, PairedChange]] = {}
@@ -810,8 +833,8 @@ def _skills(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) 
 def _objectives(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: int) -> ObjectivesSection | None:
     if not inp.achievement:
         return None
-    with_data = [d for d in inp.achievement
-                 if any(v is not None for v in (d.measured, d.mentee_perceived, d.mentor_perceived, d.self_reported))]
+    with_data = [d for d in inp.achievement if d.measured is not None or d.mentee_perceived is not None
+                 or d.mentor_perceived is not None or d.self_reported is not None]
     n = len(with_data)
     source = inp.perceived_source.value
     if n < policy.k:
@@ -819,7 +842,7 @@ def _objectives(inp: ReportInput, policy: DisclosurePolicy, seed: int, n_boot: i
     # A perceived measure given for fewer than k dyads is someone's answer in a small group: withheld
     # everywhere (summary, gaps, correlation, points), as a hidden cell would be.
     hidden = tuple(who for who in ("mentee", "mentor")
-                   if 0 < sum(1 for d in with_data if getattr(d, f"{who}_perceived") is not None) < policy.k)
+                   if 0 < sum(getattr(d, f"{who}_perceived") is not None for d in with_data) < policy.k)
     if hidden:
         with_data = [replace(d, **{f"{who}_perceived": None for who in hidden}) for d in with_data]
     comp: AchievementComparison = achievement_comparison(with_data, seed=seed, n_boot=n_boot)
@@ -852,7 +875,8 @@ def _satisfaction(inp: ReportInput, policy: DisclosurePolicy, collapse: bool = T
     if adm is None:
         return None
     ins = adm.instrument
-    respondents, published = publish_items(ins, adm.responses, policy=policy, collapse=collapse)
+    answers = answer_matrix([r.answers for r in adm.responses], likert_ids(ins))
+    respondents, published = publish_items(ins, adm.responses, policy=policy, collapse=collapse, answers=answers)
     by_id = {p.item_id: p for p in published}
     items = [
         ItemTable(p.item_id, p.section, p.text, tuple(label for _, label in p.categories), p.table, p.collapsed,
@@ -861,7 +885,7 @@ def _satisfaction(inp: ReportInput, policy: DisclosurePolicy, collapse: bool = T
     ]
     subscales: list[Subscale] = []
     if ins.subscales:
-        ids, scores = score_matrix(ins, [r.answers for r in adm.responses])
+        ids, scores = score_matrix(ins, [r.answers for r in adm.responses], answers=answers)
         is_mentor = np.array([r.role is Role.MENTOR for r in adm.responses], dtype=bool)
         for s, sid in enumerate(ids):
             sub = ins.subscale(sid)
@@ -924,8 +948,11 @@ def _clouds(inp: ReportInput, policy: DisclosurePolicy) -> tuple[Cloud, ...]:
     for item_id in inp.open_text_items:
         if not adm.instrument.has_item(item_id):
             continue
-        by_role = {g: [r.answers[item_id] for r in adm.responses if r.role.value == g and isinstance(r.answers.get(item_id), str)]
-                   for g in item_groups(adm.instrument, item_id)}
+        by_role: dict[str, list[str]] = {g: [] for g in item_groups(adm.instrument, item_id)}
+        for r in adm.responses:  # one pass; a Role is a StrEnum, equal to (and hashed as) its value
+            text = r.answers.get(item_id)
+            if isinstance(text, str) and r.role in by_role:
+                by_role[r.role].append(text)
         roles, terms = open_text_terms(by_role, policy)  # type: ignore[arg-type]
         out.append(Cloud(item_id, adm.instrument.item(item_id).text, {g: len(v) for g, v in by_role.items()},
                          bool(roles), terms, roles))

@@ -64,11 +64,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import chain
 
 import numpy as np
 from scipy import stats as sps
 
-from .instruments import Answer, Instrument, ItemType, Role, Text, score_matrix
+from .instruments import Answer, AnswerMatrix, Instrument, ItemType, Role, Text, answer_matrix, score_matrix
 
 GROUPS: tuple[str, ...] = ("mentor", "mentee", "all")
 """Respondent groups of every split: mentors, mentees and everyone."""
@@ -148,13 +149,20 @@ class ItemDistribution:
 
 
 def item_distributions(
-    instrument: Instrument, responses: Sequence[Response], item_ids: Sequence[str] | None = None
+    instrument: Instrument, responses: Sequence[Response], item_ids: Sequence[str] | None = None,
+    *, answers: AnswerMatrix | None = None,
 ) -> tuple[ItemDistribution, ...]:
-    """Distributions of every closed or numeric item (or of ``item_ids``), split by role."""
+    """Distributions of every closed or numeric item (or of ``item_ids``), split by role; ``answers``,
+    when given, is these responses' :func:`~.instruments.answer_matrix` of (at least) the Likert items."""
     chosen = [
         instrument.item(i) for i in item_ids
     ] if item_ids is not None else [i for i in instrument.items() if i.type is not ItemType.OPEN_TEXT]
-    roles = np.array([r.role is Role.MENTOR for r in responses], dtype=bool)
+    mentor = [r.role is Role.MENTOR for r in responses]
+    roles = np.array(mentor, dtype=bool)
+    likert = [item.id for item in chosen if item.type is ItemType.LIKERT]
+    given = answers.columns(likert) if answers is not None else None
+    matrix = given if given is not None else answer_matrix([r.answers for r in responses], likert).values
+    points = dict(zip(likert, matrix.T, strict=True))  # one read of every Likert answer
     out = []
     for item in chosen:
         if item.type is ItemType.OPEN_TEXT:
@@ -171,21 +179,33 @@ def item_distributions(
             )
             continue
         cats = item.categories()
-        index = {key: j for j, (key, _) in enumerate(cats)}
         k = len(cats)
-        table = np.zeros((2, k), dtype=np.int64)  # row 0 mentors, row 1 mentees
-        answered = np.zeros(2, dtype=np.int64)
-        for r, is_mentor in zip(responses, roles, strict=True):
-            v = r.answers.get(item.id)
-            if v is None:
-                continue
-            row = 0 if is_mentor else 1
-            answered[row] += 1
+        if item.type is ItemType.LIKERT:
+            # Points 1..k, counted per role with one bincount (row 0 mentors, row 1 mentees).
+            column = points[item.id]
+            given = ~np.isnan(column)
+            value = column[given]
+            if not np.all((value >= 1) & (value <= k) & (value == np.rint(value))):
+                raise ValueError(f"item {item.id!r}: an answer is not a point of its {k}-point scale")
+            row = (~roles[given]).astype(np.int64)
+            table = np.bincount(row * k + value.astype(np.int64) - 1, minlength=2 * k).reshape(2, k)
+            answered = table.sum(axis=1)
+        else:
+            index = {key: j for j, (key, _) in enumerate(cats)}
+            table = np.zeros((2, k), dtype=np.int64)
+            answered = np.zeros(2, dtype=np.int64)
+            column_ = [r.answers.get(item.id) for r in responses]
             if item.type is ItemType.MULTIPLE_CHOICE:
-                for choice in v:  # type: ignore[union-attr]
-                    table[row, index[choice]] += 1
+                chosen_by = [(m, v) for m, v in zip(mentor, column_, strict=True) if v is not None]
+                for m, n in Counter(m for m, _ in chosen_by).items():
+                    answered[0 if m else 1] += n
+                for (m, choice), n in Counter((m, c) for m, v in chosen_by for c in v).items():  # type: ignore[union-attr]
+                    table[0 if m else 1, index[choice]] += n
             else:
-                table[row, index[str(v)]] += 1
+                for (m, v), n in Counter(zip(mentor, column_, strict=True)).items():
+                    if v is not None:
+                        answered[0 if m else 1] += n
+                        table[0 if m else 1, index[str(v)]] += n
         counts = {
             "mentor": tuple(int(x) for x in table[0]),
             "mentee": tuple(int(x) for x in table[1]),
@@ -267,9 +287,8 @@ def exact_signed_rank_p(d: np.ndarray) -> float:
     return float(min(1.0, 2.0 * dist[: low + 1].sum()))
 
 
-def _wilcoxon_p(nonzero: np.ndarray) -> tuple[float, str]:
+def _wilcoxon_p(nonzero: np.ndarray, tied: bool) -> tuple[float, str]:
     n = nonzero.size
-    tied = np.unique(np.abs(nonzero)).size < n
     if n > EXACT_LIMIT:
         res = sps.wilcoxon(nonzero, method="asymptotic")
         return float(res.pvalue), "normal"
@@ -279,11 +298,13 @@ def _wilcoxon_p(nonzero: np.ndarray) -> tuple[float, str]:
     return exact_signed_rank_p(nonzero), "exact_ties"
 
 
-def _bootstrap(d: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap replicates of (rank-biserial r, mean change); r is NaN when a
-    resample has only zero differences."""
-    n = d.size
-    values, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+def _bootstrap(
+    values: np.ndarray, inverse: np.ndarray, counts: np.ndarray, rng: np.random.Generator, n_boot: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap replicates of (rank-biserial r, mean change) of the sample ``values[inverse]`` (the
+    distinct values, where each element is among them, and their counts: ``np.unique``); r is NaN when
+    a resample has only zero differences."""
+    n = inverse.size
     k = values.size
     if k <= 1000:
         resampled = rng.multinomial(n, counts / n, size=n_boot)
@@ -294,7 +315,7 @@ def _bootstrap(d: np.ndarray, rng: np.random.Generator, n_boot: int) -> tuple[np
             m = min(chunk, n_boot - start)
             codes = inverse[rng.integers(0, n, size=(m, n))] + (np.arange(m) * k)[:, None]
             resampled[start : start + m] = np.bincount(codes.ravel(), minlength=m * k).reshape(m, k)
-    mean = resampled @ values / n
+    mean = (resampled * values).sum(axis=1) / n  # not a BLAS product: see rank_biserial_from_counts
     return rank_biserial_from_counts(values, resampled), mean
 
 
@@ -306,21 +327,30 @@ def rank_biserial_from_counts(values: np.ndarray, counts: np.ndarray) -> np.ndar
     ties averaged) depend only on these counts: a tie group of ``c`` values
     after ``b`` smaller non-zero ones has midrank ``b + (c + 1) / 2``. NaN for
     a sample without non-zero differences."""
-    values = np.asarray(values, dtype=float)
-    counts = np.atleast_2d(np.asarray(counts, dtype=float))
-    k = values.size
-    groups, group_of = np.unique(np.abs(values), return_inverse=True)
-    member = np.zeros((k, groups.size))
-    member[np.arange(k), group_of] = 1.0
-    member[values == 0, :] = 0.0  # zeros are not ranked
-    per_group = counts @ member  # (B, G) how many |d| in each tie group
-    before = np.cumsum(per_group, axis=1) - per_group
-    midrank = before + (per_group + 1) / 2
-    weighted = counts * midrank[:, group_of]  # (B, K)
-    w_plus = weighted[:, values > 0].sum(axis=1)
-    w_minus = weighted[:, values < 0].sum(axis=1)
+    w_plus, w_minus = _rank_sums_from_counts(values, counts)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (w_plus - w_minus) / (w_plus + w_minus)
+
+
+def _rank_sums_from_counts(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(W+, W-)`` of many samples given as counts (B, K) of the distinct values (K,)
+    (:func:`rank_biserial_from_counts`). Midranks are halves of integers: the sums are exact, the
+    same as ranking each sample."""
+    values = np.asarray(values, dtype=float)
+    counts = np.atleast_2d(np.asarray(counts, dtype=float))
+    groups, group_of = np.unique(np.abs(values), return_inverse=True)
+    if np.unique(values).size != values.size:
+        raise ValueError("values must be distinct")
+    # Each tie group of |d| holds at most one positive and one negative value: place their counts
+    # in (B, G) arrays by column (no matrix product: a threaded BLAS call is slow on a busy machine).
+    up, down = values > 0, values < 0
+    pos = np.zeros((counts.shape[0], groups.size))
+    neg = np.zeros_like(pos)
+    pos[:, group_of[up]] = counts[:, up]
+    neg[:, group_of[down]] = counts[:, down]
+    per_group = pos + neg  # zeros are not ranked
+    midrank = np.cumsum(per_group, axis=1) - per_group + (per_group + 1) / 2
+    return (pos * midrank).sum(axis=1), (neg * midrank).sum(axis=1)
 
 
 def _seed_sequence(seed: int | Sequence[int], label: str) -> np.random.Generator:
@@ -360,25 +390,31 @@ def paired_change(
     # last bit. Rounding keeps equal differences tied (and true zeros zero).
     d = np.round(a - b, 9)
     n = int(d.size)
-    nonzero = d[d != 0]
-    n_zero = n - int(nonzero.size)
     if n == 0:
         return PairedChange(0, 0, None, None, None, None, None, None, None, None, None,
                             "no_pairs", None, None, None, "no_pairs", n_boot, confidence)
-    w_plus, w_minus = signed_rank_sums(d)
-    r = None if nonzero.size == 0 else (w_plus - w_minus) / (w_plus + w_minus)
+    # Everything rank-based comes from the distinct differences and their counts (one sort).
+    values, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+    n_zero = int(counts[values == 0].sum())
+    n_nonzero = n - n_zero
+    sums = _rank_sums_from_counts(values, counts)
+    w_plus, w_minus = float(sums[0][0]), float(sums[1][0])
+    r = None if n_nonzero == 0 else (w_plus - w_minus) / (w_plus + w_minus)
     p = method = p_reason = None
-    if nonzero.size == 0:
+    if n_nonzero == 0:
         p_reason = "no_change"
-    elif nonzero.size < min_nonzero:
+    elif n_nonzero < min_nonzero:
         p_reason = "too_few_nonzero"
     else:
-        p, method = _wilcoxon_p(nonzero)
+        moved = values != 0
+        magnitudes = np.abs(values[moved])
+        tied = bool((counts[moved] > 1).any()) or np.unique(magnitudes).size < magnitudes.size
+        p, method = _wilcoxon_p(d[d != 0], tied)
     r_ci = m_ci = ci_reason = None
-    if nonzero.size < min_nonzero:
-        ci_reason = "no_change" if nonzero.size == 0 else "too_few_nonzero"
+    if n_nonzero < min_nonzero:
+        ci_reason = "no_change" if n_nonzero == 0 else "too_few_nonzero"
     else:
-        r_boot, mean_boot = _bootstrap(d, _seed_sequence(seed, label), n_boot)
+        r_boot, mean_boot = _bootstrap(values, inverse, counts, _seed_sequence(seed, label), n_boot)
         alpha = (1 - confidence) / 2
         valid = r_boot[~np.isnan(r_boot)]
         lo, hi = np.quantile(valid, [alpha, 1 - alpha])
@@ -424,14 +460,16 @@ def skill_changes(
     seed: int = 0,
     n_boot: int = 2000,
     confidence: float = 0.95,
+    answers: tuple[AnswerMatrix, AnswerMatrix] | None = None,
 ) -> tuple[SkillChange, ...]:
     """Pre/post change of every subscale, for each group (mentors, mentees, everyone).
 
     A respondent is paired by ``respondent`` key; her role is taken from the
     post response (the pre one if absent). Duplicated keys within one
-    administration raise ``ValueError``."""
-    ids, pre_scores = score_matrix(instrument, [r.answers for r in pre])
-    _, post_scores = score_matrix(instrument, [r.answers for r in post])
+    administration raise ``ValueError``. ``answers``: the pre and post
+    :func:`~.instruments.answer_matrix`, when the caller has read them already."""
+    ids, pre_scores = score_matrix(instrument, [r.answers for r in pre], answers=answers[0] if answers else None)
+    _, post_scores = score_matrix(instrument, [r.answers for r in post], answers=answers[1] if answers else None)
     pre_index = _unique_index(pre, "pre")
     post_index = _unique_index(post, "post")
     keys = sorted(pre_index.keys() & post_index.keys())
@@ -495,11 +533,11 @@ def achievement_comparison(
             if v is not None and not 0 <= v <= 100:
                 raise ValueError(f"dyad {d.dyad_id!r}: achievement must be within 0-100")
     ordered = tuple(sorted(dyads, key=lambda d: (d.measured is None, d.measured or 0.0, d.dyad_id)))
-    col = {
-        "measured": np.array([_opt(d.measured) for d in ordered]),
-        "mentee": np.array([_opt(d.mentee_perceived) for d in ordered]),
-        "mentor": np.array([_opt(d.mentor_perceived) for d in ordered]),
-        "self_reported": np.array([_opt(d.self_reported) for d in ordered]),
+    col = {  # None reads as NaN
+        "measured": np.array([d.measured for d in ordered], dtype=float),
+        "mentee": np.array([d.mentee_perceived for d in ordered], dtype=float),
+        "mentor": np.array([d.mentor_perceived for d in ordered], dtype=float),
+        "self_reported": np.array([d.self_reported for d in ordered], dtype=float),
     }
     gaps = {
         "mentee_vs_measured": paired_change(col["measured"], col["mentee"], seed=seed, label="mentee-measured", n_boot=n_boot),
@@ -515,10 +553,6 @@ def achievement_comparison(
         else:
             spearman[f"measured~{who}"] = None
     return AchievementComparison(ordered, {k: summarise(v) for k, v in col.items()}, gaps, spearman)
-
-
-def _opt(v: float | None) -> float:
-    return math.nan if v is None else float(v)
 
 
 # ----------------------------------------------------------------------------- open text
@@ -564,19 +598,23 @@ def term_frequencies(
 ) -> tuple[TermCount, ...]:
     """Term counts for a word cloud, most frequent first (ties: alphabetical key)."""
     stop = set().union(*(stop_words(lang) for lang in languages)) | {normalise_term(w) for w in extra_stop_words}
+    # Each distinct text is split once (short answers repeat: "Más reuniones presenciales."); tokens
+    # are counted in bulk (Counter over all of them, C code), then each distinct spelling is normalised
+    # and filtered once; documents count the distinct keys of each text.
+    texts = list(texts)
+    split = {text: _TOKEN.findall(text.lower()) for text in dict.fromkeys(texts)}
+    tokens = [split[text] for text in texts]
+    spelled = Counter(chain.from_iterable(tokens))
+    keys = {token: normalise_term(token) for token in spelled}
+    kept = {token: key for token, key in keys.items() if len(key) >= min_length and key not in stop}
     counts: Counter[str] = Counter()
-    documents: Counter[str] = Counter()
-    spellings: dict[str, Counter[str]] = defaultdict(Counter)
-    for text in texts:
-        seen = set()
-        for token in _TOKEN.findall(text.lower()):
-            key = normalise_term(token)
-            if len(key) < min_length or key in stop:
-                continue
-            counts[key] += 1
-            spellings[key][token] += 1
-            seen.add(key)
-        documents.update(seen)
+    spellings: dict[str, dict[str, int]] = defaultdict(dict)
+    for token, key in kept.items():
+        n = spelled[token]
+        counts[key] += n
+        spellings[key][token] = n
+    distinct_keys = {text: {keys[t] for t in doc} for text, doc in split.items()}
+    documents = Counter(chain.from_iterable(distinct_keys[text] for text in texts))
     terms = [
         TermCount(min(spellings[k].items(), key=lambda kv: (-kv[1], kv[0]))[0], k, c, documents[k])
         for k, c in counts.items()

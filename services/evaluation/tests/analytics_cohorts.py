@@ -7,6 +7,16 @@ mentors' benefits and mentees' open text, perceived and measured achievement
 (mentees more optimistic than mentors), and interview theme coding.
 ``mexico_pilot()`` is the pilot's shape: 16 mentors, 14 mentees, 14 dyads of
 which 13 completed, half the feedback forms on time.
+
+``large_program(participants, seed)`` is a national-scale program for the
+report's data bench, with ``realistic=True``: each person answers in a style
+(most as they feel; some agree with everything, some use the ends of the scale,
+some stay in the middle), the closing questionnaire leans to agreement with the
+pilots' weak spots (mentees less sure of the selection criteria, mentors of the
+call's dates, mentees wanting more training sessions), open answers are composed
+sentence by sentence from a wide bank (nearly every answer is different), some
+people answered only one of pre and post, and some dyads lack a measure
+(objectives without milestones, a member who did not assess).
 """
 
 from __future__ import annotations
@@ -72,22 +82,97 @@ MODULES = (
 )
 
 
-def _likert_answers(instrument, latent: np.ndarray, rng: np.random.Generator, noise: float) -> list[dict]:
-    """Answers of every respondent (rows of ``latent``, one column per subscale)."""
+# Open answers of a realistic program, composed sentence by sentence: an opening, what changed, and
+# (often) a detail. A few are written in English, as in a bilingual cohort.
+OPENINGS = (
+    "Con esta mentoría", "Gracias a mi mentora", "Durante estos meses", "Lo más valioso fue que", "Al final del programa",
+    "Sinceramente", "En cada reunión", "Desde la primera sesión", "Trabajando con ella", "Para mí",
+    "A lo largo del proceso", "Sin duda", "Con el acompañamiento recibido", "Hoy puedo decir que", "Poco a poco",
+)
+CHANGES = (
+    "aprendí a priorizar mis tareas de laboratorio", "perdí el miedo a hablar en público", "terminé el primer borrador de mi tesis",
+    "me animé a postular a una beca de posgrado", "entendí cómo funciona la evaluación de proyectos", "armé un plan de carrera a cinco años",
+    "conocí a investigadoras de otras facultades", "mejoré la forma en que escribo artículos", "aprendí a negociar mis tiempos con mi asesor",
+    "descubrí que puedo liderar un equipo pequeño", "organicé mejor mi semana entre clases y trabajo", "presenté un póster en un congreso nacional",
+    "me sentí acompañada en un momento difícil", "aprendí a pedir ayuda sin culpa", "definí objetivos concretos y medibles",
+    "me atreví a proponer un proyecto propio", "entendí qué pide un comité de selección", "practiqué entrevistas para una estancia",
+    "reconocí sesgos que antes daba por normales", "gané seguridad para defender mis resultados", "ordené mis finanzas para un doctorado",
+    "publiqué mi primer artículo como autora principal", "aprendí a dar y recibir retroalimentación", "amplié mi red en la industria",
+    "me inscribí en un curso de programación", "conseguí una práctica en un centro de investigación", "volví a disfrutar de la ciencia",
+    "aprendí a decir que no a compromisos que me desbordaban", "preparé mi solicitud para una maestría en el extranjero",
+    "empecé a enseñar a estudiantes de primeros ciclos",
+)
+DETAILS = (
+    "algo que no esperaba lograr tan pronto.", "y quiero seguir en contacto con ella.", "aunque me costó al principio.",
+    "y ahora se lo recomiendo a mis compañeras.", "con ejemplos muy prácticos.", "gracias a sus preguntas directas.",
+    "y eso cambió cómo me veo como científica.", "sin descuidar mi vida personal.", "con metas que revisábamos cada semana.",
+    "y me siento preparada para lo que sigue.", "a pesar de la carga del semestre.", "con mucha paciencia de su parte.",
+)
+ENGLISH = (
+    "I learned to plan my research week by week.", "My mentor showed me how grant panels read a proposal.",
+    "I finally submitted my first conference paper.", "I feel confident leading my small lab team now.",
+    "We practised interviews for a research stay abroad.", "I built a network outside my own department.",
+)
+SUGGESTIONS = (
+    "Más reuniones presenciales", "Sesiones de capacitación más cortas", "Un calendario que respete los exámenes",
+    "Recordatorios automáticos de los formularios", "Encuentros entre todas las mentoradas", "Una guía con temas para cada sesión",
+    "Más tiempo para la etapa de emparejamiento", "Que las mentoras reciban reconocimiento formal", "Un espacio para compartir materiales",
+    "Talleres sobre becas y financiamiento", "Más mentoras de la industria", "Una sesión de cierre con todas las díadas",
+    "Menos formularios y más conversación", "Horarios flexibles para quienes trabajan", "Un seguimiento a los seis meses",
+)
+SUGGESTION_DETAILS = (
+    "", " en la segunda mitad del programa.", " porque el semestre es muy cargado.", " para no perder el ritmo.",
+    " y materiales en español.", " desde el inicio de la convocatoria.", " con fechas fijas.", ", por favor.",
+)
+
+
+def _sentence(rng: np.random.Generator) -> str:
+    detail = f" {DETAILS[int(rng.integers(len(DETAILS)))]}" if rng.random() < 0.6 else "."
+    return f"{OPENINGS[int(rng.integers(len(OPENINGS)))]} {CHANGES[int(rng.integers(len(CHANGES)))]}{detail}"
+
+
+def _open_answer(rng: np.random.Generator) -> str:
+    if rng.random() < 0.08:
+        return " ".join(ENGLISH[int(j)] for j in rng.choice(len(ENGLISH), size=int(rng.integers(1, 3)), replace=False))
+    return " ".join(_sentence(rng) for _ in range(int(rng.integers(1, 4))))
+
+
+def _suggestion(rng: np.random.Generator) -> str:
+    return SUGGESTIONS[int(rng.integers(len(SUGGESTIONS)))] + (SUGGESTION_DETAILS[int(rng.integers(len(SUGGESTION_DETAILS)))] or ".")
+
+
+def _styled(latent: np.ndarray, style: np.ndarray, points: int) -> np.ndarray:
+    """How a person uses the scale: 0 as she feels, 1 agrees with everything, 2 the ends, 3 the middle."""
+    mid = (points + 1) / 2
+    out = latent.copy()
+    out[style == 1] += 0.9
+    out[style == 2] = mid + (out[style == 2] - mid) * 2.2
+    out[style == 3] = mid + (out[style == 3] - mid) * 0.35
+    return out
+
+
+def _likert_answers(instrument, latent: np.ndarray, rng: np.random.Generator, noise: float,
+                    style: np.ndarray | None = None, shift: dict[str, np.ndarray] | None = None) -> list[dict]:
+    """Answers of every respondent (rows of ``latent``, one column per subscale); ``style`` is each
+    person's response style (:func:`_styled`), ``shift`` moves one item's answers per person."""
     n = latent.shape[0]
     columns: dict[str, np.ndarray] = {}
     for s, sub in enumerate(instrument.subscales):
         for item_id in sub.items:
             item = instrument.item(item_id)
             pts = item.scale.points
-            v = np.clip(np.rint(latent[:, s] + rng.normal(0, noise, n)), 1, pts).astype(int)
+            raw = latent[:, s] + rng.normal(0, noise, n) + (shift[item_id] if shift and item_id in shift else 0.0)
+            if style is not None:
+                raw = _styled(raw, style, pts)
+            v = np.clip(np.rint(raw), 1, pts).astype(int)
             columns[item_id] = pts + 1 - v if item.reverse else v
     ids = list(columns)
     matrix = np.column_stack([columns[i] for i in ids]).tolist()
     return [dict(zip(ids, row, strict=True)) for row in matrix]
 
 
-def synthetic_program(mentors: int, mentees: int, seed: int = 7, *, pilot_shape: bool = False) -> ReportInput:
+def synthetic_program(mentors: int, mentees: int, seed: int = 7, *, pilot_shape: bool = False,
+                      realistic: bool = False) -> ReportInput:
     rng = np.random.default_rng(seed)
     n = mentors + mentees
     roles = [Role.MENTOR] * mentors + [Role.MENTEE] * mentees
@@ -136,15 +221,21 @@ def synthetic_program(mentors: int, mentees: int, seed: int = 7, *, pilot_shape:
     k = len(skills.subscales)
     base = rng.normal(3.0, 0.6, (n, 1)) + rng.normal(0, 0.35, (n, k))
     gain = np.where(is_mentor[:, None], 0.12, 0.55) + rng.normal(0, 0.35, (n, k))
-    pre_answers = _likert_answers(skills, base, rng, 0.55)
-    post_answers = _likert_answers(skills, base + gain, rng, 0.55)
+    style = rng.choice(4, size=n, p=[0.7, 0.12, 0.08, 0.1]) if realistic else None
+    pre_answers = _likert_answers(skills, base, rng, 0.55, style)
+    post_answers = _likert_answers(skills, base + gain, rng, 0.55, style)
     dropped = {n - 1, mentors + mentees - 2} if pilot_shape else set(np.flatnonzero(rng.random(n) < 0.05).tolist())
-    pre = tuple(Response(people[i], roles[i], pre_answers[i]) for i in range(n))
+    late = set(np.flatnonzero(rng.random(n) < 0.02).tolist()) - dropped if realistic else set()  # joined after the pre
+    pre = tuple(Response(people[i], roles[i], pre_answers[i]) for i in range(n) if i not in late)
     post = tuple(Response(people[i], roles[i], post_answers[i]) for i in range(n) if i not in dropped)
 
     closing = closing_assessment()
     sat_latent = np.clip(rng.normal(4.0, 0.5, (n, len(closing.subscales))), 1, 5)
-    closing_answers = _likert_answers(closing, sat_latent, rng, 0.6)
+    shift = None
+    if realistic:  # the pilots' weak spots, per group
+        shift = {"call.clear": np.where(is_mentor, 0.0, -0.5), "call.timing": np.where(is_mentor, -0.6, 0.0),
+                 "training.sessions": np.where(is_mentor, 0.0, -0.4)}
+    closing_answers = _likert_answers(closing, sat_latent, rng, 0.6, style, shift)
     options = [o.value for o in closing.item("benefits.mentor").options]
     weights = np.array([0.8, 0.6, 0.7, 0.9, 0.4, 0.3])
     closing_responses = []
@@ -155,21 +246,27 @@ def synthetic_program(mentors: int, mentees: int, seed: int = 7, *, pilot_shape:
         if roles[i] is Role.MENTOR:
             chosen = [o for o, w in zip(options, weights, strict=True) if rng.random() < w] or [options[3]]
             answers["benefits.mentor"] = chosen
+        elif realistic:
+            answers["benefits.mentee"] = _open_answer(rng)
         else:
             picks = rng.choice(len(MENTEE_PHRASES), size=2, replace=False)
             answers["benefits.mentee"] = " ".join(MENTEE_PHRASES[j] for j in picks)
         if rng.random() < 0.6:
-            answers["benefits.improve"] = IMPROVE_PHRASES[int(rng.integers(len(IMPROVE_PHRASES)))]
+            answers["benefits.improve"] = (_suggestion(rng) if realistic
+                                           else IMPROVE_PHRASES[int(rng.integers(len(IMPROVE_PHRASES)))])
         closing_responses.append(Response(people[i], roles[i], answers))
 
     measured = np.clip(rng.normal(62, 18, n_dyads), 0, 100).round()
     mentee_p = np.clip(measured + rng.normal(14, 10, n_dyads), 0, 100).round()
     mentor_p = np.clip(measured + rng.normal(3, 10, n_dyads), 0, 100).round()
     self_p = np.clip(measured + rng.normal(8, 12, n_dyads), 0, 100).round()
-    achievement = tuple(
-        DyadAchievement(d.dyad_id, float(measured[i]), float(mentee_p[i]), float(mentor_p[i]), float(self_p[i]))
-        for i, d in enumerate(dyads)
-    )
+    def given(values: np.ndarray, missing: float) -> list[float | None]:
+        """Some dyads lack a measure in a realistic program: no milestones, a member who did not assess."""
+        gone = rng.random(values.size) < missing if realistic else np.zeros(values.size, dtype=bool)
+        return [None if g else float(v) for v, g in zip(values, gone, strict=True)]
+
+    columns = (given(measured, 0.08), given(mentee_p, 0.05), given(mentor_p, 0.1), given(self_p, 0.15))
+    achievement = tuple(DyadAchievement(d.dyad_id, *(c[i] for c in columns)) for i, d in enumerate(dyads))
 
     interviews = 12 if pilot_shape else min(400, n // 10)
     codings = []
@@ -207,3 +304,9 @@ def synthetic_program(mentors: int, mentees: int, seed: int = 7, *, pilot_shape:
 
 def mexico_pilot(seed: int = 2025) -> ReportInput:
     return synthetic_program(16, 14, seed, pilot_shape=True)
+
+
+def large_program(participants: int = 10_000, seed: int = 20240601) -> ReportInput:
+    """A national-scale program (two mentors for three mentees) with a realistic spread of answers."""
+    mentors = participants * 2 // 5
+    return synthetic_program(mentors, participants - mentors, seed, realistic=True)

@@ -134,3 +134,50 @@ def test_pyplot_is_never_imported() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_every_chart_is_laid_out_inside_its_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No layout engine runs: each chart places its axes from measured texts. Nothing may be cut at the
+    figure's edge, the title stays above the axes, the legend below them (tick labels and axis label
+    included), and the row labels left of them."""
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from services.evaluation.analytics import charts as charts_module
+
+    drawn: list[tuple[str, Figure]] = []
+    render = charts_module._render
+
+    def keeping(name, title, alt, size, draw, png=True):  # type: ignore[no-untyped-def]
+        def draw_and_keep(fig: Figure) -> None:
+            draw(fig)
+            drawn.append((title, fig))
+        return render(name, title, alt, size, draw_and_keep, png)
+
+    monkeypatch.setattr(charts_module, "_render", keeping)
+    kinds = len(charts("es"))
+    charts("en")
+    long = "Una afirmación larga que ocupa casi todo el ancho de la figura y que debe partirse en líneas " * 2
+    likert_chart("long", "Largo", [LikertItem(long, [LikertRow("mentor", [None, 2, 3, None, 9], 120),
+                                                     LikertRow("mentee", [40, 2, 3, 1, 9], 55)])], SCALE)
+    funnel_chart("f", "Embudo", [FunnelBar("Postularon", 40_000, 60_000), FunnelBar("Seleccionadas por el comité", 2, 3)])
+    bar_chart("b", "Beneficios", [("Colaboraciones con otras universidades e institutos", 12_345), ("Red", None)])
+    assert len(drawn) == 2 * kinds + 3
+    for title, fig in drawn:
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        page = fig.bbox
+        tight = fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)  # inches -> pixels
+        assert tight.x0 >= page.x0 - 1 and tight.y0 >= page.y0 - 1, title
+        assert tight.x1 <= page.x1 + 1 and tight.y1 <= page.y1 + 1, title
+        shown = [ax for ax in fig.axes if ax.axison]
+        extents = [ax.get_tightbbox(renderer) for ax in shown]
+        for legend in fig.legends:
+            top = legend.get_window_extent(renderer).y1
+            assert all(top <= e.y0 + 1 for e in extents), title
+        heads = [t for t in fig.findobj(Text) if t.get_text() == title and t.axes is None]
+        for head in heads:
+            assert all(head.get_window_extent(renderer).y0 >= ax.bbox.y1 for ax in shown), title
+        for ax in shown:
+            for label in ax.texts:
+                if label.get_transform() is not ax.transData and label.get_horizontalalignment() == "right":
+                    assert label.get_window_extent(renderer).x1 <= ax.bbox.x0 + 0.5, (title, label.get_text())

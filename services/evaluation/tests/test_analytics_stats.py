@@ -37,6 +37,7 @@ from services.evaluation.analytics import (
     term_frequencies,
     theme_counts,
 )
+from services.evaluation.analytics.instruments import answer_matrix, likert_ids, score_matrix
 
 T = Text
 
@@ -320,3 +321,56 @@ def test_cohen_kappa_matches_the_formula_and_is_undefined_without_variation() ->
     assert cohen_kappa([True, False], [False, True]) == pytest.approx(-1.0)
     with pytest.raises(ValueError):
         cohen_kappa([True], [True, False])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_paired_change_from_counts_equals_ranking_the_sample(seed: int) -> None:
+    # Differences with zeros, ties, and the same magnitude on both sides (1/3 and -1/3), small and large.
+    rng = np.random.default_rng(seed)
+    n = int(rng.choice([9, 40, 400]))
+    before = rng.integers(3, 13, n) / 3
+    after = before + rng.integers(-4, 6, n) / 3
+    c = paired_change(before, after, n_boot=200)
+    d = np.round(after - before, 9)
+    assert (c.w_plus, c.w_minus) == signed_rank_sums(d)
+    assert c.n_zero == int((d == 0).sum())
+    assert c.rank_biserial == pytest.approx(rank_biserial(d))
+    nonzero = d[d != 0]
+    if c.p_method == "normal":
+        assert c.p_value == pytest.approx(sps.wilcoxon(nonzero, method="asymptotic").pvalue)
+    elif c.p_method == "exact_ties":
+        assert c.p_value == pytest.approx(exact_signed_rank_p(nonzero))
+        assert np.unique(np.abs(nonzero)).size < nonzero.size
+
+
+def test_item_tables_and_scores_read_one_answer_matrix() -> None:
+    ins = skills_instrument()
+    responses = [
+        Response("a", Role.MENTOR, {"q0": 5, "q1": 4}),
+        Response("b", Role.MENTEE, {"q0": 2}),  # q1 unanswered
+        Response("c", Role.MENTEE, {"q0": 1, "q1": None}),  # stored as None: unanswered too
+        Response("d", Role.MENTEE, {"q0": 3, "q1": 3}),
+    ]
+    matrix = answer_matrix([r.answers for r in responses], likert_ids(ins))
+    assert matrix.item_ids == ("q0", "q1")
+    np.testing.assert_array_equal(matrix.values, [[5, 4], [2, np.nan], [1, np.nan], [3, 3]])
+    assert item_distributions(ins, responses, answers=matrix) == item_distributions(ins, responses)
+    one = score_matrix(ins, [r.answers for r in responses], answers=matrix)
+    two = score_matrix(ins, [r.answers for r in responses])
+    assert one[0] == two[0] == ("skill",)
+    np.testing.assert_array_equal(one[1], two[1])
+    np.testing.assert_array_equal(one[1][:, 0], [4.5, 2.0, 1.0, 3.0])
+    complete = answer_matrix([{"q0": 1, "q1": 2}, {"q0": 3, "q1": 4}], ("q0", "q1"))
+    np.testing.assert_array_equal(complete.values, [[1, 2], [3, 4]])
+    assert complete.columns(["q1"]).tolist() == [[2], [4]] and complete.columns(["q9"]) is None
+    with pytest.raises(ValueError, match="'q0'"):
+        item_distributions(ins, [Response("x", Role.MENTOR, {"q0": 7, "q1": 1})])
+
+
+def test_term_frequencies_count_every_copy_of_a_repeated_answer() -> None:
+    texts = ["Más reuniones presenciales."] * 3 + ["Reuniones más cortas", "Reuniones, reuniones y reuniones"]
+    terms = {t.key: t for t in term_frequencies(texts)}
+    assert (terms["reuniones"].count, terms["reuniones"].documents) == (7, 5)
+    assert (terms["presenciales"].count, terms["presenciales"].documents) == (3, 3)
+    assert (terms["cortas"].count, terms["cortas"].documents) == (1, 1)
+    assert term_frequencies(iter(texts)) == term_frequencies(texts)  # any iterable, read once
