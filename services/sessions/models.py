@@ -75,6 +75,10 @@ class ProgramSettings(Base, table=True):
     feedback_items: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     counterpart_reads_feedback: bool = False
     health_thresholds: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    """the program's supervision policy (``domain.HealthPolicy.to_dict``; omitted fields keep the defaults)"""
+    health_norms: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    """the program's norms as last computed (``domain.ProgramNorms.to_dict``), reused for an hour by each change"""
+    health_norms_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

@@ -46,7 +46,9 @@ def test_outcomes_per_dyad_and_who_reads_them(world: Any, frozen: Any) -> None:
     assert k["meetings"]["in_person"] == 1
     assert (k["feedback"]["due"], k["feedback"]["on_time"], k["feedback"]["late"], k["feedback"]["late_days"]) == (6, 3, 3, [1, 4, 7])
     assert k["objectives"] == {"objectives": 2, "with_progress": 2, "achieved": 1, "measured_mean": 62.5}
-    assert k["health"] in ("amber", "red") and k["at_risk"] is True  # two meetings missed since the third
+    # One meeting missed since the third counts only with another sign: still green. Never met: red.
+    assert (k["health"], k["at_risk"]) == ("green", False)
+    assert (rows[quiet.id]["health"], rows[quiet.id]["at_risk"]) == ("red", True)
     assert rows[lost.id]["status"] == "dissolved" and rows[lost.id]["health"] is None and rows[lost.id]["at_risk"] is False
     assert rows[quiet.id]["objectives"] == {"objectives": 0, "with_progress": 0, "achieved": 0, "measured_mean": None}
     assert (got["meetings"]["held"], got["feedback"]["on_time"], got["feedback"]["late"]) == (3, 3, 3)
