@@ -40,6 +40,7 @@ class DyadRow:
     program_id: uuid.UUID
     status: str
     health_status: str | None
+    health_assessed_at: datetime | None
     activated_at: datetime
     ended_at: datetime | None
     mentee_account_id: str
@@ -109,21 +110,24 @@ def _chunks(ids: Sequence[uuid.UUID]) -> Iterator[Sequence[uuid.UUID]]:
 
 
 def _rows(session: Session, stmt: Select[Any], column: Any, ids: Sequence[uuid.UUID] | None) -> Iterable[Any]:
-    """The statement's rows: once for the program, or once per chunk of ids."""
+    """The statement's rows (plain tuples, no ORM loading): once for the program, or once per chunk of ids."""
+    conn = session.connection()
     if ids is None:
-        yield from session.execute(stmt)
+        yield from conn.execute(stmt)
         return
     for chunk in _chunks(ids):
-        yield from session.execute(stmt.where(column.in_(chunk)))
+        yield from conn.execute(stmt.where(column.in_(chunk)))
 
 
 def load(session: Session, program: ProgramSettings, dyad_ids: Sequence[uuid.UUID] | None = None, *,
-         with_objectives: bool = True) -> ProgramData:
+         health: bool = True) -> ProgramData:
     """Read the program's dyads (or only ``dyad_ids``) and their records, one
-    query per table (per chunk of ids)."""
+    query per table (per chunk of ids). Without ``health`` (statistics), the
+    meeting changes and the diary are not read."""
     iid, pid = program.institution_id, program.program_id
     in_program = (Dyad.institution_id == iid, Dyad.program_id == pid)
-    dyad_stmt = select(Dyad.id, Dyad.institution_id, Dyad.program_id, Dyad.status, Dyad.health_status, Dyad.activated_at,
+    dyad_stmt = select(Dyad.id, Dyad.institution_id, Dyad.program_id, Dyad.status, Dyad.health_status, Dyad.health_assessed_at,
+                       Dyad.activated_at,
                        Dyad.ended_at, Dyad.mentee_account_id, Dyad.mentor_account_id).where(*in_program).order_by(Dyad.id)
     data = ProgramData(dyads=[DyadRow(*r) for r in _rows(session, dyad_stmt, Dyad.id, dyad_ids)])
     if not data.dyads:
@@ -135,7 +139,7 @@ def load(session: Session, program: ProgramSettings, dyad_ids: Sequence[uuid.UUI
                           MeetingChange.to_start, MeetingChange.by)
                    .join(Meeting, Meeting.id == MeetingChange.meeting_id).join(Dyad, Dyad.id == Meeting.dyad_id)
                    .where(*in_program, MeetingChange.institution_id == iid).order_by(MeetingChange.at, MeetingChange.id))
-    for meeting_id, at, kind, from_start, to_start, by in _rows(session, change_stmt, Meeting.dyad_id, dyad_ids):
+    for meeting_id, at, kind, from_start, to_start, by in _rows(session, change_stmt, Meeting.dyad_id, dyad_ids) if health else ():
         changes[meeting_id].append(domain.MeetingChange(at, kind, from_start, to_start, by))
 
     meeting_stmt = (select(Meeting.id, Meeting.dyad_id, Meeting.planned_start, Meeting.start, Meeting.duration_minutes,
@@ -166,32 +170,31 @@ def load(session: Session, program: ProgramSettings, dyad_ids: Sequence[uuid.UUI
     touches: dict[uuid.UUID, list[domain.Touch]] = defaultdict(list)
     diary_stmt = (select(DiaryEntry.dyad_id, DiaryEntry.author_account_id, DiaryEntry.created_at)
                   .join(Dyad, Dyad.id == DiaryEntry.dyad_id).where(*in_program, DiaryEntry.institution_id == iid))
-    for dyad_id, author, created in _rows(session, diary_stmt, DiaryEntry.dyad_id, dyad_ids):
+    for dyad_id, author, created in _rows(session, diary_stmt, DiaryEntry.dyad_id, dyad_ids) if health else ():
         role = roles.get(dyad_id, {}).get(author)
         if role is not None:
             touches[dyad_id].append(domain.Touch(created, role, "diary"))
 
-    if with_objectives:
-        objectives: dict[uuid.UUID, list[ObjectiveRow]] = defaultdict(list)
-        dyad_of: dict[uuid.UUID, uuid.UUID] = {}
-        objective_stmt = (select(Objective.id, Objective.dyad_id, Objective.baseline, Objective.target, Objective.created_at,
-                                 Objective.mentee_perceived, Objective.mentor_perceived)
-                          .where(Objective.institution_id == iid, Objective.program_id == pid)
-                          .order_by(Objective.created_at, Objective.id))
-        for row in _rows(session, objective_stmt, Objective.dyad_id, dyad_ids):
-            o = ObjectiveRow(*row)
-            objectives[o.dyad_id].append(o)
-            dyad_of[o.id] = o.dyad_id
-            touches[o.dyad_id].append(domain.Touch(o.created_at, "mentee", "objective"))
-        entry_stmt = (select(ProgressEntry.objective_id, ProgressEntry.recorded_at, ProgressEntry.value)
-                      .join(Objective, Objective.id == ProgressEntry.objective_id)
-                      .where(Objective.institution_id == iid, Objective.program_id == pid, ProgressEntry.institution_id == iid)
-                      .order_by(ProgressEntry.recorded_at, ProgressEntry.id))
-        entries: dict[uuid.UUID, list[EntryRow]] = defaultdict(list)
-        for row in _rows(session, entry_stmt, Objective.dyad_id, dyad_ids):
-            e = EntryRow(*row)
-            entries[e.objective_id].append(e)
-            touches[dyad_of[e.objective_id]].append(domain.Touch(e.recorded_at, "mentee", "progress"))
-        data.objectives, data.entries = dict(objectives), dict(entries)
+    objectives: dict[uuid.UUID, list[ObjectiveRow]] = defaultdict(list)
+    dyad_of: dict[uuid.UUID, uuid.UUID] = {}
+    objective_stmt = (select(Objective.id, Objective.dyad_id, Objective.baseline, Objective.target, Objective.created_at,
+                             Objective.mentee_perceived, Objective.mentor_perceived)
+                      .where(Objective.institution_id == iid, Objective.program_id == pid)
+                      .order_by(Objective.created_at, Objective.id))
+    for row in _rows(session, objective_stmt, Objective.dyad_id, dyad_ids):
+        o = ObjectiveRow(*row)
+        objectives[o.dyad_id].append(o)
+        dyad_of[o.id] = o.dyad_id
+        touches[o.dyad_id].append(domain.Touch(o.created_at, "mentee", "objective"))
+    entry_stmt = (select(ProgressEntry.objective_id, ProgressEntry.recorded_at, ProgressEntry.value)
+                  .join(Objective, Objective.id == ProgressEntry.objective_id)
+                  .where(Objective.institution_id == iid, Objective.program_id == pid, ProgressEntry.institution_id == iid)
+                  .order_by(ProgressEntry.recorded_at, ProgressEntry.id))
+    entries: dict[uuid.UUID, list[EntryRow]] = defaultdict(list)
+    for row in _rows(session, entry_stmt, Objective.dyad_id, dyad_ids):
+        e = EntryRow(*row)
+        entries[e.objective_id].append(e)
+        touches[dyad_of[e.objective_id]].append(domain.Touch(e.recorded_at, "mentee", "progress"))
+    data.objectives, data.entries = dict(objectives), dict(entries)
     data.touches = dict(touches)
     return data

@@ -1,23 +1,31 @@
 """Supervision: dyad health judged against the program's norms, the at-risk
 list, the weekly digest, program statistics and the per-program policy.
 
-Program views read the program in set queries (``activity.load``: one query per
-table whatever the number of dyads) and assess every dyad in one pass
-(``domain.assess_cohort``: the norms first, then each dyad against them).
+Assessing a program (``assess_program``) reads it in set queries
+(``activity.load``: one query per table whatever the number of dyads),
+assesses every active dyad in one pass (``domain.assess_cohort``: the norms
+first, then each dyad against them) and stores the norms
+(``program_settings.health_norms``) and each dyad's assessment (its colour, and
+while it is flagged its summary, reasons and signals). Stored results serve
+for ``ASSESSMENT_TTL``:
 
-One dyad's health (its endpoint, and the refresh after every change to its
-meetings, forms or progress) uses the program's norms as last computed
-(``program_settings.health_norms``) while they are less than ``NORMS_TTL`` old
-at the moment of the assessment; otherwise they are computed again from the
-whole program and stored. So one change reads one dyad, and the whole program
-at most once an hour.
+* one dyad's health (its endpoint, and the refresh after every change to its
+  meetings, forms or progress) is assessed against the stored norms and
+  stored: one change reads one dyad;
+* the at-risk list reads the flagged dyads' stored assessments: its cost is
+  that of the list, not of the program. Every change shows at once; the
+  passing of time (a silence growing, a meeting left unconfirmed) within the
+  hour. Once the stored norms are older, or a dyad was never assessed, the
+  program is assessed again first.
 
-The stored colour (``dyads.health_status``) follows each assessment of the
-present: changed colours are swapped by conditional ``UPDATE ... RETURNING``
-(one statement per pair of old and new colours), and ``dyad.health_changed``
-is written for the dyads that statement claimed, so two replicas assessing at
-once announce a change once. Its payload names the signals, never a value or an
-answer.
+The statistics, the per-dyad outcomes and the weekly digest are computed from
+the set queries on each request.
+
+The stored colour (``dyads.health_status``) changes by conditional
+``UPDATE ... RETURNING`` (one statement per pair of old and new colours), and
+``dyad.health_changed`` is written for the dyads that statement claimed, so
+two replicas assessing at once announce a change once. Its payload names the
+signals, never a value or an answer.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -43,8 +51,8 @@ from services.sessions.schemas import (
     StatisticsOut,
 )
 
-NORMS_TTL = timedelta(hours=1)
-"""how long stored norms serve one dyad's assessment"""
+ASSESSMENT_TTL = timedelta(hours=1)
+"""how long a program's stored norms and assessments serve"""
 
 POLICY_DOC = (
     "Nine signals are measured for every dyad: rating_drop (rapport); missed_streak, meeting_gap, reschedules (meetings); "
@@ -87,7 +95,7 @@ def set_policy(session: Session, program: ProgramSettings, values: dict[str, Any
 
 def stored_norms(program: ProgramSettings, now: datetime) -> domain.ProgramNorms | None:
     at = program.health_norms_at
-    if program.health_norms is None or at is None or abs(now - at) > NORMS_TTL:
+    if program.health_norms is None or at is None or abs(now - at) > ASSESSMENT_TTL:
         return None
     return domain.ProgramNorms.from_dict(program.health_norms)
 
@@ -98,16 +106,26 @@ def store_norms(session: Session, program: ProgramSettings, norms: domain.Progra
 
 
 def norms_for(session: Session, program: ProgramSettings, now: datetime) -> domain.ProgramNorms:
-    """The program's norms at ``now``: stored ones while fresh, else computed from the whole program and stored."""
+    """The program's norms at ``now``: the stored ones while fresh, else the program is assessed again."""
     norms = stored_norms(program, now)
     if norms is None:
-        data = activity.load(session, program)
-        norms = domain.program_norms(data.activities(), now, policy(program))
-        store_norms(session, program, norms)
+        norms, _ = assess_program(session, program, now)
     return norms
 
 
-# -- assessments and the stored colour ----------------------------------------------------------------------------
+# -- assessments and what is stored -------------------------------------------------------------------------------
+
+
+def assess_program(session: Session, program: ProgramSettings,
+                   now: datetime) -> tuple[domain.ProgramNorms, list[tuple[activity.DyadRow, domain.DyadHealth]]]:
+    """Every active dyad at ``now``, in set queries; the norms and the assessments are stored."""
+    data = activity.load(session, program)
+    rows = {str(d.id): d for d in data.dyads}
+    norms, results = domain.assess_cohort(data.activities(), now, policy(program))
+    pairs = [(rows[h.dyad_id], h) for h in results if rows[h.dyad_id].status == "active"]
+    store_norms(session, program, norms)
+    store(session, program, pairs, norms)
+    return norms, pairs
 
 
 def health(session: Session, dyad: Dyad, program: ProgramSettings, now: datetime) -> tuple[domain.DyadHealth, domain.ProgramNorms]:
@@ -115,6 +133,39 @@ def health(session: Session, dyad: Dyad, program: ProgramSettings, now: datetime
     norms = norms_for(session, program, now)
     data = activity.load(session, program, [dyad.id])
     return domain.assess(data.activity(data.dyads[0]), now, policy(program), norms), norms
+
+
+_STORE = (
+    update(Dyad.__table__)  # type: ignore[attr-defined]
+    .where(Dyad.__table__.c.id == bindparam("dyad"))  # type: ignore[attr-defined]
+    .values(health_summary=bindparam("summary"), health_reasons=bindparam("reasons"), health_signals=bindparam("signals"),
+            health_assessed_at=bindparam("assessed_at"), health_norms_at=bindparam("norms_at"))
+)
+
+
+def store(session: Session, program: ProgramSettings, results: Sequence[tuple[Any, domain.DyadHealth]],
+          norms: domain.ProgramNorms) -> None:
+    """Store assessments of the present: the colours (``record``), and the summary,
+    reasons and signals of the dyads flagged now (cleared for those no longer
+    flagged), in one statement whatever their number. Green dyads that were
+    green already are not written again, once assessed."""
+    params = []
+    for dyad, h in results:
+        flagged = h.status is not domain.Health.GREEN
+        if flagged or dyad.health_status in ("amber", "red") or dyad.health_assessed_at is None:
+            params.append({
+                "dyad": dyad.id, "summary": h.summary if flagged else None,
+                "reasons": [reason_out(r).model_dump(mode="json") for r in h.reasons] if flagged else None,
+                "signals": signals_out(h.signals).model_dump(mode="json") if flagged else None,
+                "assessed_at": h.at, "norms_at": norms.at,
+            })
+    record(session, program, results)
+    if params:
+        session.connection().execute(_STORE, params)
+    assessed = {p["dyad"]: p["assessed_at"] for p in params}
+    for dyad, _ in results:
+        if isinstance(dyad, Dyad) and dyad.id in assessed:  # the ORM object is told, without a second UPDATE at flush
+            set_committed_value(dyad, "health_assessed_at", assessed[dyad.id])
 
 
 def record(session: Session, program: ProgramSettings, results: Sequence[tuple[Any, domain.DyadHealth]]) -> None:
@@ -151,13 +202,13 @@ def record(session: Session, program: ProgramSettings, results: Sequence[tuple[A
 
 
 def refresh(session: Session, dyad: Dyad) -> domain.DyadHealth | None:
-    """After a change to the dyad: assess it now and store its colour."""
+    """After a change to the dyad: assess it now and store the assessment."""
     if dyad.status != "active":
         return None
     program = session.get(ProgramSettings, dyad.program_id)
     assert program is not None
-    result, _ = health(session, dyad, program, clock.now())
-    record(session, program, [(dyad, result)])
+    result, norms = health(session, dyad, program, clock.now())
+    store(session, program, [(dyad, result)], norms)
     return result
 
 
@@ -199,16 +250,33 @@ def health_out(program_id: uuid.UUID, h: domain.DyadHealth, norms: domain.Progra
 
 
 def at_risk(session: Session, program: ProgramSettings) -> list[HealthOut]:
-    """Every active dyad assessed now (norms from the whole program, stored when
-    the stored ones are stale), colours stored; the amber and red ones, worst first."""
+    """The amber and red dyads, worst first: their stored assessments while the
+    program's are fresh, else the program assessed again now."""
     now = clock.now()
-    data = activity.load(session, program)
-    rows = {str(d.id): d for d in data.dyads}
-    norms, results = domain.assess_cohort(data.activities(), now, policy(program))
-    if stored_norms(program, now) is None:
-        store_norms(session, program, norms)
-    record(session, program, [(rows[h.dyad_id], h) for h in results if rows[h.dyad_id].status == "active"])
-    return [health_out(program.program_id, h, norms) for h in domain.at_risk(results) if rows[h.dyad_id].status == "active"]
+    if stored_norms(program, now) is not None:
+        t = Dyad.__table__  # type: ignore[attr-defined]
+        rows = session.connection().execute(
+            select(t.c.id, t.c.health_status, t.c.health_summary, t.c.health_reasons, t.c.health_signals,
+                   t.c.health_assessed_at, t.c.health_norms_at)
+            .where(t.c.institution_id == program.institution_id, t.c.program_id == program.program_id, t.c.status == "active",
+                   or_(t.c.health_status.in_(("amber", "red")), t.c.health_assessed_at.is_(None)))
+        ).all()
+        if all(r.health_assessed_at is not None and r.health_reasons is not None for r in rows):
+            return _stored(program, rows)
+    norms, pairs = assess_program(session, program, now)
+    return [health_out(program.program_id, h, norms) for h in domain.at_risk([h for _, h in pairs])]
+
+
+def _stored(program: ProgramSettings, rows: Sequence[Any]) -> list[HealthOut]:
+    """The at-risk list from stored assessments, ranked as the domain ranks."""
+    def key(row: Any) -> tuple[Any, ...]:
+        reasons = [domain.Reason(**{**r, "level": domain.Health(r["level"])}) for r in row.health_reasons]
+        return domain.rank_key_of(domain.Health(row.health_status), reasons, str(row.id))
+
+    return [HealthOut(dyad_id=row.id, program_id=program.program_id, status=row.health_status, summary=row.health_summary,
+                      reasons=[ReasonOut(**r) for r in row.health_reasons], signals=SignalsOut(**row.health_signals),
+                      norms_at=row.health_norms_at, computed_at=row.health_assessed_at)
+            for row in sorted(rows, key=key)]
 
 
 def digest(session: Session, program: ProgramSettings, as_of: datetime | None) -> DigestOut:
@@ -240,7 +308,7 @@ def digest(session: Session, program: ProgramSettings, as_of: datetime | None) -
 
 def statistics(session: Session, program: ProgramSettings) -> StatisticsOut:
     now = clock.now()
-    data = activity.load(session, program)
+    data = activity.load(session, program, health=False)
     meetings = [m for d in data.dyads for m in data.meetings.get(d.id, ())]
     forms = [f for d in data.dyads for f in data.forms.get(d.id, ())]
     comparisons = [data.comparison(o) for d in data.dyads for o in data.objectives.get(d.id, ())]

@@ -37,6 +37,7 @@ from .health import (
     program_norms,
     rank_dyads,
     rank_key,
+    rank_key_of,
 )
 from .model import DomainError, DyadActivity, FeedbackForm, Meeting, MeetingChange, MeetingStatus, Milestone, Modality, Touch
 from .schedule import (
@@ -165,6 +166,7 @@ __all__ = [
     "propose_schedule",
     "rank_dyads",
     "rank_key",
+    "rank_key_of",
     "validate_objective",
     "weekly_digest",
 ]

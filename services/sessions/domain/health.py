@@ -47,10 +47,13 @@ checked before amber. Lateness alone is never a warning: in a program where
 half the forms are 1-14 days late, a form warns only once it is missing well
 beyond that.
 
-The colour: red when any signal is red, or when amber signs come from
+The colour. Some signs are common in healthy dyads and count only together
+with another (rules with ``alone=False``: one meeting not held, objectives
+stalled). Red when any signal is red, or when signs come from
 ``red_when_kinds`` different kinds of evidence (rapport, meetings, engagement,
-progress); amber when any signal is amber; else green. ``rank_dyads``: worst
-first.
+progress) and one of them is amber by itself; amber when a sign is amber by
+itself, or common signs of two kinds come together; else green (a common sign
+alone is not listed). ``rank_dyads``: worst first.
 """
 
 from __future__ import annotations
@@ -162,8 +165,8 @@ class HealthPolicy:
     """meeting intervals since her own last sign of life"""
     form_overdue: Rule = Rule(Level(10, 28), Level(21, 42))
     """days her oldest unsubmitted form is overdue"""
-    progress_stalled: Rule = Rule(Level(5.0, 8.0), None)
-    """meeting intervals without progress on an open objective"""
+    progress_stalled: Rule = Rule(Level(5.0, 8.0), None, alone=False)
+    """meeting intervals without progress on an open objective (common: it counts only with another sign)"""
     milestone_overdue: Rule = Rule(Level(14, 28), None)
     """days a milestone is past its date and not reported"""
     confirmation_grace_hours: Level = Level(48, 168)
@@ -187,7 +190,7 @@ class HealthPolicy:
     min_norm_sample: int = 8
     """a norm needs this many values (dyads, members, forms or milestones)"""
     red_when_kinds: int | None = 2
-    """red when amber signs come from this many kinds of evidence (None: never)"""
+    """red when signs come from this many kinds of evidence, one of them amber by itself (None: never)"""
     default_interval_days: float = 7.0
     """the meeting interval of a dyad with fewer than two planned meetings"""
 
@@ -710,8 +713,8 @@ def _describe(signal: str, member: str | None, s: Signals, shown: float) -> str:
     if signal == "reschedules":
         return f"Meetings were moved {_plural(shown, 'time', 'times')} in the last {_fmt(s.interval_days * 4)} days"
     if signal == "one_sided":
-        return (f"{who.capitalize()} did not confirm the last {_plural(shown, 'held meeting', 'held meetings')}; "
-                f"only her {COUNTERPART[member or 'mentee']} did")
+        return (f"{who.capitalize()} has neither confirmed nor sent a form for the last "
+                f"{_plural(shown, 'held meeting', 'held meetings')}; her {COUNTERPART[member or 'mentee']} confirmed them")
     if signal == "silence":
         if member is None:
             return f"Neither member has been active for {_plural(shown, 'day', 'days')}"
@@ -773,17 +776,18 @@ def judge(dyad_id: str, s: Signals, now: datetime, policy: HealthPolicy, norms: 
             ))
     reasons.sort(key=lambda r: (-r.level.severity, KINDS.index(r.kind)))
     kinds = [k for k in KINDS if any(r.kind == k for r in reasons)]
+    strong = any(r.level is Health.AMBER and policy.rule(r.signal).alone for r in reasons)
     red = [r for r in reasons if r.level is Health.RED]
     if red:
         status = Health.RED
         summary = "Act now: " + "; ".join(_LABEL[r.signal] for r in red) + "."
-    elif policy.red_when_kinds is not None and len(kinds) >= policy.red_when_kinds:
+    elif strong and policy.red_when_kinds is not None and len(kinds) >= policy.red_when_kinds:
         status = Health.RED
         summary = f"Act now: warning signs of {len(kinds)} kinds at once ({', '.join(kinds)})."
-    elif len(kinds) >= 2 or any(policy.rule(r.signal).alone for r in reasons):
+    elif strong or len(kinds) >= 2:
         status = Health.AMBER
         summary = "Watch: " + "; ".join(_LABEL[r.signal] for r in reasons) + "."
-    else:  # a sign that counts only together with another
+    else:  # a common sign alone: it counts only together with another
         status, summary, reasons = Health.GREEN, "Nothing unusual.", []
     return DyadHealth(dyad_id=dyad_id, status=status, reasons=tuple(reasons), signals=s, summary=summary, at=now)
 
@@ -816,13 +820,16 @@ def assess_cohort(activities: Iterable[DyadActivity], now: datetime,
     return cohort.norms, [judge(a.dyad_id, s, now, policy, cohort.norms) for a, s in zip(cohort.activities, cohort.signals, strict=True)]
 
 
-def _excess(h: DyadHealth) -> float:
-    return max((r.value / r.threshold if r.threshold else r.value for r in h.reasons), default=0.0)
+def rank_key_of(status: Health, reasons: Sequence[Reason], dyad_id: str) -> tuple[int, int, int, int, float, str]:
+    """The ranking key of a dyad's colour and reasons (see ``rank_dyads``)."""
+    kinds = len({r.kind for r in reasons})
+    red = sum(1 for r in reasons if r.level is Health.RED)
+    excess = max((r.value / r.threshold if r.threshold else r.value for r in reasons), default=0.0)
+    return (-status.severity, -kinds, -red, -len(reasons), -excess, dyad_id)
 
 
 def rank_key(h: DyadHealth) -> tuple[int, int, int, int, float, str]:
-    red = sum(1 for r in h.reasons if r.level is Health.RED)
-    return (-h.status.severity, -len(h.kinds), -red, -len(h.reasons), -_excess(h), h.dyad_id)
+    return rank_key_of(h.status, h.reasons, h.dyad_id)
 
 
 def rank_dyads(healths: Iterable[DyadHealth]) -> list[DyadHealth]:

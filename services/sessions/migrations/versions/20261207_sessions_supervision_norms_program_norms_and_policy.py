@@ -1,8 +1,11 @@
-"""supervision by norms: the program's stored norms; thresholds of the old lateness-driven health reset
+"""supervision by norms: the program's stored norms and each dyad's last assessment; old thresholds reset
 
 The program's norms (``program_settings.health_norms`` and ``health_norms_at``)
 are computed from the whole cohort and reused for an hour by the health refresh
-that follows each change, so one change never reads the whole program.
+that follows each change, so one change never reads the whole program. Each
+dyad keeps its last assessment (``dyads.health_summary``, ``health_reasons``,
+``health_signals``, ``health_assessed_at``, ``health_norms_at``) so the at-risk
+list reads the flagged dyads only while the program's assessment is fresh.
 
 ``health_thresholds`` now holds the new supervision policy (signals judged
 against the program's norms). Thresholds written for the old rules (held
@@ -43,6 +46,12 @@ def upgrade() -> None:
     with op.batch_alter_table('program_settings') as batch:
         batch.add_column(sa.Column('health_norms', sa.JSON(), nullable=True))
         batch.add_column(sa.Column('health_norms_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('dyads') as batch:
+        batch.add_column(sa.Column('health_summary', sa.Text(), nullable=True))
+        batch.add_column(sa.Column('health_reasons', sa.JSON(), nullable=True))
+        batch.add_column(sa.Column('health_signals', sa.JSON(), nullable=True))
+        batch.add_column(sa.Column('health_assessed_at', sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column('health_norms_at', sa.DateTime(timezone=True), nullable=True))
     table = sa.table('program_settings', sa.column('program_id', sa.Uuid()), sa.column('health_thresholds', sa.JSON()))
     conn = op.get_bind()
     for program_id, thresholds in conn.execute(sa.select(table.c.program_id, table.c.health_thresholds)).all():
@@ -56,6 +65,9 @@ def downgrade() -> None:
     # The new policy has no meaning under the old rules: programs go back to the old defaults.
     table = sa.table('program_settings', sa.column('health_thresholds', sa.JSON()))
     op.get_bind().execute(table.update().values(health_thresholds={}))
+    with op.batch_alter_table('dyads') as batch:
+        for column in ('health_norms_at', 'health_assessed_at', 'health_signals', 'health_reasons', 'health_summary'):
+            batch.drop_column(column)
     with op.batch_alter_table('program_settings') as batch:
         batch.drop_column('health_norms_at')
         batch.drop_column('health_norms')
