@@ -290,7 +290,7 @@ def digest(session: Session, program: ProgramSettings, as_of: datetime | None) -
         return DigestChangeOut(dyad_id=uuid.UUID(c.dyad_id), before=c.before.value if c.before else None, now=c.now.value,
                                summary=c.health.summary, reasons=[reason_out(r) for r in c.health.reasons])
 
-    ended_at = {str(r.id): r for r in data.dyads}
+    rows = {str(r.id): r for r in data.dyads}
     counts = DigestCountsOut(active=d.active, flagged=d.flagged, red=d.red, new_flags=len(d.new_flags),
                              escalations=len(d.escalations), recoveries=len(d.recoveries), eased=len(d.eased),
                              ended=len(d.ended), without_meeting=len(d.without_meeting))
@@ -298,8 +298,8 @@ def digest(session: Session, program: ProgramSettings, as_of: datetime | None) -
         program_id=program.program_id, as_of=moment, since=d.since, window_days=(d.as_of - d.since).days, counts=counts,
         new_flags=[change(c) for c in d.new_flags], escalations=[change(c) for c in d.escalations],
         recoveries=[change(c) for c in d.recoveries], eased=[change(c) for c in d.eased],
-        ended=[DigestEndedOut(dyad_id=uuid.UUID(h.dyad_id), status=ended_at[h.dyad_id].status,
-                              ended_at=ended_at[h.dyad_id].ended_at, last_health=h.status.value) for h in d.ended],
+        ended=[DigestEndedOut(dyad_id=uuid.UUID(h.dyad_id), status=rows[h.dyad_id].status, ended_at=rows[h.dyad_id].ended_at,
+                              last_health=h.status.value) for h in d.ended],
         without_meeting=[DigestUnmetOut(dyad_id=uuid.UUID(u.dyad_id), planned=u.planned, last_held_meeting_at=u.last_held)
                          for u in d.without_meeting],
         norms_at=d.norms.at, computed_at=now,

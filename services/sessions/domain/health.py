@@ -18,13 +18,16 @@ existed then (``DyadActivity.as_of``):
 * **reschedules** (meetings): moves recorded in the last ``recent_intervals``
   meeting intervals.
 * **one_sided** (engagement, per member): held meetings in a row, most recent
-  first, that only her counterpart confirmed, once she had confirmed an
-  earlier one herself (a member who never confirms has a habit, not a change).
+  first, that her counterpart confirmed while she neither confirmed them nor
+  sent her form, each older than her own usual delay (the longest she took
+  before); measured for a member who acknowledged at least
+  ``one_sided_habit`` of the earlier ones (a habit is not a change).
 * **silence** (engagement, per member): time since her own last sign of life
   (a confirmation, a form, a move or cancellation she made, a touch; a held
   meeting counts for both), in meeting intervals, from the first meeting on.
-* **form_overdue** (engagement, per member): days her oldest unsubmitted form
-  is overdue.
+* **form_overdue** (engagement, per member): days her oldest form since the
+  last one she sent is overdue (an old form forgotten does not count once she
+  sends later ones).
 * **progress_stalled** (progress): time since progress last rose on an objective
   not yet achieved (its creation counts), in meeting intervals.
 * **milestone_overdue** (progress): days the most overdue unreported milestone
@@ -174,7 +177,7 @@ class HealthPolicy:
     the program's usual confirmation delay, between these bounds"""
     rating_window: int = 6
     """her last N ratings are looked at"""
-    min_ratings: int = 3
+    min_ratings: int = 2
     """rating_drop needs at least this many of her ratings"""
     recent_ratings: int = 1
     """her recent level is the mean of her last N ratings (fewer while she has few)"""
@@ -336,10 +339,15 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
     if len({m.id for m in meetings}) != len(meetings):
         raise DomainError("meeting ids must be unique")
     per = interval_days(meetings, policy.default_interval_days)
-    grace = timedelta(hours=grace_hours)
+    ends = [m.start + timedelta(minutes=m.duration_minutes) for m in meetings]
+    # The confirmation grace: the program's, or this dyad's own habit when it confirms later (its longest delay so
+    # far), never beyond the ceiling.
+    own = [min(t for t in (m.mentee_confirmed_at, m.mentor_confirmed_at) if t is not None) - end
+           for m, end in zip(meetings, ends, strict=True) if m.status is MeetingStatus.HELD]
+    grace = min(max(timedelta(hours=grace_hours), max(own, default=timedelta(0))),
+                timedelta(hours=max(grace_hours, policy.confirmation_grace_hours.ceiling)))
 
     # Meetings: due, held, missed streak, gap, reschedules.
-    ends = [m.start + timedelta(minutes=m.duration_minutes) for m in meetings]
     due: list[bool] = []
     held_starts: list[datetime] = []
     first_due: datetime | None = None
@@ -427,7 +435,7 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
         known = [d for d in before if d is not None]
         if len(before) < 2 or len(known) < policy.one_sided_habit * len(before):
             continue
-        usual = timedelta(hours=max(grace_hours, max(known)))
+        usual = max(grace, timedelta(hours=max(known)))
         one_sided[role] = sum(1 for end, _ in acks[last_ack + 1 :] if end + usual <= now)
 
     for t in activity.touches:
