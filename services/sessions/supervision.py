@@ -212,6 +212,12 @@ def refresh(session: Session, dyad: Dyad) -> domain.DyadHealth | None:
     return result
 
 
+def refresh_dyad(session: Session, dyad_id: uuid.UUID) -> domain.DyadHealth | None:
+    dyad = session.get(Dyad, dyad_id)
+    assert dyad is not None
+    return refresh(session, dyad)
+
+
 # -- shaping ------------------------------------------------------------------------------------------------------
 
 

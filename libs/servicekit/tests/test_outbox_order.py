@@ -72,9 +72,7 @@ def test_many_events_of_one_change_keep_their_order(engine) -> None:
         assert emit_many(s, KitOutbox, "y", []) == []
         s.commit()
         assert {e.txid for e in added} == {added[0].txid} and {e.tenant_id for e in added} == {"tenant-1"}
-    with Session(engine) as s:
-        feed = read_feed(s, KitOutbox, after=None, limit=10)
-        assert _names(feed) == ["first", "b", "a", "c"] and [e.type for e in feed.items] == ["x", "y", "y", "y"]
+    assert _drain(engine, None, 4) == ["first", "b", "a", "c"]
 
 
 def test_a_transaction_that_commits_late_is_not_skipped(pg_engine) -> None:

@@ -133,7 +133,7 @@ def get_dyad_health(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep)
     now = clock.now()
     result, norms = supervision.health(session, dyad, program, now)
     if dyad.status == "active":
-        supervision.record(session, program, [(dyad, result)])
+        supervision.store(session, program, [(dyad, result)], norms)
     return supervision.health_out(dyad.program_id, result, norms)
 
 
