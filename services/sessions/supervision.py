@@ -18,6 +18,10 @@ for ``ASSESSMENT_TTL``:
   hour. Once the stored norms are older, or a dyad was never assessed, the
   program is assessed again first.
 
+A background sweep (``programs_to_sweep``, ``sweep_program``; see main.py)
+assesses again every program whose stored assessment is 45 minutes old, so no
+request meets an expired one while it runs.
+
 The statistics, the per-dyad outcomes and the weekly digest are computed from
 the set queries on each request.
 
@@ -216,6 +220,36 @@ def refresh_dyad(session: Session, dyad_id: uuid.UUID) -> domain.DyadHealth | No
     dyad = session.get(Dyad, dyad_id)
     assert dyad is not None
     return refresh(session, dyad)
+
+
+SWEEP_AFTER = ASSESSMENT_TTL * 3 / 4
+"""the background sweep assesses again a program whose stored assessment is this old"""
+
+
+def programs_to_sweep(session: Session, now: datetime) -> list[uuid.UUID]:
+    """Programs with active dyads whose stored assessment is missing or older than ``SWEEP_AFTER``."""
+    t, d = ProgramSettings.__table__, Dyad.__table__  # type: ignore[attr-defined]
+    active = select(d.c.program_id).where(d.c.status == "active").distinct()
+    stmt = select(t.c.program_id).where(t.c.program_id.in_(active),
+                                        or_(t.c.health_norms_at.is_(None), t.c.health_norms_at < now - SWEEP_AFTER))
+    return list(session.connection().execute(stmt.order_by(t.c.program_id)).scalars())
+
+
+def sweep_program(session: Session, program_id: uuid.UUID, now: datetime) -> bool:
+    """Assess the program again if its stored assessment is still old; claimed by a conditional UPDATE in the same
+    transaction, so replicas sweeping at once do it once. The caller commits."""
+    t = ProgramSettings.__table__  # type: ignore[attr-defined]
+    claimed = session.connection().execute(
+        update(t).where(t.c.program_id == program_id, or_(t.c.health_norms_at.is_(None), t.c.health_norms_at < now - SWEEP_AFTER))
+        .values(health_norms_at=now)
+    )
+    if claimed.rowcount != 1:
+        return False
+    program = session.get(ProgramSettings, program_id)
+    assert program is not None
+    session.refresh(program)
+    assess_program(session, program, now)
+    return True
 
 
 # -- shaping ------------------------------------------------------------------------------------------------------

@@ -285,8 +285,6 @@ class Signals:
     meeting_gap_days: float | None
     reschedules: int
     rating_drop: Mapping[str, float]
-    rating_levels: Mapping[str, tuple[float, float]]
-    """her earlier and recent rating levels"""
     rating_slope: Mapping[str, float]
     """points per meeting over her last ratings"""
     one_sided: Mapping[str, int]
@@ -342,8 +340,8 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
     ends = [m.start + timedelta(minutes=m.duration_minutes) for m in meetings]
     # The confirmation grace: the program's, or this dyad's own habit when it confirms later (its longest delay so
     # far), never beyond the ceiling.
-    own = [min(t for t in (m.mentee_confirmed_at, m.mentor_confirmed_at) if t is not None) - end
-           for m, end in zip(meetings, ends, strict=True) if m.status is MeetingStatus.HELD]
+    own = [min(stamps) - end for m, end in zip(meetings, ends, strict=True)
+           if m.status is MeetingStatus.HELD and (stamps := [t for t in (m.mentee_confirmed_at, m.mentor_confirmed_at) if t])]
     grace = min(max(timedelta(hours=grace_hours), max(own, default=timedelta(0))),
                 timedelta(hours=max(grace_hours, policy.confirmation_grace_hours.ceiling)))
 
@@ -447,7 +445,6 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
             silence[role] = _days(now - since)
 
     drop: dict[str, float] = {}
-    levels: dict[str, tuple[float, float]] = {}
     slope: dict[str, float] = {}
     for role, points in ratings.items():
         points = sorted(points)[-policy.rating_window :]
@@ -456,7 +453,6 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
         values = [v for _, v in points]
         k = min(policy.recent_ratings, len(values) - 1)
         earlier, latest = statistics.median(values[:-k]), statistics.fmean(values[-k:])
-        levels[role] = (earlier, latest)
         drop[role] = round(earlier - latest, 9) + 0.0
         slope[role] = round(statistics.linear_regression([float(x) for x, _ in points], values).slope, 9) + 0.0
 
@@ -483,7 +479,7 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
 
     return Signals(
         interval_days=per, planned_to_date=len(due), held=sum(due), missed_streak=streak if due else None,
-        meeting_gap_days=gap, reschedules=moves, rating_drop=drop, rating_levels=levels, rating_slope=slope,
+        meeting_gap_days=gap, reschedules=moves, rating_drop=drop, rating_slope=slope,
         one_sided=one_sided, silence_days=silence, form_overdue_days=overdue, progress_stalled_days=stalled,
         milestone_overdue_days=milestone_overdue,
     )

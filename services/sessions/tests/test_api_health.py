@@ -199,3 +199,31 @@ def test_who_reads_supervision(world: Any, frozen: Any, signing_key: Any) -> Non
         for name in ("expired", "alg_none", "tampered_payload", "foreign_key_same_kid", "wrong_audience"):
             r = world.http.get(url, headers=bearer(forged[name]))
             assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json", (name, url)
+
+
+def test_the_background_sweep_assesses_again_programs_whose_assessment_is_getting_old(world: Any, engine: Any, frozen: Any) -> None:
+    from sqlmodel import Session
+
+    from services.sessions import supervision
+    from services.sessions.main import sweep_health
+
+    inst, ended = world.institution(), world.institution()
+    dyad, gone = world.dyad(inst, 1), world.dyad(ended, 2)
+    for n in range(3):
+        _hold(dyad, frozen, n)
+    _hold(gone, frozen, 0)
+    deliver(engine, "match.dissolved", {**gone.payload, "reason": "moved abroad"})
+    with Session(engine) as session:  # just assessed by the last confirmation: nothing to do
+        assert supervision.programs_to_sweep(session, frozen()) == []
+    # Two meetings pass unconfirmed (a program this small waits the ceiling, 7 days, for a confirmation): time alone
+    # turns the dyad red, and the sweep stores and announces it.
+    frozen.set(_start(dyad, 4) + timedelta(days=8))
+    with Session(engine) as session:
+        assert [str(p) for p in supervision.programs_to_sweep(session, frozen())] == [inst.program_id]
+    assert sweep_health(engine) == 1 and sweep_health(engine) == 0  # claimed once; fresh afterwards
+    assert ok(inst.coordinator.get(f"/v1/dyads/{dyad.id}"))["health_status"] == "red"
+    changes = [(e["payload"]["previous"], e["payload"]["status"]) for e in events(engine, "dyad.health_changed") if e["subject"] == dyad.id]
+    assert changes == [(None, "green"), ("green", "red")]
+    listed = ok(inst.coordinator.get(f"/v1/dyads/programs/{inst.program_id}/at-risk"))  # read from what the sweep stored
+    assert [(r["dyad_id"], r["status"]) for r in listed] == [(dyad.id, "red")]
+    assert datetime.fromisoformat(listed[0]["computed_at"]) == frozen()

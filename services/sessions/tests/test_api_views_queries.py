@@ -74,8 +74,8 @@ def test_program_views_run_the_same_statements_whatever_the_number_of_dyads(worl
     # The first at-risk reading also stores the norms and the colours that changed since the last change of each dyad:
     # one UPDATE per pair of old and new colours (at most 12), one INSERT of the events; which pairs occur depends on the
     # data, not on the number of dyads.
-    for size in counts:
-        first = counts[size].pop("at-risk")
-        assert first <= counts[size]["at-risk again"] + 1 + 12 + 2, counts
+    for per_view in counts.values():
+        first = per_view.pop("at-risk")
+        assert first <= per_view["at-risk again"] + 1 + 12 + 2, counts
     assert counts["small"] == counts["large"], counts
     assert counts["large"]["at-risk again"] <= 9 and counts["large"]["statistics"] <= 9, counts
