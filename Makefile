@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 APPS := gateway services.participants services.matching services.sessions services.evaluation
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching clean
+.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching bench-supervision bench-views clean
 
 help:
 	@echo "make run    start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/"
@@ -16,6 +16,8 @@ help:
 	@echo "make openapi   regenerate the committed OpenAPI documents under openapi/"
 	@echo "make bench-gateway   print the gateway's latency and throughput figures"
 	@echo "make bench-matching  print the matching engine's time and memory on pilot and large cohorts"
+	@echo "make bench-supervision  print how early and how precisely dyad health warns on simulated cohorts"
+	@echo "make bench-views  print the sessions program views' p50 and statements as a program grows to 5,000 dyads"
 
 # The environment: a virtualenv with the pinned dependencies (requirements.lock)
 # and the project itself installed in editable mode.
@@ -86,6 +88,12 @@ bench-gateway: venv system-packages
 
 bench-matching: venv
 	$(BIN)/python -m bench.matching
+
+bench-supervision: venv
+	$(BIN)/python -m bench.supervision
+
+bench-views: venv
+	$(BIN)/python -m bench.views
 
 clean:
 	rm -rf var/*.db var/*.db-wal var/*.db-shm

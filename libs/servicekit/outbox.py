@@ -22,6 +22,7 @@ the order is the id order.
 
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -84,6 +85,27 @@ def emit(
     )
     session.add(event)
     return event
+
+
+def emit_many(
+    session: Session,
+    model: type[OutboxEventBase],
+    event_type: str,
+    events: Iterable[tuple[Any, Any, dict[str, Any]]],
+) -> list[OutboxEventBase]:
+    """Add many events of one type, each ``(subject, tenant_id, payload)``, in
+    that order; the transaction id is read once. They commit with the change."""
+    rows = list(events)
+    if not rows:
+        return []
+    txid = _current_txid(session)
+    added = [
+        model(type=event_type, subject=str(subject), tenant_id=str(tenant_id) if tenant_id is not None else None,
+              payload=payload or {}, txid=txid)
+        for subject, tenant_id, payload in rows
+    ]
+    session.add_all(added)
+    return added
 
 
 class EventOut(BaseModel):

@@ -4,10 +4,11 @@
   the dyad's institution), the institution's coordinators (token ``tid``) and
   admins. Anyone else gets 404, the same as for a dyad that does not exist;
   a visible dyad where the caller's capacity may not act is a 403.
-- Program views (at-risk, statistics, thresholds, overdue, group events):
-  admins and the program's institution's coordinators; a member of one of the
-  program's dyads gets 403 (or read access where the route allows members);
-  anyone else 404.
+- Program views (at-risk, digest, statistics, thresholds, overdue, group
+  events): admins and the program's institution's coordinators; a member of one
+  of the program's dyads, or an API client of the institution (whatever its
+  scopes), gets 403 (or read access where the route allows members); anyone
+  else 404.
 - The program's outcomes for the report (``/v1/dyads/programs/{id}/outcomes``)
   hold personal answers (ratings, perceived achievement), so besides the
   program's coordinators and admins they answer only the evaluation service's
@@ -89,6 +90,8 @@ def program_for(session: Session, who: Principal, program_id: uuid.UUID, *, memb
         raise not_found("Program")
     if coordinates(who, program.institution_id):
         return program, "coordinator"
+    if who.is_client:
+        raise forbidden("An API client's scopes do not open this route; it is for the institution's coordinators")
     member = session.exec(
         select(Dyad.id).where(
             Dyad.institution_id == program.institution_id,
@@ -96,7 +99,7 @@ def program_for(session: Session, who: Principal, program_id: uuid.UUID, *, memb
             (Dyad.mentee_account_id == who.subject) | (Dyad.mentor_account_id == who.subject),
         )
     ).first()
-    if member is None or who.is_client:
+    if member is None:
         raise not_found("Program")
     if not members_may_read:
         raise forbidden("Only the institution's coordinators may do this")

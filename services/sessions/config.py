@@ -10,6 +10,10 @@
 - ``SESSIONS_FEED_POLL_SECONDS``: how often the feed is polled.
 - ``SESSIONS_OVERDUE_SWEEP_SECONDS``: how often overdue feedback forms are
   announced (``feedback.overdue``) by the background sweep; 0 switches it off.
+- ``SESSIONS_HEALTH_SWEEP_SECONDS``: how often the background sweep assesses
+  again the programs whose stored assessment is older than 45 minutes (so that
+  no request meets an expired one); 0 switches it off, and a request that meets
+  an expired assessment makes it first.
 - ``SESSIONS_PUBLIC_BASE_URL``: the public base of calendar feed URLs (the gateway).
 """
 
@@ -26,4 +30,5 @@ class Settings(BaseServiceSettings):
     matching_url: str = "http://127.0.0.1:8002"
     feed_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     overdue_sweep_seconds: float = Field(default=60.0, ge=0, le=86400)
+    health_sweep_seconds: float = Field(default=300.0, ge=0, le=86400)
     public_base_url: str = "http://127.0.0.1:8000"

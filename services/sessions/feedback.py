@@ -153,11 +153,6 @@ def sweep(session: Session, program: ProgramSettings | None = None) -> int:
     return announced
 
 
-def to_domain(f: FeedbackForm) -> domain.FeedbackForm:
-    return domain.FeedbackForm(meeting_id=str(f.meeting_id), dyad_id=str(f.dyad_id), respondent_id=f.respondent_role,
-                               due=f.due_at, submitted_at=f.submitted_at, rating=f.rating)
-
-
 def conflict_if_ended(dyad: Dyad) -> None:
     if dyad.status != "active":
         raise conflict(f"The dyad is {dyad.status}", dyad_status=dyad.status)

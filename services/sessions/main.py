@@ -2,14 +2,16 @@
 
 When ``SESSIONS_CLIENT_ID`` / ``SESSIONS_CLIENT_SECRET`` are set, the lifespan
 runs the matching feed consumer (match.activated → dyad + schedule;
-match.dissolved / match.completed → dyad ended) and the overdue-feedback sweep.
-Both are safe on several replicas.
+match.dissolved / match.completed → dyad ended), the overdue-feedback sweep and
+the health sweep (programs whose stored assessment is getting old are assessed
+again). All are safe on several replicas.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -21,7 +23,7 @@ from servicekit.consumer import FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 
-from services.sessions import dyads, feedback
+from services.sessions import clock, dyads, feedback, supervision
 from services.sessions.config import Settings
 from services.sessions.models import FeedCursor, HandledEvent, OutboxEvent
 from services.sessions.routers import router
@@ -62,12 +64,25 @@ def sweep_all(engine: Engine) -> int:
         return count
 
 
-async def sweep_loop(engine: Engine, stop: asyncio.Event, interval: float) -> None:
+def sweep_health(engine: Engine) -> int:
+    """Assess again the programs whose stored assessment is getting old, one transaction each."""
+    swept = 0
+    with Session(engine) as session:
+        due = supervision.programs_to_sweep(session, clock.now())
+    for program_id in due:
+        with Session(engine) as session:
+            swept += supervision.sweep_program(session, program_id, clock.now())
+            session.commit()
+    return swept
+
+
+async def sweep_loop(engine: Engine, stop: asyncio.Event, interval: float, sweep: Callable[[Engine], int] = sweep_all,
+                     name: str = "overdue sweep") -> None:
     while not stop.is_set():
         try:
-            await asyncio.to_thread(sweep_all, engine)
+            await asyncio.to_thread(sweep, engine)
         except Exception as exc:  # keep sweeping later
-            log.warning("overdue sweep failed", extra={"error": type(exc).__name__})
+            log.warning(f"{name} failed", extra={"error": type(exc).__name__})
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:
@@ -86,6 +101,9 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
             background.append(asyncio.create_task(consumer.run(stop, settings.feed_poll_seconds)))
             if settings.overdue_sweep_seconds > 0:
                 background.append(asyncio.create_task(sweep_loop(app.state.engine, stop, settings.overdue_sweep_seconds)))
+            if settings.health_sweep_seconds > 0:
+                background.append(asyncio.create_task(sweep_loop(app.state.engine, stop, settings.health_sweep_seconds,
+                                                                 sweep_health, "health sweep")))
 
     async def halt(app: FastAPI) -> None:
         stop.set()

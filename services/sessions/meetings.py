@@ -155,9 +155,3 @@ def dyad_meetings(session: Session, dyad: Dyad) -> list[Meeting]:
     return list(session.exec(
         select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id).order_by(Meeting.number)  # type: ignore[arg-type]
     ).all())
-
-
-def to_domain(m: Meeting) -> domain.Meeting:
-    return domain.Meeting(id=str(m.id), dyad_id=str(m.dyad_id), planned_start=m.planned_start, start=m.start,
-                          duration_minutes=m.duration_minutes, status=domain.MeetingStatus(m.status),
-                          modality=domain.Modality(m.modality), reschedules=m.reschedules)

@@ -84,6 +84,10 @@ class ProgramSettings(Base, table=True):
     feedback_items: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     counterpart_reads_feedback: bool = False
     health_thresholds: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    """the program's supervision policy (``domain.HealthPolicy.to_dict``; omitted fields keep the defaults)"""
+    health_norms: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    """the program's norms as last computed (``domain.ProgramNorms.to_dict``), reused for an hour by each change"""
+    health_norms_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
@@ -109,6 +113,12 @@ class Dyad(Base, table=True):
     schedule_slot: str | None = Field(default=None, max_length=100)
     schedule_reasons: list[str] = Field(default_factory=list, sa_type=JSON)
     health_status: str | None = Field(default=None, max_length=10)
+    health_summary: str | None = Field(default=None, sa_type=Text)
+    health_reasons: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    """the reasons of the last assessment, while the dyad is flagged (the at-risk list reads them)"""
+    health_signals: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    health_assessed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    health_norms_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     activated_at: datetime = Field(sa_type=UtcDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     end_reason: str | None = Field(default=None, max_length=1000)

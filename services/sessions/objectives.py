@@ -164,14 +164,3 @@ def assess(session: Session, objective: Objective, dyad: Dyad, side: str, achiev
 def dyad_objectives(session: Session, dyad: Dyad) -> list[Objective]:
     return list(session.exec(select(Objective).where(Objective.dyad_id == dyad.id, Objective.institution_id == dyad.institution_id)
                              .order_by(Objective.created_at, Objective.id)).all())  # type: ignore[arg-type]
-
-
-def progress_series(session: Session, objective: Objective) -> list[tuple]:  # type: ignore[type-arg]
-    return series_of(objective, entries(session, objective))
-
-
-def series_of(objective: Objective, recorded: list[ProgressEntry]) -> list[tuple]:  # type: ignore[type-arg]
-    """The objective's self-reported achievement over time (from its creation), from its entries in time order."""
-    series = domain.achievement_series(objective.baseline, objective.target,
-                                       [domain.ProgressEntry(e.recorded_at, e.value) for e in recorded])
-    return [(objective.created_at, 0.0), *series] if series and objective.created_at < series[0][0] else list(series)

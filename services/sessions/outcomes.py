@@ -23,30 +23,24 @@ own client (scope ``reports:read``), and the program's coordinators and admins
 view: the report publishes these figures only in groups of at least k. No
 comment, no evidence, no diary text and no name is ever given.
 
-Read in six set queries whatever the program's size (dyads, meetings, forms,
-objectives, progress entries, milestones); read-only (the stored health colour
-is not touched).
+Read in one query per table whatever the program's size (``activity.load``);
+health is the same assessment as the at-risk list (against the program's norms
+now); read-only (the stored health colour is not touched).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from collections import defaultdict
 from datetime import datetime
 from statistics import fmean
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from services.sessions import clock, domain
-from services.sessions.feedback import to_domain as form_to_domain
-from services.sessions.meetings import to_domain as meeting_to_domain
-from services.sessions.milestones import to_domain as milestone_to_domain
-from services.sessions.models import Dyad, FeedbackForm, Meeting, Milestone, Objective, ProgramSettings, ProgressEntry
-from services.sessions.objectives import assessed, series_of
+from services.sessions import activity, clock, domain
+from services.sessions.models import ProgramSettings
 from services.sessions.schemas import ProgramOutcomesOut
-from services.sessions.supervision import program_dyads, thresholds
+from services.sessions.supervision import policy
 
 ACHIEVED = 100.0
 
@@ -56,13 +50,13 @@ def _mean(values: list[float | None]) -> float | None:
     return fmean(present) if present else None
 
 
-def _objectives(objectives: list[Objective], recorded: dict[uuid.UUID, list[ProgressEntry]],
-                steps: dict[uuid.UUID, list[Milestone]], now: datetime) -> dict[str, Any]:
-    compared = [assessed(o, recorded.get(o.id, []), steps.get(o.id, []), now) for o in objectives]
-    tally = domain.tally_milestones([milestone_to_domain(m) for o in objectives for m in steps.get(o.id, [])], now)
+def _objectives(data: activity.ProgramData, dyad: activity.DyadRow, now: datetime) -> dict[str, Any]:
+    objectives = data.objectives.get(dyad.id, [])
+    compared = [data.comparison(o, now) for o in objectives]
+    tally = domain.tally_milestones(data.dyad_milestones(dyad.id), now)
     return {
         "objectives": len(objectives),
-        "with_progress": sum(1 for o in objectives if recorded.get(o.id)),
+        "with_progress": sum(1 for o in objectives if data.entries.get(o.id)),
         "achieved": sum(1 for c in compared if c.self_reported is not None and c.self_reported >= ACHIEVED),
         "milestones": tally.total, "milestones_reported": tally.reported, "milestones_confirmed": tally.confirmed,
         "milestones_overdue": tally.overdue,
@@ -73,11 +67,6 @@ def _objectives(objectives: list[Objective], recorded: dict[uuid.UUID, list[Prog
         "assessed_by_mentee": sum(1 for c in compared if c.mentee is not None),
         "assessed_by_mentor": sum(1 for c in compared if c.mentor is not None),
     }
-
-
-def _rapport(forms: list[FeedbackForm]) -> dict[str, Any]:
-    r = domain.dyad_rapport(dataclasses.replace(form_to_domain(f), respondent_role=f.respondent_role) for f in forms)
-    return dataclasses.asdict(r)
 
 
 def _meetings(meetings: list[domain.Meeting], now: datetime) -> dict[str, Any]:
@@ -101,55 +90,28 @@ def _feedback(forms: list[domain.FeedbackForm], now: datetime) -> dict[str, Any]
 
 def program_outcomes(session: Session, program: ProgramSettings) -> ProgramOutcomesOut:
     now = clock.now()
-    iid, pid = program.institution_id, program.program_id
-    dyads = program_dyads(session, program)
-    ids = {d.id for d in dyads}
-    meetings: dict[uuid.UUID, list[Meeting]] = defaultdict(list)
-    for m in session.exec(select(Meeting).join(Dyad, Dyad.id == Meeting.dyad_id)  # type: ignore[arg-type]
-                          .where(Dyad.institution_id == iid, Dyad.program_id == pid, Meeting.institution_id == iid)
-                          .order_by(Meeting.dyad_id, Meeting.number)).all():  # type: ignore[arg-type]
-        meetings[m.dyad_id].append(m)
-    forms: dict[uuid.UUID, list[FeedbackForm]] = defaultdict(list)
-    for f in session.exec(select(FeedbackForm).where(FeedbackForm.institution_id == iid, FeedbackForm.program_id == pid)).all():
-        if f.dyad_id in ids:
-            forms[f.dyad_id].append(f)
-    objectives: dict[uuid.UUID, list[Objective]] = defaultdict(list)
-    for o in session.exec(select(Objective).where(Objective.institution_id == iid, Objective.program_id == pid)
-                          .order_by(Objective.created_at, Objective.id)).all():  # type: ignore[arg-type]
-        objectives[o.dyad_id].append(o)
-    recorded: dict[uuid.UUID, list[ProgressEntry]] = defaultdict(list)
-    for e in session.exec(select(ProgressEntry).join(Objective, Objective.id == ProgressEntry.objective_id)  # type: ignore[arg-type]
-                          .where(Objective.institution_id == iid, Objective.program_id == pid, ProgressEntry.institution_id == iid)
-                          .order_by(ProgressEntry.recorded_at, ProgressEntry.id)).all():  # type: ignore[arg-type]
-        recorded[e.objective_id].append(e)
-    steps: dict[uuid.UUID, list[Milestone]] = defaultdict(list)
-    for step in session.exec(select(Milestone).join(Objective, Objective.id == Milestone.objective_id)  # type: ignore[arg-type]
-                             .where(Objective.institution_id == iid, Objective.program_id == pid, Milestone.institution_id == iid)
-                             .order_by(Milestone.due_on, Milestone.id)).all():  # type: ignore[arg-type]
-        steps[step.objective_id].append(step)
-
-    limits = thresholds(program)
+    data = activity.load(session, program)
+    _, results = domain.assess_cohort(data.activities(), now, policy(program))
+    health = {h.dyad_id: h.status.value for h in results}
     all_meetings: list[domain.Meeting] = []
     all_forms: list[domain.FeedbackForm] = []
     items = []
-    for d in dyads:
-        ms = [meeting_to_domain(m) for m in meetings[d.id]]
-        fs = [form_to_domain(f) for f in forms[d.id]]
+    for d in data.dyads:
+        ms = data.meetings.get(d.id, [])
+        fs = data.forms.get(d.id, [])
         all_meetings += ms
         all_forms += fs
-        health = None
-        if d.status == "active":
-            series = [series_of(o, recorded.get(o.id, [])) for o in objectives[d.id]]
-            health = domain.dyad_health(str(d.id), ms, fs, series, now, limits).status.value
+        colour = health.get(str(d.id)) if d.status == "active" else None
         items.append({
-            "dyad_id": d.id, "status": d.status, "health": health, "at_risk": health in ("amber", "red"),
-            "meetings": _meetings(ms, now), "feedback": _feedback(fs, now),
-            "objectives": _objectives(objectives[d.id], recorded, steps, now), "rapport": _rapport(forms[d.id]),
+            "dyad_id": d.id, "status": d.status, "health": colour, "at_risk": colour in ("amber", "red"),
+            "meetings": _meetings(ms, now), "feedback": _feedback(fs, now), "objectives": _objectives(data, d, now),
+            "rapport": dataclasses.asdict(domain.dyad_rapport(fs)),
         })
     feedback = domain.feedback_stats(all_forms, now)
     return ProgramOutcomesOut.model_validate({
-        "program_id": pid, "meetings_per_dyad": program.meetings_count, "feedback_deadline_hours": program.feedback_deadline_hours,
-        "dyads": len(dyads), "meetings": dataclasses.asdict(domain.meeting_stats(all_meetings, now)),
+        "program_id": program.program_id, "meetings_per_dyad": program.meetings_count,
+        "feedback_deadline_hours": program.feedback_deadline_hours, "dyads": len(data.dyads),
+        "meetings": dataclasses.asdict(domain.meeting_stats(all_meetings, now)),
         "feedback": {**dataclasses.asdict(feedback), "delays": [dataclasses.asdict(b) for b in feedback.delays]},
         "items": items, "computed_at": now,
     })

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 
 from servicekit.db import make_engine
-from servicekit.outbox import emit, read_feed
+from servicekit.outbox import emit, emit_many, read_feed
 from servicekit.testing import DatabaseFactory
 
 from .conftest import KitBase, KitOutbox, Widget
@@ -63,6 +63,16 @@ def test_feed_reads_in_order_and_resumes_from_a_cursor(engine) -> None:
         first = read_feed(s, KitOutbox, after=None, limit=2)
         assert _names(first) == ["a", "b"]
         assert _names(read_feed(s, KitOutbox, after=first.next_cursor, limit=10)) == ["c"]
+
+
+def test_many_events_of_one_change_keep_their_order(engine) -> None:
+    with Session(engine) as s:
+        emit(s, KitOutbox, "x", subject="first", payload={"name": "first"})
+        added = emit_many(s, KitOutbox, "y", [(n, "tenant-1", {"name": n}) for n in ("b", "a", "c")])
+        assert emit_many(s, KitOutbox, "y", []) == []
+        s.commit()
+        assert {e.txid for e in added} == {added[0].txid} and {e.tenant_id for e in added} == {"tenant-1"}
+    assert _drain(engine, None, 4) == ["first", "b", "a", "c"]
 
 
 def test_a_transaction_that_commits_late_is_not_skipped(pg_engine) -> None:

@@ -54,6 +54,8 @@ class MeetingChange:
     kind: str
     from_start: datetime
     to_start: datetime | None = None
+    by: str | None = None
+    """who made the change: ``mentee``, ``mentor``, ``coordinator`` or ``system`` (unknown: ``None``)"""
 
     def __post_init__(self) -> None:
         require_aware(self.at, "at")
@@ -218,3 +220,43 @@ class DyadActivity:
         require_aware(self.started_at, "started_at")
         if self.ended_at is not None:
             require_aware(self.ended_at, "ended_at")
+
+    def active_at(self, when: datetime) -> bool:
+        """Started at or before ``when`` and not ended by then."""
+        return self.started_at <= when and (self.ended_at is None or self.ended_at > when)
+
+    def as_of(self, when: datetime) -> DyadActivity:
+        """The activity as it stood at ``when``: meetings as they stood then
+        (``Meeting.as_of``); forms only of meetings held by then, unsubmitted if
+        submitted later; milestones created by then, unreported or unconfirmed if
+        that came later; progress points and touches up to ``when``; an end
+        after ``when`` is undone."""
+        require_aware(when, "when")
+
+        def settled(m: Meeting) -> bool:  # nothing about it was recorded after ``when``
+            return ((m.mentee_confirmed_at is None or m.mentee_confirmed_at <= when)
+                    and (m.mentor_confirmed_at is None or m.mentor_confirmed_at <= when)
+                    and (not m.changes or max(c.at for c in m.changes) <= when))
+
+        meetings = tuple(m if settled(m) else m.as_of(when) for m in self.meetings)
+        held = {m.id for m in meetings if m.status is MeetingStatus.HELD}
+        forms = tuple(
+            f if f.submitted_at is None or f.submitted_at <= when else replace(f, submitted_at=None, rating=None)
+            for f in self.forms
+            if f.meeting_id in held
+        )
+        milestones = tuple(
+            s if (s.reported_at is None or s.reported_at <= when) and (s.confirmed_at is None or s.confirmed_at <= when)
+            else replace(
+                s,
+                reported_at=s.reported_at if s.reported_at is not None and s.reported_at <= when else None,
+                confirmed_at=s.confirmed_at if s.confirmed_at is not None and s.confirmed_at <= when else None,
+            )
+            for s in self.milestones
+            if s.created_at <= when
+        )
+        progress = tuple(tuple(p for p in series if p[0] <= when) for series in self.progress)
+        touches = tuple(t for t in self.touches if t.at <= when)
+        ended = self.ended_at if self.ended_at is not None and self.ended_at <= when else None
+        return replace(self, ended_at=ended, meetings=meetings, forms=forms, milestones=milestones, progress=progress,
+                       touches=touches)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from servicekit.problems import problem_responses
 
-from services.sessions import access, diary
+from services.sessions import access, diary, supervision
 from services.sessions.dependencies import CurrentPrincipal, EntryId, IdempotencyDep, SessionDep
 from services.sessions.routers.common import CREATED, path_for, remember, replay
 from services.sessions.schemas import DiaryCreate, DiaryPublic, Sharing
@@ -22,7 +22,9 @@ router = APIRouter(prefix="/v1/diary", tags=["diary"])
 def create_diary_entry(request: Request, response: Response, body: DiaryCreate, who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
     if (again := replay(idem, session)) is not None:
         return again
-    out = diary.public(diary.create(session, who, body))
+    entry = diary.create(session, who, body)
+    supervision.refresh_dyad(session, entry.dyad_id)  # a sign of life: her silence ends
+    out = diary.public(entry)
     remember(idem, session, 201, out)
     response.headers["Location"] = path_for(request, "get_diary_entry", entry_id=out.id)
     return out

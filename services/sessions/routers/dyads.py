@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlmodel import select
 
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
-from servicekit.problems import problem_responses
+from servicekit.types import Instant
+from servicekit.problems import field_problem, problem_responses
 
 from services.sessions import access, clock, diary, feedback, meetings, objectives, outcomes, supervision
 from services.sessions.dependencies import CurrentPrincipal, DyadId, ProgramId, SessionDep
 from services.sessions.models import Dyad, Meeting, ProgramSettings
 from services.sessions.schemas import (
-    DiaryCounts, DyadPublic, FeedbackPublic, HealthOut, MeetingPublic, ObjectivePublic, ProgramOutcomesOut, StatisticsOut, Thresholds,
-    ThresholdsOut,
+    DiaryCounts, DigestOut, DyadPublic, FeedbackPublic, HealthOut, MeetingPublic, ObjectivePublic, ProgramOutcomesOut, StatisticsOut,
+    Thresholds, ThresholdsOut,
 )
 
 router = APIRouter(prefix="/v1/dyads", tags=["dyads"])
@@ -42,11 +44,27 @@ def list_program_dyads(program_id: ProgramId, who: CurrentPrincipal, session: Se
 
 
 @router.get("/programs/{program_id}/at-risk", response_model=list[HealthOut], operation_id="list_dyads_at_risk",
-            summary="The program's amber and red dyads, worst first, with reasons and thresholds (coordinators)",
+            summary="The program's amber and red dyads, worst first, each with the signs that flagged it against the program's "
+                    "norms (coordinators)",
             responses=problem_responses(401, 403, 404, 422))
 def list_dyads_at_risk(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
     program, _ = access.program_for(session, who, program_id)
     return supervision.at_risk(session, program)
+
+
+AsOf = Annotated[Instant | None, Query(description="The end of the week looked at (timezone-aware, not in the future); "
+                                                   "default now.", examples=["2026-10-05T09:00:00Z"])]
+
+
+@router.get("/programs/{program_id}/digest", response_model=DigestOut, operation_id="get_program_digest",
+            summary="The coordinator's weekly digest: new flags and escalations, recoveries, dyads that ended and dyads "
+                    "without a held meeting in the seven days before as_of (coordinators)",
+            responses=problem_responses(401, 403, 404, 422))
+def get_program_digest(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep, as_of: AsOf = None) -> Any:
+    program, _ = access.program_for(session, who, program_id)
+    if as_of is not None and as_of > clock.now():
+        raise field_problem("query.as_of", "must not be in the future")
+    return supervision.digest(session, program, as_of)
 
 
 @router.get("/programs/{program_id}/statistics", response_model=StatisticsOut, operation_id="get_program_statistics",
@@ -68,24 +86,24 @@ def get_program_outcomes(program_id: ProgramId, who: CurrentPrincipal, session: 
 
 
 def _thresholds_out(program: ProgramSettings) -> ThresholdsOut:
-    return ThresholdsOut(program_id=program.program_id, thresholds=supervision.thresholds_dict(program), documentation=supervision.THRESHOLD_DOC)
+    return ThresholdsOut(program_id=program.program_id, thresholds=Thresholds.model_validate(supervision.policy(program).to_dict()),
+                         documentation=supervision.POLICY_DOC)
 
 
 @router.get("/programs/{program_id}/health-thresholds", response_model=ThresholdsOut, operation_id="get_health_thresholds",
-            summary="The program's dyad-health thresholds (coordinators)", responses=problem_responses(401, 403, 404, 422))
+            summary="The program's supervision policy: each signal's floors and ceilings, how norms are computed (coordinators)",
+            responses=problem_responses(401, 403, 404, 422))
 def get_health_thresholds(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
     program, _ = access.program_for(session, who, program_id)
     return _thresholds_out(program)
 
 
 @router.put("/programs/{program_id}/health-thresholds", response_model=ThresholdsOut, operation_id="set_health_thresholds",
-            summary="Set the program's dyad-health thresholds (coordinators)", responses=problem_responses(401, 403, 404, 409, 422))
+            summary="Replace the program's supervision policy (omitted fields take the defaults; coordinators)",
+            responses=problem_responses(401, 403, 404, 422))
 def set_health_thresholds(program_id: ProgramId, body: Thresholds, who: CurrentPrincipal, session: SessionDep) -> Any:
     program, _ = access.program_for(session, who, program_id)
-    program.health_thresholds, program.updated_at = body.model_dump(), clock.now()
-    supervision.thresholds(program)  # the domain's own consistency checks
-    session.add(program)
-    session.flush()
+    supervision.set_policy(session, program, body.model_dump())
     return _thresholds_out(program)
 
 
@@ -105,17 +123,17 @@ def list_dyad_meetings(dyad_id: DyadId, who: CurrentPrincipal, session: SessionD
 
 
 @router.get("/{dyad_id}/health", response_model=HealthOut, operation_id="get_dyad_health",
-            summary="The dyad's health: green/amber/red with signals, reasons and thresholds (coordinators)",
+            summary="The dyad's health now: green, amber or red, with every sign that flagged it and all it measured (coordinators)",
             responses=problem_responses(401, 403, 404, 422))
 def get_dyad_health(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any:
     dyad, _ = access.dyad_for(session, who, dyad_id, allow=("coordinator",))
     program = session.get(ProgramSettings, dyad.program_id)
     assert program is not None
     now = clock.now()
-    result = supervision.health(session, dyad, program, now)
+    result, norms = supervision.health(session, dyad, program, now)
     if dyad.status == "active":
-        supervision.record(session, dyad, result)
-    return supervision.health_out(dyad, program, result, now)
+        supervision.store(session, program, [(dyad, result)], norms)
+    return supervision.health_out(dyad.program_id, result, norms)
 
 
 @router.get("/{dyad_id}/feedback", response_model=list[FeedbackPublic], operation_id="list_dyad_feedback",

@@ -25,7 +25,9 @@ router = APIRouter(prefix="/v1/objectives", tags=["objectives"])
 def create_objective(request: Request, response: Response, body: ObjectiveCreate, who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
     if (again := replay(idem, session)) is not None:
         return again
-    out = objectives.public(session, objectives.create(session, who, body))
+    objective = objectives.create(session, who, body)
+    supervision.refresh_dyad(session, objective.dyad_id)  # a sign of life, and a new objective to progress on
+    out = objectives.public(session, objective)
     remember(idem, session, 201, out)
     response.headers["Location"] = path_for(request, "get_objective", objective_id=out.id)
     return out

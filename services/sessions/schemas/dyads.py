@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from services.sessions import domain
 from services.sessions.schemas.common import Input, Output
 
 
@@ -29,70 +30,205 @@ class DyadPublic(Output):
 
 
 class ReasonOut(Output):
-    signal: str = Field(examples=["missed_streak"])
-    level: str = Field(examples=["red"])
-    value: float
-    threshold: float
-    comparison: str = Field(examples=[">="])
-    message: str = Field(examples=["2 consecutive meetings not held (threshold >= 2)"])
+    """One sign that flagged the dyad."""
+
+    signal: str = Field(description="rating_drop, missed_streak, meeting_gap, reschedules, one_sided, silence, form_overdue, "
+                                    "progress_stalled or milestone_overdue.", examples=["rating_drop"])
+    kind: str = Field(description="The kind of evidence: rapport, meetings, engagement or progress.", examples=["rapport"])
+    level: str = Field(description="amber or red.", examples=["red"])
+    member: str | None = Field(description="mentee or mentor when the sign is hers alone; null for the dyad.", examples=["mentee"])
+    value: float = Field(description="The measured value, in `unit`.", examples=[1.75])
+    threshold: float = Field(description="The value the signal had to reach (`comparison`), in `unit`.", examples=[1.5])
+    comparison: str = Field(description="`>=` (from the floor or the ceiling) or `>` (beyond the program's usual level).",
+                            examples=[">="])
+    norm: float | None = Field(description="The program's usual upper level of this signal now, in `unit`; null while the "
+                                           "program has too few values for a norm.", examples=[0.5])
+    unit: str = Field(description="points, meetings, moves or days.", examples=["points"])
+    message: str = Field(examples=[("The mentee's ratings of her mentor fell by 1.75 points from her own earlier level "
+                                    "(red from 1.5; usual in this program up to 0.5).")])
+
+
+class PerMember(Output):
+    mentee: float | None = Field(default=None, description="The mentee's value; null when not measurable yet.")
+    mentor: float | None = Field(default=None, description="The mentor's value; null when not measurable yet.")
 
 
 class SignalsOut(Output):
-    planned_to_date: int
+    """Everything measured for the dyad at that moment (null: not measurable yet)."""
+
+    interval_days: float = Field(description="The dyad's meeting interval: the median gap between its planned meetings.")
+    planned_to_date: int = Field(description="Meetings due so far: held, cancelled, missed, or unconfirmed past the grace.")
     held: int
-    held_ratio: float | None
-    missed_streak: int
-    feedback_due: int
-    feedback_on_time: int
-    on_time_rate: float | None
-    rating_slope: float | None
-    rating_slope_respondent: str | None = Field(description="mentee or mentor: whose ratings fall fastest.")
-    progress_slope: float | None
-    days_since_last_meeting: float | None
+    missed_streak: int | None = Field(description="Meetings not held in a row, counted back from the latest due one.")
+    meeting_gap_days: float | None = Field(description="Days since the last held meeting started (or the first due one).")
+    reschedules: int = Field(description="Moves recorded in the last four meeting intervals.")
+    rating_drop: PerMember = Field(description="Points her ratings of her counterpart fell from her own earlier level.")
+    rating_slope: PerMember = Field(description="Points per meeting: the trend of her last ratings.")
+    one_sided: PerMember = Field(description="Held meetings in a row she neither confirmed nor sent a form for, while her "
+                                             "counterpart confirmed them.")
+    silence_days: PerMember = Field(description="Days since her own last sign of life.")
+    form_overdue_days: PerMember = Field(description="Days her oldest form since her last submitted one is overdue.")
+    progress_stalled_days: float | None = Field(description="Days since progress last rose on an objective not yet achieved.")
+    milestone_overdue_days: float | None = Field(description="Days the most overdue unreported milestone is past its date.")
 
 
 class HealthOut(Output):
     dyad_id: uuid.UUID
     program_id: uuid.UUID
-    status: str = Field(examples=["amber"])
-    reasons: list[ReasonOut]
+    status: str = Field(description="green, amber (watch) or red (act now).", examples=["red"])
+    summary: str = Field(examples=["Act now: warning signs of 2 kinds at once (rapport, meetings)."])
+    reasons: list[ReasonOut] = Field(description="Every sign that flagged the dyad, red first; empty when green.")
     signals: SignalsOut
-    thresholds: dict[str, Any] = Field(description="The program's thresholds that were applied.")
+    norms_at: datetime = Field(description="When the program norms that were applied were computed.")
     computed_at: datetime
 
 
+_POLICY = domain.HealthPolicy()
+
+
+class LevelIn(Input):
+    """One level of one signal."""
+
+    floor: float = Field(ge=0, le=1000, description="The signal may warn from this value, when it is also beyond the "
+                                                    "program's usual level.")
+    ceiling: float = Field(ge=0, le=1000, description="The signal always warns from this value, whatever is usual in the "
+                                                      "program (so a whole cohort in trouble is still seen). Not below the floor.")
+
+
+class RuleIn(Input):
+    """A signal's amber and red levels."""
+
+    amber: LevelIn | None = Field(description="null switches amber off for this signal.")
+    red: LevelIn | None = Field(description="null switches red off for this signal. Its floor and ceiling are not below amber's.")
+    alone: bool = Field(description="Whether its amber flags a dyad by itself; when false, only together with a sign of "
+                                    "another kind.")
+
+    @classmethod
+    def of(cls, rule: domain.Rule) -> RuleIn:
+        def level(lv: domain.Level | None) -> LevelIn | None:
+            return None if lv is None else LevelIn(floor=lv.floor, ceiling=lv.ceiling)
+
+        return cls(amber=level(rule.amber), red=level(rule.red), alone=rule.alone)
+
+
+def _rule(signal: str, doc: str) -> Any:
+    return Field(default=RuleIn.of(_POLICY.rule(signal)), description=doc)
+
+
 class Thresholds(Input):
-    """Per-program health thresholds; ``null`` switches that level of that signal off. Omitted fields keep the defaults."""
+    """A program's supervision policy. Every signal is judged against the program's own norm: it warns when it
+    reaches its floor and is beyond the program's usual level (q3 + norm_fence x (q3 - q1) of the program's values now;
+    norm_far_fence for red), and always from its ceiling. Without a norm (too few values) the ceiling applies. Time
+    signals are in meeting intervals (the dyad's median gap between planned meetings: 7 days when weekly). Red when a
+    signal is red or when signs of `red_when_kinds` kinds (rapport, meetings, engagement, progress) come together.
+    A PUT replaces the whole policy: omitted fields take the defaults shown here."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"missed_streak_red": 2, "days_without_meeting_amber": 10, "progress_slope_amber": None}]},
+        json_schema_extra={"examples": [{
+            "rating_drop": {"amber": {"floor": 0.5, "ceiling": 1.0}, "red": {"floor": 1.25, "ceiling": 2.0}, "alone": True},
+            "reschedules": {"amber": None, "red": None, "alone": True}, "red_when_kinds": 3,
+        }]},
     )
 
-    missed_streak_red: int | None = Field(default=2, ge=1)
-    missed_streak_amber: int | None = Field(default=1, ge=1)
-    days_without_meeting_red: float | None = Field(default=21, gt=0)
-    days_without_meeting_amber: float | None = Field(default=14, gt=0)
-    rating_slope_red: float | None = Field(default=-0.5, le=0)
-    rating_slope_amber: float | None = Field(default=-0.25, le=0)
-    rating_window: int = Field(default=6, ge=2, le=50)
-    min_ratings: int = Field(default=3, ge=2, le=50)
-    held_ratio_red: float | None = Field(default=0.5, ge=0, le=1)
-    held_ratio_amber: float | None = Field(default=0.75, ge=0, le=1)
-    on_time_rate_red: float | None = Field(default=0.25, ge=0, le=1)
-    on_time_rate_amber: float | None = Field(default=0.5, ge=0, le=1)
-    progress_slope_red: float | None = None
-    progress_slope_amber: float | None = 0.0
-    progress_window: int = Field(default=6, ge=2, le=50)
-    min_progress_points: int = Field(default=3, ge=2, le=50)
-    min_due_for_rates: int = Field(default=3, ge=1, le=50)
-    unconfirmed_after_hours: float = Field(default=48, ge=0, le=24 * 60)
+    rating_drop: RuleIn = _rule("rating_drop", "Rapport, per member: points her ratings of her counterpart fell from her own "
+                                               "earlier level (median of her earlier ratings minus the mean of her last ones).")
+    missed_streak: RuleIn = _rule("missed_streak", "Meetings: meetings not held in a row (cancelled, no-show, or unconfirmed "
+                                                   "past the confirmation grace), counted back from the latest due one.")
+    meeting_gap: RuleIn = _rule("meeting_gap", "Meetings: meeting intervals since the last held meeting started.")
+    reschedules: RuleIn = _rule("reschedules", "Meetings: moves recorded in the last `recent_intervals` meeting intervals.")
+    one_sided: RuleIn = _rule("one_sided", "Engagement, per member: held meetings in a row her counterpart confirmed and she "
+                                           "neither confirmed nor sent a form for, each older than her own usual delay.")
+    silence: RuleIn = _rule("silence", "Engagement, per member: meeting intervals since her own last sign of life (a "
+                                       "confirmation, a form, a move she made, a diary or progress entry; a held meeting).")
+    form_overdue: RuleIn = _rule("form_overdue", "Engagement, per member: days her oldest form since her last submitted one is "
+                                                 "overdue, against the program's usual form delays. Lateness alone never "
+                                                 "warns below the program's usual delay.")
+    progress_stalled: RuleIn = _rule("progress_stalled", "Progress: meeting intervals since progress last rose on an "
+                                                         "objective not yet achieved.")
+    milestone_overdue: RuleIn = _rule("milestone_overdue", "Progress: days the most overdue unreported milestone is past its "
+                                                           "date, against the program's usual reporting delays.")
+    confirmation_grace_hours: LevelIn = Field(
+        default=LevelIn(floor=_POLICY.confirmation_grace_hours.floor, ceiling=_POLICY.confirmation_grace_hours.ceiling),
+        description="After a meeting's end, how long an unconfirmed meeting waits before it counts as not held: the "
+                    "program's usual confirmation delay, between floor and ceiling (hours).")
+    rating_window: int = Field(default=_POLICY.rating_window, ge=2, le=50, description="Her last N ratings are looked at.")
+    min_ratings: int = Field(default=_POLICY.min_ratings, ge=2, le=50, description="rating_drop needs this many of her ratings.")
+    recent_ratings: int = Field(default=_POLICY.recent_ratings, ge=1, le=49,
+                                description="Her recent level is the mean of her last N ratings (below min_ratings).")
+    one_sided_habit: float = Field(default=_POLICY.one_sided_habit, ge=0, le=1,
+                                   description="one_sided is measured for a member who acknowledged at least this share of "
+                                               "the earlier held meetings.")
+    recent_intervals: float = Field(default=_POLICY.recent_intervals, gt=0, le=52,
+                                    description="The window of `reschedules`, in meeting intervals.")
+    norm_fence: float = Field(default=_POLICY.norm_fence, ge=0, le=20,
+                              description="The program's usual level is q3 + norm_fence x (q3 - q1).")
+    norm_far_fence: float = Field(default=_POLICY.norm_far_fence, ge=0, le=20,
+                                  description="The usual level for red: q3 + norm_far_fence x (q3 - q1); not below norm_fence.")
+    min_norm_sample: int = Field(default=_POLICY.min_norm_sample, ge=4, le=10000,
+                                 description="A norm needs this many values (dyads, members, forms or milestones).")
+    red_when_kinds: int | None = Field(default=_POLICY.red_when_kinds, ge=2, le=4,
+                                       description="Red when signs of this many kinds come together; null: never.")
+    default_interval_days: float = Field(default=_POLICY.default_interval_days, gt=0, le=366,
+                                         description="The meeting interval of a dyad with fewer than two planned meetings.")
 
 
 class ThresholdsOut(Output):
     program_id: uuid.UUID
-    thresholds: dict[str, Any]
-    documentation: str = Field(description="How each threshold is compared.")
+    thresholds: Thresholds = Field(description="The policy in force.")
+    documentation: str = Field(description="How the policy is applied, in plain words.")
+
+
+class DigestCountsOut(Output):
+    active: int = Field(description="Active dyads at `as_of`.")
+    flagged: int = Field(description="Of them, amber or red.")
+    red: int
+    new_flags: int
+    escalations: int
+    recoveries: int
+    eased: int
+    ended: int
+    without_meeting: int
+
+
+class DigestChangeOut(Output):
+    dyad_id: uuid.UUID
+    before: str | None = Field(description="Its colour a week before (null: not active then).", examples=["green"])
+    now: str = Field(examples=["red"])
+    summary: str
+    reasons: list[ReasonOut] = Field(description="Why it is flagged now; for a recovery, why it was flagged a week before.")
+
+
+class DigestEndedOut(Output):
+    dyad_id: uuid.UUID
+    status: str = Field(description="completed or dissolved.")
+    ended_at: datetime | None
+    last_health: str = Field(description="Its colour a week before.")
+
+
+class DigestUnmetOut(Output):
+    dyad_id: uuid.UUID
+    planned: int = Field(description="Meetings planned in the window (at their planned or current time).")
+    last_held_meeting_at: datetime | None = Field(description="The start of its last held meeting, if any.")
+
+
+class DigestOut(Output):
+    """What changed in a program in the week before `as_of`, both moments assessed on the same data."""
+
+    program_id: uuid.UUID
+    as_of: datetime
+    since: datetime
+    window_days: int
+    counts: DigestCountsOut
+    new_flags: list[DigestChangeOut] = Field(description="Green (or not yet active) a week before, amber or red now; worst first.")
+    escalations: list[DigestChangeOut] = Field(description="Amber a week before, red now.")
+    recoveries: list[DigestChangeOut] = Field(description="Amber or red a week before, green now.")
+    eased: list[DigestChangeOut] = Field(description="Red a week before, amber now.")
+    ended: list[DigestEndedOut] = Field(description="Active a week before, completed or dissolved since.")
+    without_meeting: list[DigestUnmetOut] = Field(description="Active dyads that held no meeting in the window although "
+                                                              "one was planned in it; the longest without first.")
+    norms_at: datetime
+    computed_at: datetime
 
 
 class MeetingStatsOut(Output):

@@ -57,7 +57,9 @@ def test_outcomes_per_dyad_and_who_reads_them(world: Any, frozen: Any, signing_k
                                "perceived_mentee_mean": None, "perceived_mentor_mean": None, "assessed_by_mentee": 0,
                                "assessed_by_mentor": 0}
     assert k["rapport"] == {"mentee_rates_mentor": 4.5, "mentor_rates_mentee": 4.5, "mean": 4.5, "forms_rated": 6}
-    assert k["health"] in ("amber", "red") and k["at_risk"] is True  # two meetings missed since the third
+    # One meeting missed since the third counts only with another sign: still green. Never met: red.
+    assert (k["health"], k["at_risk"]) == ("green", False)
+    assert (rows[quiet.id]["health"], rows[quiet.id]["at_risk"]) == ("red", True)
     assert rows[lost.id]["status"] == "dissolved" and rows[lost.id]["health"] is None and rows[lost.id]["at_risk"] is False
     assert rows[quiet.id]["objectives"]["objectives"] == 0 and rows[quiet.id]["objectives"]["measured_mean"] is None
     assert rows[quiet.id]["rapport"] == {"mentee_rates_mentor": None, "mentor_rates_mentee": None, "mean": None, "forms_rated": 0}
