@@ -110,7 +110,7 @@ def test_no_route_can_send_webhook_paths_to_a_service() -> None:
 
 # -- the catalogue ----------------------------------------------------------------------------
 
-EMITTERS = {"emit": 2, "emit_event": 2, "_event": 1, "emit_meeting": 1}  # function -> index of the type argument
+EMITTERS = {"emit": 2, "emit_many": 2, "emit_event": 2, "_event": 1, "emit_meeting": 1}  # function -> index of the type argument
 
 
 def emitted_types() -> set[str]:
