@@ -136,7 +136,7 @@ def new_upstream_client(settings: Settings) -> httpx.AsyncClient:
     ``upstream_transport`` is "httpcore". httpx's own pool (httpcore) rescans
     every connection, with a system call each, for every queued request
     (httpx#3215, httpcore#1035); measured here it added about 2 ms at c=1 and
-    kept 21 % of direct throughput at c=64. ARCHITECTURE.md measured an aiohttp
+    kept 21 % of direct throughput at c=64. docs/architecture.md measured an aiohttp
     proxy keeping 96 %; README.md ("The gateway hop") has our figures.
     """
     size = settings.upstream_max_connections

@@ -4,7 +4,7 @@ It verifies the gateway's access tokens everywhere, and, in the gateway's
 single sign-on (``gateway/sso``), an institution's identity-provider tokens
 with that provider's issuer, audience, algorithms and JWKS.
 
-Hardening, in the order the checks run (ARCHITECTURE.md, "Identity and auth"):
+Hardening, in the order the checks run (docs/architecture.md, "Identity and authentication"):
 
 1. size capped (``MAX_TOKEN_BYTES``) before anything is parsed;
 2. exactly three segments: a JWE (five segments) is refused, as is any header

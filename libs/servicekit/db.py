@@ -3,7 +3,7 @@
 Sync SQLAlchemy sessions run in FastAPI's worker threadpool. The pool is sized
 to that threadpool (``pool_size = threadpool_size``) so that a thread holding a
 request never waits for a connection another waiting thread holds: the c=64
-deadlock described in ARCHITECTURE.md cannot happen.
+deadlock described in docs/architecture.md cannot happen.
 """
 
 from __future__ import annotations
