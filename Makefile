@@ -61,7 +61,7 @@ run: migrate
 	@# A development platform runs on a simulation clock that `make demo` moves (libs/servicekit/clock.py).
 	@# Webhook receivers on this machine (plain http, loopback) are allowed in development only.
 	@ALIADA_CLOCK_FILE=$(CURDIR)/var/clock GATEWAY_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true \
-		exec $(BIN)/honcho start -f Procfile -e var/dev.env
+		exec $(BIN)/python -m tools.run
 
 # With `make run` going in another terminal: the Mexico pilot (PILOT=peru: Peru)
 # played through the public API on the simulation clock; writes var/demo/*.html.

@@ -92,9 +92,27 @@ class Settings(BaseServiceSettings):
         default_factory=lambda: ["GET /v1/calls", "GET /v1/calls/{program_id}", "GET /v1/meetings/calendar/{feed}"]
     )
 
-    # Upstream calls. The read timeout bounds each wait for upstream bytes.
+    # Upstream calls. Each service has its own connection pool of
+    # upstream_max_connections, so a stalled service exhausts its own pool and
+    # never another's. upstream_timeout bounds how long a proxied request
+    # waits for its answer to begin (connecting included) and each later wait
+    # for more bytes: past it the caller gets a 504 problem. Routes known to
+    # take longer (rendered reports, a matching run, a roster upload) get
+    # their own bound in upstream_slow_routes, by route pattern.
     upstream_connect_timeout: float = Field(default=2.0, gt=0)
-    upstream_timeout: float = Field(default=30.0, gt=0)
+    upstream_timeout: float = Field(default=10.0, gt=0, le=600)
+    upstream_slow_routes: dict[str, float] = Field(
+        default_factory=lambda: {
+            "GET /v1/reports/programs/{program_id}": 60.0,
+            "GET /v1/reports/programs/{program_id}/report.pdf": 60.0,
+            "GET /v1/reports/programs/{program_id}/report.html": 60.0,
+            "GET /v1/reports/programs/{program_id}/report.csv": 60.0,
+            "GET /v1/reports/programs/{program_id}/charts/{name}.{fmt}": 30.0,
+            "GET /v1/reports/institutions/{institution_id}/comparison": 60.0,
+            "POST /v1/matching/programs/{program_id}/runs": 60.0,
+            "POST /v1/institutions/{institution_id}/roster-imports": 60.0,
+        }
+    )
     upstream_max_connections: int = Field(default=256, ge=1)
     # The proxy client's wire layer: "aiohttp" (via httpx-aiohttp) or
     # "httpcore" (httpx's default); see gateway.proxy.new_upstream_client.
@@ -209,11 +227,18 @@ class Settings(BaseServiceSettings):
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
 
-    @field_validator("routes", "body_limits", mode="before")
+    @field_validator("routes", "body_limits", "upstream_slow_routes", mode="before")
     @classmethod
     def _routes(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = json.loads(value)
+        return value
+
+    @field_validator("upstream_slow_routes")
+    @classmethod
+    def _check_slow_routes(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(not 0 < seconds <= 600 for seconds in value.values()):
+            raise ValueError("a slow route's timeout is between 0 and 600 seconds")
         return value
 
     @field_validator("routes")

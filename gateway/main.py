@@ -25,7 +25,7 @@ from gateway.grants import Grants
 from gateway.keys import KeyRing
 from gateway.minting import Minter
 from gateway.openapi import OpenAPIAggregator
-from gateway.proxy import Proxy, new_upstream_client
+from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimits
 from gateway.revocation import RevokedSessions
 from gateway.routers import admin, auth, wellknown
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             raise RuntimeError(
                 "The gateway's database is not ready (is it migrated? run: python -m gateway migrate)"
             ) from exc
-        proxy.client = new_upstream_client(settings)
+        proxy.open()
         participants.client = make_async_client(timeout=settings.internal_timeout, retries=1, max_connections=16)
         probes = make_async_client(timeout=settings.internal_timeout, retries=0, max_connections=16)
         readiness.client = aggregator.client = probes
@@ -112,7 +112,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         gc.freeze()
 
     async def shutdown(app: FastAPI) -> None:
-        for client in (proxy.client, participants.client, readiness.client):
+        await proxy.aclose()
+        for client in (participants.client, readiness.client):
             if client is not None:
                 await client.aclose()
 

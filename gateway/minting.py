@@ -1,4 +1,4 @@
-"""Minting access tokens with the ring's active key (claims per ARCHITECTURE.md).
+"""Minting access tokens with the ring's active key (claims per docs/architecture.md).
 
 People: ``sub`` (account id), ``tid`` (institution, absent for platform
 admins), ``roles``, ``scope`` (empty: people are authorized by roles), ``sid``.

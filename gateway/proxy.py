@@ -10,8 +10,9 @@ paths keep their 404/405 behaviour. Per request:
    as ``/internal/...``;
 2. unless the path is public (``Settings.public_paths``) the bearer token is
    checked at the edge (``gateway.edge``) and the per-token rate limit applied;
-3. the request goes out on the app's one pooled ``httpx.AsyncClient``: the
-   body streamed, hop-by-hop headers (Connection, Keep-Alive, Proxy-*, TE,
+3. the request goes out on its service's own pooled ``httpx.AsyncClient``
+   (one pool per service: a stalled service exhausts its own pool, never
+   another's), bounded by the route's timeout: the body streamed, hop-by-hop headers (Connection, Keep-Alive, Proxy-*, TE,
    Trailer, Transfer-Encoding, Upgrade and any header named in Connection)
    removed, ``X-Request-ID`` and ``X-Forwarded-For/Proto/Host`` set and
    ``Authorization`` kept (each service verifies the token itself);
@@ -19,8 +20,14 @@ paths keep their 404/405 behaviour. Per request:
    and Content-Length stay valid), and the upstream response is closed when
    the client has it (or has gone).
 
-A service that cannot be reached gives a 503 problem, one that does not answer
-within the read timeout a 504 problem, a broken answer a 502 problem.
+A service that cannot be reached gives a 503 problem, one that does not start
+its answer within the route's timeout (``upstream_timeout``, or the route's
+own in ``upstream_slow_routes``) a 504 problem, a broken answer a 502 problem.
+An error that is not a problem document (a load balancer's HTML page between
+the gateway and a service, say) is replaced by a problem of the same meaning:
+a 502, 503 or 504 from a load balancer by the gateway's own 502, 503 (keeping
+``Retry-After``) or 504, any other error by a problem with its status. Every
+error a client sees is ``application/problem+json``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import logging
 from http.cookiejar import CookieJar
 from typing import Any
 
+import anyio
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -136,7 +144,7 @@ def new_upstream_client(settings: Settings) -> httpx.AsyncClient:
     ``upstream_transport`` is "httpcore". httpx's own pool (httpcore) rescans
     every connection, with a system call each, for every queued request
     (httpx#3215, httpcore#1035); measured here it added about 2 ms at c=1 and
-    kept 21 % of direct throughput at c=64. ARCHITECTURE.md measured an aiohttp
+    kept 21 % of direct throughput at c=64. docs/architecture.md measured an aiohttp
     proxy keeping 96 %; README.md ("The gateway hop") has our figures.
     """
     size = settings.upstream_max_connections
@@ -144,20 +152,44 @@ def new_upstream_client(settings: Settings) -> httpx.AsyncClient:
     transport: httpx.AsyncBaseTransport | None = None
     if settings.upstream_transport == "aiohttp":
         transport = AiohttpTransport(limits=limits, trust_env=False)
-    timeout = httpx.Timeout(
-        connect=settings.upstream_connect_timeout,
-        read=settings.upstream_timeout,
-        write=settings.upstream_timeout,
-        pool=settings.upstream_connect_timeout,
-    )
     return httpx.AsyncClient(
         limits=limits,
         transport=transport,
-        timeout=timeout,
+        timeout=_timeout(settings, settings.upstream_timeout),
         trust_env=False,
         follow_redirects=False,
         cookies=_NoCookies(),
     )
+
+
+def _timeout(settings: Settings, seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(connect=settings.upstream_connect_timeout, read=seconds, write=seconds,
+                         pool=settings.upstream_connect_timeout)
+
+
+# Content types of answers the gateway passes on as they are, errors included.
+_DOCUMENT_TYPES = ("application/json", "application/problem+json", "application/scim+json")
+
+
+def _not_a_document(upstream: httpx.Response) -> bool:
+    media = upstream.headers.get("content-type", "").split(";")[0].strip().lower()
+    return upstream.status_code >= 400 and media not in _DOCUMENT_TYPES
+
+
+def _normalised(upstream: httpx.Response, service: str) -> ProblemError:
+    """The problem that stands for an error answer that is not one (module doc)."""
+    status = upstream.status_code
+    if status == 503:
+        problem = _unavailable(service)
+        retry_after = upstream.headers.get("retry-after", "")
+        if retry_after.isdigit():
+            problem.headers = {**(problem.headers or {}), "Retry-After": retry_after}
+        return problem
+    if status == 504:
+        return ProblemError(504, f"The {service} service did not answer in time", slug="upstream-timeout", service=service)
+    if status >= 500:
+        return ProblemError(502, f"The {service} service gave no valid answer", slug="bad-gateway", service=service)
+    return ProblemError(status, f"The {service} service refused the request", slug="upstream-refused", service=service)
 
 
 # Answers up to this size (by Content-Length) are collected and sent in one
@@ -201,12 +233,22 @@ class UpstreamResponse(StreamingResponse):
 
 class Proxy:
     def __init__(self, settings: Settings, edge: EdgeAuth, limits: RateLimits) -> None:
+        self.settings = settings
         self.urls = settings.service_urls
         self.table = RouteTable(settings.routes)
         self.public = PublicPaths(settings.public_paths)
+        self.slow = RoutePatterns(settings.upstream_slow_routes)
         self.edge = edge
         self.limits = limits
-        self.client: httpx.AsyncClient | None = None  # set in the lifespan
+        self.clients: dict[str, httpx.AsyncClient] = {}  # one per service, opened in the lifespan
+
+    def open(self) -> None:
+        self.clients = {service: new_upstream_client(self.settings) for service in self.urls}
+
+    async def aclose(self) -> None:
+        clients, self.clients = self.clients, {}
+        for client in clients.values():
+            await client.aclose()
 
     def routes(self) -> list[ProxyRoute]:
         return [ProxyRoute(prefix, service, self) for prefix, service in self.table.entries]
@@ -256,12 +298,22 @@ class Proxy:
         raw_path: bytes = scope.get("raw_path") or path.encode()
         query: bytes = scope.get("query_string", b"")
         url = self.urls[service] + raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        seconds = self.slow.get(method, path) or self.settings.upstream_timeout
         upstream_request = httpx.Request(
-            method, url, headers=self._upstream_headers(scope), content=request.stream() if has_body else None
+            method, url, headers=self._upstream_headers(scope), content=request.stream() if has_body else None,
+            extensions={"timeout": _timeout(self.settings, seconds).as_dict()},
         )
-        assert self.client is not None
+        client = self.clients[service]
         try:
-            upstream = await self.client.send(upstream_request, stream=True)
+            # The whole wait for the answer to begin is bounded too, whatever the
+            # wire layer does with its per-phase timeouts.
+            with anyio.fail_after(seconds + self.settings.upstream_connect_timeout):
+                upstream = await client.send(upstream_request, stream=True)
+        except TimeoutError:
+            log.warning("upstream deadline", extra={"service": service})
+            raise ProblemError(
+                504, f"The {service} service did not answer in time", slug="upstream-timeout", service=service
+            ) from None
         except httpx.PoolTimeout:
             log.warning("upstream pool exhausted", extra={"service": service})
             raise _unavailable(service) from None
@@ -280,6 +332,10 @@ class Proxy:
             ) from None
         except ClientDisconnect:
             return  # the caller left while sending the body: nobody to answer
+        if _not_a_document(upstream):
+            await upstream.aclose()
+            log.warning("upstream error that is not a problem", extra={"service": service, "status": upstream.status_code})
+            raise _normalised(upstream, service)
         await UpstreamResponse(upstream)(scope, receive, send)
 
 

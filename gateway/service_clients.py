@@ -1,6 +1,6 @@
 """The services' own API clients, provisioned from configuration.
 
-Each service that calls another with its own identity (ARCHITECTURE.md) holds
+Each service that calls another with its own identity (docs/architecture.md) holds
 a client id and secret (``<APP>_CLIENT_ID`` / ``<APP>_CLIENT_SECRET``); the
 gateway is given the same pairs in ``GATEWAY_SERVICE_CLIENTS`` and makes sure,
 at every start, that each exists with exactly that secret and those scopes.

@@ -1,4 +1,4 @@
-"""`make demo`'s cohorts hold the pilots' figures (../shared/DOMAIN.md): who
+"""`make demo`'s cohorts hold the pilots' figures (the pilots' published figures, tools/demo/pilots.py): who
 applies, who is selected and confirms, the roles staff assign, the campuses
 the matching rule must work across, the lateness mix, the spread of skill
 changes, and the months each phase falls in. The demo itself runs against

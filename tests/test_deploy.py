@@ -436,7 +436,7 @@ def gateway_env_raw() -> dict[str, Any]:
 
 
 def test_compose_connection_budget_fits_postgres(compose) -> None:
-    """ARCHITECTURE.md sizes the DB pool to the threadpool; all apps' pools must
+    """docs/architecture.md sizes the DB pool to the threadpool; all apps' pools must
     fit in the server's max_connections (less the superuser reserve)."""
     command = compose["services"]["postgres"]["command"]
     max_connections = int(next(a.split("=", 1)[1] for a in command if a.startswith("max_connections=")))

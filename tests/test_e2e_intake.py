@@ -1,5 +1,5 @@
 """Issue 3's "done": the Mexico pilot's intake, over real HTTP, through the
-gateway, with the gateway's own tokens (DOMAIN.md steps 1 to 3).
+gateway, with the gateway's own tokens (the call, screening and selection).
 
 An admin creates the university and its coordinator; the coordinator opens the
 call, which anyone reads without a token; 36 women sign up at the gateway and

@@ -369,7 +369,53 @@ async def test_a_restarted_dispatcher_and_concurrent_replicas_neither_duplicate_
     assert len(r.received) == 12
     assert len(deliveries(gateway_db, sub)) == 12
     assert handled_count(gateway_db, first_batch + second_batch) == 12
-    assert next(x for x in deliveries(gateway_db, sub) if x.id == claimed[0].delivery_id).attempts == 1
+    # The crashed replica's claim is in the log (before anything was sent), closed as interrupted.
+    resumed = next(x for x in deliveries(gateway_db, sub) if x.id == claimed[0].delivery_id)
+    assert resumed.attempts == 2
+    with Session(gateway_db) as session:
+        log = service.delivery_detail(session, resumed).attempt_log
+    assert [(a.error, a.status_code) for a in log] == [("interrupted", None), (None, 200)]
+    assert log[0].duration_ms is None and log[0].finished_at is not None
+
+
+async def test_an_attempt_is_in_the_log_before_it_is_sent(feed, gateway_db, mint, receivers) -> None:
+    """A replica that dies with a request in flight leaves that attempt in the
+    log; the next replica retries once its short lease is over, and the log
+    shows both attempts."""
+    r = receiver(receivers)
+    sub = subscribe(gateway_db, INST_A, r, ["*"])
+    (event_id,) = feed.publish(("match.activated", INST_A))
+    d = dispatcher(feed, gateway_db, mint)
+    try:
+        await d.consume_once()
+        (job,) = d.claim(1)
+        (delivery,) = deliveries(gateway_db, sub)
+        with Session(gateway_db) as session:
+            (in_flight,) = service.delivery_detail(session, delivery).attempt_log
+        assert delivery.attempts == 1 and in_flight.finished_at is None and in_flight.duration_ms is None
+        await d.attempt(job)  # sent; the replica dies before recording it
+    finally:
+        await d.stop()
+    assert r.accepted_counts() == {event_id: 1}
+    assert d.lease.total_seconds() <= d.attempt_timeout + 10  # about one attempt, not minutes
+
+    with Session(gateway_db) as session:  # its lease runs out
+        row = session.get(WebhookDelivery, job.delivery_id)
+        row.leased_until = datetime.now(UTC) - timedelta(seconds=1)
+        session.add(row)
+        session.commit()
+    other = dispatcher(feed, gateway_db, mint)
+    try:
+        assert await other.deliver_due() == 1
+    finally:
+        await other.stop()
+    (done,) = deliveries(gateway_db, sub)
+    assert done.status == SUCCEEDED and done.attempts == 2
+    with Session(gateway_db) as session:
+        log = service.delivery_detail(session, done).attempt_log
+    assert [(a.number, a.error, a.status_code) for a in log] == [(1, "interrupted", None), (2, None, 200)]
+    assert r.accepted_counts() == {event_id: 2}  # at least once: the receiver deduplicates by webhook-id
+    assert len({x.webhook_id for x in r.received}) == 1 and not r.unverified()
 
 
 async def test_a_page_that_cannot_commit_is_applied_event_by_event(feed, gateway_db, mint, receivers) -> None:

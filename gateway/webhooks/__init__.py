@@ -1,4 +1,4 @@
-"""Outgoing webhooks (ARCHITECTURE.md, "Events between services and to the outside").
+"""Outgoing webhooks (docs/architecture.md, "Events").
 
 An institution's coordinators (and admins) subscribe a URL to event types.
 The gateway's dispatcher reads every service's outbox feed with its own cursor,

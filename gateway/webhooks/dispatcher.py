@@ -16,11 +16,16 @@ feeds are not read (the cursor then catches up at once).
 ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (replicas never wait for
 each other's rows), then a conditional UPDATE that sets a lease
 (``lease_token``, ``leased_until``) only where no live lease exists, so on
-SQLite too a delivery is claimed by one replica. The HTTP attempt runs outside
-any transaction; its result is recorded only by the lease holder. A replica
-that dies mid-attempt leaves a lease that expires, and the delivery is tried
-again then (at least once; receivers deduplicate by ``webhook-id``). Stopping
-lets attempts in flight finish and be recorded, so a restart repeats nothing.
+SQLite too a delivery is claimed by one replica. The claim also writes the
+attempt into the delivery log, *before* anything is sent: a replica that dies
+mid-attempt leaves it in the log (marked ``interrupted`` when the delivery is
+next claimed: the receiver may or may not have it). The HTTP attempt runs
+outside any transaction; its result completes the logged attempt, and only
+the lease holder moves the delivery on. The lease lasts one attempt plus
+``LEASE_MARGIN_SECONDS``, so a dead replica's delivery is tried again about as
+soon as an ordinary retry would be (at least once; receivers deduplicate by
+``webhook-id``). Stopping lets attempts in flight finish and be recorded, so a
+restart repeats nothing.
 
 **An attempt.** The target is checked again by the platform's one
 outbound-URL policy (``servicekit.outbound``: DNS answers can change) and the
@@ -114,9 +119,16 @@ class TokenSource:
         return await self._get()
 
 
+# A lease covers one attempt (bounded by webhooks_timeout_seconds in all) and
+# recording it; a replica that dies holds its deliveries no longer than that.
+LEASE_MARGIN_SECONDS = 10.0
+INTERRUPTED = "interrupted"
+
+
 @dataclass(frozen=True)
 class Job:
     delivery_id: object
+    attempt_id: object
     lease_token: str
     trigger: str
     url: str
@@ -228,7 +240,7 @@ class Dispatcher:
         )
         self.attempt_timeout = settings.webhooks_timeout_seconds
         # Longer than any attempt plus recording it: a live lease is never taken over.
-        self.lease = timedelta(seconds=lease_seconds if lease_seconds is not None else self.attempt_timeout + 60)
+        self.lease = timedelta(seconds=lease_seconds if lease_seconds is not None else self.attempt_timeout + LEASE_MARGIN_SECONDS)
         self.rng = rng or random.Random()
         self._feed_client = feed_client
         self._own_feed_client = feed_client is None
@@ -395,16 +407,18 @@ class Dispatcher:
                 .values(lease_token=token, leased_until=now + self.lease)
                 .execution_options(synchronize_session=False)
             )
-            session.commit()
             rows = session.exec(
                 select(WebhookDelivery, WebhookSubscription, WebhookEvent)
                 .join(WebhookSubscription, col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id))
                 .join(WebhookEvent, col(WebhookEvent.event_id) == col(WebhookDelivery.event_id))
                 .where(WebhookDelivery.lease_token == token)
             ).all()
+            attempts = self._log_attempts(session, [d for d, _, _ in rows], now)
+            session.commit()
             return [
                 Job(
                     delivery_id=d.id,
+                    attempt_id=attempts[d.id],
                     lease_token=token,
                     trigger=d.round_trigger,
                     url=sub.url,
@@ -414,6 +428,30 @@ class Dispatcher:
                 )
                 for d, sub, event in rows
             ]
+
+    @staticmethod
+    def _log_attempts(session: Session, claimed: list[WebhookDelivery], now: datetime) -> dict[object, object]:
+        """Write each claimed delivery's next attempt into its log before it is
+        sent; an earlier attempt left unfinished (its replica died) is closed
+        as interrupted."""
+        ids = [d.id for d in claimed]
+        if not ids:
+            return {}
+        session.execute(
+            update(WebhookAttempt)
+            .where(col(WebhookAttempt.delivery_id).in_(ids), col(WebhookAttempt.finished_at).is_(None))
+            .values(error=INTERRUPTED, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        made: dict[object, object] = {}
+        for d in claimed:
+            d.attempts += 1
+            d.updated_at = now
+            attempt = WebhookAttempt(delivery_id=d.id, number=d.attempts, trigger=d.round_trigger, started_at=now)
+            session.add(d)
+            session.add(attempt)
+            made[d.id] = attempt.id
+        return made
 
     async def attempt(self, job: Job) -> Outcome:
         started_at, t0 = utcnow(), time.monotonic()
@@ -454,19 +492,14 @@ class Dispatcher:
             d = session.get(WebhookDelivery, job.delivery_id, with_for_update=True)
             if d is None:  # the subscription was deleted meanwhile
                 return
-            d.attempts += 1
-            session.add(
-                WebhookAttempt(
-                    delivery_id=d.id,
-                    number=d.attempts,
-                    trigger=job.trigger,
-                    started_at=outcome.started_at,
-                    duration_ms=outcome.duration_ms,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    response_excerpt=outcome.excerpt,
-                )
-            )
+            logged = session.get(WebhookAttempt, job.attempt_id)
+            if logged is not None:  # completes the attempt the claim logged
+                logged.duration_ms = outcome.duration_ms
+                logged.status_code = outcome.status_code
+                logged.error = outcome.error
+                logged.response_excerpt = outcome.excerpt
+                logged.finished_at = now
+                session.add(logged)
             if d.lease_token == job.lease_token:
                 d.round_attempts += 1
                 d.lease_token, d.leased_until = None, None

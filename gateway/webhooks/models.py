@@ -102,7 +102,9 @@ class WebhookAttempt(Base, table=True):
     number: int
     trigger: str = Field(max_length=16)  # "automatic" | "manual"
     started_at: datetime
-    duration_ms: int
+    # Null while the attempt is in flight (it is logged before it is sent).
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=200)
     response_excerpt: str | None = Field(default=None, sa_type=Text)

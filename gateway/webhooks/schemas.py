@@ -176,9 +176,12 @@ class AttemptPublic(BaseModel):
     number: int = Field(description="1 for the first attempt of this delivery, counting every round.")
     trigger: Trigger
     started_at: datetime
-    duration_ms: int
+    finished_at: datetime | None = Field(description="Null while the attempt is in flight: an attempt is logged before it is sent.")
+    duration_ms: int | None = Field(description="Null while in flight, or if the attempt was interrupted.")
     status_code: int | None = Field(description="The receiver's HTTP status; null if none was received.")
-    error: str | None = Field(description="Why no 2xx was received, e.g. 'timeout', 'ConnectError', 'refused: ...'.")
+    error: str | None = Field(description="Why no 2xx was received, e.g. 'timeout', 'ConnectError', 'refused: ...', or "
+                                          "'interrupted' (the gateway stopped mid-attempt: the receiver may have it; "
+                                          "the next attempt carries the same webhook-id).")
     response_excerpt: str | None = Field(description="The first bytes (at most 1 KiB) of the receiver's answer.")
 
 

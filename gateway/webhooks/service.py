@@ -234,6 +234,7 @@ def delivery_detail(session: Session, d: WebhookDelivery) -> DeliveryDetail:
             number=a.number,
             trigger=a.trigger,  # type: ignore[arg-type]
             started_at=aware(a.started_at),
+            finished_at=aware(a.finished_at) if a.finished_at is not None else None,
             duration_ms=a.duration_ms,
             status_code=a.status_code,
             error=a.error,

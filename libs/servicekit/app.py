@@ -5,7 +5,8 @@ app gets: problem handlers and a problem-aware OpenAPI document, the request
 context middleware (request id, access log, metrics), the input rule for
 paths and query strings, the body limit, the trusted-proxies rule for the
 client's address, /healthz, /readyz and
-/metrics, the token verifier, the database engine sized to the threadpool, and
+/metrics, /docs and /redoc served with their assets from the installed
+``fastapi-offline`` package (no CDN: the pages work without internet), the token verifier, the database engine sized to the threadpool, and
 a lifespan that sets the threadpool size and disposes of what it opened.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -31,6 +33,9 @@ from servicekit.problems import install_problem_handlers, problem_openapi
 from servicekit.settings import BaseServiceSettings
 
 Hook = Callable[[FastAPI], Awaitable[None]]
+
+# Where each app serves Swagger UI's and ReDoc's scripts and styles.
+DOCS_ASSETS = "/docs-assets"
 
 
 def database_check(engine: Engine) -> ReadinessCheck:
@@ -87,7 +92,8 @@ def create_service_app(
             if engine is not None:
                 engine.dispose()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title=title,
         description=description,
         version=version,

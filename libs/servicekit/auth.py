@@ -4,7 +4,7 @@ It verifies the gateway's access tokens everywhere, and, in the gateway's
 single sign-on (``gateway/sso``), an institution's identity-provider tokens
 with that provider's issuer, audience, algorithms and JWKS.
 
-Hardening, in the order the checks run (ARCHITECTURE.md, "Identity and auth"):
+Hardening, in the order the checks run (docs/architecture.md, "Identity and authentication"):
 
 1. size capped (``MAX_TOKEN_BYTES``) before anything is parsed;
 2. exactly three segments: a JWE (five segments) is refused, as is any header
@@ -144,6 +144,13 @@ class RemoteKeySource:
     arrives, at most once per ``min_refetch_seconds`` (so a flood of tokens with
     random kids cannot turn into a flood of fetches).
 
+    A failed fetch is retried with backoff (``retry_after_failure_seconds``,
+    doubling up to ``min_refetch_seconds``), not after the whole interval, and
+    while the last fetch failed a key this source does not hold is
+    *unavailable* (a 503 problem: the token may well be valid), never unknown:
+    a service that starts while the gateway is unreachable answers 503 until
+    it can fetch the keys, then verifies tokens as usual.
+
     With ``max_age_seconds`` the cached keys are also refetched on first use
     after they have grown that old (so a key the issuer withdrew stops working);
     if that refetch fails, the cached keys are kept. Each fetch has explicit
@@ -164,6 +171,7 @@ class RemoteKeySource:
         *,
         allowed_algorithms: Iterable[str] = ("RS256",),
         min_refetch_seconds: float = 30.0,
+        retry_after_failure_seconds: float = 0.5,
         max_age_seconds: float | None = None,
         timeout: float = 3.0,
         max_bytes: int = MAX_JWKS_BYTES,
@@ -175,6 +183,8 @@ class RemoteKeySource:
         self._policy = policy
         self._allowed = tuple(allowed_algorithms)
         self._min_refetch = min_refetch_seconds
+        self._retry_after_failure = retry_after_failure_seconds
+        self._failures = 0  # consecutive failed fetches
         self._max_age = max_age_seconds
         self._timeout = timeout
         self._max_bytes = max_bytes
@@ -234,7 +244,9 @@ class RemoteKeySource:
             if key is not None and not self._stale():
                 return key
             now = self._clock()
-            if self._fetched_at is not None and now - self._fetched_at < self._min_refetch:
+            if self._fetched_at is not None and now - self._fetched_at < self._wait_before_next_fetch():
+                if key is None and self._failures:
+                    raise _keys_unavailable()  # the last fetch failed: this key may well exist
                 return key
             self._fetched_at = now
             try:
@@ -242,12 +254,24 @@ class RemoteKeySource:
             except _FETCH_ERRORS as exc:
                 # A URL refused by the outbound policy, an unreachable or slow
                 # host, an answer too large or not a JWKS: never a 500.
+                self._failures += 1
                 reason = exc.reason if isinstance(exc, TargetRefused) else type(exc).__name__
-                log.warning("could not fetch JWKS", extra={"url": self.url[:200], "error": reason})
+                log.warning("could not fetch JWKS", extra={"url": self.url[:200], "error": reason, "failures": self._failures})
                 if key is not None:
                     return key
-                raise ProblemError(503, "Token keys are unavailable; try again shortly", slug="keys-unavailable") from exc
+                raise _keys_unavailable() from exc
+            self._failures = 0
             return self._keys.get(kid)
+
+    def _wait_before_next_fetch(self) -> float:
+        if not self._failures:
+            return self._min_refetch
+        return min(self._min_refetch, self._retry_after_failure * 2 ** (self._failures - 1))
+
+
+def _keys_unavailable() -> ProblemError:
+    return ProblemError(503, "Token keys are unavailable; try again shortly", slug="keys-unavailable",
+                        headers={"Retry-After": "1"})
 
 
 class TokenVerifier:

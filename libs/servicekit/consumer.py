@@ -1,4 +1,4 @@
-"""Consuming another service's outbox feed (ARCHITECTURE.md, "Events").
+"""Consuming another service's outbox feed (docs/architecture.md, "Events").
 
 A consumer keeps its own cursor per source and polls
 ``GET /internal/events?after=<cursor>`` with its service token. Each event is

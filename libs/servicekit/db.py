@@ -3,17 +3,19 @@
 Sync SQLAlchemy sessions run in FastAPI's worker threadpool. The pool is sized
 to that threadpool (``pool_size = threadpool_size``) so that a thread holding a
 request never waits for a connection another waiting thread holds: the c=64
-deadlock described in ARCHITECTURE.md cannot happen.
+deadlock described in docs/architecture.md cannot happen.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from sqlalchemy import MetaData, event, make_url
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import registry
 from sqlmodel import Session, create_engine
@@ -95,3 +97,41 @@ def get_session(request: Request) -> Iterator[Session]:
 # scope="function": the commit runs before the response is sent.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SESSION_DEPENDENCY = Depends(get_session, scope="function")
+
+
+# PostgreSQL SQLSTATEs of a database that is (for now) out of reach: class 08
+# (connection exceptions), a server shutting down or starting up (57P01-57P03),
+# too many connections (53300).
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# SQLite's transient refusals: another writer holds the file past the busy
+# timeout, or the file cannot be opened or read right now.
+_SQLITE_TRANSIENT = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database could not be
+    reached or refused for now, rather than that the request or the code is
+    wrong: a refused or lost connection, a server restarting, a pool with no
+    connection to give within its timeout, a locked SQLite file. Such a
+    failure is a 503 the client may retry (``servicekit.observability``); a
+    missing table or a bad statement stays a 500."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.TimeoutError):  # the pool had no connection to give
+            return True
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            orig = current.orig
+            sqlstate = getattr(orig, "sqlstate", None)
+            if sqlstate:
+                return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+            if isinstance(orig, sqlite3.OperationalError):
+                return str(orig).lower().startswith(_SQLITE_TRANSIENT)
+            # psycopg raises OperationalError without a SQLSTATE when it cannot
+            # connect at all (refused, reset, timed out).
+            return isinstance(current, sa_exc.OperationalError) and orig is not None
+        current = current.__cause__ or current.__context__
+    return False

@@ -17,11 +17,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.db import database_unavailable
 from servicekit.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 access_log = logging.getLogger("access")
+# What a 503 for a database out of reach asks the client to wait before retrying.
+DATABASE_RETRY_AFTER_SECONDS = 2
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics", "/internal/events"})
 log = logging.getLogger("servicekit.errors")
 
@@ -94,22 +97,42 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
-        except Exception:
-            # The last line of defence: an unexpected error becomes a 500
-            # problem carrying the request id; the traceback goes to the log,
-            # never to the client.
-            log.exception("unhandled error", extra={"route": route_template(scope)})
+        except Exception as exc:
+            # The last line of defence. A database out of reach (a restart, a
+            # crash, a pool with nothing to give) is a 503 the client may retry
+            # after Retry-After; the transaction was rolled back, so nothing
+            # was written. Anything else unexpected is a 500. Either problem
+            # carries the request id; the traceback goes to the log, never to
+            # the client.
+            unavailable = database_unavailable(exc)
+            if unavailable:
+                log.warning("database unavailable", extra={"route": route_template(scope), "error": type(exc).__name__})
+            else:
+                log.exception("unhandled error", extra={"route": route_template(scope)})
             if started:
                 raise
-            problem = Problem(
-                type="urn:aliada:problem:internal-error",
-                title="Internal Server Error",
-                status=500,
-                detail="An unexpected error occurred; quote the request id when reporting it.",
-                instance=scope.get("path"),
-                request_id=request_id,
-            )
-            response = JSONResponse(problem.model_dump(exclude_none=True), status_code=500, media_type=PROBLEM_MEDIA_TYPE)
+            if unavailable:
+                problem = Problem(
+                    type="urn:aliada:problem:database-unavailable",
+                    title="Service Unavailable",
+                    status=503,
+                    detail="The database cannot be reached right now; nothing was written. Retry shortly.",
+                    instance=scope.get("path"),
+                    request_id=request_id,
+                )
+                headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+            else:
+                problem = Problem(
+                    type="urn:aliada:problem:internal-error",
+                    title="Internal Server Error",
+                    status=500,
+                    detail="An unexpected error occurred; quote the request id when reporting it.",
+                    instance=scope.get("path"),
+                    request_id=request_id,
+                )
+                headers = None
+            response = JSONResponse(problem.model_dump(exclude_none=True), status_code=problem.status,
+                                    media_type=PROBLEM_MEDIA_TYPE, headers=headers)
             await response(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - start

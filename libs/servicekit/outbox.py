@@ -1,4 +1,4 @@
-"""Transactional outbox and its ordered feed (ARCHITECTURE.md, "Events").
+"""Transactional outbox and its ordered feed (docs/architecture.md, "Events").
 
 A service declares its outbox table from ``OutboxEventBase`` on its own base::
 

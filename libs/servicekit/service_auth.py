@@ -1,8 +1,8 @@
 """A service's own identity when it calls another service.
 
-ARCHITECTURE.md: "A service calling another uses its own client-credentials
-token with the narrowest scope, or forwards the caller's token when acting for
-her." ``ServiceTokenProvider`` is the first half: it obtains a token with the
+A service calling another uses its own client-credentials token with the
+narrowest scope, or forwards the caller's token when it acts for her
+(docs/architecture.md, "Identity and authentication"). ``ServiceTokenProvider`` is the first half: it obtains a token with the
 OAuth 2.0 client-credentials grant from the gateway and reuses it until shortly
 before it expires. One in-flight request refreshes it; concurrent callers wait
 for that one instead of each asking the gateway.

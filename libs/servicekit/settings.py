@@ -34,7 +34,7 @@ class BaseServiceSettings(BaseSettings):
     client_secret: SecretStr = SecretStr("")
     token_url: str = "http://127.0.0.1:8000/v1/auth/token"
     # Concurrency: the worker threadpool and the DB pool are sized together so
-    # a burst of requests can never starve the pool (see ARCHITECTURE.md).
+    # a burst of requests can never starve the pool (see docs/architecture.md).
     threadpool_size: int = Field(default=40, ge=1, le=1000)
     db_pool_overflow: int = Field(default=10, ge=0)
     log_level: str = "INFO"

@@ -1,4 +1,4 @@
-"""The two pilots the product is modelled on (../shared/DOMAIN.md), as data.
+"""The two pilots the product is modelled on (the Mexico and Peru pilots' published reports), as data.
 
 Figures are the pilots'; every text is written for the demo.
 

@@ -139,3 +139,58 @@ def test_private_and_symmetric_keys_are_never_accepted_from_a_jwks(signing_key: 
         ]
     }
     assert set(construct_keys(jwks, ["RS256"])) == {signing_key.kid}
+
+
+async def test_keys_unavailable_is_a_503_and_fetched_again_soon_after_a_failure() -> None:
+    """A service that started while the gateway was unreachable: every valid
+    token is a 503 (never "invalid") until the keys can be fetched, and the
+    fetch is retried with backoff, not after the whole refetch interval."""
+    import httpx
+
+    from servicekit.problems import ProblemError
+
+    key = SigningKey.generate(kid="k1")
+    up = False
+    calls = 0
+    now = 1000.0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if not up:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json={"keys": [key.public_jwk]})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    source = RemoteKeySource("http://127.0.0.1:1/jwks", client=client, min_refetch_seconds=30,
+                             retry_after_failure_seconds=0.5, clock=lambda: now)
+    for _ in range(3):  # the fetch failed; within the backoff no new fetch, and still no "unknown key"
+        with pytest.raises(ProblemError) as refused:
+            await source.get("k1")
+        assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
+    assert calls == 1
+    now += 0.6  # past the first backoff: one more try, which fails again; the next wait doubles
+    with pytest.raises(ProblemError):
+        await source.get("k1")
+    assert calls == 2
+    now += 0.6
+    with pytest.raises(ProblemError):
+        await source.get("k1")
+    assert calls == 2  # 1 s now
+    up = True
+    now += 0.5
+    assert (await source.get("k1")) is not None  # 15 s before the old 30 s interval would have allowed it
+    assert calls == 3
+    # Healthy again: an unknown kid is unknown (None, a 401), refetched at most once per interval.
+    assert (await source.get("random")) is None
+    assert (await source.get("random2")) is None
+    assert calls == 3
+    await client.aclose()
+
+
+async def test_backoff_never_exceeds_the_refetch_interval() -> None:
+    source = RemoteKeySource("http://127.0.0.1:1/jwks", min_refetch_seconds=30, retry_after_failure_seconds=0.5)
+    source._failures = 20
+    assert source._wait_before_next_fetch() == 30
+    source._failures = 0
+    assert source._wait_before_next_fetch() == 30

@@ -1,4 +1,4 @@
-"""The Mexico pilot's intake, run in-process through the API (DOMAIN.md, steps 1 to 3).
+"""The Mexico pilot's intake, run in-process through the API (the call, screening and selection).
 
 A call opens with the pilot's criteria. The 30 women the pilot took part with
 (16 mentors, 14 mentees) apply, together with three others the criteria turn

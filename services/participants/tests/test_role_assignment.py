@@ -1,4 +1,4 @@
-"""Staff assign the roles (DOMAIN.md, step 2): the role an applicant seeks is
+"""Staff assign the roles (selection): the role an applicant seeks is
 a preference; the coordinators fix her role when they accept her, singly or in
 bulk, against that role's eligibility rules. Her membership, the funnel, the
 program's application list and the events follow the assigned role; a decided
