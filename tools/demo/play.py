@@ -502,8 +502,22 @@ class Demo:
                 self.later(start + timedelta(minutes=self.pilot.meeting_minutes + 20),
                            lambda m=m, dyad=dyad: self.meeting_held(dyad, m["id"], codes))  # fmt: skip
                 moved += 1
+        # Each mentee moves the target dates of the milestones she has not met yet by as much: her plan
+        # moves with her sessions (never past the objective's own date).
+        _, mentoring_end = self.phase("mentoring")
+        shifted = 0
+        for dyad in self.dyads:
+            for objective in dyad.objectives:
+                for m in dyad.mentee.person.get(f"/v1/objectives/{objective['id']}/milestones"):
+                    due = date.fromisoformat(m["due_on"])
+                    if m["status"] == "planned":
+                        moved_to = min(due + length, mentoring_end)
+                        dyad.mentee.person.patch(f"/v1/milestones/{m['id']}", {"due_on": str(moved_to)})
+                        objective["due"][m["id"]] = moved_to
+                        shifted += 1
         ends = (begins + length).astimezone(self.tz).date()
-        self.say(f"  {begins.astimezone(self.tz).date()}  {why} until {ends}: the mentors move {moved} sessions")
+        self.say(f"  {begins.astimezone(self.tz).date()}  {why} until {ends}: the mentors move {moved} sessions, "
+                 f"the mentees the dates of {shifted} milestones")  # fmt: skip
 
     def meeting_held(self, dyad: Dyad, meeting_id: str, codes: list[str]) -> None:
         """The pair met: both confirm, both send their forms, and the work around the meeting."""
@@ -655,6 +669,7 @@ class Demo:
                 "career_goal": o.career_goal, "due_date": str(mentoring_end), "milestones": milestones,
             })  # fmt: skip
             created["steps"] = {m["id"]: values[m["title"]] for m in created["milestones"]}
+            created["due"] = {m["id"]: date.fromisoformat(m["due_on"]) for m in created["milestones"]}
             dyad.objectives.append(created)
 
     def progress(self, dyad: Dyad, number: int, planned: int, meeting_id: str) -> None:
@@ -674,6 +689,28 @@ class Demo:
                 if step <= value and milestone_id not in self.handled:
                     self.handled.add(milestone_id)
                     self.report_milestone(dyad, milestone_id)
+        self.replan(dyad)
+
+    def replan(self, dyad: Dyad) -> None:
+        """Behind her plan, a mentee who keeps up moves the date of a milestone she will not
+        make to a few days after the next session (most do, most of the time); the mentee who
+        achieves little leaves her plan as it was."""
+        if dyad.low_mentee:
+            return
+        _, mentoring_end = self.phase("mentoring")
+        today = self.today()
+        meetings = dyad.mentee.person.get(f"/v1/dyads/{dyad.id}/meetings", params={"limit": 50})["items"]
+        ahead = sorted(datetime.fromisoformat(m["start"]) for m in meetings
+                       if m["status"] in ("scheduled", "rescheduled") and datetime.fromisoformat(m["start"]) > self.clock.now())
+        target = min((ahead[0] + timedelta(days=5)).astimezone(self.tz).date() if ahead else mentoring_end, mentoring_end)
+        for objective in dyad.objectives:
+            for milestone_id, due in objective["due"].items():
+                if milestone_id in self.handled or due > today + timedelta(days=3) or target <= due:
+                    continue
+                if self.rng.random() < 0.8:
+                    dyad.mentee.person.patch(f"/v1/milestones/{milestone_id}", {"due_on": str(target)})
+                    objective["due"][milestone_id] = target
+                    self.tally["milestones_moved"] += 1
 
     def report_milestone(self, dyad: Dyad, milestone_id: str, again: bool = False) -> None:
         dyad.mentee.person.post(f"/v1/milestones/{milestone_id}/evidence", {
