@@ -1091,5 +1091,6 @@ def play(pilot: Pilot, gateway: str, admin_email: str, admin_password: str, cloc
         if pilot.interviews:
             demo.interviews()
         path = demo.report()
-        say(f"Done at simulated {demo.today()}. The program report: {path.resolve()} (and {pilot.key}-report.json)")
+        say(f"Done at simulated {demo.today()}. The program report: {path.resolve()} "
+            f"(and {pilot.key}-report.pdf, {pilot.key}-report.json)")
         return path
