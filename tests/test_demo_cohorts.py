@@ -86,3 +86,42 @@ def test_the_phases_fall_in_the_pilots_months(year: int) -> None:
     # Mexico: twelve weekly meetings fit in the mentoring phase, which ends as the autumn semester does.
     first, last = next((a, b) for k, a, b in MEXICO.spans if k == "mentoring")
     assert last - first >= 7 * MEXICO.meetings and months(MEXICO)["mentoring"][1] in ("11", "12")
+
+
+def test_peru_interviews_answer_the_default_guides_in_the_codebook_themes() -> None:
+    """Ten interviews (five per role), the eight questions of the platform's default guide
+    for her role, every code in the codebook (three themes and their sub-themes), each of the
+    three themes carried by both roles, and each quote verbatim in one coded answer."""
+    from services.evaluation.analytics.interviews import DEFAULT_GUIDES
+    from tools.demo.interviews import CODEBOOK, MENTEES, MENTORS
+
+    themes = {code for code, parent, *_ in CODEBOOK if parent is None}
+    parents = {code: parent or code for code, parent, *_ in CODEBOOK}
+    assert themes == {"gendered-roles", "confidence", "journeys"}
+    assert (len(MENTORS), len(MENTEES)) == (5, 5)
+    for role, people in (("mentor", MENTORS), ("mentee", MENTEES)):
+        keys = {q.key for q in next(v for k, v in DEFAULT_GUIDES.items() if k.value == role)}
+        carried: Counter = Counter()
+        for person in people:
+            assert person.role == role and set(person.answers) == keys
+            used = {code for _, codes in person.answers.values() for code in codes}
+            assert used <= set(parents), used - set(parents)
+            carried.update({parents[c] for c in used})
+            holding = [codes for text, codes in person.answers.values() if person.quote in text]
+            assert len(holding) == 1 and holding[0], person.quote
+        assert set(carried) == themes and all(n >= 2 for n in carried.values()), (role, carried)
+    texts = [text for p in (*MENTORS, *MENTEES) for text, _ in p.answers.values()]
+    assert len(set(texts)) == len(texts), "every answer is her own"
+
+
+def test_only_the_interviewing_pilot_asks_for_quotes_and_the_rest_of_the_cohort_is_unchanged() -> None:
+    peru = [p for p in draw(PERU) if p.is_member]
+    share = sum("quotes" in p.consents for p in peru) / len(peru)
+    assert 0.5 < share < 0.9 and all({"program", "research"} <= set(p.consents) for p in peru)
+    assert not any("quotes" in p.consents for p in draw(MEXICO))
+    assert PERU.interviews and not MEXICO.interviews
+    # consent to quotes has its own draws: without it the same women apply, with the same habits
+    from dataclasses import replace
+
+    plain = draw(replace(PERU, quotes_share=0.0))
+    assert [replace(p, consents=()) for p in draw(PERU)] == [replace(p, consents=()) for p in plain]

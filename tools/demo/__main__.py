@@ -3,8 +3,9 @@
 Logs in as the bootstrap admin (GATEWAY_BOOTSTRAP_ADMIN_PASSWORD from
 var/dev.env, which ``make run`` writes, unless --admin-password or
 ALIADA_ADMIN_PASSWORD says otherwise), plays the pilot through the gateway and
-writes the program's report under var/demo/: ``<pilot>-report.html`` and
-``<pilot>-report.json`` (the document of ``GET /v1/reports/programs/{id}``).
+writes the program's report under var/demo/: ``<pilot>-report.html``,
+``<pilot>-report.pdf`` (both in Spanish) and ``<pilot>-report.json`` (the
+document of ``GET /v1/reports/programs/{id}``).
 """
 
 from __future__ import annotations

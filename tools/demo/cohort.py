@@ -31,6 +31,7 @@ class Person:
     mood: float  # how favourably she answers the closing questionnaire, around 0
     interests: tuple[str, ...]
     codes: tuple[str, ...]  # matching objectives (mentees) or expertise (mentors)
+    consents: tuple[str, ...] = ("program", "research")  # the purposes she consents to with her application
     email: str = ""
     application_id: str = ""
     participant_id: str = ""
@@ -104,6 +105,11 @@ def draw(pilot: Pilot, seed: int = 20261122) -> list[Person]:
                 interests=tuple(sorted(rng.sample(INTERESTS, 2))),
                 codes=tuple(OBJECTIVE_CODES[(start + i) % len(OBJECTIVE_CODES)] for i in range(width)),
             ))  # fmt: skip
+    # Some also agree to be quoted in the program's reports (the pilots that interview).
+    agrees = random.Random(f"{pilot.key}-{seed}-quotes")  # its own draws: the rest of the cohort stays as it was
+    for p in people:
+        if agrees.random() < pilot.quotes_share:
+            p.consents = ("program", "research", "quotes")
     # Half the members are punctual with their forms; the other half send them 1 to 14 days late.
     members = [p for p in people if p.is_member]
     for p in rng.sample(members, len(members) // 2):
@@ -128,7 +134,7 @@ def form(pilot: Pilot, p: Person, program: dict, campuses: list[str], units: lis
                        else "Proyectos de laboratorio y apoyo en docencia." if p.sought == "mentor"
                        else "Servicio social y proyectos de laboratorio."),
         "evidence": [f"https://cv.{pilot.slug}.example/{p.n:03d}"],
-        "consents": {"privacy_notice_version": program["privacy_notice"]["version"], "purposes": ["program", "research"]},
+        "consents": {"privacy_notice_version": program["privacy_notice"]["version"], "purposes": list(p.consents)},
     }  # fmt: skip
     if mentor_like:
         body.update(funding_experience=bool(funding), has_recognition=bool(recognition),

@@ -133,6 +133,8 @@ class Pilot:
     mentee_takeaways: tuple[str, ...]
     suggestions: tuple[str, ...]
     closing_skips: tuple[int, int]  # (mentors, mentees) of the completing dyads who leave the questionnaire blank
+    interviews: bool = False  # closing interviews coded into themes (tools.demo.interviews)
+    quotes_share: float = 0.0  # the share of applicants who also consent to be quoted
 
 
 UJAT_CAMPUSES = (
@@ -361,6 +363,8 @@ PERU = Pilot(
         "Extender el programa a todo el año académico.",
     ),
     closing_skips=(2, 6),
+    interviews=True,
+    quotes_share=0.7,
 )
 
 PILOTS = {p.key: p for p in (MEXICO, PERU)}

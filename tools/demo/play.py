@@ -34,6 +34,7 @@ import httpx
 from tools.demo.api import DemoError, Person, SimulationClock, client_token, log_in, wait_for
 from tools.demo.cohort import Person as Member
 from tools.demo.cohort import draw, form
+from tools.demo.interviews import CODEBOOK, MENTEES, MENTORS, Interviewee
 from tools.demo.pilots import Objective, Pilot
 
 PASSWORD = "demo-contraseña-" + uuid.uuid4().hex[:8]
@@ -65,6 +66,7 @@ class Dyad:
     reach: float = 0.8  # the share of her targets she will really reach
     breaks_after: int | None = None
     low_mentee: bool = False  # the mentee who feels she achieved little
+    dissolved_on: date | None = None
     sceptical_mentor: bool = False  # a mentor who sees less achieved than her mentee does
 
     @property
@@ -500,8 +502,22 @@ class Demo:
                 self.later(start + timedelta(minutes=self.pilot.meeting_minutes + 20),
                            lambda m=m, dyad=dyad: self.meeting_held(dyad, m["id"], codes))  # fmt: skip
                 moved += 1
+        # Each mentee moves the target dates of the milestones she has not met yet by as much: her plan
+        # moves with her sessions (never past the objective's own date).
+        _, mentoring_end = self.phase("mentoring")
+        shifted = 0
+        for dyad in self.dyads:
+            for objective in dyad.objectives:
+                for m in dyad.mentee.person.get(f"/v1/objectives/{objective['id']}/milestones"):
+                    due = date.fromisoformat(m["due_on"])
+                    if m["status"] == "planned":
+                        moved_to = min(due + length, mentoring_end)
+                        dyad.mentee.person.patch(f"/v1/milestones/{m['id']}", {"due_on": str(moved_to)})
+                        objective["due"][m["id"]] = moved_to
+                        shifted += 1
         ends = (begins + length).astimezone(self.tz).date()
-        self.say(f"  {begins.astimezone(self.tz).date()}  {why} until {ends}: the mentors move {moved} sessions")
+        self.say(f"  {begins.astimezone(self.tz).date()}  {why} until {ends}: the mentors move {moved} sessions, "
+                 f"the mentees the dates of {shifted} milestones")  # fmt: skip
 
     def meeting_held(self, dyad: Dyad, meeting_id: str, codes: list[str]) -> None:
         """The pair met: both confirm, both send their forms, and the work around the meeting."""
@@ -519,14 +535,13 @@ class Demo:
             self.later(when, lambda who=who: who.person.post(f"/v1/meetings/{meeting_id}/confirmation", {}))
         number = meeting["number"]
         for who, side in ((dyad.mentee, "mentee"), (dyad.mentor, "mentor")):
-            sent = max(self.form_sent(who, ends), confirmed + timedelta(minutes=10))
+            sent = max(self.form_sent(who, ends, dyad, side, number), confirmed + timedelta(minutes=10))
             self.later(sent, lambda who=who, side=side: self.feedback(dyad, who, side, meeting_id, number, codes))
         planned = len(dyad.meetings)
         if number == 1:
             self.later(ends + timedelta(days=1, hours=3), lambda: self.set_objectives(dyad))
         if dyad.breaks_after is None:
-            checkpoints = {round(planned / 3), round(2 * planned / 3), planned}
-            if number in checkpoints and number > 1:
+            if number > 1:  # after each meeting she records any progress, and always at the checkpoints
                 self.later(ends + timedelta(days=2), lambda: self.progress(dyad, number, planned, meeting_id))
             if number == planned:
                 self.later(ends + timedelta(days=3), lambda: self.assess(dyad))
@@ -537,10 +552,15 @@ class Demo:
                 }))  # fmt: skip
         self.tally["held"] += 1
 
-    def form_sent(self, who: Member, ends: datetime) -> datetime:
+    def form_sent(self, who: Member, ends: datetime, dyad: Dyad, side: str, number: int) -> datetime:
         """When her form comes in: the punctual half within the 48 hours (now and then a day
-        late), the other half mostly 1 to 14 days late, short delays more often than long."""
+        late), the other half mostly 1 to 14 days late, short delays more often than long.
+        In a pair losing its rapport the forms come later as it drifts: the mentee's from the
+        second meeting on, 3 to 9 days late, her mentor's after the third, a few days late."""
         due = ends + timedelta(hours=48)
+        if dyad.breaks_after is not None and number >= 2 and (side == "mentee" or number >= dyad.breaks_after):
+            days = self.rng.randint(3, 9) if side == "mentee" else self.rng.randint(1, 4)
+            return due + timedelta(days=days - 1, hours=self.rng.uniform(1, 22))
         on_time = self.rng.random() < (0.9 if who.punctual else 0.15)
         if on_time:
             return ends + timedelta(hours=self.rng.uniform(1, 46))
@@ -568,8 +588,11 @@ class Demo:
         assert stop is not None
         last = datetime.fromisoformat(dyad.meetings[stop - 1]["end"])
         missed = dyad.meetings[stop]
-        self.later(datetime.fromisoformat(missed["end"]) + timedelta(hours=2), lambda: dyad.mentor.person.post(
-            f"/v1/meetings/{missed['id']}/no-show", {"reason": "Mi mentorada no se conectó ni avisó"}))
+        def no_show() -> None:
+            dyad.mentor.person.post(f"/v1/meetings/{missed['id']}/no-show", {"reason": "Mi mentorada no se conectó ni avisó"})
+            self.tally["no_show"] += 1
+
+        self.later(datetime.fromisoformat(missed["end"]) + timedelta(hours=2), no_show)
         self.later(last + timedelta(days=self.pilot.dissolve_after_days), lambda: self.dissolve(dyad))
 
     def dissolve(self, dyad: Dyad) -> None:
@@ -578,6 +601,7 @@ class Demo:
         rank = next((i for i, h in enumerate(at_risk, 1) if h["dyad_id"] == dyad.id), None)
         here = f"{at_risk[rank - 1]['status']}, rank {rank} of {len(at_risk)}" if rank else "not on the list"
         self.say(f"  {self.today()}  before dissolving it, the coordinator reads the at-risk list: the dyad is {here}")
+        dyad.dissolved_on = self.today()
         self.c.post(f"/v1/matching/matches/{dyad.id}/dissolution", {
             "reason": "Falta de afinidad: dejaron de reunirse después de la tercera reunión"})  # fmt: skip
         memberships = self.c.get(f"/v1/programs/{pid}/memberships", params={"limit": 100})["items"]
@@ -616,23 +640,101 @@ class Demo:
 
     # -- objectives: set, measured, perceived ----------------------------------------------
 
+    def checkpoints(self, dyad: Dyad) -> list[int]:
+        """The meetings at which the mentee records her progress even when it did not move: a
+        third, two thirds and the end."""
+        planned = len(dyad.meetings)
+        return sorted(n for n in {round(planned / 3), round(2 * planned / 3), planned} if n > 1)
+
     def set_objectives(self, dyad: Dyad) -> None:
+        """The mentee sets one or two SMART objectives, each with milestones: one step per unit
+        of the target (at most four), spread evenly over the meetings, each due a few days after
+        the meeting by which she plans to reach it."""
         _, mentoring_end = self.phase("mentoring")
         chosen: list[Objective] = self.rng.sample(self.pilot.objectives, 1 + (self.rng.random() < 0.55))
+        planned = len(dyad.meetings)
         for o in chosen:
-            dyad.objectives.append(dyad.mentee.person.post("/v1/objectives", {
+            steps = min(o.target, 4)
+            milestones, values = [], {}
+            for k in range(1, steps + 1):
+                value = -(-o.target * k // steps)
+                meeting = dyad.meetings[max(2, round(planned * k / steps)) - 1]
+                due = min((datetime.fromisoformat(meeting["start"]) + timedelta(days=5)).astimezone(self.tz).date(), mentoring_end)
+                title = f"{o.metric[0].upper()}{o.metric[1:]}: {value} de {o.target}"
+                milestones.append({"title": title, "due_on": str(max(due, self.today()))})
+                values[title] = value
+            created = dyad.mentee.person.post("/v1/objectives", {
                 "dyad_id": dyad.id, "statement": o.statement, "metric": o.metric, "baseline": 0, "target": o.target,
                 "unit": o.unit, "direction": "increase", "plan": o.plan, "resources": ["revisión de la mentora"],
-                "career_goal": o.career_goal, "due_date": str(mentoring_end),
-            }))  # fmt: skip
+                "career_goal": o.career_goal, "due_date": str(mentoring_end), "milestones": milestones,
+            })  # fmt: skip
+            created["steps"] = {m["id"]: values[m["title"]] for m in created["milestones"]}
+            created["due"] = {m["id"]: date.fromisoformat(m["due_on"]) for m in created["milestones"]}
+            dyad.objectives.append(created)
 
     def progress(self, dyad: Dyad, number: int, planned: int, meeting_id: str) -> None:
+        """She records how far each objective went and reports every milestone it reached,
+        with its evidence; her mentor checks the evidence and confirms it some days later."""
         reach = 0.25 if dyad.low_mentee else dyad.reach
         for objective in dyad.objectives:
             share = reach * number / planned * self.rng.uniform(0.85, 1.1)
-            value = min(objective["target"], round(objective["target"] * share))
+            last = objective.get("last", 0)
+            value = max(last, min(objective["target"], round(objective["target"] * share)))
+            if value == last and number not in self.checkpoints(dyad):
+                continue  # nothing new to record this time
+            objective["last"] = value
             dyad.mentee.person.post(f"/v1/objectives/{objective['id']}/progress", {
                 "value": value, "meeting_id": meeting_id, "note": "Avance revisado en la reunión"})  # fmt: skip
+            for milestone_id, step in objective["steps"].items():
+                if step <= value and milestone_id not in self.handled:
+                    self.handled.add(milestone_id)
+                    self.report_milestone(dyad, milestone_id)
+        self.replan(dyad)
+
+    def replan(self, dyad: Dyad) -> None:
+        """Behind her plan, a mentee who keeps up moves the date of a milestone she will not
+        make to a few days after the next session (most do, most of the time); the mentee who
+        achieves little leaves her plan as it was."""
+        if dyad.low_mentee:
+            return
+        _, mentoring_end = self.phase("mentoring")
+        today = self.today()
+        meetings = dyad.mentee.person.get(f"/v1/dyads/{dyad.id}/meetings", params={"limit": 50})["items"]
+        ahead = sorted(datetime.fromisoformat(m["start"]) for m in meetings
+                       if m["status"] in ("scheduled", "rescheduled") and datetime.fromisoformat(m["start"]) > self.clock.now())
+        target = min((ahead[0] + timedelta(days=5)).astimezone(self.tz).date() if ahead else mentoring_end, mentoring_end)
+        for objective in dyad.objectives:
+            for milestone_id, due in objective["due"].items():
+                if milestone_id in self.handled or due > today + timedelta(days=3) or target <= due:
+                    continue
+                if self.rng.random() < 0.8:
+                    dyad.mentee.person.patch(f"/v1/milestones/{milestone_id}", {"due_on": str(target)})
+                    objective["due"][milestone_id] = target
+                    self.tally["milestones_moved"] += 1
+
+    def report_milestone(self, dyad: Dyad, milestone_id: str, again: bool = False) -> None:
+        dyad.mentee.person.post(f"/v1/milestones/{milestone_id}/evidence", {
+            "link": f"https://repositorio.{self.pilot.slug}.example/evidencias/{uuid.uuid4().hex[:10]}.pdf",
+            "note": "Subí el comprobante corregido." if again else "Comprobante compartido con mi mentora en la reunión.",
+        })  # fmt: skip
+        self.tally["milestones_reported"] += 1
+        self.later(self.clock.now() + timedelta(hours=self.rng.uniform(10, 24 * (3 if again else 6))),
+                   lambda: self.check_milestone(dyad, milestone_id, again))
+
+    def check_milestone(self, dyad: Dyad, milestone_id: str, again: bool) -> None:
+        """Her mentor confirms the milestone, or now and then (more often a demanding mentor)
+        returns it once, asking for better evidence; the mentee sends it again within days."""
+        if dyad.dissolved_on is not None:
+            return
+        if not again and self.rng.random() < (0.3 if dyad.sceptical_mentor else 0.08):
+            dyad.mentor.person.post(f"/v1/milestones/{milestone_id}/return", {
+                "reason": "El enlace no muestra el comprobante completo; súbelo de nuevo, por favor."})  # fmt: skip
+            self.tally["milestones_returned"] += 1
+            self.later(self.clock.now() + timedelta(days=self.rng.uniform(1, 4)),
+                       lambda: self.report_milestone(dyad, milestone_id, again=True))
+            return
+        dyad.mentor.person.post(f"/v1/milestones/{milestone_id}/confirmation")
+        self.tally["milestones_confirmed"] += 1
 
     def assess(self, dyad: Dyad) -> None:
         """At the last meeting each rates how far the objectives went: mentees more
@@ -746,6 +848,107 @@ class Demo:
         self.say(f"   post self-assessment and closing questionnaire answered by {roles['mentor']} mentors and "
                  f"{roles['mentee']} mentees")  # fmt: skip
 
+    # -- 7b. interviews (Peru) --------------------------------------------------------------
+
+    def interviews(self) -> None:
+        """Ten semi-structured interviews as the Peru pilot ran them: an interviewer and two
+        coders (evaluators the coordinator names), the default eight-question guides, a sample
+        of five mentors and five mentees stratified by the platform, each interview entered by
+        the interviewer, coded by both coders into the codebook's three themes, the lead coder's
+        consensus where they differ, and quotes from those who agreed to be quoted."""
+        pid = self.program["id"]
+        start, _ = self.phase("evaluation")
+        tag = uuid.uuid4().hex[:6]
+        team: dict[str, tuple[Person, str]] = {}
+        for name in ("entrevistadora", "codificadora-a", "codificadora-b"):
+            email = f"{name}-{tag}@{self.pilot.slug}.example"
+            self.c.post("/v1/admin/accounts", {"email": email, "password": PASSWORD, "roles": ["evaluator"],
+                                               "institution_id": self.institution_id})  # fmt: skip
+            person = log_in(self.http, email, PASSWORD, name)
+            team[name] = (person, person.get("/v1/auth/me")["subject"])
+        interviewer, coder_a, coder_b = (team[n][0] for n in ("entrevistadora", "codificadora-a", "codificadora-b"))
+        self.c.put(f"/v1/interviews/teams/{pid}/members/{team['entrevistadora'][1]}", {"interviewer": True})
+        self.c.put(f"/v1/interviews/teams/{pid}/members/{team['codificadora-a'][1]}", {"coder": True, "lead_coder": True})
+        self.c.put(f"/v1/interviews/teams/{pid}/members/{team['codificadora-b'][1]}", {"coder": True})
+        guides = {role: self.c.post("/v1/interviews/guides", {"program_id": pid, "role": role})
+                  for role in ("mentor", "mentee")}  # fmt: skip
+        sample = self.c.post("/v1/interviews/samples", {"program_id": pid, "mentors": 5, "mentees": 5, "seed": 2024})
+        sample = self.c.post(f"/v1/interviews/samples/{sample['id']}/acceptance")
+        people = self.by_participant()
+        picks = {role: [people[x["participant_id"]] for x in sample["picks"] if x["role"] == role] for role in ("mentor", "mentee")}
+        for code, parent, es, en, def_es, def_en in CODEBOOK:
+            body: dict[str, Any] = {"code": code, "label": {"es": es, "en": en}, "definition": {"es": def_es, "en": def_en}}
+            if parent:
+                body["parent"] = parent
+            self.c.post(f"/v1/interviews/codebooks/{pid}/themes", body)
+
+        # The interviews: two a day on weekdays from the evaluation's first week.
+        day = start + timedelta(days=2)
+        made: list[tuple[dict[str, Any], Interviewee, Member]] = []
+        for k, (who, script) in enumerate(itertools.chain(zip(picks["mentor"], MENTORS), zip(picks["mentee"], MENTEES))):
+            while day.weekday() >= 5:
+                day += timedelta(days=1)
+            self.clock.advance_to(self.at(day, 17 if k % 2 else 10))
+            quoted = "quotes" in who.consents
+            made.append((interviewer.post("/v1/interviews", {
+                "program_id": pid, "guide_id": guides[who.role]["id"], "participant_id": who.participant_id,
+                "conducted_on": str(day), "language": "es", "quote_consent": quoted,
+                "answers": {key: text for key, (text, _) in script.answers.items()},
+            }), script, who))  # fmt: skip
+            if k % 2:
+                day += timedelta(days=1)
+        self.say(f"  {self.today()}  {len(made)} interviews entered by the interviewer ({len(picks['mentor'])} mentors, "
+                 f"{len(picks['mentee'])} mentees of the platform's stratified sample, 8 questions each); "
+                 f"{sum('quotes' in w.consents for _, _, w in made)} agreed to be quoted")  # fmt: skip
+
+        # Two coders code every answer, each departing now and then from a careful reading.
+        themes = [c for c, *_ in CODEBOOK]
+        parents = {c: p for c, p, *_ in CODEBOOK}
+        rng = random.Random(f"{self.pilot.key}-coders")
+
+        def coding(script: Interviewee, slip: float) -> dict[str, list[str]]:
+            out: dict[str, list[str]] = {}
+            for key, (_, codes) in script.answers.items():
+                mine = set(codes)
+                for code in codes:
+                    if rng.random() < slip:  # she reads it as the theme, or misses it
+                        mine.discard(code)
+                        if parents[code] and rng.random() < 0.6:
+                            mine.add(parents[code])  # type: ignore[arg-type]
+                if rng.random() < slip / 2:
+                    mine.add(rng.choice(themes))
+                out[key] = sorted(mine)
+            return out
+
+        self.clock.advance_to(self.clock.now() + timedelta(days=3))
+        disagreed = 0
+        for interview, script, _ in made:
+            a, b = coding(script, 0.08), coding(script, 0.16)
+            coder_a.post(f"/v1/interviews/{interview['id']}/codings/mine/submission", {"codes": a})
+            coder_b.post(f"/v1/interviews/{interview['id']}/codings/mine/submission", {"codes": b})
+            if a != b:  # they meet and the lead coder writes what they agree on
+                disagreed += 1
+                coder_a.put(f"/v1/interviews/{interview['id']}/consensus",
+                            {"codes": {key: sorted(codes) for key, (_, codes) in script.answers.items()}})
+        # Quotes: one sentence from each interviewee who agreed to be quoted, under a theme of that answer.
+        self.c.put(f"/v1/reports/programs/{pid}/disclosure", {"min_cell": 5, "min_text": 5})
+        quotes = 0
+        for interview, script, who in made:
+            if "quotes" not in who.consents:
+                continue
+            key, (text, codes) = next((k, a) for k, a in script.answers.items() if script.quote in a[0])
+            if not codes:
+                continue
+            excerpt = ("" if text.startswith(script.quote) else "[...] ") + script.quote + ("" if text.endswith(script.quote) else " [...]")
+            coder_a.post(f"/v1/interviews/{interview['id']}/quotes", {
+                "question": key, "theme": codes[0], "excerpt": excerpt, "deidentified": True})  # fmt: skip
+            quotes += 1
+        summary = self.c.get(f"/v1/reports/programs/{pid}/themes")
+        kappas = ", ".join(f"{t['theme']['code']} " + ("n/a" if t["agreement"] is None else f"{t['agreement']:.2f}")
+                           for t in summary["themes"])  # fmt: skip
+        self.say(f"   two coders coded all {len(made)} into {len(themes)} codes (3 themes); they differed on "
+                 f"{disagreed} and the lead coder wrote the consensus; Cohen's kappa: {kappas}; {quotes} quotes marked")  # fmt: skip
+
     # -- 8. the report ------------------------------------------------------------------
 
     def report(self) -> Path:
@@ -757,38 +960,92 @@ class Demo:
         html = self.c.call("GET", f"/v1/reports/programs/{pid}/report.html", params={"lang": self.pilot.lang}, expect=200)
         path = self.out_dir / f"{self.pilot.key}-report.html"
         path.write_bytes(html if isinstance(html, bytes) else str(html).encode())
+        pdf = self.c.call("GET", f"/v1/reports/programs/{pid}/report.pdf", params={"lang": self.pilot.lang}, expect=200)
+        if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF-"):
+            raise DemoError("the PDF report did not come back as a PDF")
+        (self.out_dir / f"{self.pilot.key}-report.pdf").write_bytes(pdf)
         self.say("The program report says:")
         for line in summary_lines(report):
             self.say(f"   {line}")
+        self.say("   " + self.counts_agree(report))
         return path
+
+    def counts_agree(self, report: dict[str, Any]) -> str:
+        """The demo's own count of what it played beside the report's (meetings held, planned to date)."""
+        a = report.get("adherence") or {}
+        played = self.tally["held"]
+        scheduled = sum(len(d.meetings) for d in self.dyads)
+        same = a.get("held") == played and a.get("planned_to_date") == scheduled
+        return (f"the demo played {played} meetings held of {scheduled} scheduled ({self.tally['cancelled']} cancelled, "
+                f"{self.tally['no_show']} no-show); the report counts {a.get('held')} held of {a.get('planned_to_date')}: "
+                + ("they agree" if same else "THEY DISAGREE"))  # fmt: skip
 
 
 class Watch:
-    """The coordinator reads the at-risk list every Monday of the mentoring phase."""
+    """The coordinator reads her weekly digest and the at-risk list every Monday of the mentoring phase."""
 
     def __init__(self, demo: Demo, lost: Dyad | None) -> None:
         self.demo, self.lost = demo, lost
         self.weeks: list[tuple[date, int, int]] = []
-        self.first: tuple[int, date, str, int, int] | None = None
+        self.first: tuple[int, date, str, int, int] | None = None  # (week, day, colour, rank, flagged)
+        self.red: tuple[int, date, str, int, int] | None = None
 
     def read(self) -> None:
         d = self.demo
+        digest = d.c.get(f"/v1/dyads/programs/{d.program['id']}/digest")
         at_risk = d.c.get(f"/v1/dyads/programs/{d.program['id']}/at-risk")
         statuses = Counter(h["status"] for h in at_risk)
         self.weeks.append((d.today(), statuses["amber"], statuses["red"]))
-        if self.lost is not None and self.first is None:
+        d.say(f"  {d.today()}  week {len(self.weeks)} digest: " + digest_line(digest, self.lost))
+        if self.lost is not None and (self.first is None or self.red is None):
             rank = next((i for i, h in enumerate(at_risk, 1) if h["dyad_id"] == self.lost.id), None)
-            if rank is not None:
-                self.first = (len(self.weeks), d.today(), at_risk[rank - 1]["status"], rank, len(at_risk))
-                reasons = "; ".join(r["message"] for r in at_risk[rank - 1]["reasons"])
+            if rank is None:
+                return
+            seen = (len(self.weeks), d.today(), at_risk[rank - 1]["status"], rank, len(at_risk))
+            reasons = " ".join(r["message"] for r in at_risk[rank - 1]["reasons"])
+            if self.first is None:
+                self.first = seen
                 d.say(f"  {d.today()}  week {len(self.weeks)}: the at-risk list first shows the dyad that will break, "
-                      f"{self.first[2]}, rank {rank} of {len(at_risk)} ({reasons})")  # fmt: skip
+                      f"{seen[2]}, rank {rank} of {len(at_risk)}: {reasons}")  # fmt: skip
+            elif seen[2] == "red":
+                d.say(f"  {d.today()}  week {len(self.weeks)}: the dyad that will break turns red, rank {rank} of "
+                      f"{len(at_risk)}: {at_risk[rank - 1]['summary']}")  # fmt: skip
+            if seen[2] == "red":
+                self.red = seen
 
     def summary(self) -> None:
         weeks = ", ".join(f"{amber}/{red}" for _, amber, red in self.weeks)
         self.demo.say(f"   at-risk list each Monday (amber/red of {len(self.demo.dyads)} dyads): {weeks}")
         if self.lost is not None and self.first is None:
             self.demo.say("   the dyad that broke never appeared on the at-risk list")
+        elif self.lost is not None and self.first is not None and self.lost.dissolved_on is not None:
+            week, day, status, rank, of = self.first
+            line = (f"   the dyad that broke was first flagged in week {week} ({day}), {status}, rank {rank} of {of}, "
+                    f"{(self.lost.dissolved_on - day).days} days before the coordinator dissolved it")  # fmt: skip
+            if self.red is not None and self.red != self.first:
+                week, day, _, rank, of = self.red
+                line += f"; red from week {week} ({day}), rank {rank} of {of}"
+            elif self.red is None:
+                line += "; it never turned red"
+            self.demo.say(line)
+
+
+def digest_line(digest: dict[str, Any], lost: Dyad | None) -> str:
+    """The weekly digest in one line: how many are active and flagged, and what changed in the week."""
+    c = digest["counts"]
+    parts = [f"{c['active']} active, {c['flagged']} flagged ({c['red']} red)"]
+    for key, label in (("new_flags", "new"), ("escalations", "to red"), ("recoveries", "recovered"), ("eased", "eased"),
+                       ("ended", "ended"), ("without_meeting", "no meeting held")):
+        if c[key]:
+            mark = ""
+            if lost is not None and any(x["dyad_id"] == lost.id for x in digest[key]):
+                mark = " incl. the dyad that will break" if key != "ended" else " incl. the dissolved dyad"
+            why = ""
+            if key in ("new_flags", "escalations"):
+                said = Counter(x["summary"].split(": ", 1)[-1].rstrip(".") for x in digest[key])
+                why = " (" + "; ".join(f"{t}" + (f" x{n}" if n > 1 else "") for t, n in said.items()) + ")"
+            parts.append(f"{label} {c[key]}{mark}{why}")
+    return "; ".join(parts)
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
@@ -831,6 +1088,9 @@ def play(pilot: Pilot, gateway: str, admin_email: str, admin_password: str, cloc
         published = demo.matching()
         demo.mentoring(published)
         demo.surveys_after()
+        if pilot.interviews:
+            demo.interviews()
         path = demo.report()
-        say(f"Done at simulated {demo.today()}. The program report: {path.resolve()} (and {pilot.key}-report.json)")
+        say(f"Done at simulated {demo.today()}. The program report: {path.resolve()} "
+            f"(and {pilot.key}-report.pdf, {pilot.key}-report.json)")
         return path
