@@ -105,8 +105,8 @@ def drop_idempotency(
 
 
 def exported(row: Any, columns: Iterable[str], **extra: Any) -> dict[str, Any]:
-    """The named columns of ``row`` (and ``extra``) as JSON-able values."""
-    out = {c: getattr(row, c) for c in columns}
+    """The named columns (or keys) of ``row`` (and ``extra``) as JSON-able values."""
+    out = {c: row[c] if isinstance(row, Mapping) else getattr(row, c) for c in columns}
     out.update(extra)
     return jsonable_encoder(out)  # type: ignore[no-any-return]
 

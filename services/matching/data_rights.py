@@ -39,15 +39,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from servicekit.personal_data import (
-    ERASED_TEXT,
-    drop_idempotency,
-    exported,
-    new_pseudonym,
-    scrub_events,
-)
 from sqlalchemy import or_
 from sqlmodel import Session, select
+
+from servicekit.personal_data import ERASED_TEXT, drop_idempotency, exported, new_pseudonym, scrub_events
 
 from services.matching.models import (
     IdempotencyRecord,

@@ -11,8 +11,9 @@ import uuid
 from typing import Any
 
 import pytest
-from servicekit.personal_data import classified, traces
 from sqlmodel import Session
+
+from servicekit.personal_data import classified, traces
 
 from services.matching import data_rights
 from services.matching.models import Base

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from servicekit.personal_data import classified, traces
 from sqlmodel import Session
+
+from servicekit.personal_data import classified, traces
 
 from services.sessions import data_rights
 from services.sessions.models import Base
