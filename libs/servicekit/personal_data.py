@@ -8,7 +8,7 @@ A service exports and erases a person's data through two functions of its own
   one pseudonym for all her rows, so counts per person stay right.
 - ``replace_strings``: her identifiers replaced wherever they occur in a JSON value.
 - ``scrub_events``: her identifiers replaced in the payloads of the tenant's outbox
-  events (plus whatever further redaction the service asks for, event by event).
+  events (plus whatever further redaction the service asks for in events about her rows).
 - ``drop_idempotency``: stored first answers she (or a request naming her) left.
 - ``exported``: a row as a JSON-able dict of the named columns only.
 - ``classified`` / ``traces``: the checks a service's tests make (every table
@@ -57,30 +57,33 @@ def scrub_events(
     institution_id: uuid.UUID,
     identifiers: set[str],
     pseudonym: str,
-    redact: Callable[[Any], dict[str, Any] | None] | None = None,
+    redact: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None,
+    subjects: Iterable[str] = (),
 ) -> int:
-    """Replace ``identifiers`` by ``pseudonym`` in the payloads of the institution's events; ``redact(event)``
-    may return a further-redacted payload for an event about her (or None). Returns the events changed."""
+    """Replace ``identifiers`` by ``pseudonym`` in the payloads of the institution's events that name one. Events
+    whose ``subject`` is one of ``subjects`` (her rows) are also passed to ``redact(event type, payload)``, which may return a
+    further-redacted payload (or None). Returns the events changed."""
     table: Any = model
-    clauses = [table.tenant_id == str(institution_id)]
-    if redact is None:
-        if not identifiers:
-            return 0
-        clauses.append(_mentions(table.payload, identifiers))
+    subjects = sorted(set(subjects))
+    found = []
+    if identifiers:
+        found.append(_mentions(table.payload, identifiers))
+    for i in range(0, len(subjects), 500):
+        found.append(table.subject.in_(subjects[i : i + 500]))
+    if not found:
+        return 0
     changed = 0
-    for event in session.exec(select(model).where(*clauses).order_by(table.id)).all():
+    stmt = select(model).where(table.tenant_id == str(institution_id), or_(*found)).order_by(table.id)
+    for event in session.exec(stmt).all():
         payload, touched = replace_strings(event.payload, identifiers, pseudonym)
-        if redact is not None:
-            event.payload = payload
-            further = redact(event)
+        if redact is not None and event.subject in subjects:
+            further = redact(event.type, payload)
             if further is not None and further != payload:
                 payload, touched = further, True
         if touched:
             event.payload = payload
             session.add(event)
             changed += 1
-        else:
-            session.expire(event, ["payload"])
     session.flush()
     return changed
 

@@ -21,7 +21,8 @@ Erasure (``pseudonym``: one random ``erased-…`` id per erasure, shared by her 
   delivery, loses her account id (pseudonym), timezone, availability, questionnaire
   answers (objectives, expertise, interests, languages), requests, identity tags and
   career stage, and her campus and unit (``none:<participant id>``, the engine's own
-  "unknown" value). A rerun of such a run cannot match her again.
+  "unknown" value). A rerun of such a run cannot match her again. A run she started as a
+  coordinator keeps the pseudonym as ``created_by``.
 - ``outbox_events``: her account id replaced by the pseudonym in every payload of the
   institution; in events about her matches her side's timezone and availability are
   removed and a dissolution reason becomes ``[erased]``.
@@ -60,7 +61,7 @@ PERSONAL: dict[str, str] = {
     "and the timezone and availability sent to the sessions service",
     "substitute_offers": "offers to her as a substitute mentor: account and participant ids, rank, her answer",
     "matching_runs": "each run's input snapshot: every person's profile answers, campus, career stage, availability, "
-    "identity tags and account id; the report by participant id",
+    "identity tags and account id; the report by participant id; who ran it (a coordinator's account id)",
 }
 NOT_PERSONAL: dict[str, str] = {
     "matching_settings": "a program's weights, rules and pinned or forbidden pairs (participant ids only, which the "
@@ -109,7 +110,9 @@ def _mine(session: Session, institution_id: uuid.UUID, account_id: str, particip
                    if p.get("id") in spids or p.get("account_id") == account_id]
         if entries:
             runs.append((run, entries))
-    return {"profiles": profiles, "matches": matches, "offers": offers, "runs": runs, "participant_ids": spids}
+    authored = list(session.exec(select(MatchingRun).where(MatchingRun.institution_id == institution_id,
+                                                           MatchingRun.created_by == account_id).order_by(MatchingRun.id)).all())  # type: ignore[arg-type]
+    return {"profiles": profiles, "matches": matches, "offers": offers, "runs": runs, "authored_runs": authored, "participant_ids": spids}
 
 
 def export_subject(session: Session, institution_id: uuid.UUID, account_id: str, participant_ids: Sequence[uuid.UUID]) -> dict[str, list[dict[str, Any]]]:
@@ -122,7 +125,8 @@ def export_subject(session: Session, institution_id: uuid.UUID, account_id: str,
                     for m, side in held["matches"]],
         "substitute_offers": [exported(o, _OFFER, account_id=o.mentor_account_id) for o in held["offers"]],
         "matching_runs": [exported(run, ("program_id", "created_at", "published_at"), run_id=run.id, inputs=[p for _, _, p in entries])
-                          for run, entries in held["runs"]],
+                          for run, entries in held["runs"]]
+        + [exported(run, ("program_id", "created_at", "created_by"), run_id=run.id) for run in held["authored_runs"]],
     }
 
 
@@ -179,22 +183,27 @@ def erase_subject(session: Session, institution_id: uuid.UUID, account_id: str, 
             run.inputs = inputs
             session.add(run)
             counts["matching_runs"] += 1
+    for run in held["authored_runs"]:  # she ran it as a coordinator
+        run.created_by = pseudonym
+        session.add(run)
+        counts["matching_runs"] += 1
     session.flush()
 
     match_sides = {str(m.id): side for m, side in held["matches"]}
 
-    def redact(event: Any) -> dict[str, Any] | None:
-        side = match_sides.get(str(event.payload.get("match_id")))
+    def redact(kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        side = match_sides.get(str(payload.get("match_id")))
         if side is None:
             return None
-        p = copy.deepcopy(event.payload)
+        p = copy.deepcopy(payload)
         if isinstance(p.get(side), dict):
             p[side] = {**p[side], "timezone": "UTC", "availability": [], "availability_utc": []}
         if p.get("reason"):
             p["reason"] = ERASED_TEXT
         return p
 
-    counts["outbox_events"] = scrub_events(session, OutboxEvent, institution_id, accounts, pseudonym, redact if match_sides else None)
+    counts["outbox_events"] = scrub_events(session, OutboxEvent, institution_id, accounts, pseudonym, redact,
+                                           subjects=set(match_sides))
     counts["idempotency_records"] = drop_idempotency(session, IdempotencyRecord, account_id, accounts,
                                                      within=sorted(held["participant_ids"] | set(match_sides)))
     session.flush()

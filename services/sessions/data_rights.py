@@ -190,9 +190,9 @@ def erase_subject(session: Session, institution_id: uuid.UUID, account_id: str, 
     her_objectives = {str(o.id) for o, side in held["objectives"] if side == "mentee"}
     her_meetings = {str(m.id): side for m, _, side in held["meetings"]}
 
-    def redact(event: Any) -> dict[str, Any] | None:
-        p = dict(event.payload)
-        if event.type == "objective.created" and p.get("objective_id") in her_objectives:
+    def redact(kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        p = dict(payload)
+        if kind == "objective.created" and p.get("objective_id") in her_objectives:
             p.update(metric=ERASED_TEXT, unit=ERASED_TEXT)
         elif p.get("meeting_id") in her_meetings and p.get("by") in (her_meetings[p["meeting_id"]], *_STAFF) and p.get("reason"):
             p["reason"] = ERASED_TEXT
@@ -270,8 +270,8 @@ def erase_subject(session: Session, institution_id: uuid.UUID, account_id: str, 
         counts["attendance"] += 1
     session.flush()
 
-    counts["outbox_events"] = scrub_events(session, OutboxEvent, institution_id, her_accounts, pseudonym,
-                                           redact if (her_objectives or her_meetings) else None)
+    counts["outbox_events"] = scrub_events(session, OutboxEvent, institution_id, her_accounts, pseudonym, redact,
+                                           subjects=her_objectives | set(her_meetings))
     counts["idempotency_records"] = drop_idempotency(session, IdempotencyRecord, account_id, her_accounts,
                                                      within=[str(d.id) for d, _ in held["dyads"]])
     session.flush()

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from servicekit.personal_data import classified, traces
 
 from services.matching import data_rights
-from services.matching.models import Base
+from services.matching.models import Base, MatchingRun
 from services.matching.tests.conftest import World, ok, profile_body
 
 OBJECTIVES_TEXT = "XQ-objetivos-8841 ganar la convocatoria"
@@ -115,3 +115,18 @@ def test_erasure_leaves_nothing_of_hers_and_keeps_the_counts(her: dict[str, Any]
         again = data_rights.erase_subject(session, institution_id, account, pids)
         session.commit()
     assert set(again.values()) == {0}, again
+
+
+def test_a_coordinator_is_pseudonymised_as_the_author_of_runs(her: dict[str, Any], engine: Any) -> None:
+    pilot = her["pilot"]
+    with Session(engine) as session:
+        coordinator = session.get(MatchingRun, uuid.UUID(her["run"]["id"])).created_by  # type: ignore[union-attr]
+        out = data_rights.export_subject(session, uuid.UUID(pilot.institution_id), coordinator, [])
+    assert [r["run_id"] for r in out["matching_runs"]] == [her["run"]["id"]] and out["matching_profiles"] == []
+    with Session(engine) as session:
+        counts = data_rights.erase_subject(session, uuid.UUID(pilot.institution_id), coordinator, [])
+        session.commit()
+    assert counts["matching_runs"] == 1 and counts["matching_profiles"] == counts["matches"] == 0
+    assert traces(engine, Base.metadata, [coordinator]) == {}
+    # her profile and match are untouched
+    assert ok(her["me"].caller.get(f"{pilot.base}/profiles/me"))["objectives_text"] == OBJECTIVES_TEXT

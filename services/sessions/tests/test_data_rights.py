@@ -191,3 +191,34 @@ def test_erasure_leaves_nothing_of_hers_and_keeps_the_rest(her: dict[str, Any], 
 def traces_in(value: Any, needles: list[str]) -> list[str]:
     text = repr(value)
     return [n for n in needles if n in text]
+
+
+def test_erasing_her_mentor_removes_his_words_and_keeps_hers(her: dict[str, Any], engine: Any, world: Any) -> None:
+    dyad = her["dyad"]
+    mentor_account = dyad.payload["mentor"]["account_id"]
+    with Session(engine) as session:
+        out = data_rights.export_subject(session, uuid.UUID(dyad.institution_id), mentor_account,
+                                         [uuid.UUID(dyad.payload["mentor"]["participant_id"])])
+    assert out["dyads"][0]["role"] == "mentor" and out["diary_entries"] == [] and out["progress_entries"] == []
+    assert [o["id"] for o in out["objectives"]] == [her["objective"]["id"]] and set(out["objectives"][0]) == {"id", "dyad_id", "mentor_perceived"}
+    assert M["diary_shared"] not in repr(out) and M["statement"] not in repr(out) and M["comment"] not in repr(out)
+    assert MENTOR_COMMENT in repr(out) and MENTOR_REASON in repr(out) and M["return"] in repr(out)
+
+    with Session(engine) as session:
+        counts = data_rights.erase_subject(session, uuid.UUID(dyad.institution_id), mentor_account,
+                                           [uuid.UUID(dyad.payload["mentor"]["participant_id"])])
+        session.commit()
+    assert counts["diary_entries"] == 0 and counts["objectives"] == 0 and counts["calendar_tokens"] == 1
+    # his words and his account are gone (meeting notes have no author: those of his meetings go too)
+    assert traces(engine, Base.metadata, [MENTOR_COMMENT, MENTOR_REASON, M["return"], M["notes"], mentor_account]) == {}
+    # hers stay: her diary, her comment, her objective, her reason
+    assert ok(dyad.mentee.get(f"/v1/diary/{her['shared']['id']}"))["text"] == M["diary_shared"]
+    assert ok(dyad.mentee.get(f"/v1/feedback/{her['form']['id']}"))["comments"] == M["comment"]
+    assert ok(dyad.mentee.get(f"/v1/objectives/{her['objective']['id']}"))["statement"] == M["statement"]
+    assert [h["reason"] for h in ok(dyad.mentee.get(f"/v1/meetings/{her['meetings'][1]['id']}/history"))] == [M["reschedule"]]
+    assert world.http.get(f"/v1/meetings/calendar/{her['token']}.ics").status_code == 200
+    assert world.http.get(f"/v1/meetings/calendar/{her['mentor_token']}.ics").status_code == 404
+    with Session(engine) as session:
+        again = data_rights.erase_subject(session, uuid.UUID(dyad.institution_id), mentor_account,
+                                          [uuid.UUID(dyad.payload["mentor"]["participant_id"])])
+    assert set(again.values()) == {0}, again
