@@ -20,7 +20,7 @@ from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 
 from services.evaluation.analytics import i18n
-from services.evaluation import interviews
+from services.evaluation import data_rights, interviews
 from services.evaluation.clients import Upstreams
 from services.evaluation.config import Settings
 from services.evaluation.models import FeedCursor, HandledEvent, OutboxEvent
@@ -134,6 +134,7 @@ def create_app(
         timeout=settings.upstream_timeout, transport=upstream_transport,
     )
     app.state.pseudonym_key = pseudonym_key(settings)
+    data_rights.use_pseudonym_key(app.state.pseudonym_key)  # her anonymous responses are found with it
     app.state.report_tokens = report_tokens if report_tokens is not None else report_token_provider(settings)
     app.state.research_tokens = research_tokens if research_tokens is not None else _token_provider(settings, RESEARCH_SCOPE)
     return app
