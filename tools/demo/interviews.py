@@ -3,7 +3,7 @@
 guides), what each woman answered, and the themes her answers carry.
 
 The codebook holds the three themes the pilot's evaluation found in its ten
-interviews (../shared/DOMAIN.md): questioning the roles society gives women,
+interviews (its published evaluation): questioning the roles society gives women,
 confidence gained, and hard personal and professional journeys (the strike and
 the unrest among their obstacles), each with a sub-theme or two. Every answer
 is written for the demo in its own words; none is taken from the pilot's
