@@ -76,6 +76,8 @@ def busy_ports(apps: list[App], host: str = HOST) -> list[str]:
     problems = []
     for app in apps:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            # As uvicorn binds: connections of an earlier run waiting out TIME_WAIT do not hold the port.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, app.port))
             except OSError as exc:
@@ -123,6 +125,14 @@ def main() -> int:
     proc = subprocess.Popen(honcho, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
                             env=os.environ.copy())
     stopping = threading.Event()
+
+    def forward(signum: int, _frame: object) -> None:
+        """A TERM or HUP sent to this process alone stops the platform the same way."""
+        stopping.set()
+        proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGHUP, forward)
     gateway = next((a for a in apps if a.name == "gateway"), apps[0])
 
     def announce() -> None:
