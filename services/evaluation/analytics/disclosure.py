@@ -34,6 +34,27 @@ without making any count negative. :func:`recoverable_cells` searches for that
 cycle (a path in a directed graph whose edges say which cells may go up and
 which may go down); a hidden cell without one is recoverable. The tests check
 this against a linear program and against the single-equation rule.
+
+Figures beside the tables (:func:`audit_figures`). A mean or a share is one
+more linear equation on the counts behind the tables, and it breaks the
+circulation argument: a mean printed as 4.6 beside a row whose hidden cells
+hold 3 answers at points 3 and 4 says how many are at 4. So such figures are
+audited exactly, not by a rule of thumb. The unknowns are the counts per item,
+group and point (non-negative integers); every published cell and total, the
+rows that count the same respondents (the items of one scale), the shares and
+every figure already accepted are constraints, and a mean printed at ``d``
+decimals constrains its sum of points to the open interval ``(m - h, m + h)``
+times ``items x n`` (``h = 10**-d / 2``: what a reader knows whatever the rule
+of rounding). For every hidden cell, and every count of one point published
+only inside a band (a band of 4-5 holds the answers at 4 and at 5, each an
+answer), an integer program (HiGHS through ``scipy.optimize.milp``) looks for
+two feasible tables that differ on it; the figures may be published only if
+every such target keeps at least two values. The search starts from the true
+counts and small moves of them (each feasible table is a witness for every
+target at once), so most targets need no program. A hidden cell that the
+tables alone already fix means their protection is wrong: the audit raises.
+What the audit does not model: that a cell is hidden says it may be small
+(the check above does not model it either), and figures of other sections.
 """
 
 from __future__ import annotations

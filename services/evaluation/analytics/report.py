@@ -21,9 +21,16 @@ would let a reader work them out (:mod:`.disclosure`). Every table of answers
 is made by one function (:func:`publish_items`) whether it appears in the
 report or at ``/items``, so the same counts always show the same hidden
 pattern, and one item is only ever published in one form (all points, or
-bands). A mean is a linear equation on the counts it summarises: it is only
-published for a group whose answers to those items are published whole (all
-points, nothing hidden); otherwise it is withheld and the report says why.
+bands). A mean is a linear equation on the counts it summarises: it is
+published exactly for a group whose answers to those items are published whole
+(all points, nothing hidden). A scale mean of the satisfaction section whose
+answers are published in part (bands, hidden cells) is rounded (one decimal,
+else none) and published only when an exact audit
+(:func:`.disclosure.audit_figures`) proves that, with every other figure of the
+section, it fixes no hidden cell and no count of a point inside a band;
+otherwise it is withheld and ``withheld_because`` says why (it would reveal
+answers; some of the group skipped some of the scale's items, so the mean is no
+linear figure of the counts). Skill means are still published only whole.
 Program counts that are not anyone's answers (the funnel, training completion,
 matching, meetings held, feedback forms on time, dyads completed or dissolved,
 confirmed milestones) are published as they are: they are what the program
