@@ -525,53 +525,62 @@ def audit_figures(
     program of their own."""
     with_figures = _Program(tables, figures, bound, equal_totals)
     targets = _targets(tables)
-    seen: list[set[int]] = [set() for _ in targets]
+    weights = np.zeros((len(targets), len(with_figures.index)), dtype=np.int64)
+    for e, (_, terms, _) in enumerate(targets):
+        for key, c in terms.items():
+            weights[e, with_figures.index[key]] += c
+    low = np.full(len(targets), np.iinfo(np.int64).max)
+    high = np.full(len(targets), np.iinfo(np.int64).min)
 
-    def witness(x: np.ndarray | None, prog: _Program, marks: list[set[int]]) -> None:
-        if x is not None:
-            for s, (_, terms, _) in zip(marks, targets, strict=True):
-                if len(s) < 2:
-                    s.add(prog.value(x, terms))
+    def witness(x: np.ndarray | None) -> None:
+        """Record the value of every target in the feasible table(s) ``x`` (unknowns, or unknowns x tables)."""
+        if x is None:
+            return
+        x = x if x.ndim == 2 else x[:, None]
+        if len(targets) and x.shape[1]:
+            v = weights @ x
+            np.minimum(low, v.min(axis=1), out=low)
+            np.maximum(high, v.max(axis=1), out=high)
+
+    def open_targets() -> np.ndarray:
+        return np.flatnonzero(low >= high)
 
     if truth is not None:
         x0 = np.zeros(len(with_figures.index), dtype=np.int64)
         for key, v in truth.items():
             x0[with_figures.index[key]] = v
-        if not (np.all(with_figures.a @ x0 >= with_figures.lo - 1e-9) and np.all(with_figures.a @ x0 <= with_figures.hi + 1e-9)):
+        if not with_figures.feasible(x0[:, None])[0]:
             raise ValueError("the true counts do not give the figures")
-        witness(x0, with_figures, seen)
     else:
-        x0 = with_figures.solve({})
-        if x0 is None:
+        found = with_figures.solve({})
+        if found is None:
             raise ValueError("the figures contradict the tables")
-        witness(x0, with_figures, seen)
+        x0 = found
+    witness(x0)
     # Cheap witnesses first: the true counts changed by one small move, or by two whose effects on the
     # figures cancel (the moves keep the tables' lines; only the figures can break).
-    if any(len(s) < 2 for s in seen):
+    if len(open_targets()):
         moves = with_figures.moves(tables)
         base = x0[:, None]
         tries = base + moves
         ok = with_figures.feasible(tries)
-        for col in np.flatnonzero(ok):
-            witness(tries[:, col], with_figures, seen)
-        if any(len(s) < 2 for s in seen) and moves.shape[1]:
+        witness(tries[:, ok])
+        if len(open_targets()) and moves.shape[1]:
             tables_only = with_figures.a[: len(with_figures.lo) - with_figures.n_figures]
             keeps = np.all(tables_only @ moves == 0, axis=0) & ~ok
             pool = moves[:, keeps]
             for i in range(pool.shape[1]):
                 pairs = base + pool[:, i : i + 1] + pool[:, i + 1 :]
-                for col in np.flatnonzero(with_figures.feasible(pairs)):
-                    witness(pairs[:, col], with_figures, seen)
-                if all(len(s) >= 2 for s in seen):
+                witness(pairs[:, with_figures.feasible(pairs)])
+                if not len(open_targets()):
                     break
-    open_ = [e for e, s in enumerate(seen) if len(s) < 2]
-    for e in open_:
+    for e in open_targets():
         _, terms, _ = targets[e]
         for sign in (-1, 1):
-            if len(seen[e]) >= 2:
+            if low[e] < high[e]:
                 break
-            witness(with_figures.solve({k: sign * v for k, v in terms.items()}), with_figures, seen)
-    pinned = [e for e, s in enumerate(seen) if len(s) < 2]
+            witness(with_figures.solve({k: sign * v for k, v in terms.items()}))
+    pinned = list(open_targets())
     if not pinned:
         return Audit(())
     # Was it fixed before the figures? Then the figures are not to blame (or the tables are wrong).
@@ -579,7 +588,7 @@ def audit_figures(
     blamed = []
     for e in pinned:
         name, terms, is_cell = targets[e]
-        before: set[int] = set(seen[e])
+        before: set[int] = {int(low[e])}
         for sign in (-1, 1):
             x = without.solve({k: sign * v for k, v in terms.items()})
             if x is not None:

@@ -202,7 +202,7 @@ class Attacker:
         return round(-high.fun) > true
 
 
-@pytest.mark.parametrize("case", range(12))
+@pytest.mark.parametrize("case", range(8))
 def test_random_cohorts_keep_every_hidden_answer_open(case: int) -> None:
     rng = np.random.default_rng(7000 + case)
     k = int(rng.integers(3, 7))
