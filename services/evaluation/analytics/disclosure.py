@@ -473,7 +473,10 @@ class _Program:
             return None
         if res.status != 0 or res.x is None:
             raise RuntimeError(f"integer program not solved: {res.message}")
-        return np.round(res.x).astype(np.int64)
+        x = np.round(res.x).astype(np.int64)
+        if not self.feasible(x[:, None])[0]:  # a witness must be a true table, not one within tolerance
+            raise RuntimeError("integer program: the rounded solution breaks a constraint")
+        return x
 
     def value(self, x: np.ndarray, terms: Mapping[Key, int]) -> int:
         return int(sum(c * x[self.index[k]] for k, c in terms.items()))
