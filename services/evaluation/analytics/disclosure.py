@@ -64,6 +64,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
@@ -413,7 +414,7 @@ class _Program:
                     if v is not None:
                         rows.append((tab.cell_terms(t, i, j), v, v))
         for same in equal_totals:  # these (table, row)s count the same respondents
-            for (t0, r0), (t1, r1) in zip(same, same[1:], strict=False):
+            for (t0, r0), (t1, r1) in pairwise(same):
                 terms: dict[Key, int] = {(t0, r0, p): 1 for p in range(tables[t0].points)}
                 for p in range(tables[t1].points):
                     terms[(t1, r1, p)] = terms.get((t1, r1, p), 0) - 1

@@ -31,7 +31,12 @@ from services.evaluation.analytics import (
     closing_assessment,
     protect_table,
 )
-from services.evaluation.analytics.disclosure import CountTable, LinearFigure, audit_figures, mean_figure
+from services.evaluation.analytics.disclosure import (
+    CountTable,
+    LinearFigure,
+    audit_figures,
+    mean_figure,
+)
 from services.evaluation.analytics.report import WithheldBecause, _satisfaction
 
 INSTRUMENT = closing_assessment()

@@ -16,6 +16,7 @@ Pure analytics (no database): ``/items`` and the report call the same function, 
 from __future__ import annotations
 
 import math
+
 import numpy as np
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
