@@ -34,15 +34,40 @@ without making any count negative. :func:`recoverable_cells` searches for that
 cycle (a path in a directed graph whose edges say which cells may go up and
 which may go down); a hidden cell without one is recoverable. The tests check
 this against a linear program and against the single-equation rule.
+
+Figures beside the tables (:func:`audit_figures`). A mean or a share is one
+more linear equation on the counts behind the tables, and it breaks the
+circulation argument: a mean printed as 4.6 beside a row whose hidden cells
+hold 3 answers at points 3 and 4 says how many are at 4. So such figures are
+audited exactly, not by a rule of thumb. The unknowns are the counts per item,
+group and point (non-negative integers); every published cell and total, the
+rows that count the same respondents (the items of one scale), the shares and
+every figure already accepted are constraints, and a mean printed at ``d``
+decimals constrains its sum of points to the open interval ``(m - h, m + h)``
+times ``items x n`` (``h = 10**-d / 2``: what a reader knows whatever the rule
+of rounding). For every hidden cell, and every count of one point published
+only inside a band (a band of 4-5 holds the answers at 4 and at 5, each an
+answer), an integer program (HiGHS through ``scipy.optimize.milp``) looks for
+two feasible tables that differ on it; the figures may be published only if
+every such target keeps at least two values. The search starts from the true
+counts and small moves of them (each feasible table is a witness for every
+target at once), so most targets need no program. A hidden cell that the
+tables alone already fix means their protection is wrong: the audit raises.
+What the audit does not model: that a cell is hidden says it may be small
+(the check above does not model it either), and figures of other sections.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from itertools import pairwise
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 MIN_K = 3
 TOTAL = "all"
@@ -288,3 +313,292 @@ def protect_split(
 def hidden_groups(split: ProtectedTable) -> frozenset[str]:
     """The groups of a :func:`protect_split` table whose figures must be withheld."""
     return frozenset(g for g, h in zip(split.col_labels, split.hidden[0], strict=True) if h)
+
+
+# ============================================================================= auditing figures beside the tables
+
+Key = tuple[int, int, int]  # (table, interior row, point): one unknown count
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """One published table of counts, written for :func:`audit_figures` in
+    terms of the unknown counts behind it: ``points`` counts per interior row
+    (the answers at each point of a scale), of which interior column ``j``
+    publishes the sum over ``bands[j]`` (one point each when the table is in
+    points, several when it is in bands). ``published`` is the full grid
+    (interior, then the total column and row as in :class:`ProtectedTable`),
+    ``None`` where hidden."""
+
+    published: tuple[tuple[int | None, ...], ...]
+    bands: tuple[tuple[int, ...], ...]
+    points: int
+    has_total_row: bool
+    has_total_col: bool
+
+    @classmethod
+    def of(cls, table: ProtectedTable, bands: Sequence[Sequence[int]], points: int) -> CountTable:
+        return cls(table.published(), tuple(tuple(b) for b in bands), points, table.has_total_row, table.has_total_col)
+
+    @property
+    def rows(self) -> int:
+        return len(self.published) - self.has_total_row
+
+    def cell_terms(self, t: int, i: int, j: int) -> dict[Key, int]:
+        """The cell ``(i, j)`` of the full grid as a sum of unknowns of table ``t``."""
+        rows = range(self.rows) if i >= self.rows else (i,)
+        cols = len(self.bands)
+        pts: Iterable[int] = range(self.points) if j >= cols else self.bands[j]
+        return {(t, r, p): 1 for r in rows for p in pts}
+
+
+@dataclass(frozen=True)
+class LinearFigure:
+    """A published figure as the integer constraint ``low <= sum(c * x) <= high``
+    on the unknown counts (``None``: unbounded on that side). ``name`` says
+    which figure it is."""
+
+    name: str
+    terms: Mapping[Key, int]
+    low: int | None
+    high: int | None
+
+
+def mean_figure(name: str, values: Mapping[Key, int], respondents: Mapping[Key, int], items: int,
+                shown: Fraction, decimals: int) -> tuple[LinearFigure, LinearFigure]:
+    """A mean published rounded to ``decimals``: ``shown`` is the printed value,
+    so the true mean ``S / (items * n)`` lies in ``(shown - h, shown + h)``,
+    ``h = 10**-decimals / 2`` (the open interval: whatever the rounding rule, a
+    reader knows at least this). ``values``: ``S`` as coefficients (the score of
+    each point of each item, summed over the group's rows); ``respondents``:
+    ``n`` as coefficients (one item's row counts). Both bounds are strict, hence
+    the ``1`` on integer multiples of the common denominator."""
+    h = Fraction(1, 2 * 10**decimals)
+    lo, hi = (shown - h) * items, (shown + h) * items
+    scale = math.lcm(lo.denominator, hi.denominator)
+    # S - lo * n > 0  and  hi * n - S > 0, times `scale`
+    keys = set(values) | set(respondents)
+    below = {k: scale * values.get(k, 0) - int(lo * scale) * respondents.get(k, 0) for k in keys}
+    above = {k: int(hi * scale) * respondents.get(k, 0) - scale * values.get(k, 0) for k in keys}
+    return (LinearFigure(name, {k: v for k, v in below.items() if v}, 1, None),
+            LinearFigure(name, {k: v for k, v in above.items() if v}, 1, None))
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What :func:`audit_figures` found: ``pinned`` names the hidden cells and
+    unpublished counts that the figures leave with a single possible value
+    (empty: the figures may be published)."""
+
+    pinned: tuple[str, ...]
+
+    @property
+    def safe(self) -> bool:
+        return not self.pinned
+
+
+class _Program:
+    """The integer program of a set of tables and figures, solved with HiGHS."""
+
+    def __init__(self, tables: Sequence[CountTable], figures: Sequence[LinearFigure], bound: int,
+                 equal_totals: Sequence[Sequence[tuple[int, int]]]) -> None:
+        self.index: dict[Key, int] = {}
+        for t, tab in enumerate(tables):
+            for r in range(tab.rows):
+                for p in range(tab.points):
+                    self.index[(t, r, p)] = len(self.index)
+        rows: list[tuple[Mapping[Key, int], float, float]] = []
+        for t, tab in enumerate(tables):
+            for i, line in enumerate(tab.published):
+                for j, v in enumerate(line):
+                    if v is not None:
+                        rows.append((tab.cell_terms(t, i, j), v, v))
+        for same in equal_totals:  # these (table, row)s count the same respondents
+            for (t0, r0), (t1, r1) in pairwise(same):
+                terms: dict[Key, int] = {(t0, r0, p): 1 for p in range(tables[t0].points)}
+                for p in range(tables[t1].points):
+                    terms[(t1, r1, p)] = terms.get((t1, r1, p), 0) - 1
+                rows.append((terms, 0, 0))
+        for f in figures:
+            rows.append((f.terms, -np.inf if f.low is None else f.low, np.inf if f.high is None else f.high))
+        n = len(self.index)
+        self.a = np.zeros((len(rows), n))
+        for e, (terms, _, _) in enumerate(rows):
+            for key, c in terms.items():
+                self.a[e, self.index[key]] += c
+        self.lo = np.array([r[1] for r in rows], dtype=float)
+        self.hi = np.array([r[2] for r in rows], dtype=float)
+        self.bound = bound
+        self.n_figures = len(figures)  # the last rows
+
+    def feasible(self, x: np.ndarray) -> np.ndarray:
+        """Which columns of ``x`` (unknowns x solutions) satisfy every constraint and the box."""
+        ax = self.a @ x
+        ok = np.all(ax >= self.lo[:, None] - 1e-9, axis=0) & np.all(ax <= self.hi[:, None] + 1e-9, axis=0)
+        return ok & np.all(x >= 0, axis=0) & np.all(x <= self.bound, axis=0)
+
+    def moves(self, tables: Sequence[CountTable]) -> np.ndarray:
+        """Small changes that keep a table's lines: one answer moved from a point to another in a row,
+        and two rows trading answers between two points (unknowns x moves)."""
+        out = []
+        n = len(self.index)
+        for t, tab in enumerate(tables):
+            for r in range(tab.rows):
+                for p in range(tab.points):
+                    for q in range(tab.points):
+                        if p != q:
+                            m = np.zeros(n, dtype=np.int64)
+                            m[self.index[(t, r, p)]], m[self.index[(t, r, q)]] = 1, -1
+                            out.append(m)
+            for r1 in range(tab.rows):
+                for r2 in range(r1 + 1, tab.rows):
+                    for p in range(tab.points):
+                        for q in range(tab.points):
+                            if p != q:
+                                m = np.zeros(n, dtype=np.int64)
+                                m[self.index[(t, r1, p)]] = m[self.index[(t, r2, q)]] = 1
+                                m[self.index[(t, r1, q)]] = m[self.index[(t, r2, p)]] = -1
+                                out.append(m)
+        return np.array(out, dtype=np.int64).T if out else np.zeros((n, 0), dtype=np.int64)
+
+    def solve(self, objective: Mapping[Key, int]) -> np.ndarray | None:
+        """An optimal (minimal) integer solution, or None when nothing is feasible."""
+        n = len(self.index)
+        c = np.zeros(n)
+        for key, v in objective.items():
+            c[self.index[key]] += v
+        cons = [LinearConstraint(self.a, self.lo, self.hi)] if len(self.lo) else []
+        res = milp(c, integrality=np.ones(n), bounds=Bounds(np.zeros(n), np.full(n, float(self.bound))),
+                   constraints=cons)
+        if res.status == 2:  # infeasible
+            return None
+        if res.status != 0 or res.x is None:
+            raise RuntimeError(f"integer program not solved: {res.message}")
+        x = np.round(res.x).astype(np.int64)
+        if not self.feasible(x[:, None])[0]:  # a witness must be a true table, not one within tolerance
+            raise RuntimeError("integer program: the rounded solution breaks a constraint")
+        return x
+
+    def value(self, x: np.ndarray, terms: Mapping[Key, int]) -> int:
+        return int(sum(c * x[self.index[k]] for k, c in terms.items()))
+
+
+def _targets(tables: Sequence[CountTable]) -> list[tuple[str, dict[Key, int], bool]]:
+    """What must keep two possible values: (name, terms, is a hidden cell).
+    Hidden cells of the tables, and each count of a point that is published
+    only inside a band (a count of one point is an answer too)."""
+    out: list[tuple[str, dict[Key, int], bool]] = []
+    for t, tab in enumerate(tables):
+        for i, line in enumerate(tab.published):
+            for j, v in enumerate(line):
+                if v is None:
+                    out.append((f"table {t} cell ({i}, {j})", tab.cell_terms(t, i, j), True))
+        for j, band in enumerate(tab.bands):
+            if len(band) > 1:
+                for r in range(tab.rows):
+                    if tab.published[r][j] == 0:
+                        continue  # a band of nobody: its points are 0, published
+                    for p in band:
+                        out.append((f"table {t} row {r} point {p}", {(t, r, p): 1}, False))
+    return out
+
+
+def audit_figures(
+    tables: Sequence[CountTable],
+    figures: Sequence[LinearFigure],
+    *,
+    bound: int,
+    equal_totals: Sequence[Sequence[tuple[int, int]]] = (),
+    truth: Mapping[Key, int] | None = None,
+) -> Audit:
+    """Exact audit of figures published beside protected tables.
+
+    The unknowns are the counts behind ``tables`` (non-negative integers, at
+    most ``bound``); everything published constrains them: every published
+    cell and total, ``equal_totals`` (groups of ``(table, row)`` known to count
+    the same respondents: the rows of the items of one scale), and ``figures``
+    (means, shares, each a linear constraint). For every hidden cell, and every
+    count of a point published only inside a band, the audit decides with an
+    integer program (HiGHS, through ``scipy.optimize.milp``) whether it can
+    take at least two values. A hidden cell that has one value without the
+    figures means the tables' protection is wrong: ``AssertionError``. A count
+    that the tables already fix (a band of 0) is no concern of the figures.
+
+    ``truth`` (the true counts), when given, starts the search; every solution
+    found is a witness for every target at once, so most targets need no
+    program of their own."""
+    with_figures = _Program(tables, figures, bound, equal_totals)
+    targets = _targets(tables)
+    weights = np.zeros((len(targets), len(with_figures.index)), dtype=np.int64)
+    for e, (_, terms, _) in enumerate(targets):
+        for key, c in terms.items():
+            weights[e, with_figures.index[key]] += c
+    low = np.full(len(targets), np.iinfo(np.int64).max)
+    high = np.full(len(targets), np.iinfo(np.int64).min)
+
+    def witness(x: np.ndarray | None) -> None:
+        """Record the value of every target in the feasible table(s) ``x`` (unknowns, or unknowns x tables)."""
+        if x is None:
+            return
+        x = x if x.ndim == 2 else x[:, None]
+        if len(targets) and x.shape[1]:
+            v = weights @ x
+            np.minimum(low, v.min(axis=1), out=low)
+            np.maximum(high, v.max(axis=1), out=high)
+
+    def open_targets() -> np.ndarray:
+        return np.flatnonzero(low >= high)
+
+    if truth is not None:
+        x0 = np.zeros(len(with_figures.index), dtype=np.int64)
+        for key, v in truth.items():
+            x0[with_figures.index[key]] = v
+        if not with_figures.feasible(x0[:, None])[0]:
+            raise ValueError("the true counts do not give the figures")
+    else:
+        found = with_figures.solve({})
+        if found is None:
+            raise ValueError("the figures contradict the tables")
+        x0 = found
+    witness(x0)
+    # Cheap witnesses first: the true counts changed by one small move, or by two whose effects on the
+    # figures cancel (the moves keep the tables' lines; only the figures can break).
+    if len(open_targets()):
+        moves = with_figures.moves(tables)
+        base = x0[:, None]
+        tries = base + moves
+        ok = with_figures.feasible(tries)
+        witness(tries[:, ok])
+        if len(open_targets()) and moves.shape[1]:
+            tables_only = with_figures.a[: len(with_figures.lo) - with_figures.n_figures]
+            keeps = np.all(tables_only @ moves == 0, axis=0) & ~ok
+            pool = moves[:, keeps]
+            for i in range(pool.shape[1]):
+                pairs = base + pool[:, i : i + 1] + pool[:, i + 1 :]
+                witness(pairs[:, with_figures.feasible(pairs)])
+                if not len(open_targets()):
+                    break
+    for e in open_targets():
+        _, terms, _ = targets[e]
+        for sign in (-1, 1):
+            if low[e] < high[e]:
+                break
+            witness(with_figures.solve({k: sign * v for k, v in terms.items()}))
+    pinned = list(open_targets())
+    if not pinned:
+        return Audit(())
+    # Was it fixed before the figures? Then the figures are not to blame (or the tables are wrong).
+    without = _Program(tables, (), bound, equal_totals)
+    blamed = []
+    for e in pinned:
+        name, terms, is_cell = targets[e]
+        before: set[int] = {int(low[e])}
+        for sign in (-1, 1):
+            x = without.solve({k: sign * v for k, v in terms.items()})
+            if x is not None:
+                before.add(without.value(x, terms))
+        if len(before) < 2:
+            assert not is_cell, f"{name} is recoverable from the tables alone: their protection is wrong"
+            continue
+        blamed.append(name)
+    return Audit(tuple(blamed))
