@@ -246,6 +246,23 @@ async def get_me(request: Request, principal: EdgePrincipal) -> Me:
     )
 
 
+@router.get(
+    "/session",
+    status_code=204,
+    response_model=None,
+    operation_id="check_session",
+    summary="Is this access token's session live? (the services' revocation check)",
+    responses=problem_responses(401),
+)
+async def check_session(principal: EdgePrincipal) -> Response:
+    """204 when the bearer token is valid and its session (``sid``) is not
+    revoked; 401 otherwise (problem type ``urn:aliada:problem:session-revoked``
+    when the session was revoked). Services without Redis ask this, with the token
+    they were given, at most once per ``<APP>_REVOCATION_CACHE_SECONDS`` per
+    session (servicekit.revocation). It tells nothing the bearer cannot learn."""
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+
 @router.post(
     "/signup",
     status_code=202,
