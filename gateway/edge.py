@@ -20,7 +20,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from servicekit.auth import InvalidToken, Principal, TokenVerifier, bearer_token, oauth2_scheme, unauthorized
+from servicekit.auth import InvalidToken, Principal, TokenVerifier, bearer_token, oauth2_scheme, session_revoked, unauthorized
 from servicekit.problems import ProblemError
 
 from gateway.revocation import RevokedSessions
@@ -66,7 +66,7 @@ class EdgeAuth:
             cache[token] = principal
         sid = principal.claims.get("sid")
         if sid is not None and await self.revoked.is_revoked(str(sid)):
-            raise unauthorized("The session of this access token has been revoked")
+            raise session_revoked()
         return principal
 
     async def authenticate(self, request: Request) -> Principal:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from servicekit.app import create_service_app
 from servicekit.db import make_engine
 from servicekit.http import make_async_client
+from servicekit.revocation import RedisDenyList, is_redis
 
 from gateway.bootstrap import ensure_bootstrap_admin
 from gateway.service_clients import ensure_service_clients
@@ -79,6 +80,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         access_token_ttl=settings.access_token_ttl,
         leeway_seconds=settings.jwt_leeway_seconds,
         refresh_seconds=settings.revocation_cache_seconds,
+        # The services' shared deny-list, when it is Redis (servicekit.revocation).
+        deny_list=RedisDenyList(settings.revocation_storage, prefix=settings.revocation_key_prefix)
+        if is_redis(settings.revocation_storage)
+        else None,
     )
     passwords = Passwords(
         time_cost=settings.password_time_cost,
@@ -116,6 +121,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         for client in (participants.client, readiness.client):
             if client is not None:
                 await client.aclose()
+        await revoked.close()
 
     app = create_service_app(
         settings=settings,
@@ -129,6 +135,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         on_shutdown=[shutdown, webhooks.stop],
         openapi_tags=TAGS,
         body_limits=settings.body_limits,
+        revocations=None,  # the edge checks revoked sessions itself (gateway/revocation.py)
     )
     install_scim(app)  # /scim/v2 (SCIM 2.0 provisioning), before the merged document captures app.openapi
     edge = EdgeAuth(app.state.token_verifier, revoked, key_generation=lambda: ring.generation)

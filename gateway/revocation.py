@@ -12,6 +12,12 @@ margin), and re-reads that small set at most every ``revocation_cache_seconds``
 (one query for all requests, not one per request). Revocations made by this
 replica apply at once. If the database cannot be read, the last known set is
 kept and the read is retried on the next interval.
+
+With ``GATEWAY_REVOCATION_STORAGE`` a Redis URI, every revocation is also
+written to the shared deny-list the services read (``servicekit.revocation``):
+at once by the replica that commits it, and again by every replica from its
+periodic read of the database (so a failed write is repaired within
+``revocation_cache_seconds`` of the next request this replica serves).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import anyio.to_thread
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from servicekit.revocation import RedisDenyList
+
 from gateway.models import TokenFamily
 
 log = logging.getLogger("gateway.revocation")
@@ -35,8 +43,19 @@ MARGIN_SECONDS = 60
 
 
 class RevokedSessions:
-    def __init__(self, engine: Engine, *, access_token_ttl: int, leeway_seconds: int, refresh_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        access_token_ttl: int,
+        leeway_seconds: int,
+        refresh_seconds: float,
+        deny_list: RedisDenyList | None = None,
+    ) -> None:
         self.engine = engine
+        self.deny_list = deny_list
+        self._published: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._window = access_token_ttl + leeway_seconds + MARGIN_SECONDS
         self._refresh_every = refresh_seconds
         self._revoked: frozenset[str] = frozenset()
@@ -62,6 +81,21 @@ class RevokedSessions:
             now = time.monotonic()
             self._revoked, self._loaded_at = revoked, now
             self._local = {sid: t for sid, t in self._local.items() if now - t < self._window}
+        await self._publish(revoked - self._published)
+
+    async def _publish(self, sids: Iterable[str]) -> None:
+        """Write revoked families to the shared deny-list (when there is one)."""
+        sids = set(sids)
+        if self.deny_list is None or not sids:
+            return
+        try:
+            await self.deny_list.add(sids, self._window)
+        except Exception as exc:  # noqa: BLE001 - retried from the next read of the database
+            log.warning("could not write revoked sessions to the shared deny-list", extra={"error": type(exc).__name__})
+            return
+        self._published |= sids
+        if len(self._published) > 100_000:
+            self._published = set(sids)
 
     async def is_revoked(self, sid: str) -> bool:
         if time.monotonic() - self._loaded_at >= self._refresh_every:
@@ -71,5 +105,19 @@ class RevokedSessions:
     def note(self, sids: Iterable[str]) -> None:
         """Revocations this replica just committed apply immediately here."""
         now = time.monotonic()
+        sids = list(sids)
         for sid in sids:
             self._local[sid] = now
+        if self.deny_list is not None and sids:
+            try:
+                task = asyncio.get_running_loop().create_task(self._publish(sids))
+            except RuntimeError:  # no loop here: the next refresh publishes them
+                return
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.deny_list is not None:
+            await self.deny_list.close()

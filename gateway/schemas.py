@@ -190,6 +190,23 @@ class TokenResponse(BaseModel):
     scope: str = Field(default="", description="Space-separated scopes granted.")
 
 
+SIGN_UP_ACCEPTED = (
+    "If no account has this email, an applicant account of the institution now exists and she may log in. "
+    "The answer is the same whether or not the email already had an account."
+)
+
+
+class SignUpAccepted(BaseModel):
+    """The same answer whether or not the email already had an account (so the
+    endpoint never tells who has one); nothing is created or changed for an
+    email that has one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["accepted"] = "accepted"
+    detail: str = Field(default=SIGN_UP_ACCEPTED)
+
+
 class Revoked(BaseModel):
     """RFC 7009: the answer is the same whether or not the token was known."""
 

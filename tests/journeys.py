@@ -115,7 +115,7 @@ def confirmed_cohort(http: httpx.Client, admin: Client, placements: list[tuple[s
     applied = []
     for n, (role, campus, unit) in enumerate(placements):
         email = f"{role}-{n:03d}-{uuid.uuid4().hex[:6]}@uni.example"
-        anonymous.ok("POST", "/v1/auth/signup", 201, json={"email": email, "password": PASSWORD, "institution_id": iid})
+        anonymous.ok("POST", "/v1/auth/signup", 202, json={"email": email, "password": PASSWORD, "institution_id": iid})
         person = Client(http, login(http, email), f"{role}-{n}")
         application = person.ok("POST", "/v1/applications", 201, json={"program_id": prog["id"], "role": role, **application_form(role, n)})
         person.ok("POST", f"/v1/applications/{application['id']}/submit")

@@ -96,7 +96,7 @@ def test_the_mexico_pilot_intake_through_the_gateway(stack: Stack, http: httpx.C
     )  # fmt: skip
     for n, (group, role, overrides) in enumerate(plan, start=1):
         email = f"aplicante-{n:02d}-{tag}@uaeh.example"
-        anonymous.ok("POST", "/v1/auth/signup", 201, json={"email": email, "password": PASSWORD, "institution_id": uni["id"]})
+        anonymous.ok("POST", "/v1/auth/signup", 202, json={"email": email, "password": PASSWORD, "institution_id": uni["id"]})
         person = Client(http, login(http, email, PASSWORD))
         body = {"program_id": program["id"], "role": role, **form(role, n, email=email, **overrides), "consents": CONSENTS}
         draft = person.ok("POST", "/v1/applications", 201, json=body)

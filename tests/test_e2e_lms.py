@@ -75,7 +75,7 @@ def test_roster_and_xapi_through_the_gateway(stack: Stack, http: httpx.Client, a
     anonymous = Client(http, None)
     members = []
     for n, address in enumerate(emails, start=1):
-        anonymous.ok("POST", "/v1/auth/signup", 201, json={"email": address, "password": PASSWORD, "institution_id": uni["id"]})
+        anonymous.ok("POST", "/v1/auth/signup", 202, json={"email": address, "password": PASSWORD, "institution_id": uni["id"]})
         person = Client(http, login(http, address, PASSWORD))
         body = {"program_id": program["id"], "role": "mentee", **form("mentee", n, email=address), "consents": CONSENTS}
         draft = person.ok("POST", "/v1/applications", 201, json=body)

@@ -82,6 +82,8 @@ class Stack:
                 f"{app.prefix}_DATABASE_URL": self.database_urls[app.name],
                 f"{app.prefix}_JWT_ISSUER": issuer,
                 f"{app.prefix}_JWKS_URL": f"{issuer}/.well-known/jwks.json",
+                # Revoked sessions: the gateway's session check (no Redis here; servicekit.revocation).
+                f"{app.prefix}_REVOCATION_URL": f"{issuer}/v1/auth/session",
                 f"{app.prefix}_LOG_LEVEL": "INFO",
             }
         )

@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from servicekit.auth import MAX_TOKEN_BYTES, unauthorized
@@ -23,7 +24,7 @@ from gateway.grants import GRANT_TYPES, TOKEN_EXCHANGE, Grants, oauth_error
 from gateway.models import Account, ApiClient
 from gateway import service
 from gateway.models import IdempotencyRecord
-from gateway.schemas import AccountCreate, AccountPublic, Me, Revoked, SignUp, TokenResponse
+from gateway.schemas import AccountCreate, Me, Revoked, SignUp, SignUpAccepted, TokenResponse
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -245,33 +246,60 @@ async def get_me(request: Request, principal: EdgePrincipal) -> Me:
     )
 
 
+@router.get(
+    "/session",
+    status_code=204,
+    response_model=None,
+    operation_id="check_session",
+    summary="Is this access token's session live? (the services' revocation check)",
+    responses=problem_responses(401),
+)
+async def check_session(principal: EdgePrincipal) -> Response:
+    """204 when the bearer token is valid and its session (``sid``) is not
+    revoked; 401 otherwise (problem type ``urn:aliada:problem:session-revoked``
+    when the session was revoked). Services without Redis ask this, with the token
+    they were given, at most once per ``<APP>_REVOCATION_CACHE_SECONDS`` per
+    session (servicekit.revocation). It tells nothing the bearer cannot learn."""
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
+
 @router.post(
     "/signup",
-    status_code=201,
-    response_model=AccountPublic,
+    status_code=202,
+    response_model=SignUpAccepted,
     operation_id="sign_up",
     summary="Sign up as an applicant of an institution (no token needed)",
-    responses=problem_responses(409, 422, 429, 503, 504),
+    responses=problem_responses(422, 429, 503, 504),
 )
-async def sign_up(request: Request, body: SignUp, idem: IdempotencyDep) -> AccountPublic | Response:
+async def sign_up(request: Request, body: SignUp, idem: IdempotencyDep) -> SignUpAccepted | Response:
     """Creates an account with the single role ``applicant`` in the given
     institution; she then logs in with the password grant and applies to one of
     its open calls. Roles beyond ``applicant`` are only ever granted by the
     institution's coordinators (confirmation turns an applicant into a mentor or
     a mentee). The institution is confirmed with the participants service.
-    Rate-limited per client address like the token endpoint. An email that
-    already has an account gets a 409."""
+    Rate-limited per client address like the token endpoint.
+
+    The answer is the same 202 whether or not the email already has an account
+    (of any institution): for one that has, nothing is created or changed, so
+    the endpoint never tells who has an account (e-mail verification by link
+    will tell the owner, with the notifications service)."""
     await request.app.state.limits.token_request(_client_ip(request))
     await request.app.state.participants.check_institution(body.institution_id)
     data = AccountCreate(email=body.email, password=body.password, roles=["applicant"], institution_id=body.institution_id)
+    # Hashed either way, so a taken email answers in the same time.
     password_hash = await anyio.to_thread.run_sync(request.app.state.passwords.hash, data.password)
+    accepted = SignUpAccepted()
 
-    def work(session: Session) -> AccountPublic | Response:
+    def work(session: Session) -> SignUpAccepted | Response:
         replay = idem.replay(session, IdempotencyRecord)
         if replay is not None:
             return replay
-        created = AccountPublic.model_validate(service.create_account(session, data, password_hash), from_attributes=True)
-        idem.remember(session, IdempotencyRecord, 201, created)
-        return created
+        if not service.email_taken(session, data.email):
+            service.create_account(session, data, password_hash)
+        idem.remember(session, IdempotencyRecord, 202, accepted)
+        return accepted
 
-    return await in_transaction(request, work)
+    try:
+        return await in_transaction(request, work)
+    except IntegrityError:  # the same email signed up concurrently: the same answer
+        return accepted

@@ -48,6 +48,11 @@ class ScimUserRecord(Base, table=True):
     # False when the identity provider left ``active`` unassigned (the
     # account is then active, and ``active`` is not shown).
     active_set: bool = Field(default=True)
+    # Her userName when an account outside this institution holds it as its
+    # email (e-mails are unique on the whole platform): the account then has
+    # a placeholder email and the userName lives here, unique per institution
+    # (checked in gateway.scim.users). None: the userName is the account's email.
+    user_name: str | None = Field(default=None, max_length=254, index=True)
     granted_roles: list[str] = Field(default_factory=list, sa_type=JSON)
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow)

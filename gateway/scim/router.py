@@ -301,7 +301,7 @@ async def create_scim_user(request: Request, caller: ScimCaller) -> ScimResponse
     if data.active is None:  # a new account is active unless told otherwise
         data = dataclasses.replace(data, active=True)
     tenant = _tenant(caller)
-    await in_transaction(request, users.check_user_name, data.user_name, None)
+    await in_transaction(request, users.check_user_name, _tenant(caller), data.user_name, None)
     account_id = uuid7()
     password_hash = await _unusable_password_hash(request)
     await profiles.upsert(request, caller, account_id, data.profile())
@@ -358,8 +358,8 @@ async def _write_user(
         conditional = check_if_match(request, row.tag())
         before = users.to_resource(row, base)
         data = users.UserData.from_resource(change(before.model_copy(deep=True)))
-        if data.user_name != row.account.email:
-            await in_transaction(request, users.check_user_name, data.user_name, row.account.id)
+        if data.user_name != users.shown_user_name(row):
+            await in_transaction(request, users.check_user_name, tenant, data.user_name, row.account.id)
         previous = users.UserData.from_resource(before).profile()
         wanted = data.profile()
         created = False

@@ -4,7 +4,12 @@ session; never commits, the caller's unit of work does).
 Mapping (see ``gateway.scim.resources`` for the schema):
 
 - ``id`` = the account id; ``userName`` = ``accounts.email`` (stored
-  lower-case, unique on the whole platform); ``active`` = status ``active``
+  lower-case), unique per institution. E-mails are unique on the whole
+  platform, so when an account outside the caller's institution holds the
+  name, the account gets a placeholder email (``PLACEHOLDER_DOMAIN``) and the
+  name is kept in ``scim_users.user_name``: the answer is then the same as for
+  a free name, and never reveals that another institution holds it (the
+  account cannot sign in with that e-mail: password or linking by e-mail); ``active`` = status ``active``
   (``false`` = ``suspended``: her sessions are revoked, as an admin's
   suspension does, and the password and refresh grants refuse her);
 - names, ``externalId``, ``emails`` and the participant external ids are kept
@@ -37,6 +42,7 @@ from scim2_models import (
     UniquenessException,
 )
 from sqlalchemy import case, false, func, null, true, update
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from servicekit.outbox import utcnow
@@ -64,6 +70,16 @@ _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,99}$")
 
 
+# The domain of placeholder emails (RFC 2606 ``.invalid``: never delivered).
+PLACEHOLDER_DOMAIN = "scim.invalid"
+# What ``userName`` shows: her own name when it lives in scim_users, else the email.
+USER_NAME = func.coalesce(ScimUserRecord.user_name, Account.email)
+
+
+def placeholder_email(account_id: uuid.UUID) -> str:
+    return f"user-{account_id.hex}@{PLACEHOLDER_DOMAIN}"
+
+
 # -- where each attribute lives -------------------------------------------------
 
 # What ``active`` shows: false when suspended; unassigned when the identity
@@ -78,7 +94,7 @@ USER_ATTRIBUTES = AttributeMap(
     scalars={
         (USER_SCHEMA, "id", None): Column(Account.id, kind="uuid", case_exact=True, nullable=False),
         (USER_SCHEMA, "external_id", None): Column(ScimUserRecord.external_id, case_exact=True),
-        (USER_SCHEMA, "user_name", None): Column(Account.email, nullable=False),
+        (USER_SCHEMA, "user_name", None): Column(USER_NAME, nullable=False),
         (USER_SCHEMA, "display_name", None): Column(ScimUserRecord.display_name),
         (USER_SCHEMA, "name", "formatted"): Column(ScimUserRecord.name_formatted),
         (USER_SCHEMA, "name", "given_name"): Column(ScimUserRecord.given_name),
@@ -129,7 +145,7 @@ class UserRow:
         a = self.account
         return version_tag(
             [
-                a.email, a.status, sorted(a.roles), r and [r.active_set, r.external_id, r.display_name, r.name_formatted, r.given_name,
+                a.email, shown_user_name(self), a.status, sorted(a.roles), r and [r.active_set, r.external_id, r.display_name, r.name_formatted, r.given_name,
                 r.family_name, r.hr_id, r.sis_id, r.lms_id],
                 [[e.value, e.type, e.primary] for e in self.emails],
                 sorted([str(g), n] for g, n in self.groups),
@@ -206,6 +222,11 @@ def search_users(session: Session, institution_id: str, search: SearchRequest[An
 # -- representation ---------------------------------------------------------------
 
 
+def shown_user_name(row: UserRow) -> str:
+    record = row.record
+    return record.user_name if record is not None and record.user_name else row.account.email
+
+
 def shown_active(row: UserRow) -> bool | None:
     if row.account.status != "active":
         return False
@@ -225,7 +246,7 @@ def to_resource(row: UserRow, base: str) -> ScimUser:
     user = ScimUser(
         id=str(account.id),
         external_id=record.external_id if record is not None else None,
-        user_name=account.email,
+        user_name=shown_user_name(row),
         name=name,
         display_name=record.display_name if record is not None else None,
         active=shown_active(row),
@@ -305,24 +326,43 @@ class UserData:
         return {"display_name": display[:200].strip(), "hr_id": self.hr_id, "sis_id": self.sis_id, "lms_id": self.lms_id}
 
 
-def user_name_taken(session: Session, user_name: str, account_id: uuid.UUID | None) -> bool:
-    stmt = select(Account.id).where(Account.email == user_name)
+def user_name_taken(session: Session, institution_id: str, user_name: str, account_id: uuid.UUID | None) -> bool:
+    """Whether another user of this institution has this userName (an account
+    of another institution holding it as its email does not count)."""
+    stmt = (
+        select(Account.id)
+        .outerjoin(ScimUserRecord, col(ScimUserRecord.account_id) == col(Account.id))
+        .where(Account.institution_id == institution_id, USER_NAME == user_name)
+    )
     if account_id is not None:
         stmt = stmt.where(Account.id != account_id)
     return session.exec(stmt).first() is not None
 
 
-def check_user_name(session: Session, user_name: str, account_id: uuid.UUID | None) -> None:
-    if user_name_taken(session, user_name, account_id):
+def check_user_name(session: Session, institution_id: str, user_name: str, account_id: uuid.UUID | None) -> None:
+    if user_name_taken(session, institution_id, user_name, account_id):
         raise UniquenessException(detail="userName is already taken")
+
+
+def _place_user_name(session: Session, account: Account, record: ScimUserRecord, user_name: str) -> None:
+    """The account's email is the userName unless an account elsewhere holds
+    it (then a placeholder email, and the name in her SCIM record)."""
+    other = aliased(Account)
+    held_elsewhere = session.exec(select(other.id).where(other.email == user_name, other.id != account.id)).first() is not None
+    if held_elsewhere:
+        account.email, record.user_name = placeholder_email(account.id), user_name
+    else:
+        account.email, record.user_name = user_name, None
 
 
 def _apply(session: Session, account: Account, record: ScimUserRecord, data: UserData, now: datetime) -> list[str]:
     """Write ``data`` on the account and her SCIM record; returns revoked sids."""
     revoked: list[str] = []
-    if data.user_name != account.email:
-        check_user_name(session, data.user_name, account.id)
-        account.email = data.user_name
+    shown = record.user_name or account.email
+    if data.user_name != shown:
+        assert account.institution_id is not None  # a SCIM user belongs to the caller's institution
+        check_user_name(session, account.institution_id, data.user_name, account.id)
+        _place_user_name(session, account, record, data.user_name)
     status = "suspended" if data.active is False else "active"
     record.active_set = data.active is not None
     if status != account.status:
@@ -344,11 +384,11 @@ def _apply(session: Session, account: Account, record: ScimUserRecord, data: Use
 def create_user(
     session: Session, institution_id: str, account_id: uuid.UUID, data: UserData, password_hash: str
 ) -> tuple[UserRow, list[str]]:
-    check_user_name(session, data.user_name, None)
+    check_user_name(session, institution_id, data.user_name, None)
     now = utcnow()
     account = Account(
         id=account_id,
-        email=data.user_name,
+        email=placeholder_email(account_id),  # the userName is placed by _apply
         password_hash=password_hash,
         roles=[],
         is_admin=False,

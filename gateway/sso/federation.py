@@ -61,6 +61,13 @@ log = logging.getLogger("gateway.sso")
 SUBJECT_TOKEN_ERROR = "invalid_request"
 MAX_CACHED = 1024
 CREATABLE_ROLES = frozenset(get_args(SsoRole))  # never admin, coordinator or evaluator
+# Participant roles: any other role (admin, coordinator, evaluator, or one
+# added later) makes an account privileged.
+PARTICIPANT_ROLES = CREATABLE_ROLES | {"peer_mentor"}
+
+
+def is_privileged(account: Account) -> bool:
+    return account.is_admin or not set(account.roles) <= PARTICIPANT_ROLES
 
 
 class ExchangeRefused(Exception):
@@ -247,8 +254,21 @@ class Federation:
             raise ExchangeRefused("This identity cannot sign in to an account of another institution")
         if account.status != "active":
             raise ExchangeRefused("This account is suspended")
+        self._check_privileged(provider, account)
         session.flush()
         return account
+
+    @staticmethod
+    def _check_privileged(provider: IdentityProvider, account: Account) -> None:
+        """A privileged account only through a registration a platform admin
+        approved (checked at every sign-in: a linked participant promoted to
+        coordinator later is covered too)."""
+        if is_privileged(account) and provider.privileged_approved_at is None:
+            log.warning("privileged sign-in through an unapproved identity provider refused", extra={"provider": str(provider.id)})
+            raise ExchangeRefused(
+                "This identity provider is not approved by a platform administrator for staff accounts; "
+                "sign in with your password"
+            )
 
     def _first_sign_in(self, session: Session, provider: IdentityProvider, identity: Identity) -> Account:
         if identity.email is None:
@@ -267,6 +287,7 @@ class Federation:
             ).first()
             if taken is not None:
                 raise ExchangeRefused("This account is already linked to another identity of this provider")
+            self._check_privileged(provider, existing)
             account = existing
         else:
             if existing is not None:

@@ -44,6 +44,12 @@ class IdentityProvider(Base, table=True):
     account_policy: str = Field(default="create", max_length=16)
     default_roles: list[str] = Field(default_factory=lambda: ["applicant"], sa_type=JSON)
     enabled: bool = Field(default=True)
+    # A platform admin's approval for signing in to privileged accounts
+    # (admin, coordinator, evaluator, any staff role) through this
+    # registration; None: only participant accounts. Cleared when a
+    # coordinator changes what the registration trusts.
+    privileged_approved_at: datetime | None = Field(default=None)
+    privileged_approved_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -72,7 +72,7 @@ async def create_identity_provider(
         replay = idem.replay(session, IdempotencyRecord)
         if replay is not None:
             return replay
-        created = service.public(service.create_provider(session, settings, institution_id, body))
+        created = service.public(service.create_provider(session, settings, actor, institution_id, body))
         idem.remember(session, IdempotencyRecord, 201, created)
         return created
 
@@ -132,7 +132,7 @@ async def update_identity_provider(
 
     def work(session: Session) -> IdentityProviderPublic:
         provider = service.get_provider(session, actor, provider_id)
-        return service.public(service.update_provider(session, settings, provider, body))
+        return service.public(service.update_provider(session, settings, actor, provider, body))
 
     return await in_transaction(request, work)
 
@@ -147,7 +147,45 @@ async def update_identity_provider(
 )
 async def delete_identity_provider(request: Request, actor: ManagerPrincipal, provider_id: uuid.UUID) -> Response:
     def work(session: Session) -> None:
-        service.delete_provider(session, service.get_provider(session, actor, provider_id))
+        service.delete_provider(session, actor, service.get_provider(session, actor, provider_id))
 
     await in_transaction(request, work)
     return Response(status_code=204)
+
+
+PRIVILEGED_DOC = """Signing in to privileged accounts (admin, coordinator, evaluator, any
+staff role) through a registration needs a platform admin's approval: without
+it the exchange links and signs in to participant accounts only. Admins only:
+an institution's own coordinator gets 403, anyone else 404. Audited."""
+
+
+@router.put(
+    "/{provider_id}/privileged-approval",
+    response_model=IdentityProviderPublic,
+    operation_id="approve_identity_provider_for_privileged_accounts",
+    summary="Approve a registration for privileged accounts (platform admins)",
+    description=PRIVILEGED_DOC,
+    responses=problem_responses(401, 403, 404),
+)
+async def approve_privileged(request: Request, actor: ManagerPrincipal, provider_id: uuid.UUID) -> IdentityProviderPublic:
+    def work(session: Session) -> IdentityProviderPublic:
+        provider = service.get_provider(session, actor, provider_id)
+        return service.public(service.approve_privileged(session, actor, provider, True))
+
+    return await in_transaction(request, work)
+
+
+@router.delete(
+    "/{provider_id}/privileged-approval",
+    response_model=IdentityProviderPublic,
+    operation_id="withdraw_identity_provider_privileged_approval",
+    summary="Withdraw a registration's approval for privileged accounts (platform admins)",
+    description=PRIVILEGED_DOC,
+    responses=problem_responses(401, 403, 404),
+)
+async def withdraw_privileged(request: Request, actor: ManagerPrincipal, provider_id: uuid.UUID) -> IdentityProviderPublic:
+    def work(session: Session) -> IdentityProviderPublic:
+        provider = service.get_provider(session, actor, provider_id)
+        return service.public(service.approve_privileged(session, actor, provider, False))
+
+    return await in_transaction(request, work)

@@ -97,6 +97,14 @@ ACCOUNT_POLICY = (
     "the account by the IdP subject, whatever her email is then."
 )
 
+PRIVILEGED_APPROVAL = (
+    "When a platform admin approved signing in to privileged accounts (admin, coordinator, evaluator or any "
+    "other staff role) through this registration; null: only participant accounts (applicant, mentee, mentor, "
+    "peer mentor) may be linked and signed in to. A registration an admin creates is approved by her; one a "
+    "coordinator creates is not, and a coordinator's change of what it trusts (issuer, keys, audience, "
+    "algorithms, claim mapping, emails_verified, account policy) withdraws the approval."
+)
+
 
 class IdentityProviderCreate(InputModel):
     """A new registration of an institution's OpenID Connect identity provider."""
@@ -170,5 +178,8 @@ class IdentityProviderPublic(BaseModel):
     account_policy: AccountPolicy = Field(description=ACCOUNT_POLICY)
     default_roles: list[SsoRole]
     enabled: bool
+    privileged_approved_at: datetime | None = Field(
+        description=PRIVILEGED_APPROVAL,
+    )
     created_at: datetime
     updated_at: datetime

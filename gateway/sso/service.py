@@ -34,6 +34,7 @@ from servicekit.outbox import utcnow
 from servicekit.pagination import paginate
 from servicekit.problems import conflict, field_problem, forbidden, not_found
 
+from gateway import audit
 from gateway.config import Settings
 from gateway.sso.models import ExternalIdentity, IdentityProvider
 from gateway.sso.schemas import (
@@ -64,6 +65,7 @@ def public(provider: IdentityProvider) -> IdentityProviderPublic:
         account_policy=provider.account_policy,  # type: ignore[arg-type]
         default_roles=list(provider.default_roles),  # type: ignore[arg-type]
         enabled=provider.enabled,
+        privileged_approved_at=provider.privileged_approved_at,
         created_at=provider.created_at,
         updated_at=provider.updated_at,
     )
@@ -149,7 +151,16 @@ def _apply_mapping(provider: IdentityProvider, mapping: ClaimMapping) -> None:
     provider.tenant_value = mapping.tenant.value if mapping.tenant else None
 
 
-def create_provider(session: Session, settings: Settings, institution_id: str, data: IdentityProviderCreate) -> IdentityProvider:
+# Changing any of these changes whose tokens the registration trusts, or how
+# it finds accounts: a coordinator's change withdraws an admin's approval.
+TRUST_FIELDS = frozenset({"issuer", "jwks_url", "audience", "algorithms", "claim_mapping", "emails_verified", "account_policy"})
+
+
+def create_provider(
+    session: Session, settings: Settings, actor: Principal, institution_id: str, data: IdentityProviderCreate
+) -> IdentityProvider:
+    """An admin's registration is approved for privileged accounts by her; a
+    coordinator's is not (``approve_privileged``). Audited."""
     _check_urls(settings, data.issuer, data.jwks_url)
     provider = IdentityProvider(
         institution_id=institution_id,
@@ -164,9 +175,37 @@ def create_provider(session: Session, settings: Settings, institution_id: str, d
         enabled=data.enabled,
     )
     _apply_mapping(provider, data.claim_mapping)
+    if actor.is_admin:
+        provider.privileged_approved_at, provider.privileged_approved_by = utcnow(), actor.subject
     _check_distinct(session, provider)
     session.add(provider)
     session.flush()
+    _audit(session, actor, "identity_provider.created", provider, account_policy=provider.account_policy,
+           privileged_approved=provider.privileged_approved_at is not None)
+    return provider
+
+
+def _audit(session: Session, actor: Principal, action: str, provider: IdentityProvider, **details: Any) -> None:
+    audit.record(
+        session, actor, action, target_type="identity_provider", target_id=provider.id,
+        institution_id=provider.institution_id, details=details,
+    )
+
+
+def approve_privileged(session: Session, actor: Principal, provider: IdentityProvider, approved: bool) -> IdentityProvider:
+    """A platform admin approves (or withdraws approval of) signing in to
+    privileged accounts through this registration. Admins only: a coordinator
+    of the registration's institution gets 403 (others already had 404)."""
+    if not actor.is_admin:
+        raise forbidden("Only a platform admin approves identity providers for privileged accounts")
+    if approved:
+        provider.privileged_approved_at, provider.privileged_approved_by = utcnow(), actor.subject
+    else:
+        provider.privileged_approved_at, provider.privileged_approved_by = None, None
+    provider.updated_at = utcnow()
+    session.add(provider)
+    session.flush()
+    _audit(session, actor, "identity_provider.privileged_approved" if approved else "identity_provider.privileged_withdrawn", provider)
     return provider
 
 
@@ -190,12 +229,17 @@ def _namespace(provider: IdentityProvider) -> tuple[str | None, ...]:
     return provider.issuer, provider.subject_claim, provider.tenant_claim, provider.tenant_value
 
 
-def update_provider(session: Session, settings: Settings, provider: IdentityProvider, data: IdentityProviderUpdate) -> IdentityProvider:
+def update_provider(
+    session: Session, settings: Settings, actor: Principal, provider: IdentityProvider, data: IdentityProviderUpdate
+) -> IdentityProvider:
     """Changing the issuer, the subject claim or the tenant mapping drops the
     registration's links: a subject of the new namespace must never sign in to
     the account a subject of the old one was linked to. People are linked (or
-    get accounts) again on their next exchange, per the account policy."""
+    get accounts) again on their next exchange, per the account policy.
+    A coordinator's change of a trust field withdraws an admin's approval
+    for privileged accounts. Audited (the names of the fields, not values)."""
     changes: dict[str, Any] = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
+    changed = sorted(changes)
     _check_urls(settings, changes.get("issuer"), changes.get("jwks_url"))
     before = _namespace(provider)
     mapping = changes.pop("claim_mapping", None)
@@ -204,15 +248,22 @@ def update_provider(session: Session, settings: Settings, provider: IdentityProv
     if mapping is not None:
         _apply_mapping(provider, data.claim_mapping)  # type: ignore[arg-type]
     _check_distinct(session, provider)
-    if _namespace(provider) != before:
+    links_dropped = _namespace(provider) != before
+    if links_dropped:
         session.execute(delete(ExternalIdentity).where(col(ExternalIdentity.provider_id) == provider.id))
+    withdrawn = not actor.is_admin and provider.privileged_approved_at is not None and bool(TRUST_FIELDS.intersection(changes))
+    if withdrawn:
+        provider.privileged_approved_at, provider.privileged_approved_by = None, None
     provider.updated_at = utcnow()
     session.add(provider)
     session.flush()
+    _audit(session, actor, "identity_provider.updated", provider, fields=changed, links_dropped=links_dropped,
+           privileged_withdrawn=withdrawn, account_policy=provider.account_policy)
     return provider
 
 
-def delete_provider(session: Session, provider: IdentityProvider) -> None:
+def delete_provider(session: Session, actor: Principal, provider: IdentityProvider) -> None:
     """Its links go with it (the accounts stay; they keep their other ways in)."""
+    _audit(session, actor, "identity_provider.deleted", provider)
     session.delete(provider)
     session.flush()

@@ -338,3 +338,45 @@ def test_the_openapi_document_describes_scim_in_scim_terms(scim_gw: Gateway) -> 
     assert "password" not in doc["components"]["schemas"]["ScimUser"]["properties"]
     # Every other path keeps problem+json.
     assert list(doc["paths"]["/v1/admin/accounts"]["post"]["responses"]["409"]["content"]) == ["application/problem+json"]
+
+
+def test_a_user_name_another_institution_holds_is_not_revealed(
+    idp_a: Scim, idp_b: Scim, scim_gw: Gateway, scim_admin: dict[str, str]
+) -> None:
+    """userNames are unique per institution: a name held elsewhere (another
+    institution's account, its SCIM user, the platform admin) gets the same
+    answer as a free one; a name held in the caller's own institution is 409."""
+    from gateway.tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+    elsewhere = scim_gw.create_account(scim_admin, ["mentor"], INSTITUTION_B)
+    b_user = idp_b.create_user(f"b-{uuid.uuid4().hex[:8]}@uni.example")
+    free = idp_a.create_user(f"free-{uuid.uuid4().hex[:8]}@uni.example")
+    for name in (elsewhere["email"].upper(), b_user["userName"], ADMIN_EMAIL):
+        r = idp_a.post("/Users", json={"schemas": [USER], "userName": name})
+        assert r.status_code == 201, r.text
+        user = r.json()
+        assert set(user) == set(free) and set(user["meta"]) == set(free["meta"]) and user["active"] is True
+        assert user["userName"] == name.lower() and idp_a.get(f"/Users/{user['id']}").json() == user
+        assert idp_a.user_names(f'userName eq "{name}"') == {name.lower()}
+        # Her own institution's duplicate, in any case: 409, as for any name taken here.
+        scim_error(idp_a.post("/Users", json={"schemas": [USER], "userName": name.upper()}), 409, "uniqueness")
+        # Nothing changed for the other holder.
+        assert idp_b.user_names(f'userName eq "{b_user["userName"]}"') == {b_user["userName"]}
+    # The holders keep their accounts and sign-ins.
+    scim_gw.token(elsewhere["email"], PASSWORD)
+    scim_gw.token(ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert scim_gw.client.get(f"/v1/admin/accounts/{elsewhere['id']}", headers=scim_admin).json()["email"] == elsewhere["email"]
+
+    # Renaming to a name held elsewhere and back to a free one.
+    path = f"/Users/{free['id']}"
+    renamed = idp_a.patch(path, [{"op": "replace", "path": "userName", "value": elsewhere["email"].replace("@", "+x@")}])
+    assert renamed.status_code == 200, renamed.text
+    other = scim_gw.create_account(scim_admin, ["mentee"], INSTITUTION_B)
+    renamed = idp_a.patch(path, [{"op": "replace", "path": "userName", "value": other["email"]}])
+    assert renamed.status_code == 200 and renamed.json()["userName"] == other["email"], renamed.text
+    back = idp_a.patch(path, [{"op": "replace", "path": "userName", "value": free["userName"]}])
+    assert back.status_code == 200 and back.json()["userName"] == free["userName"]
+    account = scim_gw.client.get(f"/v1/admin/accounts/{free['id']}", headers=scim_admin).json()
+    assert account["email"] == free["userName"]
+    # A name another of her institution's users holds (even one placed aside): 409.
+    scim_error(idp_a.patch(path, [{"op": "replace", "path": "userName", "value": b_user["userName"]}]), 409, "uniqueness")

@@ -611,3 +611,109 @@ def test_a_jwks_fetch_that_stalls_is_cut_off() -> None:
             assert refused.value.status == 503
 
     asyncio.run(asyncio.wait_for(fetch(), timeout=10))
+
+
+# -- privileged accounts need a platform admin's approval ------------------------------------
+
+
+def audit_events(gw: Gateway, provider_id: str) -> list[Any]:
+    from sqlmodel import Session, select
+
+    from gateway.audit import AuditEvent
+
+    with Session(gw.app.state.engine) as session:
+        return list(session.exec(select(AuditEvent).where(AuditEvent.target_id == provider_id).order_by(AuditEvent.at)).all())
+
+
+def test_a_coordinators_idp_cannot_take_over_staff_accounts_until_an_admin_approves(
+    gw: Gateway, admin: dict[str, str], idps: IdpServer
+) -> None:
+    idp = idps.idp("takeover")
+    coordinator, coordinator_a = gw.person(admin, ["coordinator"], A)
+    _, coordinator_b = gw.person(admin, ["coordinator"], B)
+    _, mentor_a = gw.person(admin, ["mentor"], A)
+    created = gw.client.post(IDPS, json=registration(idp, account_policy="link_by_email", emails_verified=True), headers=coordinator_a)
+    assert created.status_code == 201, created.text
+    provider = created.json()
+    assert provider["privileged_approved_at"] is None
+    path = f"{IDPS}/{provider['id']}"
+
+    other_coordinator = gw.create_account(admin, ["coordinator"], A)
+    staff = [
+        other_coordinator,
+        coordinator,  # her own account too
+        gw.create_account(admin, ["evaluator"], A),
+        gw.create_account(admin, ["mentor", "coordinator"], A),
+    ]
+    for n, account in enumerate(staff):
+        for email in (account["email"], f"  {account['email'].upper()} "):
+            assert "not approved" in refused(exchange(gw, idp.token(f"staff-{n}", email=email)))
+    # A platform admin belongs to no institution: never linked by any institution's IdP.
+    platform_admin = gw.create_account(admin, ["admin"], None)
+    assert "No account of this institution" in refused(exchange(gw, idp.token("admin-1", email=platform_admin["email"])))
+    # Participants still link by email, as documented.
+    mentee = gw.create_account(admin, ["mentee"], A)
+    peer = gw.create_account(admin, ["peer_mentor"], A)
+    assert signed_in(gw, idp.token("mentee-1", email=mentee["email"]))["subject"] == mentee["id"]
+    assert signed_in(gw, idp.token("peer-1", email=peer["email"]))["subject"] == peer["id"]
+
+    # Approval: admins only (her own coordinator 403, another institution's 404, nobody 401).
+    approval = f"{path}/privileged-approval"
+    assert gw.client.put(approval, headers=coordinator_a).status_code == 403
+    assert gw.client.put(approval, headers=mentor_a).status_code == 403
+    assert gw.client.put(approval, headers=coordinator_b).status_code == 404
+    assert gw.client.delete(approval, headers=coordinator_b).status_code == 404
+    assert gw.client.put(approval).status_code == 401
+    assert gw.client.put(f"{IDPS}/{uuid.uuid4()}/privileged-approval", headers=admin).status_code == 404
+    assert gw.client.get(path, headers=admin).json()["privileged_approved_at"] is None
+    # No refused exchange left a link behind: the first staff subject is still unlinked.
+    approved = gw.client.put(approval, headers=admin)
+    assert approved.status_code == 200 and approved.json()["privileged_approved_at"] is not None
+    assert signed_in(gw, idp.token("staff-0", email=other_coordinator["email"]))["subject"] == other_coordinator["id"]
+
+    # A change of a trust field by a coordinator withdraws the approval, even for linked staff.
+    renamed = gw.client.patch(path, json={"name": "Campus SSO"}, headers=coordinator_a)
+    assert renamed.status_code == 200 and renamed.json()["privileged_approved_at"] is not None
+    for change in ({"jwks_url": idps.idp("takeover-2", key=idp.current).jwks_url}, {"emails_verified": True}, {"account_policy": "link_by_email"}):
+        assert gw.client.put(approval, headers=admin).status_code == 200
+        patched = gw.client.patch(path, json=change, headers=coordinator_a)
+        assert patched.status_code == 200 and patched.json()["privileged_approved_at"] is None, change
+        assert "not approved" in refused(exchange(gw, idp.token("staff-0")))
+    # An admin's own change keeps it; an admin may withdraw it.
+    assert gw.client.put(approval, headers=admin).status_code == 200
+    assert gw.client.patch(path, json={"emails_verified": True}, headers=admin).json()["privileged_approved_at"] is not None
+    assert signed_in(gw, idp.token("staff-0"))["subject"] == other_coordinator["id"]
+    withdrawn = gw.client.delete(approval, headers=admin)
+    assert withdrawn.status_code == 200 and withdrawn.json()["privileged_approved_at"] is None
+    assert "not approved" in refused(exchange(gw, idp.token("staff-0")))
+
+    # A linked participant later made coordinator no longer signs in through it.
+    promoted = gw.client.patch(f"/v1/admin/accounts/{mentee['id']}", json={"roles": ["coordinator"]}, headers=admin)
+    assert promoted.status_code == 200, promoted.text
+    assert "not approved" in refused(exchange(gw, idp.token("mentee-1")))
+
+    # Every act is audited, with ids and field names only.
+    events = audit_events(gw, provider["id"])
+    actions = [e.action for e in events]
+    assert actions[0] == "identity_provider.created" and events[0].actor_id == coordinator["id"] and events[0].actor_role == "coordinator"
+    assert events[0].details == {"account_policy": "link_by_email", "privileged_approved": False}
+    assert actions.count("identity_provider.privileged_approved") == 5 and actions.count("identity_provider.privileged_withdrawn") == 1
+    updates = [e for e in events if e.action == "identity_provider.updated"]
+    assert [e.details["fields"] for e in updates][:2] == [["name"], ["jwks_url"]]
+    assert [e.details["privileged_withdrawn"] for e in updates] == [False, True, True, True, False]
+    assert all(e.institution_id == A and e.target_type == "identity_provider" for e in events)
+    text = json.dumps([e.details for e in events])
+    assert "Campus" not in text and "Universidad" not in text and "@" not in text and "http" not in text
+
+    assert gw.client.delete(path, headers=coordinator_a).status_code == 204
+    assert audit_events(gw, provider["id"])[-1].action == "identity_provider.deleted"
+
+
+def test_an_admins_registration_is_approved_by_her(gw: Gateway, admin: dict[str, str], idps: IdpServer) -> None:
+    idp = idps.idp("admin-approved")
+    provider = register(gw, admin, idp, institution_id=A, account_policy="link_by_email")
+    assert provider["privileged_approved_at"] is not None
+    coordinator = gw.create_account(admin, ["coordinator"], A)
+    assert signed_in(gw, idp.token("c-1", email=coordinator["email"]))["subject"] == coordinator["id"]
+    event = audit_events(gw, provider["id"])[0]
+    assert event.actor_role == "admin" and event.details["privileged_approved"] is True

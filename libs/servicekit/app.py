@@ -24,6 +24,10 @@ from sqlalchemy.engine import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from servicekit.auth import KeySource, RemoteKeySource, TokenVerifier
+from servicekit.revocation import RevocationCheck, revocation_check
+
+# ``create_service_app(revocations=...)`` default: the check the settings choose.
+FROM_SETTINGS = object()
 from servicekit.db import make_engine
 from servicekit.inputs import StorableTextMiddleware
 from servicekit.limits import BodyLimitMiddleware
@@ -68,6 +72,7 @@ def create_service_app(
     openapi_tags: list[dict[str, Any]] | None = None,
     use_database: bool = True,
     body_limits: Mapping[str, int] | None = None,
+    revocations: RevocationCheck | None | object = FROM_SETTINGS,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
     if use_database and engine is None:
@@ -91,6 +96,8 @@ def create_service_app(
                 await hook(app)
             if engine is not None:
                 engine.dispose()
+            if app.state.revocations is not None:
+                await app.state.revocations.close()
 
     app = FastAPIOffline(
         static_url=DOCS_ASSETS,
@@ -108,6 +115,17 @@ def create_service_app(
         audience=settings.jwt_audience,
         keys=keys,
         leeway_seconds=settings.jwt_leeway_seconds,
+    )
+    # Tokens of a revoked session are refused here too (servicekit.auth).
+    app.state.revocations = (
+        revocation_check(
+            settings.revocation_storage,
+            prefix=settings.revocation_key_prefix,
+            session_url=settings.revocation_url,
+            cache_seconds=settings.revocation_cache_seconds,
+        )
+        if revocations is FROM_SETTINGS
+        else revocations
     )
     metrics = Metrics(settings.service_name)
     app.state.metrics = metrics

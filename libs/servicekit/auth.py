@@ -449,6 +449,21 @@ def unauthorized(detail: str = "A valid access token is required") -> ProblemErr
     )
 
 
+# The problem type of a token refused because its session was revoked (the
+# gateway's edge and every service), distinct from any other 401, so the
+# services' session check (servicekit.revocation) can tell the two apart.
+SESSION_REVOKED = "session-revoked"
+
+
+def session_revoked() -> ProblemError:
+    return ProblemError(
+        401,
+        "The session of this access token has been revoked",
+        slug=SESSION_REVOKED,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -472,6 +487,12 @@ async def authenticate(request: Request, _doc: Annotated[str | None, Depends(oau
     except InvalidToken as exc:
         log.info("token refused", extra={"reason": exc.reason})
         raise unauthorized("The access token has expired" if exc.expired else "The access token is invalid") from None
+    sid = claims.get("sid")
+    revocations = getattr(request.app.state, "revocations", None)
+    if revocations is not None and isinstance(sid, str) and sid and await revocations.is_revoked(sid, token):
+        # servicekit.revocation: the session was revoked at the gateway.
+        log.info("token refused", extra={"reason": "session revoked"})
+        raise session_revoked()
     principal = Principal.from_claims(claims, token)
     request.state.principal = principal
     return principal

@@ -28,6 +28,14 @@ class BaseServiceSettings(BaseSettings):
     # Where the gateway publishes its public keys; services fetch and cache them.
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    # Revoked sessions (servicekit.revocation): a Redis URI
+    # ("redis://127.0.0.1:6379/0", production) for the shared deny-list, or
+    # empty to ask the gateway's session check at ``revocation_url``. A revoked
+    # token is refused at most ``revocation_cache_seconds`` after revocation.
+    revocation_storage: str = ""
+    revocation_key_prefix: str = Field(default="aliada:revoked-session:", min_length=1, max_length=100)
+    revocation_url: str = "http://127.0.0.1:8000/v1/auth/session"
+    revocation_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     # This app's own client-credentials identity, for calls it makes on its own
     # behalf (servicekit.service_auth); empty when it makes none.
     client_id: str = ""

@@ -214,7 +214,7 @@ class Demo:
         for moment, who in when:
             self.clock.advance_to(moment)
             who.email = f"{'docente' if who.sought == 'mentor' else 'estudiante'}{who.n:02d}-{uuid.uuid4().hex[:6]}@{p.slug}.example"
-            anonymous.post("/v1/auth/signup", {"email": who.email, "password": PASSWORD, "institution_id": self.institution_id})
+            anonymous.post("/v1/auth/signup", {"email": who.email, "password": PASSWORD, "institution_id": self.institution_id}, expect=202)
             who.person = log_in(self.http, who.email, PASSWORD, who.name)
             application = who.person.post("/v1/applications", form(p, who, self.program, self.campuses, self.units))
             who.person.post(f"/v1/applications/{application['id']}/submit")
