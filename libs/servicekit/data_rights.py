@@ -119,13 +119,20 @@ def _service_name(module: ModuleType) -> str:
     return parts[-2] if len(parts) >= 2 else module.__name__
 
 
-def router(module: ModuleType, *, service: str | None = None, session_dependency: Any = SESSION_DEPENDENCY) -> APIRouter:
-    """The internal export/erasure endpoints of one app, calling ``module``'s handlers."""
+def router(
+    module: ModuleType,
+    *,
+    service: str | None = None,
+    session_dependency: Any = SESSION_DEPENDENCY,
+    include_in_schema: bool = True,
+) -> APIRouter:
+    """The internal export/erasure endpoints of one app, calling ``module``'s handlers.
+    ``include_in_schema=False`` keeps them out of a public OpenAPI document (the gateway's)."""
     for name in ("PERSONAL", "NOT_PERSONAL", "export_subject", "erase_subject"):
         if not hasattr(module, name):
             raise TypeError(f"{module.__name__} lacks {name}: see servicekit.data_rights for the contract")
     name = service or _service_name(module)
-    api = APIRouter(tags=["internal"], responses=problem_responses(401, 403, 404, 422))
+    api = APIRouter(tags=["internal"], responses=problem_responses(401, 403, 404, 422), include_in_schema=include_in_schema)
 
     @api.post(
         EXPORT_PATH,
