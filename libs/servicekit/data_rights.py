@@ -51,6 +51,7 @@ from sqlmodel import Session
 
 from servicekit.auth import CurrentPrincipal, Principal
 from servicekit.db import SESSION_DEPENDENCY
+from servicekit.inputs import InputModel
 from servicekit.problems import ProblemError, problem_responses
 
 DATA_RIGHTS_SCOPE = "data-subjects:internal"
@@ -67,7 +68,7 @@ AccountId = Annotated[
 ]
 
 
-class SubjectRef(BaseModel):
+class SubjectRef(InputModel):
     """Whose data: her account at the gateway and her participant records."""
 
     model_config = ConfigDict(extra="forbid")
@@ -77,7 +78,7 @@ class SubjectRef(BaseModel):
     participant_ids: list[uuid.UUID] = Field(default_factory=list, max_length=MAX_PARTICIPANT_IDS)
 
 
-class ResolveRef(BaseModel):
+class ResolveRef(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     institution_id: uuid.UUID
