@@ -23,7 +23,7 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy import String, cast, delete, or_, update
 from sqlmodel import Session, col, select
 
-from gateway.models import Account, IdempotencyRecord, RefreshToken, TokenFamily
+from gateway.models import Account, DataSubjectRequest, IdempotencyRecord, RefreshToken, TokenFamily
 from gateway.scim.models import ScimEmailRecord, ScimMemberRecord, ScimUserRecord
 from gateway.service import revoke_families
 from gateway.sso.models import ExternalIdentity
@@ -184,6 +184,12 @@ def erase_account(
             event.payload, event.subject = payload, subject
             session.add(event)
             counts["webhook_events"] += 1
+    # Her earlier exports stop naming her (erasures still running keep her id until they finish).
+    session.execute(
+        update(DataSubjectRequest)
+        .where(DataSubjectRequest.account_id == account_id, DataSubjectRequest.kind == "export")
+        .values(account_id=None)
+    )
     session.flush()
     return counts, revoked
 
