@@ -304,3 +304,53 @@ def test_an_export_a_service_cannot_answer_is_incomplete(gw: Gateway, admin: dic
     record = gw.client.post(URL, json={"kind": "export"}, headers=auth).json()
     assert record["status"] == "incomplete" and "evaluation" not in record["bundle"]
     assert _sweep(gw) == 0  # exports are not retried (the bundle is never stored)
+
+
+def test_every_personal_table_of_the_gateway_is_exported_and_erased(gw: Gateway, admin: dict[str, str], fake) -> None:
+    """A row of hers in every PERSONAL table: each is in the export, and after
+    the erasure none of her unique strings is left in any gateway table."""
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from gateway import data_rights
+    from gateway.models import IdempotencyRecord
+    from gateway.scim.models import ScimEmailRecord, ScimGroupRecord, ScimMemberRecord, ScimUserRecord
+    from gateway.sso.models import ExternalIdentity, IdentityProvider
+    from gateway.webhooks.models import WebhookEvent
+    from servicekit.outbox import utcnow
+
+    her, _ = _person(gw, admin, ["mentee"])
+    gw.token(her["email"], PASSWORD)  # a session: token_families, refresh_tokens
+    account_id = uuid.UUID(her["id"])
+    participant_id = uuid.uuid4()
+    fake[0].participant_ids[her["id"]] = [str(participant_id)]  # what participants resolves for her
+    unique = {"idp": f"idp-subject-{uuid.uuid4().hex}", "family": f"Apellido{uuid.uuid4().hex[:8]}", "alt": f"alt-{uuid.uuid4().hex[:8]}@uni.example"}
+    with Session(gw.app.state.engine) as session:
+        idp = IdentityProvider(institution_id=INSTITUTION_A, name="IdP", issuer="https://idp.example", jwks_url="https://idp.example/jwks", audience="aliada")
+        group = ScimGroupRecord(institution_id=INSTITUTION_A, display_name=f"Grupo {uuid.uuid4().hex[:6]}")
+        session.add_all([idp, group])
+        session.flush()
+        session.add_all([
+            ExternalIdentity(provider_id=idp.id, subject=unique["idp"], account_id=account_id),
+            ScimUserRecord(account_id=account_id, family_name=unique["family"], external_id=unique["family"]),
+            ScimEmailRecord(account_id=account_id, position=0, value=unique["alt"]),
+            ScimMemberRecord(group_id=group.id, account_id=account_id),
+            IdempotencyRecord(principal=her["id"], key="k1", route="POST /v1/x", fingerprint="f", status_code=201, body={"email": her["email"]}),
+            WebhookEvent(event_id=uuid.uuid4().hex, source="participants", type="participant.withdrawn", institution_id=INSTITUTION_A,
+                         subject=str(participant_id), occurred_at=utcnow() - timedelta(minutes=1), payload={"participant_id": str(participant_id)}),
+        ])  # fmt: skip
+        session.commit()
+
+        exported = data_rights.export_subject(session, uuid.UUID(INSTITUTION_A), her["id"], [participant_id])
+        empty = [table for table in data_rights.PERSONAL if not exported[table]]
+        assert empty == [], f"tables of hers not exported: {empty}"
+        assert unique["idp"] in json.dumps(exported) and unique["alt"] in json.dumps(exported)
+
+    resp = gw.client.post(URL, json={"kind": "erasure", "account_id": her["id"]}, headers=admin)
+    assert resp.status_code == 201 and resp.json()["status"] == "done", resp.text
+    counts = {s["service"]: s["rows"] for s in resp.json()["steps"]}["gateway"]
+    assert [t for t in data_rights.PERSONAL if not counts.get(t)] == [], counts
+    rows = _gateway_rows(gw)
+    for needle in (her["email"], her["id"], her["id"].replace("-", ""), str(participant_id), *unique.values()):
+        assert needle not in rows, needle
