@@ -7,7 +7,10 @@ each a call to that service's ``POST /internal/data-subjects/{export,erasure}``
 (``servicekit.data_rights``) with the gateway's internal token (scope
 ``data-subjects:internal``). Before any step runs, her participant ids are
 resolved once with participants' ``/internal/data-subjects/resolve``: an
-erasure in participants unlinks them from her account.
+erasure in participants unlinks them from her account. While they cannot be
+resolved every step fails (``resolve:...``) and is retried, except that the
+gateway's own erasure still runs at once (her logins end) and runs again,
+idempotent, with her participant ids once they are known.
 
 Each step records its status (``pending``/``done``/``failed``), attempts, the
 class of its last error (``http_503``, ``ConnectError``..., never a message:
@@ -154,8 +157,18 @@ class SubjectRequests:
             try:
                 participant_ids = await self._resolve(request)
             except StepFailed as exc:
+                error = f"resolve:{exc.error}"
                 for step in steps:
-                    await anyio.to_thread.run_sync(self._record, request, step, None, f"resolve:{exc.error}")
+                    counts = None
+                    if request.kind == ERASURE and step.service == GATEWAY_STEP:
+                        # Her logins end now, whatever else waits: the gateway's
+                        # erasure runs without her participant ids, and again
+                        # (idempotent) once they are known.
+                        try:
+                            counts = await self._attempt(request, GATEWAY_STEP, [])
+                        except StepFailed:
+                            counts = None
+                    await anyio.to_thread.run_sync(self._record, request, step, counts, error)
                 await anyio.to_thread.run_sync(self._settle, request.id)
                 return bundle
             await anyio.to_thread.run_sync(self._set_participants, request.id, participant_ids)
@@ -288,8 +301,13 @@ class SubjectRequests:
                 return
             row.attempts += 1
             row.started_at = row.started_at or now
+            if counts is not None:  # rows of every attempt that did something (an erasure may run twice)
+                merged = dict(row.rows or {})
+                for table, n in counts.items():
+                    merged[table] = merged.get(table, 0) + n
+                row.rows = merged
             if error is None:
-                row.status, row.rows, row.last_error, row.finished_at = DONE, counts or {}, None, now
+                row.status, row.last_error, row.finished_at = DONE, None, now
                 row.next_attempt_at = now
             else:
                 row.status, row.last_error = FAILED, error[:64]

@@ -288,13 +288,19 @@ def test_participants_down_before_resolution_fails_every_step_then_recovers(gw: 
     state.down.add("participants")
     record = gw.client.post(URL, json={"kind": "erasure", "account_id": her["id"]}, headers=admin).json()
     assert {s["last_error"] for s in record["steps"]} == {"resolve:http_503"}
-    assert record["status"] == "failed"
-    # She can still log in: nothing ran before her participant ids were known.
-    gw.token(her["email"], PASSWORD)
+    assert record["status"] == "failed" and record["account_id"] == her["id"]
+    assert not [c for c in state.calls if c["action"] != "resolve"]  # no service step ran without her ids
+    # Her logins ended at once all the same.
+    login = gw.client.post("/v1/auth/token", data={"grant_type": "password", "username": her["email"], "password": PASSWORD})
+    assert login.status_code in (400, 401)
+    assert {s["service"]: s for s in record["steps"]}["gateway"]["rows"]["accounts"] == 1
     state.down.clear()
     assert _sweep(gw) == 5
     done = gw.client.get(f"{URL}/{record['id']}", headers=admin).json()
-    assert done["status"] == "done"
+    assert done["status"] == "done" and done["account_id"] is None
+    gateway_step = {s["service"]: s for s in done["steps"]}["gateway"]
+    assert (gateway_step["attempts"], gateway_step["rows"]["accounts"]) == (2, 1)  # the second run found nothing left
+    assert sorted(c["service"] for c in state.calls if c["action"] == "erasure") == sorted(SERVICES)
 
 
 def test_an_export_a_service_cannot_answer_is_incomplete(gw: Gateway, admin: dict[str, str], fake) -> None:
