@@ -44,7 +44,7 @@ DEFAULT_ROUTES: dict[str, str] = {
 
 
 # Public prefixes the gateway serves itself: no route may send them to a service.
-GATEWAY_PREFIXES = ("/v1/auth", "/v1/admin", "/v1/webhooks")
+GATEWAY_PREFIXES = ("/v1/auth", "/v1/admin", "/v1/webhooks", "/v1/data-subject-requests")
 
 
 def _split_list(value: Any) -> Any:
@@ -204,6 +204,23 @@ class Settings(BaseServiceSettings):
     # Development only: accept private, loopback, link-local and other
     # non-global targets, and plain http. Production refuses them (SSRF).
     webhooks_allow_private_targets: bool = False
+
+    # Data-subject requests (gateway/subject_requests): the services that hold
+    # her data, in the order their steps run after the gateway's own; each
+    # answers POST /internal/data-subjects/{export,erasure}. A failed erasure
+    # step is retried by the sweep (every data_rights_sweep_seconds, at most
+    # data_rights_sweep_batch steps per pass) after min(cap, base * 2**(n-1))
+    # seconds, until it is done: never dropped.
+    data_rights_services: list[Literal["participants", "matching", "sessions", "evaluation"]] = Field(
+        default_factory=lambda: list(SERVICES)
+    )
+    data_rights_sweeper_enabled: bool = True
+    data_rights_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
+    data_rights_sweep_batch: int = Field(default=20, ge=1, le=500)
+    data_rights_backoff_base_seconds: float = Field(default=30.0, ge=0)
+    data_rights_backoff_cap_seconds: float = Field(default=3600.0, ge=0)
+    # One step's call to a service (an erasure touches many rows).
+    data_rights_timeout: float = Field(default=30.0, gt=0, le=300)
 
     # Single sign-on with institutions' identity providers (gateway/sso). An
     # IdP's JWKS is cached per URL, refetched when an unknown kid arrives (at

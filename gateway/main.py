@@ -13,11 +13,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from servicekit import data_rights
 from servicekit.app import create_service_app
 from servicekit.db import make_engine
 from servicekit.http import make_async_client
 from servicekit.revocation import RedisDenyList, is_redis
 
+from gateway import data_rights as gateway_data_rights
 from gateway.bootstrap import ensure_bootstrap_admin
 from gateway.service_clients import ensure_service_clients
 from gateway.config import Settings
@@ -29,11 +31,12 @@ from gateway.openapi import OpenAPIAggregator
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimits
 from gateway.revocation import RevokedSessions
-from gateway.routers import admin, auth, wellknown
+from gateway.routers import admin, auth, data_subjects, wellknown
 from gateway.scim import install as install_scim
 from gateway.security import Passwords
 from gateway.sso.federation import Federation
 from gateway.sso.router import router as sso_router
+from gateway.subject_requests import SubjectRequests
 from gateway.upstreams import Participants, ServiceReadiness
 from gateway.webhooks.dispatcher import build_dispatcher
 from gateway.webhooks.router import router as webhooks_router
@@ -65,6 +68,10 @@ TAGS = [
     },
     {"name": "health", "description": "Liveness, readiness of every service, metrics."},
     {"name": "webhooks", "description": "Signed event deliveries to an institution's URLs (Standard Webhooks)."},
+    {
+        "name": "data-subject-requests",
+        "description": "A person's export and erasure across every service, with the completion record of each step.",
+    },
 ]
 
 
@@ -95,6 +102,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     readiness = ServiceReadiness(settings.service_urls, settings.readiness_timeout)
     participants = Participants(settings.service_url("participants"), minter)
     webhooks = build_dispatcher(settings, engine, minter)
+    subject_requests = SubjectRequests(settings, engine, minter, revoked)
 
     async def startup(app: FastAPI) -> None:
         try:
@@ -127,12 +135,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings=settings,
         title="Aliada API",
         description=DESCRIPTION,
-        routers=[wellknown.router, auth.router, admin.router, sso_router, webhooks_router],
+        routers=[
+            wellknown.router,
+            auth.router,
+            admin.router,
+            sso_router,
+            webhooks_router,
+            data_subjects.router,
+            data_rights.router(gateway_data_rights, include_in_schema=False),  # not in the public document
+        ],
         key_source=ring.key_source(),
         engine=engine,
         readiness=readiness.checks(),
-        on_startup=[startup, webhooks.start],
-        on_shutdown=[shutdown, webhooks.stop],
+        on_startup=[startup, webhooks.start, subject_requests.start],
+        on_shutdown=[shutdown, subject_requests.stop, webhooks.stop],
         openapi_tags=TAGS,
         body_limits=settings.body_limits,
         revocations=None,  # the edge checks revoked sessions itself (gateway/revocation.py)
@@ -149,6 +165,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     state.federation = Federation(settings, engine, passwords)
     state.grants = Grants(settings, engine, passwords, minter, revoked, limits, app.state.token_verifier, state.federation)
     state.webhooks, state.webhook_secrets, state.webhook_guard = webhooks, webhooks.box, webhooks.guard
+    state.subject_requests = subject_requests
 
     # Proxied prefixes first (longest first): they never scan the gateway's routes.
     app.router.routes[0:0] = proxy.routes()

@@ -13,7 +13,9 @@ participants service). It never leaves the gateway-to-service hop, and the
 gateway's own admin endpoints refuse client tokens whatever their roles.
 The webhook dispatcher reads the services' outbox feeds with another such
 token, scope ``events:read`` and no role: each internal use gets its own token
-with only what it needs.
+with only what it needs. Data-subject requests (gateway.subject_requests) call
+the services' ``/internal/data-subjects/*`` with scope ``data-subjects:internal``
+and no role.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ INTERNAL_SCOPE = "institutions:read"
 INTERNAL_ROLES = ["admin"]
 EVENTS_SCOPE = "events:read"
 # scope -> roles of each internal token.
-INTERNAL_GRANTS: dict[str, list[str]] = {INTERNAL_SCOPE: INTERNAL_ROLES, EVENTS_SCOPE: []}
+DATA_RIGHTS_SCOPE = "data-subjects:internal"  # servicekit.data_rights: export/erasure steps
+INTERNAL_GRANTS: dict[str, list[str]] = {INTERNAL_SCOPE: INTERNAL_ROLES, EVENTS_SCOPE: [], DATA_RIGHTS_SCOPE: []}
 
 
 class Minter:

@@ -98,3 +98,44 @@ class SigningKeyRecord(Base, table=True):
 
 class IdempotencyRecord(IdempotencyRecordBase, Base, table=True):
     pass
+
+
+class DataSubjectRequest(Base, table=True):
+    """An export or erasure of one person's data across every service
+    (gateway.subject_requests). It names her by her account id only while
+    steps are pending: a finished erasure clears ``account_id`` and
+    ``participant_ids``. Never any personal text."""
+
+    __tablename__ = "data_subject_requests"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    kind: str = Field(max_length=16)
+    institution_id: str = Field(max_length=64, index=True)
+    account_id: str | None = Field(default=None, max_length=100, index=True)
+    # Her participant ids in the institution; NULL until resolved.
+    participant_ids: list[str] | None = Field(default=None, sa_type=JSON)
+    requested_by_role: str = Field(max_length=20)
+    requested_by: str | None = Field(default=None, max_length=100)
+    status: str = Field(default="pending", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class DataSubjectRequestStep(Base, table=True):
+    """One service's part of a request: its outcome, attempts and times.
+    ``next_attempt_at`` is also the lease: a runner claims a step by moving it
+    forward, so two replicas never run one step at once."""
+
+    __tablename__ = "data_subject_request_steps"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    request_id: uuid.UUID = Field(foreign_key="data_subject_requests.id", ondelete="CASCADE", index=True)
+    position: int
+    service: str = Field(max_length=32)
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=64)
+    rows: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)

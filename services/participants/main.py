@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from servicekit.app import create_service_app
+from servicekit import data_rights
 from servicekit.auth import KeySource
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 
+from services.participants import data_rights as participants_data_rights
 from services.participants.config import Settings
 from services.participants.models import OutboxEvent
 from services.participants.routers import provisioning, roster, router, xapi
@@ -48,7 +50,7 @@ OPENAPI_TAGS = [
     {"name": "xapi", "description": "Training records from an LMS: xAPI statements (a subset), a plain webhook, LMS settings."},
     {"name": "roster-imports", "description": "Participant profiles from a SIS or HR export: upload, dry run, commit."},
     {"name": "data-subjects", "description": "Export and erasure of a person's data, and the record of erasures."},
-    {"name": "internal", "description": "Service-to-service: the outbox event feed."},
+    {"name": "internal", "description": "Service-to-service: the outbox event feed; data-subject export and erasure."},
     {"name": "health", "description": "Liveness, readiness and metrics."},
 ]
 
@@ -61,7 +63,13 @@ def create_app(
         settings=settings,
         title="Aliada participants service",
         description=DESCRIPTION,
-        routers=[router, provisioning.router, xapi.router, feed_router(OutboxEvent, SESSION_DEPENDENCY)],
+        routers=[
+            router,
+            provisioning.router,
+            xapi.router,
+            feed_router(OutboxEvent, SESSION_DEPENDENCY),
+            data_rights.router(participants_data_rights),
+        ],
         key_source=key_source,
         engine=engine,
         openapi_tags=OPENAPI_TAGS,

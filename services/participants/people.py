@@ -321,11 +321,12 @@ def erase(
     if participant is not None:
         identifiers |= {v for v in (participant.lms_id, participant.hr_id, participant.sis_id, participant.email) if v}
         # The xAPI statements that recorded her completions (their ids, a digest naming her).
-        session.execute(
+        result = session.execute(
             delete(XapiStatement).where(
                 XapiStatement.institution_id == institution_id, XapiStatement.participant_id == participant.id
             )
         )
+        summary["xapi_statements_deleted"] = result.rowcount or 0
         memberships = memberships_of(session, participant)
         for membership in memberships:
             if membership.status in (MembershipStatus.active, MembershipStatus.substitute):
@@ -369,7 +370,9 @@ def erase(
     )
     summary["idempotency_records_deleted"] = result.rowcount or 0
     # Roster uploads still stored (not committed, within retention) that name her.
-    roster.erase_uploads_naming(session, institution_id, identifiers - {subject_id, pseudonym})
+    summary["roster_uploads_deleted"] = roster.erase_uploads_naming(
+        session, institution_id, identifiers - {subject_id, pseudonym}
+    )
 
     record = ErasureRequest(
         institution_id=institution_id,

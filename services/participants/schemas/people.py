@@ -170,6 +170,8 @@ class ErasureSummary(BaseModel):
     completions_kept: int = Field(description="Kept without external ids, for the cohort's training statistics.")
     events_scrubbed: int
     idempotency_records_deleted: int
+    xapi_statements_deleted: int = Field(default=0, description="xAPI statements that recorded her completions.")
+    roster_uploads_deleted: int = Field(default=0, description="Stored roster uploads (not committed) naming her.")
 
 
 class ErasureRequestPublic(PublicModel):

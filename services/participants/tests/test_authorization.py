@@ -233,6 +233,10 @@ ENDPOINTS: dict[str, tuple[str, str, Any]] = {
     "update_academic_unit": ("PATCH", "/v1/institutions/{a}/academic-units/{unit_a}", {"kind": "school"}),
     "delete_academic_unit": ("DELETE", "/v1/institutions/{a}/academic-units/{unit_a}", None),
     "list_internal_events": ("GET", "/internal/events", None),
+    # data-subject rights for the gateway's orchestrator only (servicekit.data_rights): nobody here may call them
+    "export_data_subject_internal": ("POST", "/internal/data-subjects/export", {"institution_id": "{a}", "account_id": "participant-p"}),
+    "erase_data_subject_internal": ("POST", "/internal/data-subjects/erasure", {"institution_id": "{a}", "account_id": "participant-p"}),
+    "resolve_data_subject_internal": ("POST", "/internal/data-subjects/resolve", {"institution_id": "{a}", "account_id": "participant-p"}),
     # programs and calls
     "create_program": ("POST", "/v1/institutions/{a}/programs", {"name": "Nuevo", "description": "Otro programa."}),
     "list_programs": ("GET", "/v1/institutions/{a}/programs", None),
@@ -363,6 +367,9 @@ _TABLE: dict[str, tuple[int, ...]] = {
     "update_academic_unit": CAMPUS_WRITE,
     "delete_academic_unit": _row(204, 204, 404, 404, 404, 403, 403, 403, 404, 404, 404, 404, 404),
     "list_internal_events": _row(403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403, 200),
+    "export_data_subject_internal": _row(*(403,) * 13),
+    "erase_data_subject_internal": _row(*(403,) * 13),
+    "resolve_data_subject_internal": _row(*(403,) * 13),
     "create_program": _row(201, 201, 404, 404, 404, 403, 403, 403, 404, 404, 404, 404, 404),
     "list_programs": _row(200, 200, 404, 200, 200, 200, 200, 200, 200, 404, 404, 404, 404),
     "get_program": _row(200, 200, 404, 404, 404, 200, 404, 404, 403, 403, 404, 404, 404),

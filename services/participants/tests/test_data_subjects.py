@@ -125,6 +125,7 @@ def test_erasure_leaves_nothing_personal_and_keeps_the_aggregates(
         "applications_pseudonymised": 2, "participants_pseudonymised": 1, "memberships_withdrawn": 1,
         "consents_deleted": 5, "identity_records_deleted": 1, "overrides_deleted": 1, "completions_kept": 1,
         "events_scrubbed": record["summary"]["events_scrubbed"], "idempotency_records_deleted": 2,
+        "xapi_statements_deleted": 0, "roster_uploads_deleted": 0,
     }  # fmt: skip
     assert record["summary"]["events_scrubbed"] >= 5
 
@@ -180,3 +181,68 @@ def test_an_applicant_who_never_took_part_is_erased_too(cohort: Cohort, world: W
 def test_nothing_held_is_a_404(world: World, coordinator: Caller) -> None:
     assert coordinator.get(_export_url(world, "nobody")).status_code == 404
     assert coordinator.post(f"/v1/institutions/{world.a['id']}/data-subjects/nobody/erasure").status_code == 404
+
+
+# ---------------------------------------------------------------------------
+# The internal endpoints the gateway's orchestrator calls (servicekit.data_rights)
+
+from servicekit import data_rights as kit  # noqa: E402
+
+from services.participants import data_rights  # noqa: E402
+
+
+def _gateway(http: Any, mint: Any) -> Caller:
+    return Caller(http, mint(sub=kit.GATEWAY_SUBJECT, scope=kit.DATA_RIGHTS_SCOPE, client_id="gateway"), "gateway")
+
+
+def _ref(world: World, participant_ids: list[str], sub: str = SUB) -> dict[str, Any]:
+    return {"institution_id": world.a["id"], "account_id": sub, "participant_ids": participant_ids}
+
+
+def test_internal_export_and_erasure(ximena: dict[str, Any], world: World, http: Any, mint: Any, engine: Engine) -> None:
+    gateway = _gateway(http, mint)
+    resolved = gateway.post(kit.RESOLVE_PATH, json={"institution_id": world.a["id"], "account_id": SUB})
+    assert resolved.json() == {"participant_ids": [ximena["participant"]["id"]]}
+    ids = resolved.json()["participant_ids"]
+
+    exported = gateway.post(kit.EXPORT_PATH, json=_ref(world, ids))
+    assert exported.status_code == 200, exported.text
+    tables = exported.json()["tables"]
+    assert set(tables) == set(data_rights.PERSONAL)
+    for table in ("applications", "consents", "identity_data", "eligibility_overrides", "participants", "memberships",
+                  "training_completions", "outbox_events", "idempotency_records"):  # fmt: skip
+        assert tables[table], table
+    assert all(trace in exported.text for trace in _traces())
+
+    erased = gateway.post(kit.ERASURE_PATH, json=_ref(world, ids))
+    assert erased.status_code == 200, erased.text
+    counts = erased.json()["tables"]
+    assert set(counts) == set(data_rights.PERSONAL)
+    assert (counts["applications"], counts["participants"], counts["identity_data"]) == (2, 1, 1)
+    assert _found_anywhere(engine, _traces()) == {}
+    assert len(events(engine, "data_subject.erased")) == 1
+    # Idempotent: nothing of her is left, zero rows and no second event.
+    again = gateway.post(kit.ERASURE_PATH, json=_ref(world, ids))
+    assert again.status_code == 200 and set(again.json()["tables"].values()) == {0}
+    assert len(events(engine, "data_subject.erased")) == 1
+    assert gateway.post(kit.EXPORT_PATH, json=_ref(world, ids)).json()["tables"]["participants"] == []
+
+
+def test_internal_endpoints_refuse_everyone_but_the_gateway(
+    ximena: dict[str, Any], world: World, http: Any, mint: Any, coordinator: Caller, engine: Engine
+) -> None:
+    body = _ref(world, [ximena["participant"]["id"]])
+    callers = [
+        coordinator,
+        ximena["person"],
+        Caller(http, mint(sub="admin-1", roles=["admin"]), "admin"),
+        Caller(http, mint(sub="cli_x", tid=world.a["id"], scope=kit.DATA_RIGHTS_SCOPE, client_id="cli_x"), "client"),
+        Caller(http, mint(sub=kit.GATEWAY_SUBJECT, scope="events:read", client_id="gateway"), "gateway-events"),
+    ]
+    for caller in callers:
+        for path in (kit.EXPORT_PATH, kit.ERASURE_PATH):
+            assert caller.post(path, json=body).status_code == 403, (caller, path)
+    assert Caller(http, None, "anonymous").post(kit.ERASURE_PATH, json=body).status_code == 401
+    expired = mint(sub=kit.GATEWAY_SUBJECT, scope=kit.DATA_RIGHTS_SCOPE, client_id="gateway", ttl=-120)
+    assert Caller(http, expired, "expired").post(kit.ERASURE_PATH, json=body).status_code == 401
+    assert set(_found_anywhere(engine, _traces())) >= {"applications", "participants"}
