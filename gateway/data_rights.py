@@ -6,7 +6,9 @@ refresh tokens, SSO links, SCIM records and stored answers are deleted, and
 the account row itself is deleted (e-mail, password hash, roles gone: she can
 no longer log in, by password, refresh token or single sign-on). Event copies
 the webhook dispatcher keeps (``webhook_events``) have her identifiers
-replaced with ``erased``.
+replaced with ``erased``, and so do the audit records that name her as the
+actor or the target (``audit_events``): what was done stays on record, by
+whom no longer.
 
 The gateway runs its own step in-process (``gateway.subject_requests``); the
 same handlers are also mounted as the internal endpoints
@@ -23,6 +25,7 @@ from fastapi.encoders import jsonable_encoder
 from sqlalchemy import String, cast, delete, or_, update
 from sqlmodel import Session, col, select
 
+from gateway.audit import AuditEvent
 from gateway.models import Account, DataSubjectRequest, IdempotencyRecord, RefreshToken, TokenFamily
 from gateway.scim.models import ScimEmailRecord, ScimMemberRecord, ScimUserRecord
 from gateway.service import revoke_families
@@ -39,6 +42,7 @@ PERSONAL: dict[str, str] = {
     "refresh_tokens": "hashes of her refresh tokens",
     "idempotency_records": "stored answers to her requests, and to requests about her account",
     "webhook_events": "copies of service events whose payloads name her",
+    "audit_events": "administrative actions she took or that were taken on her account (ids, action, field names)",
 }
 
 NOT_PERSONAL: dict[str, str] = {
@@ -140,7 +144,12 @@ def export_subject(
     ).all()
     tables["idempotency_records"] = _rows(records, {"fingerprint", "key"})
     tables["webhook_events"] = _rows(_events(session, institution_id, identifiers))
+    tables["audit_events"] = _rows(session.exec(_audit_rows(identifiers)).all())
     return tables
+
+
+def _audit_rows(identifiers: set[str]):  # type: ignore[no-untyped-def]
+    return select(AuditEvent).where(or_(col(AuditEvent.actor_id).in_(identifiers), col(AuditEvent.target_id).in_(identifiers)))
 
 
 def erase_account(
@@ -184,6 +193,13 @@ def erase_account(
             event.payload, event.subject = payload, subject
             session.add(event)
             counts["webhook_events"] += 1
+    for entry in session.exec(_audit_rows(identifiers)).all():
+        if entry.actor_id in identifiers:
+            entry.actor_id = ERASED
+        if entry.target_id in identifiers:
+            entry.target_id = ERASED
+        session.add(entry)
+        counts["audit_events"] += 1
     # Her earlier exports stop naming her (erasures still running keep her id until they finish).
     session.execute(
         update(DataSubjectRequest)

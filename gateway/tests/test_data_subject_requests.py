@@ -320,6 +320,7 @@ def test_every_personal_table_of_the_gateway_is_exported_and_erased(gw: Gateway,
     from sqlmodel import Session
 
     from gateway import data_rights
+    from gateway.audit import AuditEvent
     from gateway.models import IdempotencyRecord
     from gateway.scim.models import ScimEmailRecord, ScimGroupRecord, ScimMemberRecord, ScimUserRecord
     from gateway.sso.models import ExternalIdentity, IdentityProvider
@@ -345,6 +346,8 @@ def test_every_personal_table_of_the_gateway_is_exported_and_erased(gw: Gateway,
             IdempotencyRecord(principal=her["id"], key="k1", route="POST /v1/x", fingerprint="f", status_code=201, body={"email": her["email"]}),
             WebhookEvent(event_id=uuid.uuid4().hex, source="participants", type="participant.withdrawn", institution_id=INSTITUTION_A,
                          subject=str(participant_id), occurred_at=utcnow() - timedelta(minutes=1), payload={"participant_id": str(participant_id)}),
+            AuditEvent(actor_id=her["id"], actor_role="coordinator", action="identity_provider.registered",
+                       target_type="identity_provider", target_id=str(idp.id), institution_id=INSTITUTION_A),
         ])  # fmt: skip
         session.commit()
 

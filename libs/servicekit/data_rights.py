@@ -14,6 +14,12 @@ once, before any step runs, since erasure in participants unlinks them).
 ``erase_subject`` is idempotent and commits nothing: the route's unit of work
 commits the whole erasure in one transaction, or nothing.
 
+PERSONAL names the tables whose purpose is to hold personal data; each is
+exported and erased. Tables kept for transport or retries (the outbox feed,
+stored answers of idempotent requests) are NOT_PERSONAL by purpose, but may
+carry copies of her data: ``erase_subject`` scrubs those copies too and may
+count them in its answer.
+
 ``router(module)`` mounts the internal, service-to-service endpoints::
 
     POST /internal/data-subjects/export    -> ExportAnswer

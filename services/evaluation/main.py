@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
 from servicekit.consumer import FeedConsumer
@@ -24,6 +25,7 @@ from services.evaluation import data_rights, interviews
 from services.evaluation.clients import Upstreams
 from services.evaluation.config import Settings
 from services.evaluation.models import FeedCursor, HandledEvent, OutboxEvent
+from services.evaluation import data_rights as evaluation_data_rights
 from services.evaluation.routers import router
 
 log = logging.getLogger("evaluation")
@@ -122,7 +124,7 @@ def create_app(
         settings=settings,
         title="Aliada evaluation service",
         description=DESCRIPTION,
-        routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY)],
+        routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY), data_rights_routes.router(evaluation_data_rights)],
         key_source=key_source,
         engine=engine,
         on_startup=[start],

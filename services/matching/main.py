@@ -4,6 +4,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
 from servicekit.db import SESSION_DEPENDENCY
@@ -12,6 +13,7 @@ from servicekit.outbox import feed_router
 from services.matching.clients.participants import ParticipantsClient
 from services.matching.config import Settings
 from services.matching.models import OutboxEvent
+from services.matching import data_rights as matching_data_rights
 from services.matching.routers import router
 
 DESCRIPTION = """Matching profiles (the questionnaire), per-program matching settings and
@@ -52,7 +54,7 @@ def create_app(
         settings=settings,
         title="Aliada matching service",
         description=DESCRIPTION,
-        routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY)],
+        routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY), data_rights_routes.router(matching_data_rights)],
         key_source=key_source,
         engine=engine,
         on_shutdown=[close],

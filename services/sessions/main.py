@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
 from servicekit.consumer import FeedConsumer
@@ -26,6 +27,7 @@ from servicekit.outbox import feed_router
 from services.sessions import clock, dyads, feedback, supervision
 from services.sessions.config import Settings
 from services.sessions.models import FeedCursor, HandledEvent, OutboxEvent
+from services.sessions import data_rights as sessions_data_rights
 from services.sessions.routers import router
 
 log = logging.getLogger("sessions.main")
@@ -118,7 +120,7 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
         settings=settings,
         title="Aliada sessions service",
         description=DESCRIPTION,
-        routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY)],
+        routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY), data_rights_routes.router(sessions_data_rights)],
         key_source=key_source,
         engine=engine,
         on_startup=[start],

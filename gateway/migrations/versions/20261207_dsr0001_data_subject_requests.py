@@ -1,7 +1,7 @@
 """data-subject requests and their steps
 
 Revision ID: dsr0001
-Revises: integrations0001
+Revises: scim0002
 Create Date: 2026-12-07 06:30:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlmodel
 
 # revision identifiers, used by Alembic.
 revision: str = 'dsr0001'
-down_revision: Union[str, Sequence[str], None] = 'integrations0001'
+down_revision: Union[str, Sequence[str], None] = 'scim0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

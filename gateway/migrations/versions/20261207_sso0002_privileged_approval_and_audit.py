@@ -1,7 +1,7 @@
 """single sign-on: admin approval for privileged links; the audit trail
 
 Revision ID: sso0002
-Revises: integrations0001
+Revises: webhooks0002
 Create Date: 2026-12-07 06:30:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlmodel
 
 # revision identifiers, used by Alembic.
 revision: str = 'sso0002'
-down_revision: Union[str, Sequence[str], None] = 'integrations0001'
+down_revision: Union[str, Sequence[str], None] = 'webhooks0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
