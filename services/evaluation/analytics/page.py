@@ -435,7 +435,9 @@ def page_context(report: ProgramReport, charts: Mapping[str, Chart], lang: str) 
             items.append({"text": it.text.get(lang), "head": [w("Group"), *cats],
                           "rows": _protected_rows(f, it.table, groups), "collapsed": it.collapsed})
         subscales = [[Cell(sub.label.get(lang), left=True),
-                      *(f.cell(sub.means[g], sub.means[g] is None) for g in ("mentor", "mentee", "all")),
+                      # A mean is printed at the decimals it was proven safe at (report._satisfaction's audit).
+                      *(f.cell(sub.means[g], sub.means[g] is None,
+                               digits=2 if sub.decimals.get(g) is None else sub.decimals[g]) for g in ("mentor", "mentee", "all")),
                       *(f.cell(sub.agree[g], sub.agree[g] is None, pct=True) for g in ("mentor", "mentee", "all"))]
                      for sub in sat.subscales]
         likert = [fig(n) for n in sorted((n for n in charts if n.startswith("likert_")), key=lambda x: int(x.split("_")[1]))]
@@ -449,6 +451,7 @@ def page_context(report: ProgramReport, charts: Mapping[str, Chart], lang: str) 
             "respondents": _protected_rows(f, sat.respondents, {"n": w("Responses")}),
             "subscales": subscales,
             "withheld": any(sub.withheld for sub in sat.subscales),
+            "rounded": any(d is not None for sub in sat.subscales for d in sub.decimals.values()),
             "likert": [x for x in likert if x],
             "items": items,
             "collapsed": any(it.collapsed for it in sat.items),

@@ -281,3 +281,27 @@ def attack(responses: list[Response], k: int):  # type: ignore[no-untyped-def]
     for scale, label, terms, true in targets:
         assert attackers[scale].open(terms, true), f"{label} is recoverable: it can only be {true} (k={k})"
     return sat
+
+
+def test_the_page_prints_each_mean_at_the_decimals_it_was_published_at() -> None:
+    """A mean proven safe at one decimal reads "4.1" on the page, never "4.10"
+    (which would claim a precision the audit did not allow), and the note says
+    how means are published."""
+    import re
+
+    from services.evaluation.analytics.page import page_context
+    from services.evaluation.analytics.report import build_report
+
+    responses = cohort(1)
+    inp = ReportInput(program=ProgramInfo(program_id="p", name="p", institution="i"),
+                      closing=Administration(INSTRUMENT, "closing", tuple(responses)))
+    report = build_report(inp, policy=DisclosurePolicy(k=5, k_text=10), n_boot=50)
+    assert report.satisfaction is not None
+    published = {sub.id: sub for sub in report.satisfaction.subscales}
+    context = page_context(report, {}, "en")
+    rows = context["satisfaction"]["subscales"]
+    assert context["satisfaction"]["rounded"]
+    for row, sub in zip(rows, published.values(), strict=True):
+        for cell, g in zip(row[1:4], ("mentor", "mentee", "all"), strict=True):
+            d = sub.decimals[g]
+            assert re.fullmatch(rf"\d+\.\d{{{d}}}" if d else r"\d+", str(cell.text)), (cell.text, d)
