@@ -101,7 +101,8 @@ def test_events_reach_the_institutions_receiver_signed_and_survive_an_outage(gw:
     ra.stop()
     rename(gw, admin, inst_a)
     rename(gw, admin, inst_a)
-    failing = lambda: [d for d in log(gw, coord_a, sub_a["id"]) if d["status"] == "pending" and d["attempts"] >= 1]
+    # An attempt is counted when it is claimed, before it is sent: a failed one has its error recorded.
+    failing = lambda: [d for d in log(gw, coord_a, sub_a["id"]) if d["status"] == "pending" and d["last_error"]]
     wait_for(lambda: len(failing()) == 2, timeout=60, message="two failed attempts while the receiver is down")
     ra.start()  # back, on the same port
     wait_for(lambda: all(d["status"] == "succeeded" for d in log(gw, coord_a, sub_a["id"])) and len(ra.accepted()) == 3, timeout=60, message="catch-up")
