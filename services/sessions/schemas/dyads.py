@@ -69,7 +69,7 @@ class SignalsOut(Output):
     silence_days: PerMember = Field(description="Days since her own last sign of life.")
     form_overdue_days: PerMember = Field(description="Days her oldest form since her last submitted one is overdue.")
     progress_stalled_days: float | None = Field(description="Days since progress last rose on an objective not yet achieved.")
-    milestone_overdue_days: float | None = Field(description="Days the most overdue unreported milestone is past its date.")
+    milestone_overdue_days: float | None = Field(description="Days the most overdue unreported milestone is late, counted from the first meeting on or after its date (at most one meeting interval after it).")
 
 
 class HealthOut(Output):
