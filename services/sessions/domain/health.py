@@ -15,8 +15,9 @@ existed then (``DyadActivity.as_of``):
 * **meeting_gap** (meetings): time since the last held meeting started (or the
   first due one, before any is held), in the dyad's meeting intervals (the
   median gap of its planned meetings: 7 days for weekly meetings).
-* **reschedules** (meetings): moves recorded in the last ``recent_intervals``
-  meeting intervals.
+* **reschedules** (meetings): days on which meetings were moved in the last
+  ``recent_intervals`` meeting intervals (moving the whole schedule at once, for a
+  closure or a strike, is one move).
 * **one_sided** (engagement, per member): held meetings in a row, most recent
   first, that her counterpart confirmed while she neither confirmed them nor
   sent her form, each older than her own usual delay (the longest she took
@@ -386,7 +387,8 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
     else:
         gap = None
     recent = now - timedelta(days=policy.recent_intervals * per)
-    moves = sum(1 for m in meetings for c in m.changes if c.kind == "rescheduled" and recent < c.at <= now)
+    # Moves made on one day are one decision: a closure or a strike that moves the whole schedule is one move.
+    moves = len({c.at.date() for m in meetings for c in m.changes if c.kind == "rescheduled" and recent < c.at <= now})
 
     # Who did what, and when: a held meeting counts for both.
     order = {m.id: n for n, m in enumerate(meetings)}
@@ -730,7 +732,7 @@ def _describe(signal: str, member: str | None, s: Signals, shown: float) -> str:
         return (f"No meeting held for {_plural(shown, 'day', 'days')} (the dyad meets every "
                 f"{_plural(s.interval_days, 'day', 'days')})")
     if signal == "reschedules":
-        return f"Meetings were moved {_plural(shown, 'time', 'times')} in the last {_fmt(s.interval_days * 4)} days"
+        return f"Meetings were moved on {_plural(shown, 'day', 'days')} in the last {_fmt(s.interval_days * 4)} days"
     if signal == "one_sided":
         return (f"{who.capitalize()} has neither confirmed nor sent a form for the last "
                 f"{_plural(shown, 'held meeting', 'held meetings')}; her {COUNTERPART[member or 'mentee']} confirmed them")

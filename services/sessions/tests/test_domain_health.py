@@ -5,6 +5,7 @@ before the dyad is dissolved."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,6 +15,9 @@ from services.sessions.domain import (
     Health,
     HealthPolicy,
     Level,
+    Meeting,
+    MeetingChange,
+    MeetingStatus,
     PolicyError,
     ProgramNorms,
     Rule,
@@ -172,6 +176,30 @@ def test_meetings_moved_again_and_again() -> None:
     d.moved(5, 2).moved(6, 1)
     h, _, _ = judged(cohort_with(d, weeks=6), d.planned(6), "moving")
     assert h.signals.reschedules == 3 and h.status is Health.AMBER and signals(h) == {("reschedules", "amber", None)}
+
+
+def test_a_whole_schedule_moved_at_once_is_one_move() -> None:
+    """A closure (the Peru pilot's strike) moves every remaining session on one day: one
+    decision, not a pair that keeps moving its meetings; three days of moves still are."""
+    closed = Dyad("closure")
+    for k in range(5):
+        closed.held(k)
+    decided = closed.planned(4) + 2 * DAY
+    for k in range(5, 12):
+        planned = closed.planned(k)
+        closed.meetings[k] = Meeting(
+            id=f"closure-m{k:02d}", dyad_id="closure", planned_start=planned, start=planned + 5 * WEEK,
+            status=MeetingStatus.RESCHEDULED, reschedules=1,
+            changes=(MeetingChange(decided, "rescheduled", planned, planned + 5 * WEEK, by="mentor"),),
+        )
+    h, _, _ = judged(cohort_with(closed, weeks=6), decided + DAY, "closure")
+    assert h.signals.reschedules == 1 and h.status is Health.GREEN
+    for day, k in enumerate((5, 6), start=1):  # and then two more moves on two other days
+        m = closed.meetings[k]
+        again = MeetingChange(decided + day * DAY, "rescheduled", m.start, m.start + DAY, by="mentee")
+        closed.meetings[k] = replace(m, start=m.start + DAY, reschedules=2, changes=(*m.changes, again))
+    h, _, _ = judged(cohort_with(closed, weeks=6), decided + 3 * DAY, "closure")
+    assert h.signals.reschedules == 3 and ("reschedules", "amber", None) in signals(h)
 
 
 def test_a_member_who_stops_confirming_and_sending_forms_while_the_other_does() -> None:
