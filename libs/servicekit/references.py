@@ -42,6 +42,7 @@ field in a body is either declared here or exempted there with a reason.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -130,6 +131,7 @@ class References:
             raise ValueError("declare at least one reference and the operations it guards")
         self.refs = refs
         self.operations = operations
+        self.module: str = sys._getframe(1).f_globals.get("__name__", "")  # who declared it, for declared(within=)
         _REGISTRY.append(self)
 
     def fields(self) -> set[str]:
@@ -183,10 +185,13 @@ def unknown_field(location: str, description: str) -> ProblemError:
     return unknown_reference([FieldError(field=location, message=f"Not {description}", code=CODE)])
 
 
-def declared() -> dict[str, set[str]]:
-    """Declared body fields by operation id (the modules declaring them must be imported)."""
+def declared(within: tuple[str, ...] = ()) -> dict[str, set[str]]:
+    """Declared body fields by operation id (the modules declaring them must be imported); ``within``: only
+    declarations made in modules whose names start with one of these prefixes."""
     out: dict[str, set[str]] = {}
     for refs in _REGISTRY:
+        if within and not refs.module.startswith(within):
+            continue
         for op in refs.operations:
             out.setdefault(op, set()).update(refs.fields())
     return out

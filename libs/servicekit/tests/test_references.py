@@ -161,6 +161,8 @@ def test_a_parent_scoped_target_needs_the_parent(world: dict[str, Any]) -> None:
 
 
 def test_declarations_and_the_single_field_answer() -> None:
+    assert declared(within=("services.",)).get("test_references_op") is None
+    assert CHECKS.module == __name__
     assert declared()["test_references_op"] == {"body.items[].person_id", "body.nested.favourite_id", "body.nested.avoid_ids[]",
                                                 "body.picked_id"}
     problem = unknown_field("body.institution_id", "an institution")
