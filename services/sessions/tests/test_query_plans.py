@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from servicekit.plans import recording, whole_table_reads
+from servicekit.plans import explain, recording, whole_table_reads
 
 from services.sessions.tests.conftest import objective_body, ok
 from services.sessions.tests.test_api_views_queries import _program
@@ -57,3 +57,26 @@ def test_a_members_reads_go_through_her_dyad(world: Any, engine: Any, frozen: An
                      f"/v1/meetings/{meeting['id']}/history", "/v1/feedback/overdue", "/v1/meetings/calendar-tokens",
                      f"/v1/objectives/{objective['id']}/progress", f"/v1/objectives/{objective['id']}/milestones") == []
     assert _plans_of(engine, inst.coordinator, f"/v1/dyads/{dyad.id}/health") == []
+
+
+def test_the_background_sweeps_read_only_what_they_act_on(world: Any, engine: Any, frozen: Any) -> None:
+    """The overdue sweep reads the forms still to announce through their partial index, nothing whole. The health
+    sweep is a sweep of every program (one row each) and asks for their active dyads through the program index
+    (PostgreSQL may instead gather the active dyads once, in one pass of that index, as the old query always did)."""
+    from sqlmodel import Session
+
+    from services.sessions import feedback, supervision
+
+    inst = _program(world, frozen, 2)
+    frozen.advance(days=10)
+    with recording(engine) as executed, Session(engine) as session:
+        feedback.sweep(session)
+        session.rollback()
+    overdue = [e for e in executed if "overdue_announced_at IS NULL" in e.sql and e.sql.lstrip().upper().startswith("SELECT")]
+    assert len(overdue) == 1
+    assert "ix_feedback_forms_to_announce" in explain(engine, overdue[0]).text
+    assert whole_table_reads(engine, executed) == []
+    sweep = explain(engine, supervision.sweep_statement(frozen()))
+    assert "ix_dyads_program_id" in sweep.text and sweep.full_scans <= {"program_settings", "dyads"}, sweep.text
+    with Session(engine) as session:  # the program, never assessed: due for its first assessment
+        assert inst.program_id in {str(p) for p in supervision.programs_to_sweep(session, frozen())}
