@@ -10,7 +10,9 @@ the two databases also holds ``--institutions`` other institutions of the same
 shape, bulk-inserted (not timed). Every hot endpoint is then read ``--runs``
 times on each database, interleaved (alone, crowded, crowded, alone, ...), and
 it prints per endpoint the p50 alone, the p50 crowded and their ratio, beside
-the target (at most 1.2x). Figures only, nothing asserted; it stops by itself.
+the target (at most 1.2x). The sessions background sweeps are off (they would
+share the process with the requests timed). Figures only, nothing asserted;
+it stops by itself.
 
     python -m bench.tenants                              # SQLite in a temporary directory
     python -m bench.tenants --institutions 500 --runs 15
@@ -221,8 +223,10 @@ def run(args: argparse.Namespace, urls: dict[str, str]) -> None:
                                                  threadpool_size=4)
             apps[name] = participants_app(settings, key_source=keys, engine=engines[name])
         else:
+            # The background sweeps are off: in one process the crowded app's sweep of its thousands of programs
+            # would take the interpreter from every request being timed (in service it runs beside them, per replica).
             settings = SessionsSettings(database_url=url, jwt_issuer=ISSUER, jwt_audience="aliada", log_level="WARNING",
-                                        threadpool_size=4)
+                                        threadpool_size=4, overdue_sweep_seconds=0, health_sweep_seconds=0)
             apps[name] = sessions_app(settings, key_source=keys, engine=engines[name])
     dialect = next(iter(engines.values())).dialect.name
     print(f"bench/tenants: {dialect}, in process; one institution alone and beside {args.institutions:,} others "
