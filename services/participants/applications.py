@@ -39,8 +39,9 @@ from sqlmodel import Session, select
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, ProblemError, conflict, field_problem
+from servicekit import clock
 
-from services.participants import clock, eligibility, programs, roster
+from services.participants import eligibility, programs, roster
 from services.participants.consents import active_consents, grant_consents, put_identity
 from services.participants.models import (
     Application,

@@ -29,8 +29,9 @@ from sqlmodel import Session, select
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, conflict, not_found
+from servicekit import clock
 
-from services.participants import clock
+
 from services.participants.access import CURRENT_MEMBERSHIP
 from services.participants.models import (
     Application,
