@@ -51,7 +51,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _fernet(settings: Settings) -> MultiFernet | None:
+def fernet_for(settings: Settings) -> MultiFernet | None:
     if settings.key_encryption_key is None:
         return None
     raw = [k.strip() for k in settings.key_encryption_key.get_secret_value().split(",") if k.strip()]
@@ -68,7 +68,7 @@ class KeyRing:
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
-        self._fernet = _fernet(settings)
+        self._fernet = fernet_for(settings)
         self._publish_for = timedelta(
             seconds=settings.access_token_ttl + settings.jwt_leeway_seconds + settings.key_rotation_grace
         )

@@ -62,7 +62,7 @@ from servicekit.outbound import OutboundPolicy, Resolver, TargetRefused, fetch
 from servicekit.outbox import EventFeed, EventOut, utcnow
 
 from gateway.config import Settings
-from gateway.keys import _fernet as secret_encryption
+from gateway.keys import fernet_for as secret_encryption
 from gateway.minting import EVENTS_SCOPE, Minter
 from gateway.webhooks import service
 from gateway.webhooks.models import (

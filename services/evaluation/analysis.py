@@ -59,7 +59,7 @@ from services.evaluation.analytics import (
     term_frequencies,
     theme_counts,
 )
-from services.evaluation.analytics.report import _themes as protected_themes
+from services.evaluation.analytics.report import themes_section as protected_themes
 from services.evaluation.analytics.disclosure import MIN_K
 from services.evaluation.analytics.report import PerceivedSource, open_text_terms, publish_items
 from services.evaluation.clients.upstream import MatchingOutcomes, ProgramOutcomes, Upstreams

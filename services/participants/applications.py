@@ -39,12 +39,14 @@ from sqlmodel import Session, select
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, ProblemError, conflict, field_problem
+from servicekit import clock
 
-from services.participants import clock, eligibility, programs, roster
+from services.participants import consents, eligibility, programs, roster
 from services.participants.consents import active_consents, grant_consents, put_identity
 from services.participants.models import (
     Application,
     Campus,
+    Consent,
     Membership,
     OutboxEvent,
     Participant,
@@ -69,7 +71,7 @@ TRANSITIONS: dict[str, dict[S, set[S]]] = {
     "decline": {S.invited: {S.declined}},
     "withdraw": {s: {S.withdrawn} for s in (S.draft, S.submitted, S.accepted, S.waitlisted, S.invited, S.confirmed)},
 }
-FINAL = {S.rejected, S.declined, S.expired, S.withdrawn}
+FINAL = consents.FINAL  # rejected, declined, expired, withdrawn: defined once, in consents
 # Program statuses in which coordinators decide and invite.
 SELECTING = {ProgramStatus.call_open, ProgramStatus.selection}
 # Program statuses in which an invitation may still be confirmed.
@@ -419,6 +421,19 @@ def withdraw(session: Session, application: Application, reason: str | None) -> 
         withdraw_membership(session, membership, reason)
         effects.append("membership withdrawn")
     return effects
+
+
+def withdraw_consent(session: Session, application: Application, purpose: ConsentPurpose) -> tuple[Consent, list[str]]:
+    """She withdraws one consent. Withdrawing the program consent withdraws her
+    application (and membership) first, unless it already ended."""
+    consents.require_active(session, application, purpose)
+    lifecycle: list[str] = []
+    if purpose == ConsentPurpose.program:
+        if effective_status(application, clock.now()) not in FINAL:
+            lifecycle = withdraw(session, application, "Consent to run the program withdrawn")
+        else:
+            lifecycle = [f"the application was already {application.status}"]
+    return consents.withdraw(session, application, purpose, lifecycle)
 
 
 def withdraw_membership(session: Session, membership: Membership, reason: str | None) -> None:

@@ -22,6 +22,7 @@ self-described. It is readable by her, and by the matching service (scope
 coordinators never see it. It can only be held while that consent is active.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, select
@@ -29,8 +30,9 @@ from sqlmodel import Session, select
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, conflict, not_found
+from servicekit import clock
 
-from services.participants import clock
+
 from services.participants.access import CURRENT_MEMBERSHIP
 from services.participants.models import (
     Application,
@@ -111,23 +113,27 @@ def grant_consents(
     return granted
 
 
-def withdraw(session: Session, application: Application, purpose: ConsentPurpose) -> tuple[Consent, list[str]]:
-    """Withdraw one purpose and apply its documented effects; returns them in words."""
-    from services.participants import applications  # the lifecycle uses consents too
-
+def require_active(session: Session, application: Application, purpose: ConsentPurpose) -> Consent:
     consent = active_consents(session, application).get(purpose)
     if consent is None:
         raise conflict(f"There is no active consent for {purpose.value} on this application", purpose=purpose.value)
+    return consent
+
+
+def withdraw(
+    session: Session, application: Application, purpose: ConsentPurpose, lifecycle: Sequence[str] = ()
+) -> tuple[Consent, list[str]]:
+    """Withdraw one purpose and apply its documented effects; returns them in words.
+    ``lifecycle``: what withdrawing the program consent already did to her
+    application (``applications.withdraw_consent`` runs the lifecycle first)."""
+    consent = require_active(session, application, purpose)
     now = clock.now()
     consent.withdrawn_at = now
     session.add(consent)
     session.flush()
     effects: list[str] = [f"consent for {purpose.value} withdrawn"]
     if purpose == ConsentPurpose.program:
-        if applications.effective_status(application, now) not in FINAL:
-            effects += applications.withdraw(session, application, "Consent to run the program withdrawn")
-        else:
-            effects.append(f"the application was already {application.status}")
+        effects += lifecycle
     elif purpose == ConsentPurpose.matching_identity:
         if delete_identity(session, application):
             effects.append("identity data deleted; it is no longer available for matching")

@@ -21,8 +21,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from servicekit.problems import conflict, not_found
+from servicekit import clock
 
-from services.participants import clock
+
 from services.participants.models import Application, EligibilityOverride, Program
 from services.participants.schemas.applications import EligibilityPublic, OverridePublic, RuleResult
 from services.participants.schemas.enums import ApplicationStatus, Role, RuleOp, RuleOutcome, Verdict

@@ -36,8 +36,9 @@ from sqlmodel import Session, select
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, conflict, forbidden, not_found
+from servicekit import clock
 
-from services.participants import clock, consents, roster
+from services.participants import consents, roster
 from services.participants.applications import FINAL as FINAL_APPLICATION
 from services.participants.applications import effective_status, represent, withdraw_membership
 from services.participants.models import (

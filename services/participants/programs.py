@@ -20,8 +20,9 @@ from sqlmodel import Session, delete, select
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, conflict, field_problem, not_found
+from servicekit import clock
 
-from services.participants import clock
+
 from services.participants.access import CURRENT_MEMBERSHIP, is_person_of, own_participant, runs
 from services.participants.models import Institution, Membership, OutboxEvent, Program, ProgramPhase
 from services.participants.schemas.enums import MentoringMode, PhaseKind, ProgramStatus, Role

@@ -34,8 +34,9 @@ from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import FieldError, conflict, forbidden, not_found
+from servicekit import clock
 
-from services.participants import clock
+
 from services.participants.models import Membership, Participant
 from services.participants.schemas.common import CreateModel, ExternalId, Name
 from services.participants.service import get_institution

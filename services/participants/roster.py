@@ -86,8 +86,9 @@ from servicekit.inputs import unstorable
 from servicekit.outbox import utcnow
 from servicekit.pagination import paginate
 from servicekit.problems import ProblemError, conflict, field_problem, not_found
+from servicekit import clock
 
-from services.participants import clock
+
 from services.participants.config import Settings
 from services.participants.models import (
     AcademicUnit,

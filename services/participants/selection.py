@@ -21,8 +21,9 @@ from sqlmodel import Session, select
 from servicekit.problems import FieldError, ProblemError, conflict, field_problem
 from servicekit.references import Ref, References
 from servicekit.references import Rows as Records
+from servicekit import clock
 
-from services.participants import clock, eligibility, programs
+from services.participants import eligibility, programs
 from services.participants.applications import (
     SELECTING,
     check_transition,

@@ -26,8 +26,9 @@ from sqlmodel import Session, select
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, conflict, field_problem, not_found
+from servicekit import clock
 
-from services.participants import clock, programs
+from services.participants import programs
 from services.participants.models import Membership, OutboxEvent, Participant, Program, TrainingCompletion, TrainingModule
 from services.participants.schemas.enums import MembershipStatus, PhaseKind
 from services.participants.schemas.training import (

@@ -50,8 +50,9 @@ from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import FieldError, ProblemError, conflict, forbidden, not_found
+from servicekit import clock
 
-from services.participants import access, clock, training
+from services.participants import access, training
 from services.participants.access import TRAINING_WRITE_SCOPE
 from services.participants.models import (
     Institution,

@@ -15,8 +15,9 @@ from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, not_found
+from servicekit import clock
 
-from services.sessions import access, clock
+from services.sessions import access
 from services.sessions.models import CalendarToken, Dyad, GroupEvent, Meeting
 
 PRODID = "-//Aliada//sessions//EN"

@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.problems import not_found
 from servicekit.references import Ref, References
+from servicekit import clock
 
-from services.sessions import access, clock
+from services.sessions import access
 from services.sessions.models import DiaryEntry, Dyad
 from services.sessions.schemas import DiaryCounts, DiaryPublic
 

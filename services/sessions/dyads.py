@@ -13,8 +13,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from servicekit.outbox import EventOut, emit
+from servicekit import clock
 
-from services.sessions import clock, domain
+from services.sessions import domain
 from services.sessions.models import Dyad, Meeting, MeetingChange, OutboxEvent, ProgramSettings
 
 log = logging.getLogger("sessions.dyads")

@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.problems import FieldError, ProblemError, conflict, forbidden, not_found
+from servicekit import clock
 
-from services.sessions import access, clock, domain
+from services.sessions import access, domain
 from services.sessions.meetings import meeting_for
 from services.sessions.models import Dyad, FeedbackForm, OutboxEvent, ProgramSettings
 from services.sessions.schemas import FeedbackPublic, OverdueOut

@@ -23,8 +23,9 @@ from servicekit.auth import KeySource
 from servicekit.consumer import FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
+from servicekit import clock
 
-from services.sessions import clock, dyads, feedback, supervision
+from services.sessions import dyads, feedback, supervision
 from services.sessions.config import Settings
 from services.sessions.models import FeedCursor, HandledEvent, OutboxEvent
 from services.sessions import data_rights as sessions_data_rights

@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, conflict, not_found
+from servicekit import clock
 
-from services.sessions import access, clock, domain
+from services.sessions import access, domain
 from services.sessions.dyads import PENDING, emit_meeting
 from services.sessions.models import Dyad, FeedbackForm, Meeting, MeetingChange, ProgramSettings
 from services.sessions.schemas import MeetingPublic

@@ -36,8 +36,9 @@ from sqlmodel import Session, func, select
 from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.problems import ProblemError, conflict, field_problem, forbidden, not_found
+from servicekit import clock
 
-from services.sessions import access, clock, domain
+from services.sessions import access, domain
 from services.sessions.feedback import conflict_if_ended
 from services.sessions.models import Dyad, Milestone, MilestoneChange, Objective, OutboxEvent
 from services.sessions.schemas import MAX_MILESTONES, MilestoneChangeKind, MilestonePublic, MilestoneStatus

@@ -13,8 +13,9 @@ from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.problems import FieldError, ProblemError, field_problem, not_found
 from servicekit.references import Ref, References
+from servicekit import clock
 
-from services.sessions import access, clock, domain, milestones
+from services.sessions import access, domain, milestones
 from services.sessions.meetings import dyad_meetings
 from services.sessions.models import Dyad, Meeting, Milestone, Objective, OutboxEvent, ProgramSettings, ProgressEntry
 from services.sessions.schemas import ComparisonOut, ObjectivePublic, ProgressPublic

@@ -37,7 +37,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from services.sessions import activity, clock, domain
+from servicekit import clock
+from services.sessions import activity, domain
 from services.sessions.models import ProgramSettings
 from services.sessions.schemas import ProgramOutcomesOut
 from services.sessions.supervision import policy

@@ -47,8 +47,9 @@ from sqlmodel import Session
 
 from servicekit.outbox import emit_many
 from servicekit.problems import FieldError, ProblemError
+from servicekit import clock
 
-from services.sessions import activity, clock, domain
+from services.sessions import activity, domain
 from services.sessions.models import Dyad, OutboxEvent, ProgramSettings
 from services.sessions.schemas import (
     DigestChangeOut, DigestCountsOut, DigestEndedOut, DigestOut, DigestUnmetOut, HealthOut, PerMember, ReasonOut, SignalsOut,

@@ -1160,7 +1160,7 @@ def _ordered_themes(themes: Sequence[Theme]) -> list[Theme]:
     return out
 
 
-def _themes(inp: ReportInput, policy: DisclosurePolicy) -> ThemesSection | None:
+def themes_section(inp: ReportInput, policy: DisclosurePolicy) -> ThemesSection | None:
     if not inp.themes:
         return None
     summary = theme_counts(inp.codings, inp.themes)
@@ -1213,7 +1213,7 @@ def build_report(
         objectives=_objectives(inp, policy, seed, n_boot),
         satisfaction=_satisfaction(inp, policy, collapse_likert),
         clouds=_clouds(inp, policy),
-        themes=_themes(inp, policy),
+        themes=themes_section(inp, policy),
     )
 
 

@@ -431,7 +431,7 @@ def grant_consent(
 )
 def withdraw_consent(application_id: ApplicationId, purpose: PurposePath, who: CurrentPrincipal, session: SessionDep) -> Any:
     application = access.application(session, who, application_id, allow=(OWNER,), action=HERSELF, lock=True)
-    consent, effects = consents.withdraw(session, application, purpose)
+    consent, effects = applications.withdraw_consent(session, application, purpose)
     return ConsentWithdrawal(consent=_consent(consent), effects=effects)
 
 

@@ -27,7 +27,7 @@ from servicekit.outbox import utcnow
 from servicekit.testing import TEST_AUDIENCE, TEST_ISSUER, Mint, bearer
 from servicekit.tokens import SigningKey, access_claims
 
-from services.participants import clock as service_clock
+from servicekit import clock as service_clock
 from services.participants.config import Settings
 from services.participants.db import migrate
 from services.participants.main import create_app
@@ -287,7 +287,7 @@ def as_role(request: pytest.FixtureRequest, world: World) -> Any:
 
 
 class Clock:
-    """The service's clock, moved by tests (``services.participants.clock.now``)."""
+    """The service's clock, moved by tests (``servicekit.clock.now``)."""
 
     def __init__(self) -> None:
         self.offset = timedelta(0)

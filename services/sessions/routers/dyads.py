@@ -11,8 +11,9 @@ from sqlmodel import select
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
 from servicekit.types import Instant
 from servicekit.problems import field_problem, problem_responses
+from servicekit import clock
 
-from services.sessions import access, clock, diary, feedback, meetings, objectives, outcomes, supervision
+from services.sessions import access, diary, feedback, meetings, objectives, outcomes, supervision
 from services.sessions.dependencies import CurrentPrincipal, DyadId, ProgramId, SessionDep
 from services.sessions.models import Dyad, Meeting, ProgramSettings
 from services.sessions.schemas import (

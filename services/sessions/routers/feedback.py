@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from servicekit.problems import problem_responses
+from servicekit import clock
 
-from services.sessions import access, clock, feedback, supervision
+from services.sessions import access, feedback, supervision
 from services.sessions.dependencies import CurrentPrincipal, FormId, IdempotencyDep, ProgramId, SessionDep
 from services.sessions.models import Dyad
 from services.sessions.routers.common import CREATED, path_for, remember, replay

@@ -10,8 +10,9 @@ from sqlmodel import select
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
 from servicekit.problems import not_found, problem_responses
 from servicekit.references import Ref, References
+from servicekit import clock
 
-from services.sessions import access, clock
+from services.sessions import access
 from services.sessions.dependencies import CurrentPrincipal, EventId, IdempotencyDep, ProgramId, SessionDep
 from services.sessions.models import Attendance, GroupEvent
 from services.sessions.routers.common import CREATED, path_for, remember, replay

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from servicekit.problems import problem_responses
+from servicekit import clock
 
-from services.sessions import access, clock, milestones, supervision
+from services.sessions import access, milestones, supervision
 from services.sessions.dependencies import CurrentPrincipal, MilestoneId, SessionDep
 from services.sessions.schemas import EvidenceSubmit, MilestoneChangePublic, MilestonePublic, MilestoneReturn, MilestoneUpdate
 

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from servicekit.problems import problem_responses
+from servicekit import clock
 
-from services.sessions import clock, milestones, objectives, supervision
+from services.sessions import milestones, objectives, supervision
 from services.sessions.dependencies import CurrentPrincipal, IdempotencyDep, ObjectiveId, SessionDep
 from services.sessions.routers.common import CREATED, path_for, remember, replay
 from services.sessions.schemas import (

@@ -4,7 +4,7 @@ The sessions database is built by its alembic migrations and emptied after each
 test. Dyads arrive as the matching service announces them: tests call the feed
 handler with ``match.activated`` payloads shaped exactly like matching's
 (``activated``), and one test polls a real matching app's feed on a loopback
-port. Time is frozen by patching ``services.sessions.clock.now`` (``frozen``).
+port. Time is frozen by patching ``servicekit.clock.now`` (``frozen``).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from sqlmodel import Session
 from servicekit.db import make_engine
 from servicekit.outbox import EventOut
 from servicekit.testing import TEST_AUDIENCE, TEST_ISSUER, Mint, bearer
+from servicekit import clock
 
-from services.sessions import clock, dyads
+from services.sessions import dyads
 from services.sessions.config import Settings
 from services.sessions.db import migrate
 from services.sessions.main import create_app
