@@ -15,8 +15,9 @@ from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, not_found
+from servicekit.tenancy import tenant_of
 
-from services.sessions import access, clock
+from services.sessions import clock
 from services.sessions.models import CalendarToken, Dyad, GroupEvent, Meeting
 
 PRODID = "-//Aliada//sessions//EN"
@@ -27,7 +28,7 @@ def digest(token: str) -> str:
 
 
 def issue(session: Session, who: Principal) -> tuple[CalendarToken, str]:
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is None or who.is_client:
         raise ProblemError(403, "Calendar feeds are for people of an institution", slug="forbidden")
     token = secrets.token_urlsafe(32)
@@ -38,7 +39,7 @@ def issue(session: Session, who: Principal) -> tuple[CalendarToken, str]:
 
 
 def mine(session: Session, who: Principal) -> list[CalendarToken]:
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is None:
         return []
     return list(session.exec(select(CalendarToken).where(CalendarToken.institution_id == tid, CalendarToken.account_id == who.subject)
