@@ -22,6 +22,7 @@ from servicekit.auth import Principal
 from servicekit.inputs import InputModel
 from servicekit.pagination import Cursor, Limit, Page, paginate
 from servicekit.problems import ProblemError, field_problem, forbidden, not_found, problem_responses
+from servicekit.tenancy import coordinates
 
 from gateway.dependencies import in_transaction
 from gateway.edge import EdgePrincipal
@@ -122,7 +123,7 @@ def _authorize(who: Principal, account: Account | None) -> str:
         return "data_subject"
     if who.is_admin:
         return "admin"
-    if who.coordinates(account.institution_id):
+    if coordinates(who, account.institution_id):
         return "coordinator"
     if who.tenant_id is not None and who.tenant_id == account.institution_id:
         raise forbidden("Only the person herself and her institution's coordinators may do this")
@@ -131,8 +132,7 @@ def _authorize(who: Principal, account: Account | None) -> str:
 
 def _visible(who: Principal, request: DataSubjectRequest | None) -> DataSubjectRequest:
     if request is not None and (
-        who.is_admin
-        or who.coordinates(request.institution_id)
+        coordinates(who, request.institution_id)
         or (request.account_id is not None and request.account_id == who.subject)
     ):
         return request

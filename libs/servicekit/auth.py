@@ -424,10 +424,6 @@ class Principal:
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
-    def coordinates(self, tenant_id: Any) -> bool:
-        """True when she is a coordinator of this institution."""
-        return "coordinator" in self.roles and self.tenant_id is not None and str(tenant_id) == self.tenant_id
-
 
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(

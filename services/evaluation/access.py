@@ -54,6 +54,7 @@ from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import forbidden, not_found
+from servicekit.tenancy import coordinates, scoped, tenant_of
 
 from services.evaluation.models import InterviewRow, InterviewTeamRow, SamplePickRow
 
@@ -61,40 +62,22 @@ T = TypeVar("T")
 STAFF = ("coordinator", "evaluator")
 
 
-def tenant(who: Principal) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(who.tenant_id) if who.tenant_id else None
-    except ValueError:
-        return None
-
-
-def is_coordinator(who: Principal, institution_id: uuid.UUID | None) -> bool:
-    return who.is_admin or (not who.is_client and institution_id is not None and who.coordinates(institution_id))
-
-
 def is_evaluator(who: Principal, institution_id: uuid.UUID | None) -> bool:
-    return not who.is_client and "evaluator" in who.roles and institution_id is not None and tenant(who) == institution_id
+    return not who.is_client and "evaluator" in who.roles and institution_id is not None and tenant_of(who) == institution_id
 
 
 def staff_role(who: Principal, allow: tuple[str, ...] = STAFF) -> str:
     """The caller's staff capacity in her own institution, or a 403."""
-    tid = tenant(who)
-    if "coordinator" in allow and (who.is_admin or is_coordinator(who, tid)):
+    tid = tenant_of(who)
+    if "coordinator" in allow and coordinates(who, tid):
         return "coordinator"
     if "evaluator" in allow and is_evaluator(who, tid):
         return "evaluator"
     raise forbidden(f"Requires one of the roles: {', '.join(allow)} of the institution")
 
 
-def scoped(stmt: Any, model: Any, who: Principal) -> Any:
-    """Filter by the caller's institution (admins: every institution)."""
-    if who.is_admin:
-        return stmt
-    return stmt.where(model.institution_id == (tenant(who) or uuid.UUID(int=0)))
-
-
 def institution_of(who: Principal) -> uuid.UUID:
-    tid = tenant(who)
+    tid = tenant_of(who)
     if tid is None:
         raise forbidden("Only a member of an institution may do this")
     return tid
@@ -119,14 +102,14 @@ def require_staff_of(who: Principal, institution_id: uuid.UUID, allow: tuple[str
     """The caller's capacity in ``institution_id`` (admins count as coordinators): 403 for people and clients
     without it, 404 for staff of another institution."""
     capacity = staff_role(who, allow)
-    if not who.is_admin and tenant(who) != institution_id:
+    if not who.is_admin and tenant_of(who) != institution_id:
         raise not_found("Program")
     return capacity
 
 
 def team_member(session: Session, who: Principal, institution_id: uuid.UUID, program_id: uuid.UUID) -> InterviewTeamRow | None:
     """Her place on the program's interview team, if she has one (people of the institution only)."""
-    if who.is_client or tenant(who) != institution_id:
+    if who.is_client or tenant_of(who) != institution_id:
         return None
     return session.exec(select(InterviewTeamRow).where(
         InterviewTeamRow.institution_id == institution_id, InterviewTeamRow.program_id == program_id,
@@ -136,7 +119,7 @@ def team_member(session: Session, who: Principal, institution_id: uuid.UUID, pro
 
 def may_interview(session: Session, who: Principal, institution_id: uuid.UUID, program_id: uuid.UUID) -> None:
     """Coordinators of the institution (and admins), and evaluators the team names as interviewers."""
-    if is_coordinator(who, institution_id):
+    if coordinates(who, institution_id):
         return
     member = team_member(session, who, institution_id, program_id)
     if is_evaluator(who, institution_id) and member is not None and member.interviewer:
@@ -164,7 +147,7 @@ def interview_view(session: Session, who: Principal, interview: InterviewRow) ->
     """How the caller sees an interview she may know of: ``interviewer`` (all of it, answers included),
     ``coder`` (answers, pseudonymous) or ``record`` (no answers). 403/404 otherwise."""
     require_staff_of(who, interview.institution_id)
-    if not who.is_client and interview.interviewer == who.subject and tenant(who) == interview.institution_id:
+    if not who.is_client and interview.interviewer == who.subject and tenant_of(who) == interview.institution_id:
         return INTERVIEWER
     if is_coder(session, who, interview.institution_id, interview.program_id):
         return CODER
@@ -189,9 +172,9 @@ def data_subject(session: Session, who: Principal, own_participant_id: uuid.UUID
     institution_id = session.exec(select(InterviewRow.institution_id).where(InterviewRow.participant_id == participant_id)).first()
     if institution_id is None:
         institution_id = session.exec(select(SamplePickRow.institution_id).where(SamplePickRow.participant_id == participant_id)).first()
-    if institution_id is None or (not who.is_admin and tenant(who) != institution_id):
+    if institution_id is None or (not who.is_admin and tenant_of(who) != institution_id):
         raise not_found("Personal data of this person")
-    if (own_participant_id is not None and own_participant_id == participant_id) or is_coordinator(who, institution_id):
+    if (own_participant_id is not None and own_participant_id == participant_id) or coordinates(who, institution_id):
         return institution_id
     raise forbidden("Only she herself and the institution's coordinators may do this")
 

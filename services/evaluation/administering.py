@@ -26,8 +26,9 @@ from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, ProblemError, conflict, not_found
+from servicekit.tenancy import scoped
 
-from services.evaluation import access, catalog
+from services.evaluation import catalog
 from services.evaluation.analytics import Role, check_response, validate_response
 from services.evaluation.models import AdministrationRow, OutboxEvent, ResponseRow
 
@@ -94,14 +95,14 @@ def create(session: Session, who: Principal, institution_id: uuid.UUID, body: An
 
 
 def get(session: Session, who: Principal, administration_id: uuid.UUID) -> AdministrationRow:
-    adm = session.exec(access.scoped(select(AdministrationRow).where(AdministrationRow.id == administration_id), AdministrationRow, who)).first()
+    adm = session.exec(scoped(select(AdministrationRow).where(AdministrationRow.id == administration_id), AdministrationRow, who)).first()
     if adm is None:
         raise not_found("Administration")
     return adm
 
 
 def list_for_staff(session: Session, who: Principal, program_id: uuid.UUID | None, limit: int, cursor: str | None) -> tuple[list[AdministrationRow], str | None]:
-    stmt = access.scoped(select(AdministrationRow), AdministrationRow, who)
+    stmt = scoped(select(AdministrationRow), AdministrationRow, who)
     if program_id is not None:
         stmt = stmt.where(AdministrationRow.program_id == program_id)
     return paginate(session, stmt, AdministrationRow.id, limit=limit, cursor=cursor)
@@ -243,5 +244,5 @@ def respondents(session: Session, adm: AdministrationRow) -> dict[str, Any]:
 
 
 def count_for_program(session: Session, who: Principal, program_id: uuid.UUID) -> int:
-    stmt = access.scoped(select(func.count()).select_from(AdministrationRow).where(AdministrationRow.program_id == program_id), AdministrationRow, who)
+    stmt = scoped(select(func.count()).select_from(AdministrationRow).where(AdministrationRow.program_id == program_id), AdministrationRow, who)
     return int(session.exec(stmt).one())

@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 from servicekit import clock
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, conflict, field_problem, not_found
+from servicekit.tenancy import scoped, tenant_of
 
 from services.evaluation import access, catalog, interviews
 from services.evaluation.analytics import (
@@ -130,7 +131,7 @@ def set_disclosure(session: Session, who: Principal, settings: Any, institution_
 
 
 def program_administrations(session: Session, who: Principal, program_id: uuid.UUID) -> list[AdministrationRow]:
-    rows = list(session.exec(access.scoped(
+    rows = list(session.exec(scoped(
         select(AdministrationRow).where(AdministrationRow.program_id == program_id), AdministrationRow, who
     ).order_by(AdministrationRow.created_at, AdministrationRow.id)).all())
     return rows
@@ -527,7 +528,7 @@ async def authorized_program(request: Any, who: Principal, program_id: uuid.UUID
     up: Upstreams = request.app.state.upstreams
     token = await report_token(request, who)
     program = await up.program(program_id, token)
-    if not who.is_admin and program.institution_id != access.tenant(who):
+    if not who.is_admin and program.institution_id != tenant_of(who):
         raise not_found("Program")
     return program
 
@@ -537,7 +538,7 @@ async def program_report(request: Any, who: Principal, session: Session, program
     up: Upstreams = request.app.state.upstreams
     token = await report_token(request, who)
     program = await up.program(program_id, token)
-    if not who.is_admin and program.institution_id != access.tenant(who):
+    if not who.is_admin and program.institution_id != tenant_of(who):
         raise not_found("Program")  # authorized before anything else is read
     gathered, institution = await asyncio.gather(gather_upstream(up, program_id, token),
                                                  up.institution(program.institution_id, token))

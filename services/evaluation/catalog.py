@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, ProblemError, conflict, not_found
+from servicekit.tenancy import scoped
 
 from services.evaluation import access
 from services.evaluation.analytics import BUILTIN, Instrument, InstrumentError, Text
@@ -60,7 +61,7 @@ def _from_row(row: InstrumentVersion) -> Resolved:
 def resolve(session: Session, who: Principal, instrument_id: uuid.UUID) -> Resolved:
     if instrument_id in _BUILTINS:
         return Resolved(instrument_id, _BUILTINS[instrument_id], None, None, None)
-    row = session.exec(access.scoped(select(InstrumentVersion).where(InstrumentVersion.id == instrument_id), InstrumentVersion, who)).first()
+    row = session.exec(scoped(select(InstrumentVersion).where(InstrumentVersion.id == instrument_id), InstrumentVersion, who)).first()
     if row is None:
         raise not_found("Instrument")
     return _from_row(row)
@@ -79,7 +80,7 @@ def load(session: Session, institution_id: uuid.UUID, instrument_id: uuid.UUID) 
 def in_use(session: Session, ids: list[uuid.UUID], who: Principal) -> set[uuid.UUID]:
     if not ids:
         return set()
-    stmt = access.scoped(select(AdministrationRow.instrument_id).where(AdministrationRow.instrument_id.in_(ids)), AdministrationRow, who)  # type: ignore[attr-defined]
+    stmt = scoped(select(AdministrationRow.instrument_id).where(AdministrationRow.instrument_id.in_(ids)), AdministrationRow, who)  # type: ignore[attr-defined]
     return set(session.exec(stmt).all())
 
 
@@ -124,7 +125,7 @@ def public(session: Session, who: Principal, items: list[Resolved]) -> list[dict
 
 
 def list_own(session: Session, who: Principal, *, key: str | None, limit: int, cursor: str | None) -> tuple[list[Resolved], str | None]:
-    stmt = access.scoped(select(InstrumentVersion), InstrumentVersion, who)
+    stmt = scoped(select(InstrumentVersion), InstrumentVersion, who)
     if key:
         stmt = stmt.where(InstrumentVersion.key == key)
     rows, nxt = paginate(session, stmt, InstrumentVersion.id, limit=limit, cursor=cursor)

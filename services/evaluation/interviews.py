@@ -80,6 +80,7 @@ from servicekit.auth import Principal
 from servicekit.outbox import EventOut
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, ProblemError, conflict, field_problem, forbidden, not_found
+from servicekit.tenancy import scoped
 
 from services.evaluation import access
 from services.evaluation.analytics import DisclosurePolicy, Quote, Role, Text, Theme, ThemeCoding, carried_themes
@@ -127,7 +128,7 @@ PAGED = {"guides": InterviewGuideRow, "team": InterviewTeamRow, "samples": Inter
 def page(session: Session, who: Principal, kind: str, program_id: uuid.UUID, limit: int, cursor: str | None) -> tuple[list[Any], str | None]:
     """One page of a program's guides, team, samples, interviews or quotes, in the caller's institution (by id)."""
     model = PAGED[kind]
-    stmt = access.scoped(select(model).where(model.program_id == program_id), model, who)
+    stmt = scoped(select(model).where(model.program_id == program_id), model, who)
     return paginate(session, stmt, model.id, limit=limit, cursor=cursor)
 
 
@@ -135,7 +136,7 @@ def known_program(session: Session, who: Principal, program_id: uuid.UUID) -> uu
     """The institution of a program this service holds something of (administrations, a codebook, guides,
     interviews), within the caller's institution (admins: any)."""
     for model in (AdministrationRow, ThemeRow, InterviewGuideRow, InterviewRow, InterviewTeamRow):
-        found = session.exec(access.scoped(select(model.institution_id).where(model.program_id == program_id), model, who)).first()
+        found = session.exec(scoped(select(model.institution_id).where(model.program_id == program_id), model, who)).first()
         if found is not None:
             return found
     return None
@@ -172,7 +173,7 @@ def create_guide(session: Session, who: Principal, institution_id: uuid.UUID, bo
 
 def get_guide(session: Session, who: Principal, guide_id: uuid.UUID) -> InterviewGuideRow:
     access.staff_role(who)
-    row = session.exec(access.scoped(select(InterviewGuideRow).where(InterviewGuideRow.id == guide_id), InterviewGuideRow, who)).first()
+    row = session.exec(scoped(select(InterviewGuideRow).where(InterviewGuideRow.id == guide_id), InterviewGuideRow, who)).first()
     if row is None:
         raise not_found("Interview guide")
     return row
@@ -273,7 +274,7 @@ def sample_public(session: Session, sample: InterviewSampleRow) -> dict[str, Any
 
 def get_sample(session: Session, who: Principal, sample_id: uuid.UUID) -> InterviewSampleRow:
     access.staff_role(who, ("coordinator",))
-    row = session.exec(access.scoped(select(InterviewSampleRow).where(InterviewSampleRow.id == sample_id), InterviewSampleRow, who)).first()
+    row = session.exec(scoped(select(InterviewSampleRow).where(InterviewSampleRow.id == sample_id), InterviewSampleRow, who)).first()
     if row is None:
         raise not_found("Interview sample")
     return row
@@ -748,7 +749,7 @@ def quotes_public(session: Session, rows: Sequence[QuoteRow], policy: Disclosure
 def get_quote(session: Session, who: Principal, quote_id: uuid.UUID) -> QuoteRow:
     """A quote, for the program's coders."""
     access.staff_role(who, ("evaluator",))
-    q = session.exec(access.scoped(select(QuoteRow).where(QuoteRow.id == quote_id), QuoteRow, who)).first()
+    q = session.exec(scoped(select(QuoteRow).where(QuoteRow.id == quote_id), QuoteRow, who)).first()
     if q is None:
         raise not_found("Quote")
     access.coder(session, who, q.institution_id, q.program_id)

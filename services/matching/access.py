@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, forbidden, not_found
+from servicekit.tenancy import client_with, coordinates, scoped, tenant_of
 
 from services.matching.clients.participants import Membership, Participant, Program
 from services.matching.dependencies import Context
@@ -32,23 +33,12 @@ CURRENT = ("active", "substitute")
 REPORTS_READ_SCOPE = "reports:read"
 
 
-def tenant(who: Principal) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(who.tenant_id) if who.tenant_id else None
-    except ValueError:
-        return None
-
-
-def runs(who: Principal, institution_id: uuid.UUID) -> bool:
-    return who.is_admin or (not who.is_client and who.coordinates(institution_id))
-
-
 async def coordinated_program(ctx: Context, program_id: uuid.UUID) -> Program:
     """The program, for admins and its institution's coordinators."""
     if ctx.who.is_client and not ctx.who.is_admin:
         raise forbidden("Integration clients may not run matching")
     program = await ctx.program(program_id)
-    if runs(ctx.who, program.institution_id):
+    if coordinates(ctx.who, program.institution_id):
         return program
     raise forbidden("Only the institution's coordinators may do this")
 
@@ -61,14 +51,14 @@ async def report_program(ctx: Context, program_id: uuid.UUID) -> Program:
     if not (who.is_client and REPORTS_READ_SCOPE in who.scopes):
         return await coordinated_program(ctx, program_id)
     program = await ctx.program(program_id)
-    if who.tenant_id is not None and tenant(who) != program.institution_id:
+    if not client_with(who, REPORTS_READ_SCOPE, program.institution_id):
         raise not_found("Program")
     return program
 
 
 async def membership_in(ctx: Context, program_id: uuid.UUID) -> tuple[Program, Participant, Membership]:
     """Her participant record and current membership in the program (else 404)."""
-    if ctx.who.is_client or tenant(ctx.who) is None:
+    if ctx.who.is_client or tenant_of(ctx.who) is None:
         raise not_found("Program")
     me = await ctx.me()
     membership = next((m for m in me.memberships if m.program_id == program_id and m.status in CURRENT), None)
@@ -80,7 +70,7 @@ async def membership_in(ctx: Context, program_id: uuid.UUID) -> tuple[Program, P
 
 def member_side(who: Principal, match: Match) -> str | None:
     """``mentee`` or ``mentor`` when the caller is that member of the match."""
-    if who.is_client or tenant(who) != match.institution_id:
+    if who.is_client or tenant_of(who) != match.institution_id:
         return None
     if who.subject == match.mentee_account_id:
         return "mentee"
@@ -94,19 +84,14 @@ def match_for(session: Session, who: Principal, match_id: uuid.UUID, *, allow: t
 
     ``allow`` lists the capacities that may act; a visible match with another
     capacity is a 403, an invisible one a 404."""
-    stmt = select(Match).where(Match.id == match_id)
-    if not who.is_admin:
-        tid = tenant(who)
-        if tid is None:
-            raise not_found("Match")
-        stmt = stmt.where(Match.institution_id == tid)
+    stmt = scoped(select(Match).where(Match.id == match_id), Match, who)
     if lock:
         stmt = stmt.with_for_update()
     match = session.exec(stmt).first()
     if match is None:
         raise not_found("Match")
     side = member_side(who, match)
-    capacity = side or ("coordinator" if runs(who, match.institution_id) else None)
+    capacity = side or ("coordinator" if coordinates(who, match.institution_id) else None)
     if capacity is None:
         raise not_found("Match")
     if capacity not in allow:
@@ -116,18 +101,13 @@ def match_for(session: Session, who: Principal, match_id: uuid.UUID, *, allow: t
 
 def offer_for(session: Session, who: Principal, offer_id: uuid.UUID) -> SubstituteOffer:
     """A substitute offer, for the mentor it was made to (coordinators: 403)."""
-    tid = tenant(who)
-    offer = None
-    if tid is not None or who.is_admin:
-        stmt = select(SubstituteOffer).where(SubstituteOffer.id == offer_id)
-        if not who.is_admin:
-            stmt = stmt.where(SubstituteOffer.institution_id == tid)
-        offer = session.exec(stmt.with_for_update()).first()
+    stmt = scoped(select(SubstituteOffer).where(SubstituteOffer.id == offer_id), SubstituteOffer, who)
+    offer = session.exec(stmt.with_for_update()).first()
     if offer is None:
         raise not_found("Substitute offer")
     if not who.is_client and who.subject == offer.mentor_account_id:
         return offer
-    if runs(who, offer.institution_id):
+    if coordinates(who, offer.institution_id):
         raise forbidden("Only the mentor herself may answer her substitute offer")
     raise not_found("Substitute offer")
 

@@ -4,9 +4,11 @@ training: decided on the verified token *and* on the data.
 Roles in a token say little here: an applicant's token says ``applicant``,
 a participant's may or may not say ``mentor`` yet. What counts is
 
-- ``tid``: every lookup is filtered by the caller's institution (admins and
-  platform clients, which have no ``tid``, excepted), so another tenant's
-  record is simply not found: 404, never its data;
+- ``tid``: every lookup is filtered by the caller's institution
+  (``servicekit.tenancy.scoped``: admins excepted, and platform clients, which
+  have no ``tid``, for programs and training modules when they hold one of the
+  scopes below), so another tenant's record is simply not found: 404, never
+  its data;
 - ``sub``: an application is hers when its ``applicant_id`` is her account
   id; a participant record is hers when its ``account_id`` is;
 - her membership rows: she is a member of a program while one of her
@@ -33,11 +35,11 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import false
 from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, forbidden, not_found
+from servicekit.tenancy import client_with, coordinates, scoped, tenant_of
 
 from services.participants.models import (
     Application,
@@ -58,38 +60,9 @@ RESEARCH_READ_SCOPE = "research:read"
 CURRENT_MEMBERSHIP = (MembershipStatus.active, MembershipStatus.substitute, MembershipStatus.completed)
 
 
-def tenant(who: Principal) -> uuid.UUID | None:
-    """The institution of the token, if it names a well-formed one."""
-    if who.tenant_id is None:
-        return None
-    try:
-        return uuid.UUID(who.tenant_id)
-    except ValueError:
-        return None
-
-
-def scoped(stmt: Any, model: Any, who: Principal) -> Any:
-    """Filter ``stmt`` to the caller's institution (admins and platform clients see every one)."""
-    if who.is_admin or (who.is_client and who.tenant_id is None):
-        return stmt
-    tid = tenant(who)
-    if tid is None:
-        return stmt.where(false())
-    return stmt.where(model.institution_id == tid)
-
-
 def is_person_of(who: Principal, institution_id: uuid.UUID) -> bool:
     """A person (not an integration client) whose token names this institution."""
-    return not who.is_client and tenant(who) == institution_id
-
-
-def runs(who: Principal, institution_id: uuid.UUID) -> bool:
-    """Admin, or a coordinator of this institution."""
-    return who.is_admin or (not who.is_client and who.coordinates(institution_id))
-
-
-def client_with(who: Principal, scope: str, institution_id: uuid.UUID) -> bool:
-    return who.is_client and scope in who.scopes and (who.tenant_id is None or tenant(who) == institution_id)
+    return not who.is_client and tenant_of(who) == institution_id
 
 
 def own_participant(session: Session, who: Principal, institution_id: uuid.UUID) -> Participant | None:
@@ -116,8 +89,10 @@ def is_member(session: Session, who: Principal, program: Program) -> bool:
     return mine is not None and program.id in member_program_ids(session, mine.id, program.institution_id)
 
 
-def _load(session: Session, model: Any, record_id: uuid.UUID, who: Principal, what: str, lock: bool) -> Any:
-    stmt = scoped(select(model).where(model.id == record_id), model, who)
+def _load(
+    session: Session, model: Any, record_id: uuid.UUID, who: Principal, what: str, lock: bool, client_scopes: Collection[str] = ()
+) -> Any:
+    stmt = scoped(select(model).where(model.id == record_id), model, who, client_scopes=client_scopes)
     if lock:
         stmt = stmt.with_for_update()
     record = session.exec(stmt).first()
@@ -132,6 +107,9 @@ def _load(session: Session, model: Any, record_id: uuid.UUID, who: Principal, wh
 RUN, MEMBER, TRAINING_CLIENT, IDENTITY_CLIENT = "run", "member", "training_client", "identity_client"
 REPORT_CLIENT = "report_client"
 RESEARCH_CLIENT = "research_client"
+# The scopes that let an API client at a program (and its training modules): a platform client
+# holding one of them may know any institution's programs.
+PROGRAM_CLIENT_SCOPES = (TRAINING_WRITE_SCOPE, IDENTITY_READ_SCOPE, REPORTS_READ_SCOPE, RESEARCH_READ_SCOPE)
 
 
 def _program_check(session: Session, who: Principal, program: Program, allow: Collection[str], action: str) -> None:
@@ -139,7 +117,7 @@ def _program_check(session: Session, who: Principal, program: Program, allow: Co
     in another capacity; 404 if she may not know it exists."""
     institution_id = program.institution_id
     capacities = set()
-    if runs(who, institution_id):
+    if coordinates(who, institution_id):
         capacities.add(RUN)
     if client_with(who, TRAINING_WRITE_SCOPE, institution_id):
         capacities.add(TRAINING_CLIENT)
@@ -168,7 +146,7 @@ def program(
     lock: bool = False,
 ) -> Program:
     """The program, if the caller may do what ``allow`` says with it."""
-    record: Program = _load(session, Program, program_id, who, "Program", lock)
+    record: Program = _load(session, Program, program_id, who, "Program", lock, PROGRAM_CLIENT_SCOPES)
     _program_check(session, who, record, allow, action)
     return record
 
@@ -181,7 +159,9 @@ def training_module(
     allow: Collection[str] = (RUN,),
     action: str = "the institution's coordinators may do this",
 ) -> tuple[TrainingModule, Program]:
-    module: TrainingModule = _load(session, TrainingModule, module_id, who, "Training module", False)
+    module: TrainingModule = _load(
+        session, TrainingModule, module_id, who, "Training module", False, PROGRAM_CLIENT_SCOPES
+    )
     parent = session.exec(
         select(Program).where(Program.institution_id == module.institution_id, Program.id == module.program_id)
     ).one()
@@ -215,7 +195,7 @@ def application(
 ) -> Application:
     """The application, if it is hers (``owner``) or she runs the institution (``run``)."""
     record: Application = _load(session, Application, application_id, who, "Application", lock)
-    mine, running = owns(who, record), runs(who, record.institution_id)
+    mine, running = owns(who, record), coordinates(who, record.institution_id)
     if (OWNER in allow and mine) or (RUN in allow and running):
         return record
     if mine or running:
@@ -251,7 +231,7 @@ def participant(
     (``run``) and members of a program she is in (``counterpart``)."""
     record: Participant = _load(session, Participant, participant_id, who, "Participant", lock)
     mine = is_person_of(who, record.institution_id) and record.account_id == who.subject
-    running = runs(who, record.institution_id)
+    running = coordinates(who, record.institution_id)
     if (SELF in allow and mine) or (RUN in allow and running):
         return record
     counterpart = not mine and not running and shares_a_program(session, who, record)
@@ -286,7 +266,7 @@ def membership(
 
 def institution_programs_reader(who: Principal, institution_id: uuid.UUID) -> None:
     """May list the institution's programs (each caller sees what she may)."""
-    if runs(who, institution_id) or is_person_of(who, institution_id):
+    if coordinates(who, institution_id) or is_person_of(who, institution_id):
         return
     if client_with(who, TRAINING_WRITE_SCOPE, institution_id):
         return
@@ -300,7 +280,7 @@ def data_subject_access(who: Principal, institution_id: uuid.UUID, subject_id: s
         return "data_subject"
     if who.is_admin:
         return "admin"
-    if runs(who, institution_id):
+    if coordinates(who, institution_id):
         return "coordinator"
     if is_person_of(who, institution_id):
         raise forbidden("Only the person herself and the institution's coordinators may do this")

@@ -35,6 +35,7 @@ from fastapi import Depends, Path
 
 from servicekit.auth import CurrentPrincipal, Principal, require_roles
 from servicekit.problems import ProblemError, forbidden, not_found
+from servicekit.tenancy import coordinates
 
 INSTITUTIONS_READ_SCOPE = "institutions:read"
 REPORTS_READ_SCOPE = "reports:read"
@@ -78,7 +79,7 @@ async def _member_of(institution_id: InstitutionId, principal: CurrentPrincipal)
 
 
 async def _coordinator_of(institution_id: InstitutionId, principal: CurrentPrincipal) -> Principal:
-    if principal.is_admin or principal.coordinates(institution_id):
+    if coordinates(principal, institution_id):
         return principal
     if is_member(principal, institution_id):
         raise forbidden("Only the institution's coordinators may change this")

@@ -22,8 +22,9 @@ from servicekit.pagination import paginate
 from servicekit.problems import FieldError, conflict, field_problem, not_found
 from servicekit import clock
 
+from servicekit.tenancy import coordinates
 
-from services.participants.access import CURRENT_MEMBERSHIP, is_person_of, own_participant, runs
+from services.participants.access import CURRENT_MEMBERSHIP, is_person_of, own_participant
 from services.participants.models import Institution, Membership, OutboxEvent, Program, ProgramPhase
 from services.participants.schemas.enums import MentoringMode, PhaseKind, ProgramStatus, Role
 from services.participants.schemas.programs import (
@@ -288,7 +289,7 @@ def list_programs(
     stmt = select(Program).where(Program.institution_id == institution_id)
     if status is not None:
         stmt = stmt.where(Program.status == status)
-    if not runs(who, institution_id) and is_person_of(who, institution_id):
+    if not coordinates(who, institution_id) and is_person_of(who, institution_id):
         mine = own_participant(session, who, institution_id)
         if mine is None:
             stmt = stmt.where(false())

@@ -51,6 +51,7 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.problems import FieldError, ProblemError, conflict, forbidden, not_found
 from servicekit import clock
+from servicekit.tenancy import client_with, coordinates, tenant_of
 
 from services.participants import access, training
 from services.participants.access import TRAINING_WRITE_SCOPE
@@ -111,7 +112,7 @@ def put_settings(session: Session, institution_id: uuid.UUID, data: XapiSettings
 
 def settings_reader(who: Principal, institution_id: uuid.UUID) -> None:
     """Coordinators, admins and the institution's training:write clients read the settings."""
-    if access.runs(who, institution_id) or access.client_with(who, TRAINING_WRITE_SCOPE, institution_id):
+    if coordinates(who, institution_id) or client_with(who, TRAINING_WRITE_SCOPE, institution_id):
         return
     if access.is_person_of(who, institution_id):
         raise forbidden("Only the institution's coordinators and its LMS clients may read its xAPI settings")
@@ -133,7 +134,7 @@ def check_sender(who: Principal) -> None:
 
 
 def _may_write(who: Principal, institution_id: uuid.UUID) -> bool:
-    return access.runs(who, institution_id) or access.client_with(who, TRAINING_WRITE_SCOPE, institution_id)
+    return coordinates(who, institution_id) or client_with(who, TRAINING_WRITE_SCOPE, institution_id)
 
 
 @dataclass
@@ -161,7 +162,7 @@ def _institution_for(
 ) -> tuple[uuid.UUID, XapiSettings] | None:
     page = home(statement.actor.account.homePage)
     field = f"{prefix}.actor.account.homePage"
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is not None:
         settings = get_settings(session, tid)
         if settings is None:
@@ -381,7 +382,7 @@ def record_statements(session: Session, who: Principal, statements: list[Stateme
 def record_webhook(session: Session, who: Principal, data: CompletionWebhook) -> tuple[TrainingCompletion, bool]:
     """Record one plain completion; returns it and whether it already existed."""
     check_sender(who)
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is not None:
         if data.institution_id is not None and data.institution_id != tid:
             raise not_found("Institution")

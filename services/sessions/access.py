@@ -14,12 +14,14 @@
   program's coordinators and admins they answer only the evaluation service's
   own token (scope ``reports:read``; a platform client, no ``tid``, reads any
   institution's, a client with a ``tid`` only that one's): evaluation decides
-  first whether its caller may see the report. A client without that scope and
-  an evaluator who may know the program get 403; members of its dyads 403.
+  first whether its caller may see the report. A client of the institution
+  without that scope and an evaluator who may know the program get 403 (a
+  platform client without it knows no program: 404); members of its dyads 403.
   That scope opens nothing else here: every other route is a 404 for it.
 - Milestones: as their dyad (members and coordinators read; the mentee creates,
   edits and reports them; her mentor or a coordinator confirms or returns them).
-- Every query filters by the institution (the token's ``tid``; admins see all).
+- Every query filters by the institution (the token's ``tid``; admins see all):
+  ``servicekit.tenancy``, as the coordinator rule.
 - Ids inside request bodies are checked the same way (``servicekit.references``):
   a participant named in a program's attendance must be a member of one of the
   program's dyads (the only people this service knows, from match.activated);
@@ -30,13 +32,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import forbidden, not_found
 from servicekit.references import Rows
+from servicekit.tenancy import coordinates, scoped, tenant_of
 
 from services.sessions.models import Dyad, Meeting, Objective, ProgramSettings
 
@@ -51,35 +53,14 @@ DYAD_MEETING = Rows("a meeting of this dyad", (Meeting.id,), tenant=Meeting.inst
 DYAD_OBJECTIVE = Rows("an objective of this dyad", (Objective.id,), tenant=Objective.institution_id, parent=Objective.dyad_id)
 
 
-def tenant(who: Principal) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(who.tenant_id) if who.tenant_id else None
-    except ValueError:
-        return None
-
-
-def coordinates(who: Principal, institution_id: uuid.UUID) -> bool:
-    return who.is_admin or (not who.is_client and who.coordinates(institution_id))
-
-
 def member_side(who: Principal, dyad: Dyad) -> str | None:
-    if who.is_client or tenant(who) != dyad.institution_id:
+    if who.is_client or tenant_of(who) != dyad.institution_id:
         return None
     if who.subject == dyad.mentee_account_id:
         return "mentee"
     if who.subject == dyad.mentor_account_id:
         return "mentor"
     return None
-
-
-def scoped(stmt: Any, model: Any, who: Principal) -> Any:
-    """Filter a query by the caller's institution (admins: every institution)."""
-    if who.is_admin:
-        return stmt
-    tid = tenant(who)
-    if tid is None:
-        return stmt.where(model.institution_id == uuid.UUID(int=0))
-    return stmt.where(model.institution_id == tid)
 
 
 def dyad_for(session: Session, who: Principal, dyad_id: uuid.UUID, *, allow: tuple[str, ...] = EVERYONE, what: str = "Dyad") -> tuple[Dyad, str]:
@@ -124,11 +105,10 @@ def reports_client(who: Principal) -> bool:
 
 
 def _known_program(session: Session, who: Principal, program_id: uuid.UUID) -> ProgramSettings:
-    """The program as far as the caller's tenancy lets her know it (a client without ``tid``: any; else her institution's)."""
+    """The program as far as the caller's tenancy lets her know it (a platform client with ``reports:read``: any;
+    else her institution's)."""
     stmt = select(ProgramSettings).where(ProgramSettings.program_id == program_id)
-    if not who.is_admin and not (who.is_client and who.tenant_id is None):
-        stmt = stmt.where(ProgramSettings.institution_id == (tenant(who) or uuid.UUID(int=0)))
-    program = session.exec(stmt).first()
+    program = session.exec(scoped(stmt, ProgramSettings, who, client_scopes=(REPORTS_READ_SCOPE,))).first()
     if program is None:
         raise not_found("Program")
     return program

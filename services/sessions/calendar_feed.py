@@ -17,7 +17,8 @@ from servicekit.auth import Principal
 from servicekit.problems import ProblemError, not_found
 from servicekit import clock
 
-from services.sessions import access
+from servicekit.tenancy import tenant_of
+
 from services.sessions.models import CalendarToken, Dyad, GroupEvent, Meeting
 
 PRODID = "-//Aliada//sessions//EN"
@@ -28,7 +29,7 @@ def digest(token: str) -> str:
 
 
 def issue(session: Session, who: Principal) -> tuple[CalendarToken, str]:
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is None or who.is_client:
         raise ProblemError(403, "Calendar feeds are for people of an institution", slug="forbidden")
     token = secrets.token_urlsafe(32)
@@ -39,7 +40,7 @@ def issue(session: Session, who: Principal) -> tuple[CalendarToken, str]:
 
 
 def mine(session: Session, who: Principal) -> list[CalendarToken]:
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is None:
         return []
     return list(session.exec(select(CalendarToken).where(CalendarToken.institution_id == tid, CalendarToken.account_id == who.subject)

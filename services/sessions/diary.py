@@ -12,6 +12,7 @@ from servicekit.auth import Principal
 from servicekit.problems import not_found
 from servicekit.references import Ref, References
 from servicekit import clock
+from servicekit.tenancy import scoped
 
 from services.sessions import access
 from services.sessions.models import DiaryEntry, Dyad
@@ -41,7 +42,7 @@ def create(session: Session, who: Principal, body: Any) -> DiaryEntry:
 
 def entry_for(session: Session, who: Principal, entry_id: uuid.UUID, *, author_only: bool = False) -> DiaryEntry:
     """Her own entry; her mentor sees it only once shared; anyone else (coordinators too) 404."""
-    entry = session.exec(access.scoped(select(DiaryEntry).where(DiaryEntry.id == entry_id), DiaryEntry, who)).first()
+    entry = session.exec(scoped(select(DiaryEntry).where(DiaryEntry.id == entry_id), DiaryEntry, who)).first()
     if entry is None or who.is_client:
         raise not_found("Diary entry")
     if entry.author_account_id == who.subject:

@@ -14,6 +14,7 @@ from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.problems import FieldError, ProblemError, conflict, forbidden, not_found
 from servicekit import clock
+from servicekit.tenancy import scoped, tenant_of
 
 from services.sessions import access, domain
 from services.sessions.meetings import meeting_for
@@ -83,7 +84,7 @@ def readable(session: Session, who: Principal, form: FeedbackForm, dyad: Dyad, c
 
 
 def form_for(session: Session, who: Principal, form_id: uuid.UUID) -> FeedbackForm:
-    form = session.exec(access.scoped(select(FeedbackForm).where(FeedbackForm.id == form_id), FeedbackForm, who)).first()
+    form = session.exec(scoped(select(FeedbackForm).where(FeedbackForm.id == form_id), FeedbackForm, who)).first()
     if form is None:
         raise not_found("Feedback form")
     dyad, capacity = access.dyad_for(session, who, form.dyad_id, what="Feedback form")
@@ -109,7 +110,7 @@ def _overdue(rows: list[FeedbackForm], now: datetime) -> list[OverdueOut]:
 
 
 def my_overdue(session: Session, who: Principal) -> list[OverdueOut]:
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is None or who.is_client:
         return []
     now = clock.now()

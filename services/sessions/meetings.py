@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, conflict, not_found
 from servicekit import clock
+from servicekit.tenancy import scoped
 
 from services.sessions import access, domain
 from services.sessions.dyads import PENDING, emit_meeting
@@ -30,7 +31,7 @@ def public(m: Meeting) -> MeetingPublic:
 
 
 def meeting_for(session: Session, who: Principal, meeting_id: uuid.UUID, *, allow: tuple[str, ...] = access.EVERYONE, lock: bool = False) -> tuple[Meeting, Dyad, str]:
-    stmt = access.scoped(select(Meeting).where(Meeting.id == meeting_id), Meeting, who)
+    stmt = scoped(select(Meeting).where(Meeting.id == meeting_id), Meeting, who)
     if lock:
         stmt = stmt.with_for_update()
     meeting = session.exec(stmt).first()

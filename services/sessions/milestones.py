@@ -37,6 +37,7 @@ from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.problems import ProblemError, conflict, field_problem, forbidden, not_found
 from servicekit import clock
+from servicekit.tenancy import scoped
 
 from services.sessions import access, domain
 from services.sessions.feedback import conflict_if_ended
@@ -69,7 +70,7 @@ def of_objective(session: Session, objective: Objective) -> list[Milestone]:
 def milestone_for(session: Session, who: Principal, milestone_id: uuid.UUID, *, allow: tuple[str, ...] = access.EVERYONE,
                   lock: bool = False) -> tuple[Milestone, Objective, Dyad, str]:
     """The milestone, its objective, its dyad and the caller's capacity (404 for anyone the dyad hides it from)."""
-    stmt = access.scoped(select(Milestone).where(Milestone.id == milestone_id), Milestone, who)
+    stmt = scoped(select(Milestone).where(Milestone.id == milestone_id), Milestone, who)
     if lock:
         stmt = stmt.with_for_update()
     milestone = session.exec(stmt).first()

@@ -14,6 +14,7 @@ from servicekit.outbox import emit
 from servicekit.problems import FieldError, ProblemError, field_problem, not_found
 from servicekit.references import Ref, References
 from servicekit import clock
+from servicekit.tenancy import scoped
 
 from services.sessions import access, domain, milestones
 from services.sessions.meetings import dyad_meetings
@@ -114,7 +115,7 @@ def create(session: Session, who: Principal, body: Any) -> Objective:
 
 
 def objective_for(session: Session, who: Principal, objective_id: uuid.UUID, *, allow: tuple[str, ...] = access.EVERYONE) -> tuple[Objective, Dyad, str]:
-    objective = session.exec(access.scoped(select(Objective).where(Objective.id == objective_id), Objective, who)).first()
+    objective = session.exec(scoped(select(Objective).where(Objective.id == objective_id), Objective, who)).first()
     if objective is None:
         raise not_found("Objective")
     dyad, capacity = access.dyad_for(session, who, objective.dyad_id, allow=allow, what="Objective")

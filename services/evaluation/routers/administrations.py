@@ -12,6 +12,7 @@ from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import not_found, problem_responses
+from servicekit.tenancy import tenant_of
 
 from services.evaluation import access, administering, analysis, catalog
 from services.evaluation.access import in_thread
@@ -33,7 +34,7 @@ LIVE = ("active", "substitute", "completed")
 
 
 async def _my_roles(request: Request, who: Principal) -> tuple[uuid.UUID, dict[uuid.UUID, tuple[str, uuid.UUID]]]:
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is None or who.is_client:
         raise not_found("Administration")
     me = await request.app.state.upstreams.me(who.token)

@@ -12,6 +12,7 @@ from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
+from servicekit.tenancy import tenant_of
 
 from services.evaluation import access, catalog
 from services.evaluation.access import in_thread
@@ -37,7 +38,7 @@ def list_instruments(
     if builtin:
         rows = [r for r in catalog.builtins() if key is None or r.instrument.key == key]
         return Page[InstrumentPublic](items=[InstrumentPublic.model_validate(x) for x in catalog.public(session, who, rows)])
-    if access.tenant(who) is None and not who.is_admin:
+    if tenant_of(who) is None and not who.is_admin:
         return Page[InstrumentPublic](items=[])
     rows, nxt = catalog.list_own(session, who, key=key, limit=limit, cursor=cursor)
     return Page[InstrumentPublic](items=[InstrumentPublic.model_validate(x) for x in catalog.public(session, who, rows)], next_cursor=nxt)

@@ -18,6 +18,7 @@ from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import ProblemError, problem_responses
+from servicekit.tenancy import tenant_of
 
 from services.evaluation import access, analysis, interviews
 from services.evaluation.access import in_thread
@@ -306,7 +307,7 @@ def delete_interview_quote(quote_id: QuoteId, who: CurrentPrincipal,
 
 async def _own_participant(request: Request, who: Principal) -> uuid.UUID | None:
     """Her own participant id, read with her token (people without a staff role only)."""
-    if who.is_client or access.tenant(who) is None or who.has_role("coordinator", "evaluator", "admin"):
+    if who.is_client or tenant_of(who) is None or who.has_role("coordinator", "evaluator", "admin"):
         return None
     try:
         return (await request.app.state.upstreams.me(who.token)).id

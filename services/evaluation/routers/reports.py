@@ -13,6 +13,7 @@ from servicekit.auth import CurrentPrincipal
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.problems import field_problem, not_found, problem_responses
+from servicekit.tenancy import tenant_of
 
 from services.evaluation import access, analysis
 from services.evaluation.access import in_thread
@@ -227,7 +228,7 @@ async def compare_programs(
     programs: Annotated[str, Query(max_length=100, description="Two program ids, comma-separated.", examples=["id-a,id-b"])],
 ) -> Any:
     access.staff_role(who)
-    if not who.is_admin and access.tenant(who) != institution_id:
+    if not who.is_admin and tenant_of(who) != institution_id:
         raise not_found("Institution")
     try:
         ids = [uuid.UUID(p.strip()) for p in programs.split(",") if p.strip()]

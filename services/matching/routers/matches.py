@@ -12,6 +12,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import conflict, problem_responses
 from servicekit.references import Given, Ref, References
+from servicekit.tenancy import tenant_of
 
 from services.matching import access, cohort, engine, service, workflows
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
@@ -31,7 +32,7 @@ MEMBERS, EVERYONE = ("mentee", "mentor"), ("mentee", "mentor", "coordinator")
     responses=problem_responses(400, 401, 422),
 )
 async def list_my_matches(ctx: Ctx, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
-    tid = access.tenant(ctx.who)
+    tid = tenant_of(ctx.who)
     if tid is None or ctx.who.is_client:
         return Page[MatchPublic](items=[], next_cursor=None)
     rows, next_cursor = await in_thread(service.my_matches, session, tid, ctx.who.subject, limit=limit, cursor=cursor)
@@ -229,7 +230,7 @@ async def create_rematch(
     responses=problem_responses(401),
 )
 async def list_my_substitute_offers(ctx: Ctx, session: SessionDep) -> Any:
-    tid = access.tenant(ctx.who)
+    tid = tenant_of(ctx.who)
     if tid is None or ctx.who.is_client:
         return []
     return await in_thread(service.my_offers, session, tid, ctx.who.subject)

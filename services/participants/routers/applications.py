@@ -12,6 +12,7 @@ from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import forbidden, problem_responses
+from servicekit.tenancy import tenant_of
 
 from services.participants import access, applications, consents, eligibility, selection
 from services.participants.access import IDENTITY_CLIENT, OWNER, RESEARCH_CLIENT, RUN
@@ -85,7 +86,7 @@ def create_application(
     request: Request,
     response: Response,
 ) -> Any:
-    institution_id = access.tenant(who)
+    institution_id = tenant_of(who)
     if who.is_client or institution_id is None or not who.has_role(*access.APPLYING_ROLES):
         raise forbidden("Only a person of the program's institution with a participant or applicant role may apply")
     if (replay := idem.replay(session, IdempotencyRecord)) is not None:
@@ -108,7 +109,7 @@ def create_application(
 def list_my_applications(
     who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Any:
-    institution_id = access.tenant(who)
+    institution_id = tenant_of(who)
     if who.is_client:
         raise forbidden("Applications are listed for the person who made them")
     if institution_id is None:

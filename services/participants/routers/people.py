@@ -10,6 +10,7 @@ from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import not_found, problem_responses
+from servicekit.tenancy import coordinates, tenant_of
 
 from services.participants import access, people
 from services.participants.access import COUNTERPART, RUN, SELF
@@ -61,7 +62,7 @@ ErasureId = Annotated[uuid.UUID, Path(description="The erasure request's id.")]
     responses=problem_responses(401, 404),
 )
 def get_my_participant(who: CurrentPrincipal, session: SessionDep) -> Any:
-    institution_id = access.tenant(who)
+    institution_id = tenant_of(who)
     if who.is_client or institution_id is None:
         raise not_found("Participant")
     return people.full(session, people.mine(session, who.subject, institution_id))
@@ -76,7 +77,7 @@ def get_my_participant(who: CurrentPrincipal, session: SessionDep) -> Any:
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def update_my_participant(who: CurrentPrincipal, body: ParticipantUpdate, session: SessionDep) -> Any:
-    institution_id = access.tenant(who)
+    institution_id = tenant_of(who)
     if who.is_client or institution_id is None:
         raise not_found("Participant")
     participant = people.mine(session, who.subject, institution_id)
@@ -139,7 +140,7 @@ def update_participant(
     participant_id: ParticipantId, who: CurrentPrincipal, body: ParticipantUpdate, session: SessionDep
 ) -> Any:
     participant = access.participant(session, who, participant_id, lock=True)
-    as_coordinator = access.runs(who, participant.institution_id)
+    as_coordinator = coordinates(who, participant.institution_id)
     return people.full(session, people.update_participant(session, participant, body, as_coordinator=as_coordinator))
 
 

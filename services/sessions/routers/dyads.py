@@ -12,6 +12,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
 from servicekit.types import Instant
 from servicekit.problems import field_problem, problem_responses
 from servicekit import clock
+from servicekit.tenancy import tenant_of
 
 from services.sessions import access, diary, feedback, meetings, objectives, outcomes, supervision
 from services.sessions.dependencies import CurrentPrincipal, DyadId, ProgramId, SessionDep
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/v1/dyads", tags=["dyads"])
 @router.get("/mine", response_model=Page[DyadPublic], operation_id="list_my_dyads", summary="My dyads, as mentee or mentor",
             responses=problem_responses(400, 401, 422))
 def list_my_dyads(who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
-    tid = access.tenant(who)
+    tid = tenant_of(who)
     if tid is None or who.is_client:
         return Page[DyadPublic](items=[])
     stmt = select(Dyad).where(Dyad.institution_id == tid, (Dyad.mentee_account_id == who.subject) | (Dyad.mentor_account_id == who.subject))

@@ -11,6 +11,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
 from servicekit.problems import not_found, problem_responses
 from servicekit.references import Ref, References
 from servicekit import clock
+from servicekit.tenancy import scoped
 
 from services.sessions import access
 from services.sessions.dependencies import CurrentPrincipal, EventId, IdempotencyDep, ProgramId, SessionDep
@@ -24,7 +25,7 @@ ATTENDANCE = References(Ref("records[].participant_id", access.PROGRAM_PARTICIPA
 
 
 def _event(session: Any, who: Any, event_id: Any, *, coordinator: bool) -> GroupEvent:
-    event = session.exec(access.scoped(select(GroupEvent).where(GroupEvent.id == event_id), GroupEvent, who)).first()
+    event = session.exec(scoped(select(GroupEvent).where(GroupEvent.id == event_id), GroupEvent, who)).first()
     if event is None:
         raise not_found("Group event")
     try:
