@@ -31,7 +31,7 @@ from gateway.openapi import OpenAPIAggregator
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimits
 from gateway.revocation import RevokedSessions
-from gateway.routers import admin, auth, data_subjects, wellknown
+from gateway.routers import accounts_internal, admin, auth, data_subjects, wellknown
 from gateway.scim import install as install_scim
 from gateway.security import Passwords
 from gateway.sso.federation import Federation
@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             sso_router,
             webhooks_router,
             data_subjects.router,
+            accounts_internal.router,  # not in the public document (include_in_schema=False)
             data_rights.router(gateway_data_rights, include_in_schema=False),  # not in the public document
         ],
         key_source=ring.key_source(),
