@@ -26,7 +26,8 @@ from gateway.config import Settings
 from gateway.edge import EdgeAuth
 from gateway.grants import Grants
 from gateway.keys import KeyRing
-from gateway.minting import Minter
+from gateway.minting import EVENTS_SCOPE, Minter
+from gateway.participant_roles import ParticipantRoles
 from gateway.openapi import OpenAPIAggregator
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimits
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     readiness = ServiceReadiness(settings.service_urls, settings.readiness_timeout)
     participants = Participants(settings.service_url("participants"), minter)
     webhooks = build_dispatcher(settings, engine, minter)
+    roles = ParticipantRoles(engine, settings.service_url("participants"), lambda: minter.internal_token(EVENTS_SCOPE),
+                             settings.participant_roles_poll_seconds)
     subject_requests = SubjectRequests(settings, engine, minter, revoked)
 
     async def startup(app: FastAPI) -> None:
@@ -148,8 +151,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         key_source=ring.key_source(),
         engine=engine,
         readiness=readiness.checks(),
-        on_startup=[startup, webhooks.start, subject_requests.start],
-        on_shutdown=[shutdown, subject_requests.stop, webhooks.stop],
+        on_startup=[startup, webhooks.start, subject_requests.start, roles.start],
+        on_shutdown=[shutdown, roles.stop, subject_requests.stop, webhooks.stop],
         openapi_tags=TAGS,
         body_limits=settings.body_limits,
         revocations=None,  # the edge checks revoked sessions itself (gateway/revocation.py)
@@ -166,6 +169,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     state.federation = Federation(settings, engine, passwords)
     state.grants = Grants(settings, engine, passwords, minter, revoked, limits, app.state.token_verifier, state.federation)
     state.webhooks, state.webhook_secrets, state.webhook_guard = webhooks, webhooks.box, webhooks.guard
+    state.participant_roles = roles
     state.subject_requests = subject_requests
 
     # Proxied prefixes first (longest first): they never scan the gateway's routes.
