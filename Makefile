@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 APPS := gateway services.participants services.matching services.sessions services.evaluation
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching bench-supervision bench-views clean
+.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching bench-supervision bench-views bench-tenants clean
 
 help:
 	@echo "make run    start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-matching  print the matching engine's time and memory on pilot and large cohorts"
 	@echo "make bench-supervision  print how early and how precisely dyad health warns on simulated cohorts"
 	@echo "make bench-views  print the sessions program views' p50 and statements as a program grows to 5,000 dyads"
+	@echo "make bench-tenants  print one institution's hot reads alone and beside 2,000 other institutions (ratio of p50s)"
 
 # The environment: a virtualenv with the pinned dependencies (requirements.lock)
 # and the project itself installed in editable mode.
@@ -94,6 +95,9 @@ bench-supervision: venv
 
 bench-views: venv
 	$(BIN)/python -m bench.views
+
+bench-tenants: venv
+	$(BIN)/python -m bench.tenants
 
 clean:
 	rm -rf var/*.db var/*.db-wal var/*.db-shm

@@ -12,7 +12,8 @@ import httpx
 
 from servicekit.http import upstream_problem
 from servicekit.observability import CheckResult, ReadinessCheck
-from servicekit.problems import ProblemError, field_problem
+from servicekit.problems import ProblemError
+from servicekit.references import unknown_field
 
 from gateway.minting import Minter
 
@@ -28,8 +29,8 @@ class Participants:
         self.client: httpx.AsyncClient | None = None  # set in the lifespan
 
     async def check_institution(self, institution_id: str, field: str = "body.institution_id") -> None:
-        """422 naming ``field`` when the institution does not exist; 503/504
-        when participants cannot say."""
+        """422 unknown-reference naming ``field`` when the institution does not
+        exist (servicekit.references' answer); 503/504 when participants cannot say."""
         assert self.client is not None
         token = await self.minter.internal_token()
         url = f"{self.base_url}/v1/institutions/{quote(institution_id, safe='')}"
@@ -41,7 +42,7 @@ class Participants:
         if resp.status_code == 200:
             return
         if resp.status_code in (404, 422):  # no such institution, or not an id participants accepts
-            raise field_problem(field, "No institution with this id", code="unknown_institution")
+            raise unknown_field(field, "an institution")
         log.warning("institution check refused", extra={"status": resp.status_code})
         raise ProblemError(
             503,

@@ -975,3 +975,60 @@ def test_kubernetes_connection_budget(overlay, base_docs, production_docs) -> No
     assert total <= K8S_CONNECTIONS_TOTAL, f"{total} connections at full scale"
     readme = (DEPLOY / "README.md").read_text()
     assert str(K8S_CONNECTIONS_TOTAL) in readme
+
+
+# --- peers: where each app is told the others live -----------------------------
+
+
+def peer_url_settings(app: str) -> dict[str, str]:
+    """The environment variables naming an address ``app`` reaches, derived from its Settings class: every ``*_url``
+    setting whose default is a loopback address (meaningful under `make run` only) and not the app itself, mapped
+    to the peer app it names (or "" for an address that is not one app's, e.g. the public base URL)."""
+    settings_class = importlib.import_module(f"{APPS[app][0]}.config").Settings
+    prefix = settings_class.model_config["env_prefix"]
+    out = {}
+    for name, field in settings_class.model_fields.items():
+        default = field.default
+        if not name.endswith("_url") or not isinstance(default, str) or not default.startswith("http"):
+            continue
+        url = urlsplit(default)
+        if url.hostname not in ("127.0.0.1", "localhost") or url.port == APPS[app][2]:
+            continue  # not a loopback default, or the app itself (its own keys, token and session endpoints)
+        peer = name.removesuffix("_url")
+        out[f"{prefix}{name}".upper()] = peer if peer in APPS else ""
+    return out
+
+
+def test_peer_url_settings_are_derived_from_the_settings_classes() -> None:
+    # What the services call today (issue 15): the derivation is not vacuous.
+    assert peer_url_settings("matching")["MATCHING_PARTICIPANTS_URL"] == "participants"
+    assert peer_url_settings("sessions")["SESSIONS_MATCHING_URL"] == "matching"
+    assert {k: v for k, v in peer_url_settings("evaluation").items() if v in APPS} == {
+        "EVALUATION_PARTICIPANTS_URL": "participants", "EVALUATION_MATCHING_URL": "matching", "EVALUATION_SESSIONS_URL": "sessions"}
+    assert set(peer_url_settings("gateway").values()) == set(SERVICES)
+    assert "SESSIONS_PUBLIC_BASE_URL" in peer_url_settings("sessions")
+
+
+def test_every_service_is_told_where_its_peers_are(compose, base_docs) -> None:
+    """A peer address left at its loopback default would point a container at itself: every one is set in compose
+    and in the Kubernetes base, a peer app's to its service name and port. Two are asked only in one case (servicekit
+    settings): the revocation endpoint when the app does not share the Redis deny-list (no REVOCATION_STORAGE), the
+    token endpoint when the app has its own client identity (a CLIENT_ID)."""
+    missing = []
+    for app in APPS:
+        compose_env = compose["services"][app]["environment"]
+        (container,) = find(base_docs, "Deployment", app)["spec"]["template"]["spec"]["containers"]
+        k8s_names = {e["name"] for e in container.get("env", [])}
+        k8s_values = env_values(container)
+        for variable, peer in peer_url_settings(app).items():
+            for where, names, values in (("compose", set(compose_env), compose_env), ("k8s", k8s_names, k8s_values)):
+                if variable.endswith("_REVOCATION_URL") and values.get(variable.replace("_REVOCATION_URL", "_REVOCATION_STORAGE")):
+                    continue
+                if variable.endswith("_TOKEN_URL") and variable.replace("_TOKEN_URL", "_CLIENT_ID") not in names:
+                    continue
+                if variable not in names:
+                    missing.append(f"{where}: {app} lacks {variable}")
+                elif peer in APPS and variable in values:
+                    url = urlsplit(values[variable])
+                    assert (url.hostname, url.port) == (peer, APPS[peer][2]), (where, variable, values[variable])
+    assert missing == []

@@ -31,7 +31,8 @@ def aliada_client(stack: Stack, tmp_path_factory: pytest.TempPathFactory):
     spec.write_bytes(httpx.get(f"{stack.gateway}/openapi.json", timeout=60).raise_for_status().content)
     result = subprocess.run(
         [BIN / "openapi-python-client", "generate", "--path", spec, "--meta", "none",
-         "--config", REPO / "clients" / "openapi-python-client.yaml", "--output-path", out / "aliada_client"],
+         "--config", REPO / "clients" / "openapi-python-client.yaml", "--output-path", out / "aliada_client",
+         "--custom-template-path", REPO / "clients" / "templates"],
         capture_output=True, text=True, timeout=300, cwd=out,
         env={"PATH": f"{BIN}:/usr/bin:/bin"},  # ruff formats the generated code
     )  # fmt: skip
@@ -94,6 +95,24 @@ def test_generated_client_logs_in_creates_a_program_and_reads_its_funnel(aliada_
     funnel = get_funnel.sync(program_id=program.id, client=coordinator)
     assert funnel.__class__.__name__ == "FunnelPublic", funnel
     assert str(funnel.program_id) == str(program.id)
+
+    # Every POST carries an Idempotency-Key by default (one per call); a caller retrying
+    # with her own key gets the first result back, not a duplicate.
+    sent: list[httpx.Request] = []
+    watched = AuthenticatedClient(base_url=stack.gateway, token=coordinator.token, raise_on_unexpected_status=True,
+                                  httpx_args={"event_hooks": {"request": [sent.append]}})  # fmt: skip
+    body = ProgramCreate.from_dict({
+        "name": "Mentoras STEM 2", "description": "Otra convocatoria.", "languages": ["es"], "mode": "one_to_one",
+        "delivery": "hybrid", "phases": phases(date.today()), "criteria": [],
+        "privacy_notice": {"version": "2026-1", "text": "Aviso de privacidad del programa."},
+    })  # fmt: skip
+    first = create_program.sync(institution_id=institution.id, client=watched, body=body)
+    second = create_program.sync(institution_id=institution.id, client=watched, body=body)
+    keys = [r.headers.get("Idempotency-Key") for r in sent]
+    assert len(keys) == 2 and all(keys) and keys[0] != keys[1] and first.id != second.id
+    replayed = create_program.sync(institution_id=institution.id, client=watched, body=body, idempotency_key=keys[0])
+    assert replayed.id == first.id and sent[-1].headers["Idempotency-Key"] == keys[0]
+    assert watched.get_httpx_client().get(f"/v1/programs/{first.id}").request.headers.get("Idempotency-Key") is None
 
     # The client maps errors to the documented problem model.
     refused = get_funnel.sync(program_id=program.id, client=anonymous)

@@ -179,6 +179,7 @@ def test_institution_is_checked_with_participants_using_a_short_internal_token(g
     )
     assert unknown.status_code == 422
     assert unknown.json()["errors"][0]["field"] == "body.institution_id"
+    assert unknown.json()["type"] == "urn:aliada:problem:unknown-reference"  # servicekit.references' one answer
     assert [c["id"] for c in recorder.institution_calls] == ["0190f1c2-0000-7000-8000-000000000fff"]
     token = recorder.institution_calls[0]["authorization"].removeprefix("Bearer ")
     jwks = gw.client.get("/.well-known/jwks.json").json()

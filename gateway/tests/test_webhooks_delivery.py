@@ -442,3 +442,27 @@ async def test_a_page_that_cannot_commit_is_applied_event_by_event(feed, gateway
     assert calls["pages"] == 1
     assert [x.event_id for x in deliveries(gateway_db, sub)] == ids
     assert handled_count(gateway_db, ids) == 5
+
+
+async def test_a_claim_reaches_due_deliveries_and_reads_back_its_lease_through_indexes(feed, gateway_db, mint, receivers) -> None:
+    """Issue 15: the claim every replica runs each poll reads no table whole (the due index, then the lease token's),
+    nor do the delivery log reads of a subscription."""
+    from servicekit.plans import recording, whole_table_reads
+
+    r = receiver(receivers)
+    sub = subscribe(gateway_db, INST_A, r, ["*"])
+    subscribe(gateway_db, INST_B, receiver(receivers), ["*"])
+    feed.publish(("match.activated", INST_A), ("match.activated", INST_B))
+    d = dispatcher(feed, gateway_db, mint)
+    try:
+        await d.consume_once()
+        with recording(gateway_db) as executed:
+            jobs = d.claim(10)
+        assert len(jobs) == 2
+        with recording(gateway_db) as listed, Session(gateway_db) as session:
+            service.list_deliveries(session, sub, status="succeeded", event_type=None, limit=10, cursor=None)
+    finally:
+        await d.stop()
+    assert any("lease_token" in e.sql for e in executed)
+    assert whole_table_reads(gateway_db, executed) == []
+    assert whole_table_reads(gateway_db, listed) == []

@@ -71,6 +71,8 @@ class WebhookDelivery(Base, table=True):
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        # A claim reads back the deliveries it leased by their lease token.
+        Index("ix_webhook_deliveries_lease_token", "lease_token"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)

@@ -28,7 +28,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field as PField
-from sqlalchemy import JSON, BigInteger, and_, or_, text
+from sqlalchemy import JSON, BigInteger, or_, text
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Session, SQLModel, select
 from uuid6 import uuid7
@@ -133,7 +133,12 @@ def _position(event: OutboxEventBase) -> str:
     return encode_cursor(f"{event.txid}.{event.id}")
 
 
-def read_feed(session: Session, model: type[OutboxEventBase], *, after: str | None, limit: int) -> EventFeed:
+def feed_statement(model: type[OutboxEventBase], *, after: str | None, limit: int, dialect: str) -> Any:
+    """The page of the feed after the cursor ``after``, in (txid, id) order.
+
+    ``txid >= t`` is stated on its own beside the exact condition so that the
+    txid index bounds the read: every poll starts where the last one ended
+    instead of reading the whole outbox (an OR alone is no index condition)."""
     stmt = select(model)
     if after:
         raw = decode_cursor(after, "query.after")
@@ -143,11 +148,17 @@ def read_feed(session: Session, model: type[OutboxEventBase], *, after: str | No
         except ValueError:
             raise field_problem("query.after", "Invalid or tampered cursor", status=400, code="invalid_cursor") from None
         stmt = stmt.where(
-            or_(model.txid > position[0], and_(model.txid == position[0], model.id > position[1]))  # type: ignore[operator]
+            model.txid >= position[0],  # type: ignore[operator]
+            or_(model.txid > position[0], model.id > position[1]),  # type: ignore[operator]
         )
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         stmt = stmt.where(model.txid < text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))  # type: ignore[operator]
-    rows = session.exec(stmt.order_by(model.txid, model.id).limit(limit)).all()  # type: ignore[arg-type]
+    return stmt.order_by(model.txid, model.id).limit(limit)  # type: ignore[arg-type]
+
+
+def read_feed(session: Session, model: type[OutboxEventBase], *, after: str | None, limit: int) -> EventFeed:
+    stmt = feed_statement(model, after=after, limit=limit, dialect=session.get_bind().dialect.name)
+    rows = session.exec(stmt).all()
     items = [
         EventOut(
             event_id=r.event_id,
@@ -183,4 +194,4 @@ def feed_router(model: type[OutboxEventBase], session_dependency: Any) -> APIRou
     return router
 
 
-__all__ = ["EVENTS_SCOPE", "EventFeed", "EventOut", "OutboxEventBase", "emit", "feed_router", "read_feed"]
+__all__ = ["EVENTS_SCOPE", "EventFeed", "EventOut", "OutboxEventBase", "emit", "feed_router", "feed_statement", "read_feed"]

@@ -14,7 +14,8 @@ from typing import Any
 from sqlmodel import Session
 
 from servicekit.outbox import utcnow
-from servicekit.problems import conflict, field_problem
+from servicekit.problems import conflict
+from servicekit.references import Given, Ref, References
 
 from services.matching import cohort, engine, service
 from services.matching.access import problem_from_cohort_error
@@ -84,31 +85,36 @@ async def run(ctx: Context, session: Session, program: Program, snap: dict[str, 
     return await in_thread(service.add_run, session, record)
 
 
+ADJUSTMENTS = References(
+    Ref("pin[].mentee_participant_id", Given("mentees", "a mentee of this run")),
+    Ref("pin[].mentor_participant_id", Given("mentors", "a mentor of this run")),
+    Ref("forbid[].mentee_participant_id", Given("mentees", "a mentee of this run")),
+    Ref("forbid[].mentor_participant_id", Given("mentors", "a mentor of this run")),
+    Ref("swap[].mentee_a", Given("assigned", "a mentee with a mentor in this run")),
+    Ref("swap[].mentee_b", Given("assigned", "a mentee with a mentor in this run")),
+    operations=("adjust_matching_run",),
+)
+
+
 def adjusted_settings(run: MatchingRun, current: SettingsUpdate, body: Any) -> SettingsUpdate:
     """The program's settings with the coordinator's pins, forbids and swaps added."""
-    mentees = {p["id"] for p in run.inputs["mentees"]}
-    mentors = {p["id"] for p in run.inputs["mentors"]}
     assigned = {p["mentee_participant_id"]: p["mentor_participant_id"] for p in run.report["pairs"]}
+    ADJUSTMENTS.check(body, tenant=run.institution_id, parent=run.program_id, given={
+        "mentees": [p["id"] for p in run.inputs["mentees"]], "mentors": [p["id"] for p in run.inputs["mentors"]], "assigned": assigned,
+    })  # fmt: skip
     pinned = {(str(p.mentee_participant_id), str(p.mentor_participant_id)) for p in current.pinned_pairs}
     forbidden = {(str(p.mentee_participant_id), str(p.mentor_participant_id)) for p in current.forbidden_pairs}
     for kind, refs in (("pin", body.pin), ("forbid", body.forbid)):
-        for n, ref in enumerate(refs):
+        for ref in refs:
             pair = (str(ref.mentee_participant_id), str(ref.mentor_participant_id))
-            if pair[0] not in mentees:
-                raise field_problem(f"body.{kind}.{n}.mentee_participant_id", "Not a mentee of this run")
-            if pair[1] not in mentors:
-                raise field_problem(f"body.{kind}.{n}.mentor_participant_id", "Not a mentor of this run")
             if kind == "pin":
                 pinned = {p for p in pinned if p[0] != pair[0]} | {pair}
                 forbidden.discard(pair)
             else:
                 forbidden.add(pair)
                 pinned.discard(pair)
-    for n, swap in enumerate(body.swap):
+    for swap in body.swap:
         a, b = str(swap.mentee_a), str(swap.mentee_b)
-        for field, who in (("mentee_a", a), ("mentee_b", b)):
-            if who not in assigned:
-                raise field_problem(f"body.swap.{n}.{field}", "This mentee has no mentor in this run")
         pinned = {p for p in pinned if p[0] not in (a, b)}
         pinned |= {(a, assigned[b]), (b, assigned[a])}
         forbidden -= {(a, assigned[b]), (b, assigned[a])}

@@ -43,7 +43,6 @@ from servicekit.problems import FieldError, ProblemError, conflict, field_proble
 from services.participants import clock, eligibility, programs, roster
 from services.participants.consents import active_consents, grant_consents, put_identity
 from services.participants.models import (
-    AcademicUnit,
     Application,
     Campus,
     Membership,
@@ -59,7 +58,7 @@ from services.participants.schemas.enums import (
     ProgramStatus,
     Role,
 )
-from services.participants.service import Rows
+from services.participants.service import PLACES, Rows
 
 # action -> {from status: allowed targets}
 TRANSITIONS: dict[str, dict[S, set[S]]] = {
@@ -192,19 +191,6 @@ def represent_one(session: Session, application: Application) -> ApplicationPubl
 # The form
 
 
-def _check_places(session: Session, institution_id: uuid.UUID, values: dict[str, Any]) -> None:
-    """campus_id and academic_unit_id must name records of this institution."""
-    for field, model in (("campus_id", Campus), ("academic_unit_id", AcademicUnit)):
-        ref = values.get(field)
-        if ref is None:
-            continue
-        stmt = select(model.id).where(model.institution_id == institution_id, model.id == ref)
-        if session.exec(stmt).first() is None:
-            what = "campus" if model is Campus else "academic unit"
-            code = f"unknown_{what.replace(' ', '_')}"
-            raise field_problem(f"body.{field}", f"No {what} with this id in this institution", code=code)
-
-
 def _check_role(program: Program, role: str, field: str = "body.role") -> None:
     offered = programs.roles_of(program)
     if role not in offered:
@@ -222,7 +208,7 @@ def create(session: Session, applicant_id: str, institution_id: uuid.UUID, data:
         raise conflict(why, errors=[FieldError(field="body.program_id", message=why, code="call_closed")])
     _check_role(program, data.role)
     values = data.model_dump(exclude={"program_id", "role", "consents", "identity"})
-    _check_places(session, institution_id, values)
+    PLACES.check(values, session=session, tenant=institution_id)
     if data.identity is not None and (
         data.consents is None or ConsentPurpose.matching_identity not in data.consents.purposes
     ):
@@ -281,7 +267,7 @@ def update(session: Session, application: Application, data: ApplicationUpdate) 
     changes = data.changes()
     if "role" in changes:
         _check_role(program_of(session, application), changes["role"])
-    _check_places(session, application.institution_id, changes)
+    PLACES.check(changes, session=session, tenant=application.institution_id)
     for name, value in changes.items():
         setattr(application, name, value)
     application.updated_at = now

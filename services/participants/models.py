@@ -138,6 +138,9 @@ class Program(Base, table=True):
     __table_args__: Any = (
         # Target of the composite foreign keys from everything under a program.
         UniqueConstraint("institution_id", "id"),
+        # The public list of open calls (GET /v1/calls) filters on the status of
+        # every institution's programs, in id order: without it, a scan of them all.
+        Index("ix_programs_status_id", "status", "id"),
         one_of("status", ProgramStatus),
         one_of("mode", MentoringMode),
         one_of("delivery", Delivery),

@@ -35,15 +35,13 @@ from sqlmodel import Session, select
 
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
-from servicekit.problems import FieldError, conflict, field_problem, forbidden, not_found
+from servicekit.problems import FieldError, conflict, forbidden, not_found
 
 from services.participants import clock, consents, roster
 from services.participants.applications import FINAL as FINAL_APPLICATION
 from services.participants.applications import effective_status, represent, withdraw_membership
 from services.participants.models import (
-    AcademicUnit,
     Application,
-    Campus,
     Consent,
     EligibilityOverride,
     ErasureRequest,
@@ -67,7 +65,7 @@ from services.participants.schemas.people import (
     ParticipantUpdate,
     PublicProfile,
 )
-from services.participants.service import Rows, get_institution
+from services.participants.service import PLACES, Rows, get_institution
 from services.participants.training import completion_public
 
 MEMBERSHIP_TRANSITIONS: dict[MembershipStatus, set[MembershipStatus]] = {
@@ -140,12 +138,7 @@ def update_participant(
         refused = [name for name in EXTERNAL_IDS if name in changes]
         if refused:
             raise forbidden(f"Only the institution's coordinators may set {', '.join(refused)}")
-    for field, model in (("campus_id", Campus), ("academic_unit_id", AcademicUnit)):
-        ref = changes.get(field)
-        if ref is not None:
-            stmt = select(model.id).where(model.institution_id == participant.institution_id, model.id == ref)
-            if session.exec(stmt).first() is None:
-                raise field_problem(f"body.{field}", "No such record in this institution", code="unknown_reference")
+    PLACES.check(changes, session=session, tenant=participant.institution_id)
     for name in EXTERNAL_IDS:
         value = changes.get(name)
         if value is None or value == getattr(participant, name):

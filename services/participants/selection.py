@@ -19,6 +19,8 @@ from sqlalchemy import update as sql_update
 from sqlmodel import Session, select
 
 from servicekit.problems import FieldError, ProblemError, conflict, field_problem
+from servicekit.references import Ref, References
+from servicekit.references import Rows as Records
 
 from services.participants import clock, eligibility, programs
 from services.participants.applications import (
@@ -110,6 +112,13 @@ def decide(
     return application
 
 
+# Bodies name applications of the program they are posted to (servicekit.references).
+PROGRAM_APPLICATION = Records("an application of this program", (Application.id,), tenant=Application.institution_id,
+                              parent=Application.program_id)
+DECISIONS = References(Ref("decisions[].application_id", PROGRAM_APPLICATION), operations=("decide_applications",))
+INVITATIONS = References(Ref("application_ids[]", PROGRAM_APPLICATION), operations=("invite_applications",))
+
+
 def decide_many(session: Session, program: Program, items: list[BulkDecisionItem], by: str) -> list[Application]:
     """All decisions are made, or none (a 409 lists every refused one)."""
     _check_selecting(program)
@@ -127,22 +136,7 @@ def decide_many(session: Session, program: Program, items: list[BulkDecisionItem
             .with_for_update()
         ).all()
     }
-    unknown = [i for i, item in enumerate(items) if item.application_id not in found]
-    if unknown:
-        raise ProblemError(
-            422,
-            f"Not applications of this program: {', '.join(f'body.decisions.{i}.application_id' for i in unknown)}",
-            slug="validation-error",
-            title="Request validation failed",
-            errors=[
-                FieldError(
-                    field=f"body.decisions.{i}.application_id",
-                    message="Not an application of this program",
-                    code="unknown_application",
-                )
-                for i in unknown
-            ],
-        )
+    DECISIONS.check({"decisions": items}, session=session, tenant=program.institution_id, parent=program.id)
     offered = programs.roles_of(program)
     not_offered = [i for i, item in enumerate(items) if item.role is not None and item.role not in offered]
     if not_offered:
@@ -215,12 +209,8 @@ def invite_many(
     else:
         stmt = stmt.where(Application.id.in_(application_ids))  # type: ignore[attr-defined]
     found = {a.id: a for a in session.exec(stmt.order_by(Application.id).with_for_update()).all()}
+    INVITATIONS.check({"application_ids": application_ids}, session=session, tenant=program.institution_id, parent=program.id)
     order = application_ids if application_ids is not None else list(found)
-    unknown = [i for i, app_id in enumerate(order) if app_id not in found]
-    if unknown:
-        raise field_problem(
-            f"body.application_ids.{unknown[0]}", "Not an application of this program", code="unknown_application"
-        )
     errors = []
     for i, app_id in enumerate(order):
         try:

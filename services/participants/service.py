@@ -20,7 +20,8 @@ from sqlmodel import Session, select
 
 from servicekit.outbox import emit, utcnow
 from servicekit.pagination import paginate
-from servicekit.problems import FieldError, ProblemError, conflict, field_problem, not_found
+from servicekit.problems import FieldError, ProblemError, conflict, not_found
+from servicekit.references import Ref, References, Rows as Records
 
 from services.participants.models import AcademicUnit, Application, Campus, Institution, OutboxEvent, Participant
 from services.participants.schemas import (
@@ -168,10 +169,15 @@ def delete_campus(session: Session, institution_id: uuid.UUID, campus_id: uuid.U
 # Academic units
 
 
-def _check_campus_here(session: Session, institution_id: uuid.UUID, campus_id: uuid.UUID) -> None:
-    stmt = select(Campus.id).where(Campus.institution_id == institution_id, Campus.id == campus_id)
-    if session.exec(stmt).first() is None:
-        raise field_problem("body.campus_id", "No campus with this id in this institution", code="unknown_campus")
+# What ids in bodies may name (servicekit.references): places of the record's own institution.
+CAMPUS = Records("a campus of this institution", (Campus.id,), tenant=Campus.institution_id)
+ACADEMIC_UNIT = Records("an academic unit of this institution", (AcademicUnit.id,), tenant=AcademicUnit.institution_id)
+PLACES = References(
+    Ref("campus_id", CAMPUS),
+    Ref("academic_unit_id", ACADEMIC_UNIT),
+    operations=("create_application", "update_application", "update_my_participant", "update_participant"),
+)
+UNIT_CAMPUS = References(Ref("campus_id", CAMPUS), operations=("create_academic_unit", "update_academic_unit"))
 
 
 def _check_unit_code_free(session: Session, institution_id: uuid.UUID, code: str) -> None:
@@ -182,8 +188,7 @@ def _check_unit_code_free(session: Session, institution_id: uuid.UUID, code: str
 
 def create_academic_unit(session: Session, institution_id: uuid.UUID, data: AcademicUnitCreate) -> AcademicUnit:
     get_institution(session, institution_id)
-    if data.campus_id is not None:
-        _check_campus_here(session, institution_id, data.campus_id)
+    UNIT_CAMPUS.check(data, session=session, tenant=institution_id)
     if data.code is not None:
         _check_unit_code_free(session, institution_id, data.code)
     unit = AcademicUnit(institution_id=institution_id, **data.model_dump(), **_timestamps())
@@ -211,8 +216,7 @@ def update_academic_unit(
 ) -> AcademicUnit:
     unit = get_academic_unit(session, institution_id, unit_id)
     changes = data.changes()
-    if changes.get("campus_id") is not None and changes["campus_id"] != unit.campus_id:
-        _check_campus_here(session, institution_id, changes["campus_id"])
+    UNIT_CAMPUS.check(changes, session=session, tenant=institution_id)
     if changes.get("code") is not None and changes["code"] != unit.code:
         _check_unit_code_free(session, institution_id, changes["code"])
     _apply(unit, changes)

@@ -20,6 +20,11 @@
 - Milestones: as their dyad (members and coordinators read; the mentee creates,
   edits and reports them; her mentor or a coordinator confirms or returns them).
 - Every query filters by the institution (the token's ``tid``; admins see all).
+- Ids inside request bodies are checked the same way (``servicekit.references``):
+  a participant named in a program's attendance must be a member of one of the
+  program's dyads (the only people this service knows, from match.activated);
+  a meeting or objective named in a dyad's diary or progress must be that
+  dyad's. Anything else is a 422 ``unknown-reference`` naming the field.
 """
 
 from __future__ import annotations
@@ -31,12 +36,19 @@ from sqlmodel import Session, select
 
 from servicekit.auth import Principal
 from servicekit.problems import forbidden, not_found
+from servicekit.references import Rows
 
-from services.sessions.models import Dyad, ProgramSettings
+from services.sessions.models import Dyad, Meeting, Objective, ProgramSettings
 
 MEMBERS = ("mentee", "mentor")
 EVERYONE = ("mentee", "mentor", "coordinator")
 REPORTS_READ_SCOPE = "reports:read"
+
+# What ids in bodies may name (``servicekit.references``); the parent is the program or the dyad.
+PROGRAM_PARTICIPANT = Rows("a participant of one of this program's dyads", (Dyad.mentee_participant_id, Dyad.mentor_participant_id),
+                           tenant=Dyad.institution_id, parent=Dyad.program_id)
+DYAD_MEETING = Rows("a meeting of this dyad", (Meeting.id,), tenant=Meeting.institution_id, parent=Meeting.dyad_id)
+DYAD_OBJECTIVE = Rows("an objective of this dyad", (Objective.id,), tenant=Objective.institution_id, parent=Objective.dyad_id)
 
 
 def tenant(who: Principal) -> uuid.UUID | None:

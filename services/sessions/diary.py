@@ -9,10 +9,11 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from servicekit.auth import Principal
-from servicekit.problems import field_problem, not_found
+from servicekit.problems import not_found
+from servicekit.references import Ref, References
 
 from services.sessions import access, clock
-from services.sessions.models import DiaryEntry, Dyad, Meeting, Objective
+from services.sessions.models import DiaryEntry, Dyad
 from services.sessions.schemas import DiaryCounts, DiaryPublic
 
 
@@ -21,12 +22,13 @@ def public(e: DiaryEntry) -> DiaryPublic:
                        meeting_id=e.meeting_id, shared=e.shared_at is not None, shared_at=e.shared_at, created_at=e.created_at)
 
 
+REFERENCES = References(Ref("objective_id", access.DYAD_OBJECTIVE), Ref("meeting_id", access.DYAD_MEETING),
+                        operations=("create_diary_entry",))
+
+
 def create(session: Session, who: Principal, body: Any) -> DiaryEntry:
     dyad, _ = access.dyad_for(session, who, body.dyad_id, allow=("mentee",))
-    if body.objective_id and session.exec(select(Objective.id).where(Objective.id == body.objective_id, Objective.dyad_id == dyad.id)).first() is None:
-        raise field_problem("body.objective_id", "not an objective of this dyad")
-    if body.meeting_id and session.exec(select(Meeting.id).where(Meeting.id == body.meeting_id, Meeting.dyad_id == dyad.id)).first() is None:
-        raise field_problem("body.meeting_id", "not a meeting of this dyad")
+    REFERENCES.check(body, session=session, tenant=dyad.institution_id, parent=dyad.id)
     now = clock.now()
     entry = DiaryEntry(institution_id=dyad.institution_id, dyad_id=dyad.id, author_account_id=who.subject, text=body.text,
                        entry_date=body.entry_date, objective_id=body.objective_id, meeting_id=body.meeting_id,

@@ -10,7 +10,7 @@ from typing import Any
 
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
@@ -164,9 +164,17 @@ class MeetingChange(Base, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+TO_ANNOUNCE = "submitted_at IS NULL AND overdue_announced_at IS NULL"
+
+
 class FeedbackForm(Base, table=True):
     __tablename__ = "feedback_forms"
-    __table_args__ = (UniqueConstraint("meeting_id", "respondent_role"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "respondent_role"),
+        # The overdue sweep (feedback.sweep) reads only the forms still to announce, whatever the number of forms
+        # every institution has sent: a partial index of the unsent, unannounced ones by due date.
+        Index("ix_feedback_forms_to_announce", "due_at", postgresql_where=text(TO_ANNOUNCE), sqlite_where=text(TO_ANNOUNCE)),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.outbox import emit
 from servicekit.problems import FieldError, ProblemError, field_problem, not_found
+from servicekit.references import Ref, References
 
 from services.sessions import access, clock, domain, milestones
 from services.sessions.meetings import dyad_meetings
@@ -119,16 +120,15 @@ def objective_for(session: Session, who: Principal, objective_id: uuid.UUID, *, 
     return objective, dyad, capacity
 
 
+PROGRESS_REFERENCES = References(Ref("meeting_id", access.DYAD_MEETING), operations=("create_progress_entry",))
+
+
 def add_progress(session: Session, objective: Objective, dyad: Dyad, body: Any) -> ProgressEntry:
     now = clock.now()
     at = body.recorded_at or now
     if at > now:
         raise field_problem("body.recorded_at", "must not be in the future")
-    if body.meeting_id is not None:
-        meeting = session.exec(select(Meeting).where(Meeting.id == body.meeting_id, Meeting.dyad_id == dyad.id,
-                                                     Meeting.institution_id == dyad.institution_id)).first()
-        if meeting is None:
-            raise field_problem("body.meeting_id", "not a meeting of this dyad")
+    PROGRESS_REFERENCES.check(body, session=session, tenant=dyad.institution_id, parent=dyad.id)
     entry = ProgressEntry(institution_id=objective.institution_id, objective_id=objective.id, value=body.value, note=body.note,
                           meeting_id=body.meeting_id, recorded_at=at)
     session.add(entry)

@@ -228,11 +228,17 @@ SWEEP_AFTER = ASSESSMENT_TTL * 3 / 4
 
 def programs_to_sweep(session: Session, now: datetime) -> list[uuid.UUID]:
     """Programs with active dyads whose stored assessment is missing or older than ``SWEEP_AFTER``."""
+    return list(session.connection().execute(sweep_statement(now)).scalars())
+
+
+def sweep_statement(now: datetime) -> Any:
+    """The programs with a stale assessment, then whether each has an active dyad (through the dyads' program
+    index): one row per program is read, never every institution's dyads."""
     t, d = ProgramSettings.__table__, Dyad.__table__  # type: ignore[attr-defined]
-    active = select(d.c.program_id).where(d.c.status == "active").distinct()
-    stmt = select(t.c.program_id).where(t.c.program_id.in_(active),
-                                        or_(t.c.health_norms_at.is_(None), t.c.health_norms_at < now - SWEEP_AFTER))
-    return list(session.connection().execute(stmt.order_by(t.c.program_id)).scalars())
+    active = select(d.c.id).where(d.c.program_id == t.c.program_id, d.c.status == "active").exists()
+    return (select(t.c.program_id)
+            .where(or_(t.c.health_norms_at.is_(None), t.c.health_norms_at < now - SWEEP_AFTER), active)
+            .order_by(t.c.program_id))
 
 
 def sweep_program(session: Session, program_id: uuid.UUID, now: datetime) -> bool:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from servicekit.problems import conflict, not_found, problem_responses
+from servicekit.problems import conflict, problem_responses
+from servicekit.references import Given, Ref, References
 
 from services.matching import access, cohort, engine, service, workflows
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
@@ -155,6 +156,13 @@ async def list_match_substitutes(
     return await in_thread(work)
 
 
+REMATCH = References(
+    Ref("mentee_participant_id", Given("mentees", "a mentee of the published run")),
+    Ref("mentor_participant_id", Given("mentors", "a mentor of the published run")),
+    operations=("create_rematch",),
+)
+
+
 @router.post(
     "/programs/{program_id}/rematches",
     status_code=201,
@@ -177,10 +185,9 @@ async def create_rematch(
 
     def check() -> Any:
         run, current, dissolved = workflows.rematch_context(session, (program.institution_id, program.id), mentee)
-        if cohort.member(run.inputs, mentee) is None or not any(p["id"] == mentee for p in run.inputs["mentees"]):
-            raise not_found("Mentee in the published run")
-        if not any(p["id"] == mentor for p in run.inputs["mentors"]):
-            raise not_found("Mentor in the published run")
+        REMATCH.check(body, tenant=program.institution_id, parent=program.id, given={
+            "mentees": [p["id"] for p in run.inputs["mentees"]], "mentors": [p["id"] for p in run.inputs["mentors"]],
+        })  # fmt: skip
         settings = service.effective_settings(session, program.institution_id, program.id)
         cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
         try:

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from servicekit.db import SessionDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import field_problem, not_found, problem_responses
+from servicekit.references import Given, Ref, References, Rows
 
 from services.matching import access, cohort, service
 from services.matching.dependencies import Ctx, ProgramId, in_thread
@@ -19,6 +20,26 @@ from services.matching.schemas import MissingProfile, ProfilePublic, ProfileUpse
 router = APIRouter(tags=["profiles"])
 settings_router = APIRouter(tags=["settings"])
 BASE = "/programs/{program_id}"
+
+# A mentee's requests name mentors of her program whose questionnaire is in: matching's own copy of who can be
+# matched (a mentor without one is never in a run). The coordinator's pairs name current members of the program,
+# as participants lists them to her (the same list a run reads).
+PROGRAM_MENTOR = Rows("a mentor of this program with a matching questionnaire", (MatchingProfile.participant_id,),
+                      tenant=MatchingProfile.institution_id, parent=MatchingProfile.program_id,
+                      where=(MatchingProfile.role.in_(cohort.MENTOR_ROLES),))  # type: ignore[attr-defined]
+REQUESTS = References(
+    Ref("requests.requested_mentor_participant_id", PROGRAM_MENTOR),
+    Ref("requests.avoid_participant_ids[]", PROGRAM_MENTOR),
+    operations=("put_my_matching_profile",),
+)
+MENTEE, MENTOR = Given("mentees", "a current mentee of this program"), Given("mentors", "a current mentor of this program")
+PAIRS = References(
+    Ref("pinned_pairs[].mentee_participant_id", MENTEE),
+    Ref("pinned_pairs[].mentor_participant_id", MENTOR),
+    Ref("forbidden_pairs[].mentee_participant_id", MENTEE),
+    Ref("forbidden_pairs[].mentor_participant_id", MENTOR),
+    operations=("put_matching_settings",),
+)
 
 
 def public(profile: MatchingProfile, anchor: date) -> ProfilePublic:
@@ -49,7 +70,9 @@ async def get_my_matching_profile(program_id: ProgramId, ctx: Ctx, session: Sess
     description=(
         "Objectives and expertise are codes of the program's taxonomy; availability is weekly slots in her own "
         "time zone (default: her profile's). Mentors set a capacity within the program's maximum; only mentees "
-        "may add requests (identity match, a requested mentor, people to avoid), used only because she asks."
+        "may add requests (identity match, a requested mentor, people to avoid), used only because she asks. The "
+        "mentors she requests or avoids must be mentors of this program whose questionnaire is in (else 422 "
+        "unknown-reference naming the field)."
     ),
     responses=problem_responses(401, 404, 422, 503),
 )
@@ -69,6 +92,7 @@ async def put_my_matching_profile(program_id: ProgramId, body: ProfileUpsert, ct
     timezone = body.timezone or me.timezone
     if timezone is None:
         raise field_problem("body.timezone", "Give the time zone of your availability (your profile has none)")
+    await in_thread(REQUESTS.check, body, session=session, tenant=program.institution_id, parent=program.id)
     values = body.model_dump(mode="json", exclude={"timezone"})
     values.update(
         timezone=timezone,
@@ -144,6 +168,8 @@ async def get_matching_settings(program_id: ProgramId, ctx: Ctx, session: Sessio
     response_model=SettingsPublic,
     operation_id="put_matching_settings",
     summary="Replace the program's matching settings (coordinators)",
+    description="Pinned and forbidden pairs name current members of the program, a mentee and a mentor (else 422 "
+    "unknown-reference naming the field; nothing is saved).",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def put_matching_settings(program_id: ProgramId, body: SettingsUpdate, ctx: Ctx, session: SessionDep) -> Any:
@@ -156,5 +182,11 @@ async def put_matching_settings(program_id: ProgramId, body: SettingsUpdate, ctx
         if pair.mentee_participant_id in pinned_mentees:
             raise field_problem(f"body.pinned_pairs.{n}.mentee_participant_id", "A mentee may be pinned to one mentor only")
         pinned_mentees.add(pair.mentee_participant_id)
+    if body.pinned_pairs or body.forbidden_pairs:
+        current = [m for m in await ctx.participants.memberships(program.id, ctx.who.token) if m.status in access.CURRENT]
+        PAIRS.check(body, tenant=program.institution_id, parent=program.id, given={
+            "mentees": [m.participant_id for m in current if m.role not in cohort.MENTOR_ROLES],
+            "mentors": [m.participant_id for m in current if m.role in cohort.MENTOR_ROLES],
+        })  # fmt: skip
     row = await in_thread(service.save_settings, session, program.institution_id, program.id, body)
     return settings_public(program.id, row)

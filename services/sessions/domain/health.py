@@ -15,8 +15,9 @@ existed then (``DyadActivity.as_of``):
 * **meeting_gap** (meetings): time since the last held meeting started (or the
   first due one, before any is held), in the dyad's meeting intervals (the
   median gap of its planned meetings: 7 days for weekly meetings).
-* **reschedules** (meetings): moves recorded in the last ``recent_intervals``
-  meeting intervals.
+* **reschedules** (meetings): days on which meetings were moved in the last
+  ``recent_intervals`` meeting intervals (moving the whole schedule at once, for a
+  closure or a strike, is one move).
 * **one_sided** (engagement, per member): held meetings in a row, most recent
   first, that her counterpart confirmed while she neither confirmed them nor
   sent her form, each older than her own usual delay (the longest she took
@@ -31,7 +32,8 @@ existed then (``DyadActivity.as_of``):
 * **progress_stalled** (progress): time since progress last rose on an objective
   not yet achieved (its creation counts), in meeting intervals.
 * **milestone_overdue** (progress): days the most overdue unreported milestone
-  is past its date.
+  is late, counted from the first meeting on or after its date (at most one
+  meeting interval after it: a pair reports milestones at its meetings).
 
 The norm (``program_norms``): for every signal, the program's distribution at
 that moment over its active dyads (or members), and its *usual upper level*
@@ -65,7 +67,7 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from typing import Any
@@ -171,7 +173,7 @@ class HealthPolicy:
     progress_stalled: Rule = Rule(Level(5.0, 8.0), None, alone=False)
     """meeting intervals without progress on an open objective (common: it counts only with another sign)"""
     milestone_overdue: Rule = Rule(Level(14, 28), None)
-    """days a milestone is past its date and not reported"""
+    """days a milestone is not reported, from the first meeting on or after its date (at most one interval after it)"""
     confirmation_grace_hours: Level = Level(48, 168)
     """after a meeting's end, how long an unconfirmed meeting waits before it counts as not held:
     the program's usual confirmation delay, between these bounds"""
@@ -322,6 +324,17 @@ def interval_days(meetings: Sequence[Meeting], default: float = 7.0) -> float:
     return statistics.median(gaps) if gaps else default
 
 
+def reportable_from(due_on: date, meetings: Sequence[Meeting], per: float) -> date:
+    """When a milestone's lateness starts to count: a pair reports a milestone
+    at a meeting, so from the first meeting on or after its date, and at the
+    latest one meeting interval after it (a pair that stopped meeting is not
+    excused). In a weekly program that is a few days; in a monthly one, the
+    month a milestone waits for the next session is not lateness."""
+    cap = due_on + timedelta(days=math.ceil(per))
+    after = [d for m in meetings if (d := m.start.date()) >= due_on]
+    return min(min(after, default=cap), cap)
+
+
 def _days(delta: timedelta) -> float:
     return max(delta.total_seconds(), 0.0) / DAY
 
@@ -374,7 +387,8 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
     else:
         gap = None
     recent = now - timedelta(days=policy.recent_intervals * per)
-    moves = sum(1 for m in meetings for c in m.changes if c.kind == "rescheduled" and recent < c.at <= now)
+    # Moves made on one day are one decision: a closure or a strike that moves the whole schedule is one move.
+    moves = len({c.at.date() for m in meetings for c in m.changes if c.kind == "rescheduled" and recent < c.at <= now})
 
     # Who did what, and when: a held meeting counts for both.
     order = {m.id: n for n, m in enumerate(meetings)}
@@ -474,7 +488,8 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
             last_rise = rise
     stalled = _days(now - last_rise) if open_objectives and last_rise is not None else None
     today = now.date()
-    late_milestones = [(today - s.due_on).days for s in activity.milestones if s.reported_at is None and s.due_on < today]
+    late_milestones = [(today - start).days for s in activity.milestones
+                       if s.reported_at is None and (start := reportable_from(s.due_on, meetings, per)) < today]
     milestone_overdue = float(max(late_milestones)) if late_milestones else None
 
     return Signals(
@@ -594,16 +609,18 @@ def _form_delays(activities: Sequence[DyadActivity], now: datetime) -> tuple[lis
     return observed, censored
 
 
-def _milestone_delays(activities: Sequence[DyadActivity], now: datetime) -> tuple[list[float], list[float]]:
+def _milestone_delays(activities: Sequence[DyadActivity], now: datetime, policy: HealthPolicy) -> tuple[list[float], list[float]]:
     observed: list[float] = []
     censored: list[float] = []
     today = now.date()
     for a in activities:
+        per = interval_days(a.meetings, policy.default_interval_days)
         for s in a.milestones:
+            start = reportable_from(s.due_on, a.meetings, per)
             if s.reported_at is not None:
-                observed.append(float(max((s.reported_at.date() - s.due_on).days, 0)))
-            elif s.due_on < today:
-                censored.append(float((today - s.due_on).days))
+                observed.append(float(max((s.reported_at.date() - start).days, 0)))
+            elif start < today:
+                censored.append(float((today - start).days))
     return observed, censored
 
 
@@ -629,7 +646,7 @@ def observe(activities: Iterable[DyadActivity], now: datetime, policy: HealthPol
         if signal == "form_overdue":
             norm = _delay_norm(*_form_delays(seen, now), policy)
         elif signal == "milestone_overdue":
-            norm = _delay_norm(*_milestone_delays(seen, now), policy)
+            norm = _delay_norm(*_milestone_delays(seen, now, policy), policy)
         else:
             norm = _spread_norm([v for s in measured for v in s.values(signal).values()], policy)
         if norm is not None:
@@ -715,7 +732,7 @@ def _describe(signal: str, member: str | None, s: Signals, shown: float) -> str:
         return (f"No meeting held for {_plural(shown, 'day', 'days')} (the dyad meets every "
                 f"{_plural(s.interval_days, 'day', 'days')})")
     if signal == "reschedules":
-        return f"Meetings were moved {_plural(shown, 'time', 'times')} in the last {_fmt(s.interval_days * 4)} days"
+        return f"Meetings were moved on {_plural(shown, 'day', 'days')} in the last {_fmt(s.interval_days * 4)} days"
     if signal == "one_sided":
         return (f"{who.capitalize()} has neither confirmed nor sent a form for the last "
                 f"{_plural(shown, 'held meeting', 'held meetings')}; her {COUNTERPART[member or 'mentee']} confirmed them")
@@ -730,7 +747,7 @@ def _describe(signal: str, member: str | None, s: Signals, shown: float) -> str:
         return f"{who.capitalize()}'s feedback form is {_plural(shown, 'day', 'days')} overdue"
     if signal == "progress_stalled":
         return f"No progress recorded on an open objective for {_plural(shown, 'day', 'days')}"
-    return f"A milestone is {_plural(shown, 'day', 'days')} past its date and not reported"
+    return f"A milestone is {_plural(shown, 'day', 'days')} late and not reported (counted from the first meeting after its date)"
 
 
 def _why(level: Health, threshold: float, comparison: str, usual: float | None, ceiling: float, unit: str) -> str:

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
 from servicekit.problems import not_found, problem_responses
+from servicekit.references import Ref, References
 
 from services.sessions import access, clock
 from services.sessions.dependencies import CurrentPrincipal, EventId, IdempotencyDep, ProgramId, SessionDep
@@ -17,6 +18,8 @@ from services.sessions.routers.common import CREATED, path_for, remember, replay
 from services.sessions.schemas import AttendanceList, AttendanceOut, AttendanceUpdate, GroupEventCreate, GroupEventPublic
 
 router = APIRouter(prefix="/v1/group-events", tags=["group events"])
+
+ATTENDANCE = References(Ref("records[].participant_id", access.PROGRAM_PARTICIPANT), operations=("record_attendance",))
 
 
 def _event(session: Any, who: Any, event_id: Any, *, coordinator: bool) -> GroupEvent:
@@ -73,9 +76,11 @@ def _attendance(session: Any, event: GroupEvent) -> AttendanceList:
 
 
 @router.put("/{event_id}/attendance", response_model=AttendanceList, operation_id="record_attendance",
-            summary="Record who attended (coordinators); records are upserted by participant", responses=problem_responses(401, 403, 404, 409, 422))
+            summary="Record who attended (coordinators); records are upserted by participant, each a participant of one of the "
+                    "program's dyads (else 422 unknown-reference, nothing recorded)", responses=problem_responses(401, 403, 404, 409, 422))
 def record_attendance(event_id: EventId, body: AttendanceUpdate, who: CurrentPrincipal, session: SessionDep) -> Any:
     event = _event(session, who, event_id, coordinator=True)
+    ATTENDANCE.check(body, session=session, tenant=event.institution_id, parent=event.program_id)
     now = clock.now()
     existing = {r.participant_id: r for r in session.exec(select(Attendance).where(Attendance.event_id == event.id)).all()}
     for rec in body.records:

@@ -61,7 +61,7 @@ class SignalsOut(Output):
     held: int
     missed_streak: int | None = Field(description="Meetings not held in a row, counted back from the latest due one.")
     meeting_gap_days: float | None = Field(description="Days since the last held meeting started (or the first due one).")
-    reschedules: int = Field(description="Moves recorded in the last four meeting intervals.")
+    reschedules: int = Field(description="Days on which meetings were moved in the last four meeting intervals (moving the whole schedule at once is one move).")
     rating_drop: PerMember = Field(description="Points her ratings of her counterpart fell from her own earlier level.")
     rating_slope: PerMember = Field(description="Points per meeting: the trend of her last ratings.")
     one_sided: PerMember = Field(description="Held meetings in a row she neither confirmed nor sent a form for, while her "
@@ -69,7 +69,7 @@ class SignalsOut(Output):
     silence_days: PerMember = Field(description="Days since her own last sign of life.")
     form_overdue_days: PerMember = Field(description="Days her oldest form since her last submitted one is overdue.")
     progress_stalled_days: float | None = Field(description="Days since progress last rose on an objective not yet achieved.")
-    milestone_overdue_days: float | None = Field(description="Days the most overdue unreported milestone is past its date.")
+    milestone_overdue_days: float | None = Field(description="Days the most overdue unreported milestone is late, counted from the first meeting on or after its date (at most one meeting interval after it).")
 
 
 class HealthOut(Output):
@@ -136,7 +136,7 @@ class Thresholds(Input):
     missed_streak: RuleIn = _rule("missed_streak", "Meetings: meetings not held in a row (cancelled, no-show, or unconfirmed "
                                                    "past the confirmation grace), counted back from the latest due one.")
     meeting_gap: RuleIn = _rule("meeting_gap", "Meetings: meeting intervals since the last held meeting started.")
-    reschedules: RuleIn = _rule("reschedules", "Meetings: moves recorded in the last `recent_intervals` meeting intervals.")
+    reschedules: RuleIn = _rule("reschedules", "Meetings: days on which meetings were moved in the last `recent_intervals` meeting intervals.")
     one_sided: RuleIn = _rule("one_sided", "Engagement, per member: held meetings in a row her counterpart confirmed and she "
                                            "neither confirmed nor sent a form for, each older than her own usual delay.")
     silence: RuleIn = _rule("silence", "Engagement, per member: meeting intervals since her own last sign of life (a "

@@ -5,6 +5,7 @@ before the dyad is dissolved."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,6 +15,9 @@ from services.sessions.domain import (
     Health,
     HealthPolicy,
     Level,
+    Meeting,
+    MeetingChange,
+    MeetingStatus,
     PolicyError,
     ProgramNorms,
     Rule,
@@ -174,6 +178,30 @@ def test_meetings_moved_again_and_again() -> None:
     assert h.signals.reschedules == 3 and h.status is Health.AMBER and signals(h) == {("reschedules", "amber", None)}
 
 
+def test_a_whole_schedule_moved_at_once_is_one_move() -> None:
+    """A closure (the Peru pilot's strike) moves every remaining session on one day: one
+    decision, not a pair that keeps moving its meetings; three days of moves still are."""
+    closed = Dyad("closure")
+    for k in range(5):
+        closed.held(k)
+    decided = closed.planned(4) + 2 * DAY
+    for k in range(5, 12):
+        planned = closed.planned(k)
+        closed.meetings[k] = Meeting(
+            id=f"closure-m{k:02d}", dyad_id="closure", planned_start=planned, start=planned + 5 * WEEK,
+            status=MeetingStatus.RESCHEDULED, reschedules=1,
+            changes=(MeetingChange(decided, "rescheduled", planned, planned + 5 * WEEK, by="mentor"),),
+        )
+    h, _, _ = judged(cohort_with(closed, weeks=6), decided + DAY, "closure")
+    assert h.signals.reschedules == 1 and h.status is Health.GREEN
+    for day, k in enumerate((5, 6), start=1):  # and then two more moves on two other days
+        m = closed.meetings[k]
+        again = MeetingChange(decided + day * DAY, "rescheduled", m.start, m.start + DAY, by="mentee")
+        closed.meetings[k] = replace(m, start=m.start + DAY, reschedules=2, changes=(*m.changes, again))
+    h, _, _ = judged(cohort_with(closed, weeks=6), decided + 3 * DAY, "closure")
+    assert h.signals.reschedules == 3 and ("reschedules", "amber", None) in signals(h)
+
+
 def test_a_member_who_stops_confirming_and_sending_forms_while_the_other_does() -> None:
     d = Dyad("onesided")
     for k in range(4):
@@ -255,10 +283,36 @@ def test_stalled_objectives_and_overdue_milestones() -> None:
     late = Dyad("milestone")
     for k in range(8):
         late.held(k)
-    late.milestone(T0 + 2 * WEEK, reported=T0 + 2 * WEEK + DAY).milestone(now - 30 * DAY)
+    # Due two days after meeting 2: her lateness counts from meeting 3, five days later.
+    late.milestone(T0 + 2 * WEEK, reported=T0 + 2 * WEEK + DAY).milestone(late.planned(2) + 2 * DAY)
     h = assess(late.activity(), now)  # no program norm: the ceiling (28 days) applies
-    assert h.signals.milestone_overdue_days == 30 and signals(h) == {("milestone_overdue", "amber", None)}
+    assert h.signals.milestone_overdue_days == (now.date() - late.planned(3).date()).days == 31
+    assert signals(h) == {("milestone_overdue", "amber", None)}
     assert "no program norm yet" in h.reasons[0].message
+
+
+@pytest.mark.parametrize("interval_days", [14, 30])
+def test_a_milestone_waiting_for_the_next_session_is_not_late(interval_days: int) -> None:
+    """A pair reports its milestones at its meetings: in a program that meets every
+    two weeks or every month, the wait for the next session is not lateness; a pair
+    that stops meeting is excused one interval at most."""
+    every = timedelta(days=interval_days)
+    d = Dyad("monthly", interval=every, count=6)
+    for k in range(3):
+        d.held(k)
+    due = d.planned(1) + 5 * DAY  # a few days after meeting 1, reported at meeting 2 or later
+    d.milestone(due)
+    before_next = assess(d.activity(), d.planned(2) - HOUR)
+    assert before_next.signals.milestone_overdue_days is None and before_next.status is Health.GREEN
+    h = assess(d.activity(), d.planned(2) + 20 * DAY)
+    assert h.signals.milestone_overdue_days == 20 and h.status is Health.GREEN
+    h = assess(d.activity(), d.planned(2) + 29 * DAY)
+    assert signals(h) >= {("milestone_overdue", "amber", None)}
+    # Nothing planned after its date (the schedule ran out): lateness counts one interval after it.
+    stopped = Dyad("stopped", interval=every, count=2)
+    stopped.held(0).held(1).milestone(stopped.planned(1) + 5 * DAY)
+    at = stopped.planned(1) + 5 * DAY + every + 10 * DAY
+    assert assess(stopped.activity(), at).signals.milestone_overdue_days == 10
 
 
 # -- norms: usual levels, floors and ceilings ---------------------------------------------------------------------
