@@ -183,6 +183,11 @@ class Settings(BaseServiceSettings):
         }
     )
 
+    # Participant roles (gateway/participant_roles.py): how often the participants
+    # feed is read for confirmations and withdrawals that change an account's
+    # roles; 0 switches the reader off (on a replica that serves requests only).
+    participant_roles_poll_seconds: float = Field(default=2.0, ge=0, le=300)
+
     # Outgoing webhooks (gateway/webhooks): the dispatcher reads every
     # service's outbox feed and delivers signed events to subscribers.
     # Off on a replica that should serve requests only (others deliver).

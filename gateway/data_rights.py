@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from gateway.audit import AuditEvent
 from gateway.models import Account, DataSubjectRequest, IdempotencyRecord, RefreshToken, TokenFamily
 from gateway.scim.models import ScimEmailRecord, ScimMemberRecord, ScimUserRecord
+from gateway.participant_roles import ParticipantRole
 from gateway.service import revoke_families
 from gateway.sso.models import ExternalIdentity
 from gateway.webhooks.models import WebhookEvent
@@ -43,6 +44,7 @@ PERSONAL: dict[str, str] = {
     "idempotency_records": "stored answers to her requests, and to requests about her account",
     "webhook_events": "copies of service events whose payloads name her",
     "audit_events": "administrative actions she took or that were taken on her account (ids, action, field names)",
+    "participant_roles": "the memberships the participants service confirmed for her account: ids, role, active",
 }
 
 NOT_PERSONAL: dict[str, str] = {
@@ -55,6 +57,8 @@ NOT_PERSONAL: dict[str, str] = {
     "webhook_attempts": "one delivery attempt: status code, duration, error class, receiver's answer excerpt",
     "webhook_feed_cursors": "how far the dispatcher read each service's feed",
     "webhook_handled_events": "which events were fanned out (ids and types)",
+    "role_feed_cursors": "how far the gateway read the participants feed for role changes",
+    "role_handled_events": "which participants events were applied to roles (ids and types)",
     "data_subject_requests": "a data-subject request: kind, institution, times; her account id only until an "
     "erasure finishes, then cleared",
     "data_subject_request_steps": "one step of a request: service, status, attempts, error class, times",
@@ -145,7 +149,14 @@ def export_subject(
     tables["idempotency_records"] = _rows(records, {"fingerprint", "key"})
     tables["webhook_events"] = _rows(_events(session, institution_id, identifiers))
     tables["audit_events"] = _rows(session.exec(_audit_rows(identifiers)).all())
+    tables["participant_roles"] = _rows(session.exec(_role_rows(institution_id, account_id)).all())
     return tables
+
+
+def _role_rows(institution_id: uuid.UUID, account_id: str):  # type: ignore[no-untyped-def]
+    return select(ParticipantRole).where(
+        ParticipantRole.account_id == account_id, ParticipantRole.institution_id == str(institution_id)
+    )
 
 
 def _audit_rows(identifiers: set[str]):  # type: ignore[no-untyped-def]
@@ -181,6 +192,9 @@ def erase_account(
             counts[key] = result.rowcount or 0
         session.delete(account)
         counts["accounts"] = 1
+    for row in session.exec(_role_rows(institution_id, account_id)).all():
+        session.delete(row)
+        counts["participant_roles"] += 1
     result = session.execute(
         delete(IdempotencyRecord).where(
             or_(IdempotencyRecord.principal == account_id, _named(IdempotencyRecord.body, identifiers))  # type: ignore[arg-type]

@@ -20,7 +20,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from servicekit.auth import InvalidToken, Principal, TokenVerifier, bearer_token, oauth2_scheme, session_revoked, unauthorized
+from servicekit.auth import (
+    InvalidToken,
+    Principal,
+    TokenVerifier,
+    bearer_token,
+    gate_clients,
+    oauth2_scheme,
+    session_revoked,
+    unauthorized,
+)
 from servicekit.problems import ProblemError
 
 from gateway.revocation import RevokedSessions
@@ -83,9 +92,13 @@ class EdgeAuth:
 
 
 async def edge_principal(request: Request, _doc: Annotated[str | None, Depends(oauth2_scheme)] = None) -> Principal:
-    """FastAPI dependency of the gateway's own protected routes."""
+    """FastAPI dependency of the gateway's own protected routes. An API client
+    passes only where the route declared one of its scopes (servicekit.auth
+    ``gate_clients``); proxied requests are gated by the service that answers them."""
     edge: EdgeAuth = request.app.state.edge
-    return await edge.authenticate(request)
+    principal = await edge.authenticate(request)
+    gate_clients(request, principal)
+    return principal
 
 
 EdgePrincipal = Annotated[Principal, Depends(edge_principal)]

@@ -26,12 +26,13 @@ from gateway.config import Settings
 from gateway.edge import EdgeAuth
 from gateway.grants import Grants
 from gateway.keys import KeyRing
-from gateway.minting import Minter
+from gateway.minting import EVENTS_SCOPE, Minter
+from gateway.participant_roles import ParticipantRoles
 from gateway.openapi import OpenAPIAggregator
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimits
 from gateway.revocation import RevokedSessions
-from gateway.routers import admin, auth, data_subjects, wellknown
+from gateway.routers import accounts_internal, admin, auth, data_subjects, wellknown
 from gateway.scim import install as install_scim
 from gateway.security import Passwords
 from gateway.sso.federation import Federation
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     readiness = ServiceReadiness(settings.service_urls, settings.readiness_timeout)
     participants = Participants(settings.service_url("participants"), minter)
     webhooks = build_dispatcher(settings, engine, minter)
+    roles = ParticipantRoles(engine, settings.service_url("participants"), lambda: minter.internal_token(EVENTS_SCOPE),
+                             settings.participant_roles_poll_seconds)
     subject_requests = SubjectRequests(settings, engine, minter, revoked)
 
     async def startup(app: FastAPI) -> None:
@@ -142,13 +145,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             sso_router,
             webhooks_router,
             data_subjects.router,
+            accounts_internal.router,  # not in the public document (include_in_schema=False)
             data_rights.router(gateway_data_rights, include_in_schema=False),  # not in the public document
         ],
         key_source=ring.key_source(),
         engine=engine,
         readiness=readiness.checks(),
-        on_startup=[startup, webhooks.start, subject_requests.start],
-        on_shutdown=[shutdown, subject_requests.stop, webhooks.stop],
+        on_startup=[startup, webhooks.start, subject_requests.start, roles.start],
+        on_shutdown=[shutdown, roles.stop, subject_requests.stop, webhooks.stop],
         openapi_tags=TAGS,
         body_limits=settings.body_limits,
         revocations=None,  # the edge checks revoked sessions itself (gateway/revocation.py)
@@ -165,6 +169,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     state.federation = Federation(settings, engine, passwords)
     state.grants = Grants(settings, engine, passwords, minter, revoked, limits, app.state.token_verifier, state.federation)
     state.webhooks, state.webhook_secrets, state.webhook_guard = webhooks, webhooks.box, webhooks.guard
+    state.participant_roles = roles
     state.subject_requests = subject_requests
 
     # Proxied prefixes first (longest first): they never scan the gateway's routes.

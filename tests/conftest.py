@@ -22,6 +22,7 @@ def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
             "GATEWAY_TOKEN_RATE_LIMIT_PER_IP": "100000/minute",
             # Consumers poll their sources often, so journeys need not wait.
             "SESSIONS_FEED_POLL_SECONDS": "0.5", "EVALUATION_FEED_POLL_SECONDS": "0.5",
+            "GATEWAY_PARTICIPANT_ROLES_POLL_SECONDS": "0.3",
             # Webhook receivers of the tests listen on loopback (refused in
             # production); short polls and backoff so deliveries need no wait.
             "GATEWAY_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true", "GATEWAY_WEBHOOKS_POLL_SECONDS": "0.3",

@@ -108,11 +108,16 @@ def test_services_announce_institution_created_on_their_feed(gw: httpx.Client, s
         data={"grant_type": "client_credentials", "client_id": creds["client_id"], "client_secret": creds["client_secret"], "scope": "events:read"},
     )
     assert token.status_code == 200, token.text
-    feed = httpx.get(
-        f"{stack.url('participants')}/internal/events", params={"limit": 500}, headers=auth(token.json()["access_token"])
-    )
-    assert feed.status_code == 200
-    created = [e for e in feed.json()["items"] if e["type"] == "institution.created" and e["subject"] == inst["id"]]
+    # The whole feed, page by page (the session's other journeys wrote events before this one).
+    items, params = [], {"limit": 500}
+    while True:
+        feed = httpx.get(f"{stack.url('participants')}/internal/events", params=params, headers=auth(token.json()["access_token"]))
+        assert feed.status_code == 200
+        items += feed.json()["items"]
+        if len(feed.json()["items"]) < 500:
+            break
+        params = {"limit": 500, "after": feed.json()["next_cursor"]}
+    created = [e for e in items if e["type"] == "institution.created" and e["subject"] == inst["id"]]
     assert len(created) == 1
     # The feed is internal: the gateway never exposes it.
     assert gw.get("/internal/events", headers=auth(token.json()["access_token"])).status_code == 404

@@ -19,7 +19,8 @@ from pathlib import Path
 # Which service calls what on its own behalf, with the narrowest scopes.
 SERVICE_SCOPES = {
     "matching": ["identity:read"],
-    "sessions": ["events:read"],
+    # The matching feed; whether a calendar feed's owner is still an active account.
+    "sessions": ["events:read", "accounts:read"],
     # The program report's inputs (aggregates, pseudonymous dyads), read after evaluation authorized its caller;
     # who consents to research and to quotes (interview samples, consent checks); the participants feed
     # (consent withdrawals and erasures reach the interviews). Each call asks for its one scope.

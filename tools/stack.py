@@ -92,6 +92,11 @@ class Stack:
             if svc.name != app.name:
                 env[f"{app.prefix}_{svc.prefix}_URL"] = self.url(svc.name)
         env[f"{app.prefix}_TOKEN_URL"] = f"{issuer}/v1/auth/token"
+        if app.name == "sessions":
+            # Calendar feeds ask the gateway whether their owner is still active; a 1 s reuse of each
+            # answer lets the journeys see a suspension take effect without a long wait.
+            env["SESSIONS_GATEWAY_URL"] = issuer
+            env["SESSIONS_ACCOUNT_STATUS_CACHE_SECONDS"] = "1"
         if app.name == "gateway":
             env["GATEWAY_BOOTSTRAP_ADMIN_EMAIL"] = self.admin_email
             env["GATEWAY_BOOTSTRAP_ADMIN_PASSWORD"] = self.admin_password

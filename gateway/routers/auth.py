@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from servicekit.auth import MAX_TOKEN_BYTES, unauthorized
+from servicekit.auth import MAX_TOKEN_BYTES, allow_any_client, unauthorized
 from servicekit.idempotency import IdempotencyDep
 from servicekit.inputs import unstorable
 from servicekit.problems import problem_responses
@@ -216,6 +216,7 @@ async def revoke_token(request: Request, form: Annotated[RevocationRequest, Form
     "/me",
     response_model=Me,
     operation_id="get_me",
+    dependencies=[allow_any_client()],
     summary="Who am I: the caller's subject, roles, institution and scopes",
     responses=problem_responses(401),
 )
@@ -251,6 +252,7 @@ async def get_me(request: Request, principal: EdgePrincipal) -> Me:
     status_code=204,
     response_model=None,
     operation_id="check_session",
+    dependencies=[allow_any_client()],
     summary="Is this access token's session live? (the services' revocation check)",
     responses=problem_responses(401),
 )

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from scim2_models import ForbiddenException, InvalidSyntaxException, InvalidValueException, PreconditionFailedException
 
-from servicekit.auth import Principal
+from servicekit.auth import Principal, client_scopes
 from servicekit.inputs import find_unstorable
 
 from gateway.edge import EdgePrincipal
@@ -26,6 +26,7 @@ class Stale(Exception):
     """Another write changed the resource between our read and our write."""
 
 
+@client_scopes(SCIM_SCOPE)
 async def _scim_caller(principal: EdgePrincipal) -> Principal:
     """An integration client of one institution holding scope ``scim``.
 

@@ -52,6 +52,8 @@ def base_settings(database_url: str, upstream_url: str, **overrides: Any) -> Set
         "rate_limit_per_token": "10000/minute",
         "rate_limit_storage": "memory://",
         "revocation_cache_seconds": 2.0,
+        # No participants feed behind the fake upstream: the role reader stays off (tests apply its events).
+        "participant_roles_poll_seconds": 0,
         "key_reload_seconds": 30.0,
         "upstream_timeout": 5.0,
         "cors_origins": [],

@@ -322,6 +322,7 @@ def test_every_personal_table_of_the_gateway_is_exported_and_erased(gw: Gateway,
     from gateway import data_rights
     from gateway.audit import AuditEvent
     from gateway.models import IdempotencyRecord
+    from gateway.participant_roles import ParticipantRole
     from gateway.scim.models import ScimEmailRecord, ScimGroupRecord, ScimMemberRecord, ScimUserRecord
     from gateway.sso.models import ExternalIdentity, IdentityProvider
     from gateway.webhooks.models import WebhookEvent
@@ -348,6 +349,7 @@ def test_every_personal_table_of_the_gateway_is_exported_and_erased(gw: Gateway,
                          subject=str(participant_id), occurred_at=utcnow() - timedelta(minutes=1), payload={"participant_id": str(participant_id)}),
             AuditEvent(actor_id=her["id"], actor_role="coordinator", action="identity_provider.registered",
                        target_type="identity_provider", target_id=str(idp.id), institution_id=INSTITUTION_A),
+            ParticipantRole(membership_id=str(uuid.uuid4()), account_id=her["id"], institution_id=INSTITUTION_A, role="mentee"),
         ])  # fmt: skip
         session.commit()
 

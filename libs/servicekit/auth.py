@@ -473,6 +473,7 @@ async def authenticate(request: Request, _doc: Annotated[str | None, Depends(oau
     """FastAPI dependency: the verified caller, or a 401 problem."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
+        gate_clients(request, cached)
         return cached
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
@@ -491,10 +492,90 @@ async def authenticate(request: Request, _doc: Annotated[str | None, Depends(oau
         raise session_revoked()
     principal = Principal.from_claims(claims, token)
     request.state.principal = principal
+    gate_clients(request, principal)
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+# -- API clients: deny by default ---------------------------------------------------
+#
+# A person's token is authorized by her roles; an API client's (client
+# credentials: ``Principal.is_client``) by its scopes. An endpoint an API client
+# may call declares the scopes that let a client in, with ``allow_clients`` in
+# its (or its router's) dependencies, or with a dependency that carries
+# ``client_scopes`` (``require_scopes`` does). ``authenticate`` (and the
+# gateway's edge dependency) then refuse a client token with 403
+# ``insufficient-scope`` on every endpoint that declared no client scope, and on
+# an endpoint that did when the client holds none of them. The endpoint's own
+# checks (scope, institution, object) still run after the gate.
+
+CLIENT_SCOPES_ATTRIBUTE = "client_scopes"
+# Declared by an endpoint that tells a client only about its own token
+# (``allow_any_client``); never a scope a client can be granted.
+ANY_CLIENT = "*"
+_ROUTE_CACHE_ATTRIBUTE = "_servicekit_client_scopes"
+
+
+def client_scopes(*scopes: str) -> Callable[[Any], Any]:
+    """Decorator of a dependency: an endpoint depending on it accepts API
+    clients holding one of ``scopes`` (the dependency checks the rest)."""
+    if not scopes:
+        raise ValueError("declare at least one scope")
+
+    def mark(dependency: Any) -> Any:
+        setattr(dependency, CLIENT_SCOPES_ATTRIBUTE, frozenset(scopes))
+        return dependency
+
+    return mark
+
+
+def allow_clients(*scopes: str) -> Any:
+    """``dependencies=[allow_clients("reports:read")]``: API clients holding one
+    of ``scopes`` may call this endpoint (its own checks still decide what they see)."""
+
+    @client_scopes(*scopes)
+    async def clients_allowed() -> None:
+        return None
+
+    return Depends(clients_allowed)
+
+
+def allow_any_client() -> Any:
+    """``dependencies=[allow_any_client()]``: any API client may call this
+    endpoint whatever its scopes (only for endpoints about the caller's own
+    token, such as the gateway's ``/v1/auth/me`` and session check)."""
+    return allow_clients(ANY_CLIENT)
+
+
+def declared_client_scopes(route: Any) -> frozenset[str]:
+    """The scopes an endpoint declares for API clients: every ``client_scopes``
+    among its dependencies, at any depth (empty: no client may call it)."""
+    cached = getattr(route, _ROUTE_CACHE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    found: set[str] = set()
+    pending = list(getattr(getattr(route, "dependant", None), "dependencies", []))
+    while pending:
+        dependant = pending.pop()
+        found.update(getattr(dependant.call, CLIENT_SCOPES_ATTRIBUTE, ()))
+        pending.extend(dependant.dependencies)
+    declared = frozenset(found)
+    setattr(route, _ROUTE_CACHE_ATTRIBUTE, declared)
+    return declared
+
+
+def gate_clients(request: Request, principal: Principal) -> None:
+    """403 ``insufficient-scope`` for an API client on an endpoint that did not
+    declare one of its scopes. People pass (their roles are checked elsewhere)."""
+    if not principal.is_client:
+        return
+    declared = declared_client_scopes(request.scope.get("route"))
+    if not declared:
+        raise ProblemError(403, "API clients may not call this endpoint", slug="insufficient-scope")
+    if ANY_CLIENT not in declared and not declared & principal.scopes:
+        raise ProblemError(403, f"Requires one of the scopes: {' '.join(sorted(declared))}", slug="insufficient-scope")
 
 
 def require_roles(*roles: str):
@@ -509,8 +590,10 @@ def require_roles(*roles: str):
 
 
 def require_scopes(*scopes: str):
-    """Dependency factory: an integration client must hold every scope."""
+    """Dependency factory: the caller must hold every scope (an API client may
+    call the endpoint: see ``gate_clients``)."""
 
+    @client_scopes(*scopes)
     async def dependency(principal: CurrentPrincipal) -> Principal:
         missing = [s for s in scopes if s not in principal.scopes]
         if missing:

@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import MetaData
 from sqlmodel import Session
 
-from servicekit.auth import CurrentPrincipal, Principal
+from servicekit.auth import CurrentPrincipal, Principal, client_scopes
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.inputs import InputModel
 from servicekit.problems import ProblemError, problem_responses
@@ -105,6 +105,7 @@ class ResolveAnswer(BaseModel):
     participant_ids: list[uuid.UUID]
 
 
+@client_scopes(DATA_RIGHTS_SCOPE)
 def require_gateway(principal: CurrentPrincipal) -> Principal:
     """The gateway's own internal token, and nobody else's."""
     if (

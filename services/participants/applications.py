@@ -438,6 +438,7 @@ def withdraw_consent(session: Session, application: Application, purpose: Consen
 
 def withdraw_membership(session: Session, membership: Membership, reason: str | None) -> None:
     now = clock.now()
+    participant = session.get(Participant, membership.participant_id)
     membership.status, membership.status_reason, membership.updated_at = MembershipStatus.withdrawn, reason, now
     session.add(membership)
     session.flush()
@@ -451,6 +452,8 @@ def withdraw_membership(session: Session, membership: Membership, reason: str | 
             "participant_id": str(membership.participant_id),
             "membership_id": str(membership.id),
             "program_id": str(membership.program_id),
+            # Whose account loses the role (the gateway's participant roles, gateway/participant_roles.py).
+            "account_id": participant.account_id if participant is not None else None,
             "role": membership.role,
             "withdrawn_at": now.isoformat(),
         },

@@ -33,7 +33,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from servicekit.auth import CurrentPrincipal, Principal, require_roles
+from servicekit.auth import CurrentPrincipal, Principal, client_scopes, require_roles
 from servicekit.problems import ProblemError, forbidden, not_found
 from servicekit.tenancy import coordinates
 
@@ -53,6 +53,7 @@ def _hidden() -> ProblemError:
     return not_found("Institution")
 
 
+@client_scopes(INSTITUTIONS_READ_SCOPE)
 async def _directory_reader(principal: CurrentPrincipal) -> Principal:
     if principal.is_admin or INSTITUTIONS_READ_SCOPE in principal.scopes:
         return principal
@@ -65,6 +66,7 @@ def _report_reader(principal: Principal, institution_id: uuid.UUID) -> bool:
             and principal.tenant_id in (None, str(institution_id)))
 
 
+@client_scopes(INSTITUTIONS_READ_SCOPE, REPORTS_READ_SCOPE)
 async def _institution_viewer(institution_id: InstitutionId, principal: CurrentPrincipal) -> Principal:
     if (principal.is_admin or INSTITUTIONS_READ_SCOPE in principal.scopes or is_member(principal, institution_id)
             or _report_reader(principal, institution_id)):

@@ -2,6 +2,9 @@
 
 Only the SHA-256 of a token is stored. A reschedule bumps the event's SEQUENCE;
 a cancellation keeps the event with STATUS:CANCELLED so calendars remove it.
+A feed answers only while its owner's gateway account is active
+(``services.sessions.owners``): the route looks the token up (``feed_token``),
+asks, then renders.
 """
 
 from __future__ import annotations
@@ -56,10 +59,15 @@ def revoke(session: Session, who: Principal, token_id: object) -> None:
     session.flush()
 
 
-def render(session: Session, token: str) -> bytes:
+def feed_token(session: Session, token: str) -> CalendarToken:
+    """The live feed of this secret, or 404 (unknown and revoked alike)."""
     row = session.exec(select(CalendarToken).where(CalendarToken.token_hash == digest(token))).first()
     if row is None or row.revoked_at is not None:
         raise not_found("Calendar")
+    return row
+
+
+def render(session: Session, row: CalendarToken) -> bytes:
     dyads = session.exec(select(Dyad).where(Dyad.institution_id == row.institution_id,
                                             (Dyad.mentee_account_id == row.account_id) | (Dyad.mentor_account_id == row.account_id))).all()
     cal = Calendar()

@@ -28,6 +28,7 @@ from servicekit import clock
 from services.sessions import dyads, feedback, supervision
 from services.sessions.config import Settings
 from services.sessions.models import FeedCursor, HandledEvent, OutboxEvent
+from services.sessions.owners import ACCOUNTS_SCOPE, AccountStatuses
 from services.sessions import data_rights as sessions_data_rights
 from services.sessions.routers import router
 
@@ -92,7 +93,24 @@ async def sweep_loop(engine: Engine, stop: asyncio.Event, interval: float, sweep
             pass
 
 
-def create_app(settings: Settings | None = None, *, key_source: KeySource | None = None, engine: Engine | None = None) -> FastAPI:
+def account_statuses(settings: Settings) -> AccountStatuses:
+    """The gateway's answer on a calendar feed owner's account, asked with this
+    service's own client token (scope accounts:read); without a client identity
+    every feed answers 503 (fail closed, services.sessions.owners)."""
+    secret = settings.client_secret.get_secret_value()
+    tokens = None
+    if settings.client_id and secret:
+        from servicekit.service_auth import ServiceTokenProvider
+
+        tokens = ServiceTokenProvider(settings.token_url, settings.client_id, secret, [ACCOUNTS_SCOPE])
+    else:
+        log.warning("SESSIONS_CLIENT_ID/SECRET are not set: calendar feeds answer 503 (their owners' status cannot be checked)")
+    return AccountStatuses(settings.gateway_url, tokens, cache_seconds=settings.account_status_cache_seconds)
+
+
+def create_app(settings: Settings | None = None, *, key_source: KeySource | None = None, engine: Engine | None = None,
+               statuses: AccountStatuses | None = None) -> FastAPI:
+    """``statuses``: who answers whether a calendar feed's owner is active (tests pass their own)."""
     settings = settings or Settings()
     background: list[asyncio.Task[None]] = []
     stop = asyncio.Event()
@@ -117,7 +135,7 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
                 task.cancel()
         background.clear()
 
-    return create_service_app(
+    app = create_service_app(
         settings=settings,
         title="Aliada sessions service",
         description=DESCRIPTION,
@@ -128,3 +146,5 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
         on_shutdown=[halt],
         openapi_tags=TAGS,
     )
+    app.state.account_statuses = statuses if statuses is not None else account_statuses(settings)
+    return app

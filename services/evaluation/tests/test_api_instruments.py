@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from servicekit.testing import bearer
+
 from services.evaluation.analytics import BUILTIN
 
 
@@ -70,3 +72,25 @@ def test_key_filter_refuses_what_no_key_can_be(world):
         assert r.json()["errors"][0]["field"] == "query.key"
     r = world.http.get("/v1/instruments", params={"key": "soft-skills", "builtin": "true"}, headers=world.coordinator)
     assert [i["key"] for i in r.json()["items"]] == ["soft-skills"]
+
+
+def test_api_clients_read_no_instrument_whatever_their_scopes(world, mint):
+    """Finding 9 (issue 14): a client without scope read an institution's copy.
+    Instruments declare no client scope, so every client token gets 403
+    insufficient-scope (servicekit.auth gate_clients): a platform client, one of
+    the copy's institution, one with the admin role in its token, one holding
+    every other scope; the coordinator still reads it."""
+    source = world.builtin_id("soft-skills")
+    copy = world.http.post(f"/v1/instruments/{source}/copies", json={"key": "client-gate"}, headers=world.coordinator).json()
+    tid = str(world.institution_id)
+    clients = [
+        mint(sub="cli-a", scope="", client_id="cli-a"),
+        mint(sub="cli-b", tid=tid, scope="", client_id="cli-b"),
+        mint(sub="cli-c", tid=tid, roles=["admin"], scope="", client_id="cli-c"),
+        mint(sub="cli-d", tid=tid, scope="reports:read research:read training:write events:read", client_id="cli-d"),
+    ]
+    for token in clients:
+        for url in (f"/v1/instruments/{copy['id']}", f"/v1/instruments/{source}", "/v1/instruments"):
+            r = world.http.get(url, headers=bearer(token))
+            assert r.status_code == 403 and r.json()["type"].endswith("insufficient-scope"), (url, r.text)
+    assert world.http.get(f"/v1/instruments/{copy['id']}", headers=world.coordinator).status_code == 200

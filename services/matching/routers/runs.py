@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
+from servicekit.auth import allow_clients
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -95,6 +96,7 @@ def _outcomes(session: Any, institution_id: uuid.UUID, program_id: uuid.UUID) ->
     BASE + "/outcomes",
     response_model=MatchingOutcomes,
     operation_id="get_matching_outcomes",
+    dependencies=[allow_clients(access.REPORTS_READ_SCOPE)],
     summary="The program's matching outcomes for the report: the run's counts and pair scores, matches by status, "
     "matched mentors and mentees; no person named (coordinators; the evaluation service with reports:read)",
     responses=problem_responses(401, 403, 404, 422, 503),

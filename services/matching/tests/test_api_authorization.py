@@ -18,20 +18,21 @@ from services.matching.tests.conftest import Caller, World, fill_profiles, ok
 
 ROLES = ("admin", "coordinator", "other_coordinator", "member", "other_mentee", "client", "anonymous", "expired", "forged")
 
-# (method, path, body) → expected status per role, in ROLES order.
+# (method, path, body) → expected status per role, in ROLES order. The LMS client (training:write) is refused
+# by the client gate everywhere (403 insufficient-scope): no matching route declares that scope.
 MATRIX: dict[str, tuple[str, str, Any, tuple[int, ...]]] = {
-    "get_match": ("GET", "/v1/matching/matches/{m}", None, (200, 200, 404, 200, 404, 404, 401, 401, 401)),
+    "get_match": ("GET", "/v1/matching/matches/{m}", None, (200, 200, 404, 200, 404, 403, 401, 401, 401)),
     "list_program_matches": ("GET", "/v1/matching/programs/{p}/matches", None, (200, 200, 404, 403, 403, 403, 401, 401, 401)),
     "get_matching_settings": ("GET", "/v1/matching/programs/{p}/settings", None, (200, 200, 404, 403, 403, 403, 401, 401, 401)),
     "list_matching_runs": ("GET", "/v1/matching/programs/{p}/runs", None, (200, 200, 404, 403, 403, 403, 401, 401, 401)),
     "get_matching_run": ("GET", "/v1/matching/programs/{p}/runs/{r}", None, (200, 200, 404, 403, 403, 403, 401, 401, 401)),
     "list_matching_profiles": ("GET", "/v1/matching/programs/{p}/profiles", None, (200, 200, 404, 403, 403, 403, 401, 401, 401)),
-    "get_my_matching_profile": ("GET", "/v1/matching/programs/{p}/profiles/me", None, (404, 404, 404, 200, 200, 404, 401, 401, 401)),
+    "get_my_matching_profile": ("GET", "/v1/matching/programs/{p}/profiles/me", None, (404, 404, 404, 200, 200, 403, 401, 401, 401)),
     "explain_matching_pair": ("GET", "/v1/matching/programs/{p}/pairs/{e}/{t}/explanation", None, (200, 200, 404, 403, 403, 403, 401, 401, 401)),
-    "list_my_matches": ("GET", "/v1/matching/matches/mine", None, (200, 200, 200, 200, 200, 200, 401, 401, 401)),
-    "accept_match": ("POST", "/v1/matching/matches/{m}/accept", None, (403, 403, 404, 200, 404, 404, 401, 401, 401)),
-    "complete_match": ("POST", "/v1/matching/matches/{m}/completion", None, (409, 409, 404, 403, 404, 404, 401, 401, 401)),
-    "list_match_substitutes": ("GET", "/v1/matching/matches/{m}/substitutes", None, (409, 409, 404, 403, 404, 404, 401, 401, 401)),
+    "list_my_matches": ("GET", "/v1/matching/matches/mine", None, (200, 200, 200, 200, 200, 403, 401, 401, 401)),
+    "accept_match": ("POST", "/v1/matching/matches/{m}/accept", None, (403, 403, 404, 200, 404, 403, 401, 401, 401)),
+    "complete_match": ("POST", "/v1/matching/matches/{m}/completion", None, (409, 409, 404, 403, 404, 403, 401, 401, 401)),
+    "list_match_substitutes": ("GET", "/v1/matching/matches/{m}/substitutes", None, (409, 409, 404, 403, 404, 403, 401, 401, 401)),
     "create_rematch": ("POST", "/v1/matching/programs/{p}/rematches", "rematch", (409, 409, 404, 403, 403, 403, 401, 401, 401)),
     "list_internal_events": ("GET", "/internal/events", None, (403, 403, 403, 403, 403, 403, 401, 401, 401)),
 }
@@ -90,6 +91,6 @@ def test_dissolution_by_the_other_dyad_or_another_institution_is_404(published: 
     body = {"reason": "not a good fit"}
     assert c["other_mentee"].post(url, json=body).status_code == 404
     assert c["other_coordinator"].post(url, json=body).status_code == 404
-    assert c["client"].post(url, json=body).status_code == 404
+    assert c["client"].post(url, json=body).status_code == 403  # the client gate (servicekit.auth)
     assert c["member"].post(url, json={"reason": ""}).json()["errors"][0]["field"] == "body.reason"
     assert ok(c["coordinator"].post(url, json={"reason": "lack of rapport after the third meeting"}))["dissolved_by"] == "coordinator"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from servicekit.auth import CurrentPrincipal
+from servicekit.auth import CurrentPrincipal, allow_clients
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -331,6 +331,7 @@ def expire_invitations(program_id: ProgramId, who: CurrentPrincipal, session: Se
     "/programs/{program_id}/funnel",
     response_model=FunnelPublic,
     operation_id="get_funnel",
+    dependencies=[allow_clients(access.REPORTS_READ_SCOPE)],
     summary="The program's funnel: counts per status and per role (coordinators, admin; the evaluation service with reports:read)",
     description="Stages count who ever reached them (applied, accepted, invited, confirmed, trained, completed).",
     tags=[FUNNEL],
@@ -485,6 +486,7 @@ def delete_identity(application_id: ApplicationId, who: CurrentPrincipal, sessio
     "/programs/{program_id}/matching-identity",
     response_model=Page[MatchingIdentity],
     operation_id="list_matching_identity",
+    dependencies=[allow_clients(access.IDENTITY_READ_SCOPE)],
     summary="Identity data of members who consent to its use in matching (the matching service: scope identity:read)",
     description="Coordinators and admins get 403: identity data serves matching only, and only with her consent.",
     tags=[IDENTITY],
@@ -504,6 +506,7 @@ def list_matching_identity(
     "/programs/{program_id}/research-roster",
     response_model=Page[ResearchMember],
     operation_id="list_research_roster",
+    dependencies=[allow_clients(access.RESEARCH_READ_SCOPE)],
     summary="Current members who consent to research, with career stage, STEM field and quote consent "
     "(the evaluation service: scope research:read; coordinators, admin)",
     description=(

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from servicekit.auth import CurrentPrincipal
+from servicekit.auth import CurrentPrincipal, allow_clients
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -63,6 +63,7 @@ def create_program(
     "/institutions/{institution_id}/programs",
     response_model=Page[ProgramPublic],
     operation_id="list_programs",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="List an institution's programs (coordinators: all; a person: those she is a member of)",
     description="Integration clients with scope `training:write` of the institution see all of them.",
     tags=[PROGRAMS],
@@ -89,6 +90,7 @@ def list_programs(
     "/programs/{program_id}",
     response_model=ProgramPublic,
     operation_id="get_program",
+    dependencies=[allow_clients(access.REPORTS_READ_SCOPE)],
     summary="Get a program (the institution's coordinators, admin, its members; the evaluation service with reports:read)",
     tags=[PROGRAMS],
     responses=problem_responses(401, 403, 404, 422),

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
-from servicekit.auth import CurrentPrincipal
+from servicekit.auth import CurrentPrincipal, allow_clients
 from servicekit.db import SessionDep
 from servicekit.problems import problem_responses
 
@@ -34,6 +34,7 @@ PATH = "/institutions/{institution_id}/provisioned-participants/{account_id}"
     PATH,
     response_model=ParticipantPublic,
     operation_id="provision_participant",
+    dependencies=[allow_clients(provisioning.PROVISIONING_SCOPE)],
     summary="Create or update the profile of a provisioned account (SCIM clients of the institution, admin)",
     description="Idempotent. 201 when the profile was created, 200 when it was updated. An absent external id "
     "is kept, `null` clears it; one held by another participant of the institution is a 409 naming the field.",
@@ -59,6 +60,7 @@ def provision_participant(
     status_code=status.HTTP_204_NO_CONTENT,
     response_model=None,
     operation_id="delete_provisioned_participant",
+    dependencies=[allow_clients(provisioning.PROVISIONING_SCOPE)],
     summary="Delete the profile of a deprovisioned account that never took part in a program",
     description="409 when she has a membership: her profile is kept with her program records.",
     responses=problem_responses(401, 403, 404, 409, 422),

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 
-from servicekit.auth import CurrentPrincipal
+from servicekit.auth import CurrentPrincipal, allow_clients
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -68,6 +68,7 @@ def create_training_module(
     "/programs/{program_id}/training-modules",
     response_model=Page[TrainingModulePublic],
     operation_id="list_training_modules",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="List a program's training modules (coordinators, admin, its members, training:write clients)",
     tags=[TRAINING],
     responses=problem_responses(400, 401, 403, 404, 422),
@@ -84,6 +85,7 @@ def list_training_modules(
     "/training-modules/{module_id}",
     response_model=TrainingModulePublic,
     operation_id="get_training_module",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="Get a training module (coordinators, admin, the program's members, training:write clients)",
     tags=[TRAINING],
     responses=problem_responses(401, 403, 404, 422),
@@ -114,6 +116,7 @@ def update_training_module(
     status_code=status.HTTP_201_CREATED,
     response_model=CompletionPublic,
     operation_id="record_completion",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="Record that a member completed a module (coordinators, admin, clients with scope training:write)",
     description=(
         "Idempotent: a member completes a module once, and `external_id` names one completion in the "
@@ -148,6 +151,7 @@ def record_completion(
     "/training-modules/{module_id}/completions",
     response_model=Page[CompletionPublic],
     operation_id="list_completions",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="List a module's completions (coordinators, admin, clients with scope training:write)",
     tags=[TRAINING],
     responses=problem_responses(400, 401, 403, 404, 422),
@@ -164,6 +168,7 @@ def list_completions(
     "/training-modules/{module_id}/completions/{completion_id}",
     response_model=CompletionPublic,
     operation_id="get_completion",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="Get one completion (coordinators, admin, clients with scope training:write)",
     tags=[TRAINING],
     responses=problem_responses(401, 403, 404, 422),
@@ -178,6 +183,7 @@ def get_completion(module_id: ModuleId, completion_id: CompletionId, who: Curren
     "/programs/{program_id}/training-stats",
     response_model=TrainingStats,
     operation_id="get_training_stats",
+    dependencies=[allow_clients(access.REPORTS_READ_SCOPE)],
     summary="Cohort training statistics: completion rate, median and spread of days to completion (coordinators, admin; "
     "the evaluation service with reports:read)",
     description="Days run from the start of the training phase to each trained member's last required completion.",

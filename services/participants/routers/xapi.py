@@ -12,12 +12,12 @@ from fastapi import APIRouter, Body, Header, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from servicekit.auth import CurrentPrincipal
+from servicekit.auth import CurrentPrincipal, allow_clients
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.problems import FieldError, ProblemError, problem_responses
 
-from services.participants import training, xapi
+from services.participants import access, training, xapi
 from services.participants.dependencies import CoordinatorOf, InstitutionId
 from services.participants.models import IdempotencyRecord
 from services.participants.routers.common import CREATED, location, replayed
@@ -71,6 +71,7 @@ def _versioned(response: Response) -> None:
     "/xapi/statements",
     response_model=list[uuid.UUID],
     operation_id="store_xapi_statements",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="Store xAPI statements: completed, passed, attended (LMS clients with training:write, coordinators, admin)",
     description=(
         "A subset of the xAPI statements resource (xAPI 1.0.3 and 2.0): one statement or an array of at most "
@@ -120,6 +121,7 @@ def store_xapi_statements(
     "/xapi/about",
     response_model=XapiAbout,
     operation_id="get_xapi_about",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="The xAPI versions this endpoint accepts (anyone signed in)",
     tags=[XAPI],
     responses=problem_responses(401),
@@ -134,6 +136,7 @@ def get_xapi_about(_who: CurrentPrincipal, response: Response) -> Any:
     status_code=status.HTTP_201_CREATED,
     response_model=CompletionPublic,
     operation_id="record_lms_completion",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="Record a completion from a plain LMS webhook (LMS clients with training:write, coordinators, admin)",
     description=(
         "For an LMS that does not speak xAPI: `{external_id, module, completed_at, verb}`, where `external_id` is "
@@ -183,6 +186,7 @@ def put_xapi_settings(
     "/institutions/{institution_id}/xapi-settings",
     response_model=XapiSettingsPublic,
     operation_id="get_xapi_settings",
+    dependencies=[allow_clients(access.TRAINING_WRITE_SCOPE)],
     summary="The institution's xAPI settings (coordinators, admin, its clients with training:write)",
     tags=[XAPI],
     responses=problem_responses(401, 403, 404, 422),

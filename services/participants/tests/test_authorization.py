@@ -7,7 +7,10 @@ token's institution and account and on the data: an applicant's application
 is hers by account id, a participant sees a program through her membership
 rows, a token's role alone ("mentee" without a membership) opens nothing.
 A refused request writes nothing, and no answer carries another
-institution's records.
+institution's records. API clients meet the deny-by-default gate first
+(servicekit.auth ``gate_clients``): on a route that declares none of a client's
+scopes the answer is 403 ``insufficient-scope`` whatever the table says
+(``expected``); the table's client columns hold where a declared scope lets it in.
 
 The world (two institutions; in A, programs with applications in every
 state the endpoints need, two members of the main program, one of another,
@@ -19,12 +22,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from servicekit.auth import declared_client_scopes
 from servicekit.testing import Mint
 
 from services.participants.tests.conftest import (
@@ -445,6 +451,36 @@ EXPECTED = {
     for op, row in _TABLE.items()
 }
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id", "errors", "current_status"}
+# The scopes of each client column.
+CLIENT_SCOPES = {
+    "lms_client": {"training:write"}, "matching_client": {"identity:read", "events:read"}, "scopeless_client": set(),
+    "reader": {"institutions:read"}, "events_client": {"events:read"},
+}
+
+
+@cache
+def declared() -> dict[str, frozenset[str]]:
+    """operationId -> the scopes the route declares for API clients."""
+    from services.participants.config import Settings
+    from services.participants.main import create_app
+
+    app = create_app(Settings(database_url="sqlite://", log_level="WARNING"))
+    return {
+        context.original_route.operation_id or context.original_route.name: declared_client_scopes(context.original_route)
+        for context in iter_route_contexts(app.routes)
+        if isinstance(context.original_route, APIRoute)
+    }
+
+
+def gated(operation: str, scopes: set[str], code: int) -> int:
+    """What a client holding ``scopes`` gets: 403 from the gate unless the route declares one of them
+    (public routes authenticate no one: no gate)."""
+    return code if operation in PUBLIC_OPERATIONS or declared()[operation] & scopes else 403
+
+
+def expected(operation: str, role: str) -> int:
+    code = EXPECTED[operation][role]
+    return gated(operation, CLIENT_SCOPES[role], code) if role in CLIENT_SCOPES else code
 
 
 def test_the_matrix_covers_every_route_and_role(app: Any) -> None:
@@ -485,10 +521,10 @@ def test_authorization_matrix(operation: str, role: str, matrix_world: MatrixWor
 
     response = _request(caller, method, _fill(template, ids), body, ids)
 
-    expected = EXPECTED[operation][role]
+    code = expected(operation, role)
     if writes and response.status_code < 400:
         _state["dirty"] = True
-    assert response.status_code == expected, response.text
+    assert response.status_code == code, response.text
     if response.status_code >= 400:
         assert response.headers["content-type"] == "application/problem+json"
         assert set(response.json()) <= PROBLEM_KEYS, "a refusal carries no records"

@@ -16,6 +16,7 @@ from services.participants.tests.test_authorization import (  # noqa: F401  (fix
     ENDPOINTS,
     EXPECTED,
     MatrixWorld,
+    gated,
     _clean_tables,
     _fill,
     _request,
@@ -35,7 +36,9 @@ def test_reports_read_opens_only_the_report_inputs(matrix_world: MatrixWorld, ht
     before = snapshot(engine)
     for operation, (method, template, body) in ENDPOINTS.items():
         response = _request(evaluation, method, _fill(template, ids), body, ids)
-        expected = 200 if operation in REPORT_INPUTS else OWN_SCOPE_OF_MATCHING.get(operation, EXPECTED[operation]["matching_client"])
+        expected = 200 if operation in REPORT_INPUTS else gated(
+            operation, {"reports:read"}, OWN_SCOPE_OF_MATCHING.get(operation, EXPECTED[operation]["matching_client"])
+        )
         assert response.status_code == expected, (operation, response.text)
         if operation in REPORT_INPUTS:
             field, key = IDS_OF.get(operation, ("program_id", "p"))

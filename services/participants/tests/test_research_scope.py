@@ -11,6 +11,7 @@ from services.participants.tests.test_authorization import (  # noqa: F401  (fix
     ENDPOINTS,
     EXPECTED,
     MatrixWorld,
+    gated,
     _clean_tables,
     _fill,
     _request,
@@ -26,9 +27,9 @@ def test_research_read_opens_only_the_roster(matrix_world: MatrixWorld, http: Te
         response = _request(research, method, _fill(template, ids), body, ids)
         # refused like any platform client holding a scope the route does not take (the matching service's client),
         # except where that client's own scope opens the route
-        expected = {"list_research_roster": 200, "list_matching_identity": 403, "list_internal_events": 403}.get(
-            operation, EXPECTED[operation]["matching_client"]
-        )
+        expected = gated(operation, {"research:read"}, {
+            "list_research_roster": 200, "list_matching_identity": 403, "list_internal_events": 403
+        }.get(operation, EXPECTED[operation]["matching_client"]))
         assert response.status_code == expected, (operation, response.text)
     assert snapshot(engine) == before, "the research client wrote something"
     roster = research.get(f"/v1/programs/{ids['p']}/research-roster").json()["items"]

@@ -324,7 +324,7 @@ def test_who_may_import(
     url = f"{base(world)}/{job['id']}"
     lms = Caller(http, mint(sub="client-lms", tid=world.a["id"], scope="training:write", client_id="lms"), "lms")
     mentor = Caller(http, mint(sub="mentor-a", tid=world.a["id"], roles=["mentor"]), "mentor")
-    expected = {mentor: 403, mentee: 403, other_coordinator: 404, scopeless_client: 404, lms: 404, anonymous: 401, expired: 401, forged: 401}
+    expected = {mentor: 403, mentee: 403, other_coordinator: 404, scopeless_client: 403, lms: 403, anonymous: 401, expired: 401, forged: 401}
     for caller, code in expected.items():
         assert upload(caller, world, csv_text([person(2)])).status_code == code, caller
         assert caller.get(url).status_code == code, caller

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlmodel import select
 
+from servicekit.auth import allow_clients
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
 from servicekit.types import Instant
 from servicekit.problems import field_problem, problem_responses
@@ -78,6 +79,7 @@ def get_program_statistics(program_id: ProgramId, who: CurrentPrincipal, session
 
 
 @router.get("/programs/{program_id}/outcomes", response_model=ProgramOutcomesOut, operation_id="get_program_outcomes",
+            dependencies=[allow_clients(access.REPORTS_READ_SCOPE)],
             summary="Per-dyad outcomes for the program report: verified (confirmed milestones), self-reported and perceived "
                     "objective achievement, milestones, rapport, meetings held of scheduled, feedback on time and late (with "
                     "each delay), status and risk; no person named, no comment or evidence given (coordinators; the "

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Path, Request, Response
 
-from servicekit.problems import problem_responses
+from servicekit.problems import not_found, problem_responses
 
 from services.sessions import access, calendar_feed, meetings, supervision
 from services.sessions.dependencies import CurrentPrincipal, MeetingId, SessionDep
@@ -47,10 +48,16 @@ def revoke_calendar_token(token_id: TokenId, who: CurrentPrincipal, session: Ses
 @router.get("/calendar/{token}.ics", operation_id="get_calendar_feed", response_class=Response,
             summary="A participant's iCalendar feed (public: the token in the URL is the secret)",
             responses={200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "RFC 5545 calendar"},
-                       **problem_responses(404, 422)})
-def get_calendar_feed(token: Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")], session: SessionDep) -> Response:
-    return Response(calendar_feed.render(session, token), media_type="text/calendar; charset=utf-8",
-                    headers={"Cache-Control": "private, max-age=300"})
+                       **problem_responses(404, 422, 503)})
+async def get_calendar_feed(token: Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")],
+                            request: Request, session: SessionDep) -> Response:
+    """404 as for an unknown feed once the owner's account is suspended or gone; 503 while the gateway
+    cannot say (services.sessions.owners: fail closed)."""
+    row = await anyio.to_thread.run_sync(calendar_feed.feed_token, session, token)
+    if not await request.app.state.account_statuses.is_active(row.account_id):
+        raise not_found("Calendar")
+    body = await anyio.to_thread.run_sync(calendar_feed.render, session, row)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers={"Cache-Control": "private, max-age=300"})
 
 
 @router.get("/{meeting_id:uuid}", response_model=MeetingPublic, operation_id="get_meeting",

@@ -33,6 +33,7 @@ from services.sessions.config import Settings
 from services.sessions.db import migrate
 from services.sessions.main import create_app
 from services.sessions.models import Base, OutboxEvent
+from services.sessions.owners import AccountStatuses
 
 WEEKDAYS_MORNING = [{"weekday": d, "start": "09:00", "end": "13:00"} for d in range(5)]
 
@@ -56,9 +57,46 @@ def sessions_settings(database_url: str, **over: Any) -> Settings:
                     log_level="WARNING", **over)
 
 
+class FakeGateway:
+    """The gateway's account-status answers (``/internal/accounts/{id}/status``) over an
+    in-process transport: every account is active unless ``suspended`` holds it; ``down``
+    makes every call fail as an unreachable gateway would. ``asked`` counts the calls."""
+
+    def __init__(self) -> None:
+        self.suspended: set[str] = set()
+        self.down = False
+        self.asked = 0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.asked += 1
+        if self.down:
+            raise httpx.ConnectError("gateway down", request=request)
+        assert request.headers["authorization"] == "Bearer svc-sessions-token"
+        account_id = request.url.path.split("/")[3]
+        return httpx.Response(200, json={"account_id": account_id,
+                                         "status": "suspended" if account_id in self.suspended else "active"})
+
+    def reset(self) -> None:
+        self.suspended.clear()
+        self.down = False
+        self.asked = 0
+
+
+class StaticTokens:
+    async def token(self) -> str:
+        return "svc-sessions-token"
+
+
 @pytest.fixture(scope="session")
-def app(database_url: str, engine: Engine, key_source: Any) -> FastAPI:
-    return create_app(sessions_settings(database_url), key_source=key_source, engine=engine)
+def fake_gateway() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, engine: Engine, key_source: Any, fake_gateway: FakeGateway) -> FastAPI:
+    statuses = AccountStatuses("http://gateway.test", StaticTokens(), cache_seconds=0,
+                               client=httpx.AsyncClient(transport=httpx.MockTransport(fake_gateway.handle)))
+    return create_app(sessions_settings(database_url), key_source=key_source, engine=engine, statuses=statuses)
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +106,9 @@ def http(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture(autouse=True)
-def _clean(engine: Engine) -> Iterator[None]:
+def _clean(engine: Engine, fake_gateway: FakeGateway) -> Iterator[None]:
     yield
+    fake_gateway.reset()
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(delete(table))

@@ -72,7 +72,7 @@ def test_matrix(world: Any, frozen: Any, signing_key: Any) -> None:
         r = world.http.get(f"/v1/dyads/{dyad.id}", headers=bearer(forged[name]))
         assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json", name
     client = world.caller("lms", sub="client-lms", tid=inst.id, roles=[], scope="events:read", client_id="lms")
-    assert client.get(f"/v1/dyads/{dyad.id}").status_code == 404
+    assert client.get(f"/v1/dyads/{dyad.id}").status_code == 403  # the client gate: dyads declare no client scope
     assert client.get("/internal/events").status_code == 200
     assert dyad.mentee.get("/internal/events").status_code == 403
 

@@ -191,7 +191,7 @@ def test_who_reads_supervision(world: Any, frozen: Any, signing_key: Any) -> Non
     client = world.caller("lms", sub="client-lms", tid=inst.id, roles=[], scope="events:read", client_id="lms")
     for url in reads[:3]:
         assert client.get(url).status_code == 403, url
-    assert client.get(reads[3]).status_code == 404  # a dyad is visible to its members and coordinators only
+    assert client.get(reads[3]).status_code == 403  # the client gate: no dyad route declares a client scope
     assert client.put(put[0], json=put[1]).status_code == 403
     forged = attack_tokens(signing_key)
     for url in reads:

@@ -156,11 +156,16 @@ def test_roles_tenants_and_tokens(world: Any, engine: Any, frozen: Any, started:
     ]
     before = snapshot(engine)
     # Another dyad's members, another institution's coordinator and members, evaluators and clients: as if it did not exist.
-    for caller in (stranger.mentee, stranger.mentor, far.mentee, elsewhere.coordinator, evaluator, report_client, tenant_client):
+    for caller in (stranger.mentee, stranger.mentor, far.mentee, elsewhere.coordinator, evaluator):
         for url in reads:
             assert caller.get(url).status_code == 404, (caller.name, url)
         for method, url, body in writes:
             assert caller.request(method, url, json=body).status_code == 404, (caller.name, url)
+    for caller in (report_client, tenant_client):  # the client gate: milestones declare no client scope
+        for url in reads:
+            assert caller.get(url).status_code == 403, (caller.name, url)
+        for method, url, body in writes:
+            assert caller.request(method, url, json=body).status_code == 403, (caller.name, url)
     # Wrong role in the dyad: only the mentee plans and reports; only her mentor or a coordinator reviews.
     for caller in (dyad.mentor, inst.coordinator):
         for method, url, body in writes[:3]:
