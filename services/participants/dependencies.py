@@ -35,7 +35,7 @@ from fastapi import Depends, Path
 
 from servicekit.auth import CurrentPrincipal, Principal, client_scopes, require_roles
 from servicekit.problems import ProblemError, forbidden, not_found
-from servicekit.tenancy import coordinates
+from servicekit.tenancy import client_with, coordinates
 
 INSTITUTIONS_READ_SCOPE = "institutions:read"
 REPORTS_READ_SCOPE = "reports:read"
@@ -60,16 +60,10 @@ async def _directory_reader(principal: CurrentPrincipal) -> Principal:
     raise forbidden(f"Listing institutions needs the admin role or scope {INSTITUTIONS_READ_SCOPE}")
 
 
-def _report_reader(principal: Principal, institution_id: uuid.UUID) -> bool:
-    """The evaluation service's own client reading the institution a program report is about."""
-    return (principal.is_client and REPORTS_READ_SCOPE in principal.scopes
-            and principal.tenant_id in (None, str(institution_id)))
-
-
 @client_scopes(INSTITUTIONS_READ_SCOPE, REPORTS_READ_SCOPE)
 async def _institution_viewer(institution_id: InstitutionId, principal: CurrentPrincipal) -> Principal:
     if (principal.is_admin or INSTITUTIONS_READ_SCOPE in principal.scopes or is_member(principal, institution_id)
-            or _report_reader(principal, institution_id)):
+            or client_with(principal, REPORTS_READ_SCOPE, institution_id)):  # the evaluation service's client
         return principal
     raise _hidden()
 
