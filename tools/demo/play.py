@@ -604,6 +604,8 @@ class Demo:
         dyad.dissolved_on = self.today()
         self.c.post(f"/v1/matching/matches/{dyad.id}/dissolution", {
             "reason": "Falta de afinidad: dejaron de reunirse después de la tercera reunión"})  # fmt: skip
+        # Sessions hears match.dissolved on matching's feed; the simulated days must not run on before it has.
+        wait_for(lambda: self.c.get(f"/v1/dyads/{dyad.id}")["status"] == "dissolved", "sessions to end the dissolved dyad")
         memberships = self.c.get(f"/v1/programs/{pid}/memberships", params={"limit": 100})["items"]
         for membership in memberships:
             if membership["participant_id"] in (dyad.mentee.participant_id, dyad.mentor.participant_id):

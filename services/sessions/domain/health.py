@@ -35,6 +35,10 @@ existed then (``DyadActivity.as_of``):
   is late, counted from the first meeting on or after its date (at most one
   meeting interval after it: a pair reports milestones at its meetings).
 
+Once a dyad's schedule is over (``schedule_over``: its last planned meeting
+is behind it) meeting_gap, silence, progress_stalled and milestone_overdue are
+not measured: they would only say that the schedule ended.
+
 The norm (``program_norms``): for every signal, the program's distribution at
 that moment over its active dyads (or members), and its *usual upper level*
 ``q3 + norm_fence * (q3 - q1)`` (Tukey's fence; ``norm_far_fence`` for red).
@@ -335,6 +339,14 @@ def reportable_from(due_on: date, meetings: Sequence[Meeting], per: float) -> da
     return min(min(after, default=cap), cap)
 
 
+def schedule_over(meetings: Sequence[Meeting], now: datetime) -> bool:
+    """The dyad's last planned meeting is behind it: every meeting both was
+    planned and now stands before ``now`` (a meeting cancelled early still
+    counts at its planned time, so a pair that cancels the rest of its
+    schedule is not "over")."""
+    return bool(meetings) and all(m.planned_start <= now and m.start <= now for m in meetings)
+
+
 def _days(delta: timedelta) -> float:
     return max(delta.total_seconds(), 0.0) / DAY
 
@@ -491,6 +503,13 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
     late_milestones = [(today - start).days for s in activity.milestones
                        if s.reported_at is None and (start := reportable_from(s.due_on, meetings, per)) < today]
     milestone_overdue = float(max(late_milestones)) if late_milestones else None
+
+    if schedule_over(meetings, now):
+        # Its last planned meeting is behind it: time since the last meeting, silence, stalled progress and
+        # milestones never reported are the end of the schedule, not a relationship going quiet. What is left to
+        # do shows in its outcomes; meetings not held, ratings, one-sided meetings and late forms still count.
+        gap, stalled, milestone_overdue = None, None, None
+        silence = {}
 
     return Signals(
         interval_days=per, planned_to_date=len(due), held=sum(due), missed_streak=streak if due else None,

@@ -308,11 +308,39 @@ def test_a_milestone_waiting_for_the_next_session_is_not_late(interval_days: int
     assert h.signals.milestone_overdue_days == 20 and h.status is Health.GREEN
     h = assess(d.activity(), d.planned(2) + 29 * DAY)
     assert signals(h) >= {("milestone_overdue", "amber", None)}
-    # Nothing planned after its date (the schedule ran out): lateness counts one interval after it.
-    stopped = Dyad("stopped", interval=every, count=2)
-    stopped.held(0).held(1).milestone(stopped.planned(1) + 5 * DAY)
-    at = stopped.planned(1) + 5 * DAY + every + 10 * DAY
-    assert assess(stopped.activity(), at).signals.milestone_overdue_days == 10
+    # Its next sessions moved far away: lateness counts one interval after its date at the latest.
+    stalling = Dyad("stalling", interval=every, count=6)
+    stalling.held(0).held(1).milestone(stalling.planned(1) + 5 * DAY)
+    for k in range(2, 6):
+        stalling.moved(k, 1, step=3 * every)
+    at = stalling.planned(1) + 5 * DAY + every + 10 * DAY
+    assert assess(stalling.activity(), at).signals.milestone_overdue_days == 10
+
+
+def test_after_the_last_planned_meeting_the_end_of_the_schedule_is_not_a_warning() -> None:
+    """Past its last planned meeting, a pair's quiet, its stalled objective and a milestone it
+    never reported say that the schedule ended; a last meeting not held still counts."""
+    done = Dyad("done", count=4)
+    for k in range(4):
+        done.held(k)
+    done.milestone(done.planned(3) + 2 * DAY).objective((T0, 0.0), (T0 + WEEK, 40.0))
+    later = done.planned(3) + 8 * WEEK
+    s = assess(done.activity(), later).signals
+    assert (s.meeting_gap_days, s.silence_days, s.progress_stalled_days, s.milestone_overdue_days) == (None, {}, None, None)
+    assert assess(done.activity(), later).status is Health.GREEN
+    missed = Dyad("missed-last", count=4)
+    for k in range(3):
+        missed.held(k)
+    missed.ended_as(3, "no_show", by="mentor")
+    assert assess(missed.activity(), missed.planned(3) + 3 * DAY).signals.missed_streak == 1
+    # Cancelling the rest of the schedule early is not an end: the planned dates still lie ahead.
+    quitting = Dyad("quitting", count=6)
+    for k in range(2):
+        quitting.held(k)
+    for k in range(2, 6):
+        quitting.ended_as(k, "cancelled", by="mentee", at=-(k - 1) * WEEK)  # all cancelled right after meeting 1
+    s = assess(quitting.activity(), quitting.planned(2) + 2 * DAY).signals
+    assert s.silence_days != {} and s.meeting_gap_days is not None
 
 
 # -- norms: usual levels, floors and ceilings ---------------------------------------------------------------------
