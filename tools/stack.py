@@ -108,15 +108,23 @@ class Stack:
         return env
 
     def migrate(self) -> None:
-        for app in APPS:
-            subprocess.run(
-                [sys.executable, "-m", app.package, "migrate"],
-                cwd=REPO,
-                env=self.env_for(app),
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
+        """Each app migrates its own database; the five run side by side."""
+        running = [
+            (app, subprocess.Popen([sys.executable, "-m", app.package, "migrate"], cwd=REPO, env=self.env_for(app),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+            for app in APPS
+        ]  # fmt: skip
+        failed = []
+        for app, proc in running:
+            try:
+                out, _ = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+            if proc.returncode != 0:
+                failed.append(f"{app.name} (exit {proc.returncode}):\n{out.decode(errors='replace')[-2000:]}")
+        if failed:
+            raise RuntimeError("migrations failed: " + "\n".join(failed))
 
     def start(self, timeout: float = 60.0) -> None:
         for app in APPS:
