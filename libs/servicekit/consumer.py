@@ -22,8 +22,10 @@ and runs ``FeedConsumer(...).run(stop, interval)`` from its lifespan.
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -38,6 +40,16 @@ from servicekit.service_auth import ServiceTokenProvider
 log = logging.getLogger("servicekit.consumer")
 
 Handler = Callable[[Session, EventOut], None]
+
+
+def event_uuid(value: Any) -> uuid.UUID | None:
+    """An id read from an event (its tenant, a payload field), or None when it is
+    missing or malformed: a handler then changes nothing rather than failing (a
+    failing handler would hold back every event after it)."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 class FeedCursorBase(SQLModel):
