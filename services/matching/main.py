@@ -5,7 +5,6 @@ the participants feed consumer: ``participant.withdrawn`` dissolves her live mat
 in that program (services.matching.withdrawals). Safe on several replicas.
 """
 
-import asyncio
 import logging
 
 import httpx
@@ -15,7 +14,7 @@ from sqlalchemy.engine import Engine
 from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
-from servicekit.consumer import FeedConsumer
+from servicekit.consumer import Background, FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import EVENTS_SCOPE, feed_router
 
@@ -75,23 +74,16 @@ def create_app(
     identity_tokens: object | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    background: list[asyncio.Task[None]] = []
-    stop = asyncio.Event()
+    background = Background()
 
     async def start(app: FastAPI) -> None:
         consumer = make_consumer(settings, app.state.engine)
         app.state.consumer = consumer
         if consumer is not None:
-            background.append(asyncio.create_task(consumer.run(stop, settings.feed_poll_seconds)))
+            background.start(consumer.run(background.stop, settings.feed_poll_seconds))
 
     async def close(app: FastAPI) -> None:
-        stop.set()
-        for task in background:
-            try:
-                await asyncio.wait_for(task, timeout=10)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
-        background.clear()
+        await background.halt()
         await app.state.participants.aclose()
 
     app = create_service_app(
