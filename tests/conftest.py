@@ -21,7 +21,7 @@ def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
             # the per-address limit itself is tested in gateway/tests.
             "GATEWAY_TOKEN_RATE_LIMIT_PER_IP": "100000/minute",
             # Consumers poll their sources often, so journeys need not wait.
-            "SESSIONS_FEED_POLL_SECONDS": "0.5", "EVALUATION_FEED_POLL_SECONDS": "0.5",
+            "SESSIONS_FEED_POLL_SECONDS": "0.5", "EVALUATION_FEED_POLL_SECONDS": "0.5", "MATCHING_FEED_POLL_SECONDS": "0.5",
             "GATEWAY_PARTICIPANT_ROLES_POLL_SECONDS": "0.3",
             # Webhook receivers of the tests listen on loopback (refused in
             # production); short polls and backoff so deliveries need no wait.

@@ -18,7 +18,8 @@ from pathlib import Path
 
 # Which service calls what on its own behalf, with the narrowest scopes.
 SERVICE_SCOPES = {
-    "matching": ["identity:read"],
+    # Consented identity data; the participants feed (a withdrawal ends her matches).
+    "matching": ["identity:read", "events:read"],
     # The matching feed; whether a calendar feed's owner is still an active account.
     "sessions": ["events:read", "accounts:read"],
     # The program report's inputs (aggregates, pseudonymous dyads), read after evaluation authorized its caller;

@@ -17,13 +17,16 @@ A service declares the two tables on its own base::
     class FeedCursor(FeedCursorBase, Base, table=True): pass
     class HandledEvent(HandledEventBase, Base, table=True): pass
 
-and runs ``FeedConsumer(...).run(stop, interval)`` from its lifespan.
+and runs ``FeedConsumer(...).run(stop, interval)`` from its lifespan, with
+``Background`` (which also runs its other loops, such as sweeps).
 """
 
 import asyncio
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -38,6 +41,16 @@ from servicekit.service_auth import ServiceTokenProvider
 log = logging.getLogger("servicekit.consumer")
 
 Handler = Callable[[Session, EventOut], None]
+
+
+def event_uuid(value: Any) -> uuid.UUID | None:
+    """An id read from an event (its tenant, a payload field), or None when it is
+    missing or malformed: a handler then changes nothing rather than failing (a
+    failing handler would hold back every event after it)."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 class FeedCursorBase(SQLModel):
@@ -145,3 +158,26 @@ class FeedConsumer:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except TimeoutError:
                 pass
+
+
+class Background:
+    """The loops a service's lifespan runs (feed consumers, sweeps). Each loop runs
+    until ``stop`` is set; ``halt`` sets it and gives each ``timeout`` seconds to
+    finish its round before cancelling it."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.stop = asyncio.Event()
+        self.timeout = timeout
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, loop: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(loop))
+
+    async def halt(self) -> None:
+        self.stop.set()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=self.timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        self._tasks.clear()

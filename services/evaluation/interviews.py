@@ -77,6 +77,7 @@ from sqlmodel import Session, select
 
 from servicekit import clock
 from servicekit.auth import Principal
+from servicekit.consumer import event_uuid
 from servicekit.outbox import EventOut
 from servicekit.pagination import paginate
 from servicekit.problems import FieldError, ProblemError, conflict, field_problem, forbidden, not_found
@@ -867,24 +868,17 @@ def withdraw_quotes(session: Session, institution_id: uuid.UUID, application_id:
     return len(rows)
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 def handle(session: Session, event: EventOut) -> None:
     """The participants feed's handler (servicekit.consumer.FeedConsumer): consent withdrawals and erasures.
     Other events, and events without a well-formed institution or id, change nothing (and never block the feed)."""
-    institution_id = _uuid(event.tenant_id)
+    institution_id = event_uuid(event.tenant_id)
     payload = event.payload
     if institution_id is None:
         return
-    if event.type == "consent.withdrawn" and (application_id := _uuid(payload.get("application_id"))) is not None:
+    if event.type == "consent.withdrawn" and (application_id := event_uuid(payload.get("application_id"))) is not None:
         if payload.get("purpose") == "research":
             withdraw_research(session, institution_id, application_id)
         elif payload.get("purpose") == "quotes":
             withdraw_quotes(session, institution_id, application_id)
-    elif event.type == "data_subject.erased" and (participant_id := _uuid(payload.get("participant_id"))) is not None:
+    elif event.type == "data_subject.erased" and (participant_id := event_uuid(payload.get("participant_id"))) is not None:
         erase_person(session, institution_id, participant_id)

@@ -5,7 +5,6 @@ feed (servicekit's FeedConsumer): consent withdrawals and erasures reach the
 interviews (``interviews.handle``).
 """
 
-import asyncio
 import logging
 import secrets
 
@@ -16,7 +15,7 @@ from sqlalchemy.engine import Engine
 from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
-from servicekit.consumer import FeedConsumer
+from servicekit.consumer import Background, FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 
@@ -101,23 +100,16 @@ def create_app(
     settings. ``follow_feed``: run the participants feed's consumer when credentials are set."""
     settings = settings or Settings()
     i18n.load()  # the report's catalogs, compiled now: a broken catalog stops the start, not a report
-    background: list[asyncio.Task[None]] = []
-    stop = asyncio.Event()
+    background = Background()
 
     async def start(app: FastAPI) -> None:
         consumer = make_consumer(settings, app.state.engine) if follow_feed else None
         app.state.consumer = consumer
         if consumer is not None:
-            background.append(asyncio.create_task(consumer.run(stop, settings.feed_poll_seconds)))
+            background.start(consumer.run(background.stop, settings.feed_poll_seconds))
 
     async def close(app: FastAPI) -> None:
-        stop.set()
-        for task in background:
-            try:
-                await asyncio.wait_for(task, timeout=10)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
-        background.clear()
+        await background.halt()
         await app.state.upstreams.aclose()
 
     app = create_service_app(

@@ -2,9 +2,13 @@
 
 - ``MATCHING_PARTICIPANTS_URL``: the participants service (programs, memberships, profiles).
 - ``MATCHING_CLIENT_ID`` / ``MATCHING_CLIENT_SECRET`` / ``MATCHING_TOKEN_URL``: this
-  service's own client-credentials identity, used only to read consented identity
-  data (scope ``identity:read``). Unset: identity requests are ignored and each run
-  report says identity matching was unavailable.
+  service's own client-credentials identity (scopes ``identity:read``, to read
+  consented identity data, and ``events:read``, to read the participants feed).
+  Unset: identity requests are ignored and each run report says identity matching
+  was unavailable, and the feed consumer does not run (a withdrawal does not end
+  her matches).
+- ``MATCHING_FEED_POLL_SECONDS``: how often the participants feed is polled
+  (``participant.withdrawn`` dissolves her live matches in that program).
 - ``MATCHING_PARTICIPANTS_TIMEOUT``: seconds per call to participants.
 """
 
@@ -20,6 +24,7 @@ class Settings(BaseServiceSettings):
     service_name: str = "matching"
     participants_url: str = "http://127.0.0.1:8001"
     participants_timeout: float = Field(default=5.0, gt=0, le=60)
+    feed_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     client_id: str = ""
     client_secret: SecretStr = SecretStr("")
     token_url: str = "http://127.0.0.1:8000/v1/auth/token"

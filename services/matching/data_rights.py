@@ -70,6 +70,8 @@ NOT_PERSONAL: dict[str, str] = {
     "payloads carry account ids, timezones and availability, scrubbed by erase_subject; not exported (they repeat matches)",
     "idempotency_records": "first answers to creating requests, by caller, for retries; hers are deleted by erase_subject, "
     "never exported (they repeat rows exported from their own tables)",
+    "feed_cursors": "how far this service has read the participants feed: a source name and a cursor",
+    "handled_events": "ids and types of the events already handled (for exactly-once handling): no payload",
 }
 
 _PROFILE = ("id", "program_id", "participant_id", "account_id", "role", "objectives", "objectives_text", "expertise", "experience",

@@ -1,4 +1,11 @@
-"""The matching service app: matching profiles, settings, runs, matches."""
+"""The matching service app: matching profiles, settings, runs, matches.
+
+When ``MATCHING_CLIENT_ID`` / ``MATCHING_CLIENT_SECRET`` are set, the lifespan runs
+the participants feed consumer: ``participant.withdrawn`` dissolves her live matches
+in that program (services.matching.withdrawals). Safe on several replicas.
+"""
+
+import logging
 
 import httpx
 from fastapi import FastAPI
@@ -7,14 +14,18 @@ from sqlalchemy.engine import Engine
 from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
+from servicekit.consumer import Background, FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
-from servicekit.outbox import feed_router
+from servicekit.outbox import EVENTS_SCOPE, feed_router
 
 from services.matching.clients.participants import ParticipantsClient
 from services.matching.config import Settings
-from services.matching.models import OutboxEvent
+from services.matching.models import FeedCursor, HandledEvent, OutboxEvent
 from services.matching import data_rights as matching_data_rights
+from services.matching import withdrawals
 from services.matching.routers import router
+
+log = logging.getLogger("matching.main")
 
 DESCRIPTION = """Matching profiles (the questionnaire), per-program matching settings and
 hard rules, explainable pair scores, whole-cohort matching runs, dyads and substitutes."""
@@ -27,14 +38,31 @@ TAGS = [
 ]
 
 
-def identity_token_provider(settings: Settings):  # type: ignore[no-untyped-def]
-    """This service's own token for identity data, or None when it has no credentials."""
+def _token_provider(settings: Settings, scope: str):  # type: ignore[no-untyped-def]
+    """This service's own token for one scope, or None when it has no credentials."""
     secret = settings.client_secret.get_secret_value()
     if not settings.client_id or not secret:
         return None
     from servicekit.service_auth import ServiceTokenProvider
 
-    return ServiceTokenProvider(settings.token_url, settings.client_id, secret, ["identity:read"])
+    return ServiceTokenProvider(settings.token_url, settings.client_id, secret, [scope])
+
+
+def identity_token_provider(settings: Settings):  # type: ignore[no-untyped-def]
+    """This service's own token for identity data, or None when it has no credentials."""
+    return _token_provider(settings, "identity:read")
+
+
+def make_consumer(settings: Settings, engine: Engine, tokens: object | None = None) -> FeedConsumer | None:
+    """The participants feed's consumer (withdrawals end matches), or None without credentials."""
+    tokens = tokens if tokens is not None else _token_provider(settings, EVENTS_SCOPE)
+    if tokens is None:
+        log.warning("MATCHING_CLIENT_ID/SECRET are not set: a withdrawal from a program does not end her matches")
+        return None
+    return FeedConsumer(
+        source="participants", feed_url=settings.participants_url.rstrip("/") + "/internal/events", tokens=tokens,  # type: ignore[arg-type]
+        engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent, handler=withdrawals.handle,
+    )
 
 
 def create_app(
@@ -46,8 +74,16 @@ def create_app(
     identity_tokens: object | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    background = Background()
+
+    async def start(app: FastAPI) -> None:
+        consumer = make_consumer(settings, app.state.engine)
+        app.state.consumer = consumer
+        if consumer is not None:
+            background.start(consumer.run(background.stop, settings.feed_poll_seconds))
 
     async def close(app: FastAPI) -> None:
+        await background.halt()
         await app.state.participants.aclose()
 
     app = create_service_app(
@@ -57,6 +93,7 @@ def create_app(
         routers=[router, feed_router(OutboxEvent, SESSION_DEPENDENCY), data_rights_routes.router(matching_data_rights)],
         key_source=key_source,
         engine=engine,
+        on_startup=[start],
         on_shutdown=[close],
         openapi_tags=TAGS,
     )

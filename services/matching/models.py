@@ -13,6 +13,7 @@ from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
+from servicekit.consumer import FeedCursorBase, HandledEventBase
 from servicekit.db import new_registry
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
@@ -27,6 +28,14 @@ class OutboxEvent(OutboxEventBase, Base, table=True):
 
 
 class IdempotencyRecord(IdempotencyRecordBase, Base, table=True):
+    pass
+
+
+class FeedCursor(FeedCursorBase, Base, table=True):
+    pass
+
+
+class HandledEvent(HandledEventBase, Base, table=True):
     pass
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
-from servicekit.consumer import FeedConsumer
+from servicekit.consumer import Background, FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 from servicekit import clock
@@ -112,28 +112,21 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
                statuses: AccountStatuses | None = None) -> FastAPI:
     """``statuses``: who answers whether a calendar feed's owner is active (tests pass their own)."""
     settings = settings or Settings()
-    background: list[asyncio.Task[None]] = []
-    stop = asyncio.Event()
+    background = Background()
 
     async def start(app: FastAPI) -> None:
         consumer = make_consumer(settings, app.state.engine)
         app.state.consumer = consumer
         if consumer is not None:
-            background.append(asyncio.create_task(consumer.run(stop, settings.feed_poll_seconds)))
+            stop = background.stop
+            background.start(consumer.run(stop, settings.feed_poll_seconds))
             if settings.overdue_sweep_seconds > 0:
-                background.append(asyncio.create_task(sweep_loop(app.state.engine, stop, settings.overdue_sweep_seconds)))
+                background.start(sweep_loop(app.state.engine, stop, settings.overdue_sweep_seconds))
             if settings.health_sweep_seconds > 0:
-                background.append(asyncio.create_task(sweep_loop(app.state.engine, stop, settings.health_sweep_seconds,
-                                                                 sweep_health, "health sweep")))
+                background.start(sweep_loop(app.state.engine, stop, settings.health_sweep_seconds, sweep_health, "health sweep"))
 
     async def halt(app: FastAPI) -> None:
-        stop.set()
-        for task in background:
-            try:
-                await asyncio.wait_for(task, timeout=10)
-            except (TimeoutError, asyncio.CancelledError):
-                task.cancel()
-        background.clear()
+        await background.halt()
 
     app = create_service_app(
         settings=settings,

@@ -15,6 +15,7 @@ from servicekit.references import Given, Ref, References
 from servicekit.tenancy import tenant_of
 
 from services.matching import access, cohort, engine, service, workflows
+from services.matching.clients.participants import Membership
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
 from services.matching.routers.common import CREATED, path_for, remember, replay
 from services.matching.schemas import Dissolution, MatchPublic, MatchStatus, Rematch, SubstituteOfferPublic, SubstituteOption
@@ -123,38 +124,52 @@ async def complete_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> An
     response_model=list[SubstituteOption],
     operation_id="list_match_substitutes",
     summary="Mentors who could take the mentee of a dissolved match now, best first, under the same hard rules (coordinators)",
-    description="Her former mentors are left out. Substitutes (no mentee) and mentors with a free place are listed.",
+    description=(
+        "Her former mentors, and mentors no longer members of the program (withdrawn or completed), are left out. "
+        "Substitutes (no mentee) and mentors with a free place are listed. A mentee who is no longer a member is a 409."
+    ),
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def list_match_substitutes(
     match_id: MatchId, ctx: Ctx, session: SessionDep, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> Any:
+    match, _ = await in_thread(access.match_for, session, ctx.who, match_id, allow=("coordinator",))
+    if match.status != "dissolved":
+        raise conflict("Substitutes are proposed for the mentee of a dissolved match")
+    gone = former_members(await ctx.participants.memberships(match.program_id, ctx.who.token))
+    if str(match.mentee_participant_id) in gone:
+        raise conflict("This mentee is no longer a member of the program (withdrawn or completed)")
+
     def work() -> Any:
-        match, _ = access.match_for(session, ctx.who, match_id, allow=("coordinator",))
-        if match.status != "dissolved":
-            raise conflict("Substitutes are proposed for the mentee of a dissolved match")
         mentee = str(match.mentee_participant_id)
         run, current, dissolved = workflows.rematch_context(session, (match.institution_id, match.program_id), mentee)
         settings = service.effective_settings(session, match.institution_id, match.program_id)
         offers = {str(o.mentor_participant_id): o.status for o in service.offers(session, match.institution_id, match.program_id)}
         cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
         try:
-            options = engine.rank_substitutes(cohort_, settings_, current, mentee, limit)
+            options = engine.rank_substitutes(cohort_, settings_, current, mentee, limit + len(gone))
         except engine.CohortError as exc:
             raise access.problem_from_cohort_error(exc) from None
+        kept = [o for o in options if o.mentor_id not in gone][:limit]
         return [
             SubstituteOption(
-                rank=o.rank,
+                rank=rank,
                 mentor_participant_id=uuid.UUID(o.mentor_id),
                 score=round(o.score, 6),
                 spare_capacity=o.spare_capacity,
                 unmatched=o.unmatched,
                 substitute_offer=offers.get(o.mentor_id),
             )
-            for o in options
+            for rank, o in enumerate(kept, start=1)
         ]
 
     return await in_thread(work)
+
+
+def former_members(memberships: list[Membership]) -> set[str]:
+    """Participant ids whose membership of the program ended (withdrawn, completed): the
+    published run still lists them, but nobody is re-matched with them."""
+    return {str(m.participant_id) for m in memberships if m.status not in access.CURRENT}
 
 
 REMATCH = References(
@@ -171,7 +186,8 @@ REMATCH = References(
     operation_id="create_rematch",
     summary="Pair a mentee left alone with a new mentor, without touching any other pair (coordinators)",
     description=(
-        "The same hard rules apply, and her former mentors are excluded. A substitute who accepted her offer is "
+        "The same hard rules apply, and her former mentors are excluded. A mentee or mentor no longer a member "
+        "of the program (withdrawn or completed) is a 409. A substitute who accepted her offer is "
         "assigned (substitute.assigned) and her membership becomes active again in participants."
     ),
     responses={**CREATED, **problem_responses(401, 403, 404, 409, 422, 503)},
@@ -183,12 +199,17 @@ async def create_rematch(
     if (replayed := await replay(idem, session)) is not None:
         return replayed
     mentee, mentor = str(body.mentee_participant_id), str(body.mentor_participant_id)
+    memberships = await ctx.participants.memberships(program.id, ctx.who.token)
+    gone = former_members(memberships)
 
     def check() -> Any:
         run, current, dissolved = workflows.rematch_context(session, (program.institution_id, program.id), mentee)
         REMATCH.check(body, tenant=program.institution_id, parent=program.id, given={
             "mentees": [p["id"] for p in run.inputs["mentees"]], "mentors": [p["id"] for p in run.inputs["mentors"]],
         })  # fmt: skip
+        for field, who in (("mentee_participant_id", mentee), ("mentor_participant_id", mentor)):
+            if who in gone:
+                raise conflict(f"{field}: she is no longer a member of the program (withdrawn or completed)")
         settings = service.effective_settings(session, program.institution_id, program.id)
         cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
         try:
@@ -202,8 +223,7 @@ async def create_rematch(
 
     run, settings, score, offer, replaces = await in_thread(check)
     if offer is not None and offer.membership_id is not None:
-        memberships = {m.id: m for m in await ctx.participants.memberships(program.id, ctx.who.token)}
-        membership = memberships.get(offer.membership_id)
+        membership = next((m for m in memberships if m.id == offer.membership_id), None)
         if membership is not None and membership.status == "substitute":
             await ctx.participants.set_membership_status(program.id, membership.id, "active", "Assigned as a substitute mentor", ctx.who.token)
 

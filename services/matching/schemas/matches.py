@@ -33,7 +33,7 @@ class MatchPublic(Output):
     activated_at: datetime | None
     completed_at: datetime | None
     dissolved_at: datetime | None
-    dissolved_by: str | None = Field(description="mentee, mentor or coordinator.")
+    dissolved_by: str | None = Field(description="mentee, mentor, coordinator, or system (the member withdrew from the program).")
     dissolution_reason: str | None
     replaces_match_id: uuid.UUID | None
     created_at: datetime
