@@ -295,3 +295,44 @@ def attack_tokens(signing_key: SigningKey, *, issuer: str = TEST_ISSUER, audienc
     tokens["wrong_typ"] = signing_key.sign(claims(), headers={"typ": "JWT"})
     tokens["jwe_shaped"] = "a.b.c.d.e"
     return tokens
+
+
+# -- migrations: the checks every app's test_migrations.py makes ---------------------------------------------------
+
+
+def assert_head_matches_models(engine: Any, metadata: Any) -> None:
+    """The migrated database is the schema the models describe (types compared too)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def assert_down_and_up_again(url: str, service_dir: Path, migrate: Callable[[str], None], metadata: Any) -> None:
+    """Migrated, downgraded to base (only alembic_version left) and migrated again (every model table back)."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from servicekit.db import make_engine
+    from servicekit.migrations import alembic_config
+
+    migrate(url)
+    command.downgrade(alembic_config(service_dir, url), "base")
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    try:
+        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+        engine.dispose()
+        migrate(url)
+        assert set(inspect(engine).get_table_names()) == {"alembic_version", *metadata.tables}
+    finally:
+        engine.dispose()
+
+
+def assert_one_head(service_dir: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    from servicekit.migrations import alembic_config
+
+    assert len(ScriptDirectory.from_config(alembic_config(service_dir, "sqlite://")).get_heads()) == 1

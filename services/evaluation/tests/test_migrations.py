@@ -3,23 +3,19 @@
 import uuid
 from typing import Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from servicekit.db import make_engine
-from servicekit.migrations import alembic_config, upgrade
+from servicekit.migrations import upgrade
+from servicekit.testing import assert_down_and_up_again, assert_head_matches_models
 
 from services.evaluation.db import SERVICE_DIR, migrate
 from services.evaluation.models import Base
 
 
 def test_the_migrated_database_matches_the_models(engine: Engine) -> None:
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, Base.metadata) == []
+    assert_head_matches_models(engine, Base.metadata)
 
 
 def test_existing_themes_become_the_codebook_and_codings_stay(database_factory: Any) -> None:
@@ -50,14 +46,4 @@ def _id(engine: Engine, value: uuid.UUID) -> Any:
 
 
 def test_migrations_go_down_and_up_again(database_factory: Any) -> None:
-    url = database_factory.new("evaluation_roundtrip")
-    migrate(url)
-    command.downgrade(alembic_config(SERVICE_DIR, url), "base")
-    engine = make_engine(url, pool_size=1, max_overflow=0)
-    try:
-        assert set(inspect(engine).get_table_names()) == {"alembic_version"}
-        engine.dispose()
-        migrate(url)
-        assert set(inspect(engine).get_table_names()) == {"alembic_version", *Base.metadata.tables}
-    finally:
-        engine.dispose()
+    assert_down_and_up_again(database_factory.new("evaluation_roundtrip"), SERVICE_DIR, migrate, Base.metadata)
