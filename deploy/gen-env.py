@@ -18,7 +18,7 @@ import secrets
 import sys
 
 APPS = ("gateway", "participants", "matching", "sessions", "evaluation")
-# The services with their own API client (tools/dev_env.py SERVICE_SCOPES; the
+# The services with their own API client (servicekit.scopes SERVICE_SCOPES; the
 # scopes themselves are in docker-compose.yml's GATEWAY_SERVICE_CLIENTS).
 CLIENT_APPS = ("matching", "sessions", "evaluation")
 

@@ -24,17 +24,18 @@ import time
 from typing import Any
 
 from servicekit.tokens import access_claims
+from servicekit import scopes
 
 from gateway.config import Settings
 from gateway.keys import KeyRing
 
 INTERNAL_SUBJECT = "service:gateway"
 INTERNAL_CLIENT_ID = "gateway"
-INTERNAL_SCOPE = "institutions:read"
+INTERNAL_SCOPE = scopes.INSTITUTIONS_READ
 INTERNAL_ROLES = ["admin"]
-EVENTS_SCOPE = "events:read"
+EVENTS_SCOPE = scopes.EVENTS_READ
 # scope -> roles of each internal token.
-DATA_RIGHTS_SCOPE = "data-subjects:internal"  # servicekit.data_rights: export/erasure steps
+DATA_RIGHTS_SCOPE = scopes.DATA_SUBJECTS_INTERNAL  # servicekit.data_rights: export/erasure steps
 INTERNAL_GRANTS: dict[str, list[str]] = {INTERNAL_SCOPE: INTERNAL_ROLES, EVENTS_SCOPE: [], DATA_RIGHTS_SCOPE: []}
 
 

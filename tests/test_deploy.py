@@ -43,7 +43,7 @@ from pydantic import TypeAdapter
 from gateway.config import ServiceClientSpec
 from gateway.config import Settings as GatewaySettings
 from gateway.routers.auth import router as gateway_auth_router
-from tools.dev_env import SERVICE_SCOPES
+from servicekit.scopes import SERVICE_SCOPES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -422,7 +422,7 @@ def test_compose_service_clients(compose, compose_env) -> None:
     specs = parse_service_clients(gateway_env[SERVICE_CLIENTS_KEY])
     assert [s.client_id for s in specs] == [f"svc-{app}" for app in CLIENT_APPS]
     for spec, app in zip(specs, CLIENT_APPS):
-        assert spec.scopes == SERVICE_SCOPES[app], f"{spec.client_id}: scopes differ from tools/dev_env.py"
+        assert spec.scopes == SERVICE_SCOPES[app], f"{spec.client_id}: scopes differ from servicekit.scopes"
         assert spec.secret.get_secret_value() == compose_env[f"{app.upper()}_CLIENT_SECRET"]
         assert spec.name
     # A missing secret stops compose rather than provisioning an empty one.

@@ -15,18 +15,10 @@ import json
 import secrets
 import sys
 from pathlib import Path
+from servicekit.scopes import SERVICE_SCOPES
 
 # Which service calls what on its own behalf, with the narrowest scopes.
-SERVICE_SCOPES = {
-    # Consented identity data; the participants feed (a withdrawal ends her matches).
-    "matching": ["identity:read", "events:read"],
-    # The matching feed; whether a calendar feed's owner is still an active account.
-    "sessions": ["events:read", "accounts:read"],
-    # The program report's inputs (aggregates, pseudonymous dyads), read after evaluation authorized its caller;
-    # who consents to research and to quotes (interview samples, consent checks); the participants feed
-    # (consent withdrawals and erasures reach the interviews). Each call asks for its one scope.
-    "evaluation": ["reports:read", "research:read", "events:read"],
-}
+# What each service's own API client may do: servicekit.scopes, the one list.
 
 
 def service_client_env(secret_for=lambda name: secrets.token_urlsafe(32)) -> dict[str, str]:

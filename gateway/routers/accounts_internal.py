@@ -19,12 +19,13 @@ from sqlmodel import Session
 
 from servicekit.auth import Principal, client_scopes
 from servicekit.problems import ProblemError, problem_responses
+from servicekit import scopes
 
 from gateway.dependencies import in_transaction
 from gateway.edge import EdgePrincipal
 from gateway.models import Account
 
-ACCOUNTS_SCOPE = "accounts:read"
+ACCOUNTS_SCOPE = scopes.ACCOUNTS_READ
 
 router = APIRouter(prefix="/internal/accounts", tags=["internal"])
 

@@ -14,10 +14,11 @@ from scim2_models import ForbiddenException, InvalidSyntaxException, InvalidValu
 
 from servicekit.auth import Principal, client_scopes
 from servicekit.inputs import find_unstorable
+from servicekit import scopes
 
 from gateway.edge import EdgePrincipal
 
-SCIM_SCOPE = "scim"
+SCIM_SCOPE = scopes.SCIM
 PREFIX = "/scim/v2"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 

@@ -59,8 +59,9 @@ from servicekit.auth import CurrentPrincipal, Principal, client_scopes
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.inputs import InputModel
 from servicekit.problems import ProblemError, problem_responses
+from servicekit import scopes
 
-DATA_RIGHTS_SCOPE = "data-subjects:internal"
+DATA_RIGHTS_SCOPE = scopes.DATA_SUBJECTS_INTERNAL
 GATEWAY_SUBJECT = "service:gateway"
 PREFIX = "/internal/data-subjects"
 EXPORT_PATH = f"{PREFIX}/export"

@@ -36,8 +36,9 @@ from uuid6 import uuid7
 from servicekit.auth import Principal, require_scopes
 from servicekit.pagination import decode_cursor, encode_cursor
 from servicekit.problems import field_problem, problem_responses
+from servicekit import scopes
 
-EVENTS_SCOPE = "events:read"
+EVENTS_SCOPE = scopes.EVENTS_READ
 
 
 def utcnow() -> datetime:

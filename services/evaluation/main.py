@@ -18,6 +18,7 @@ from servicekit.auth import KeySource
 from servicekit.consumer import Background, FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
+from servicekit import scopes
 
 from services.evaluation.analytics import i18n
 from services.evaluation import data_rights, interviews
@@ -50,9 +51,9 @@ def pseudonym_key(settings: Settings) -> bytes:
     return secrets.token_bytes(32)
 
 
-REPORTS_SCOPE = "reports:read"
-RESEARCH_SCOPE = "research:read"
-EVENTS_SCOPE = "events:read"
+REPORTS_SCOPE = scopes.REPORTS_READ
+RESEARCH_SCOPE = scopes.RESEARCH_READ
+EVENTS_SCOPE = scopes.EVENTS_READ
 
 
 def _token_provider(settings: Settings, scope: str) -> object | None:

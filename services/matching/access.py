@@ -24,13 +24,14 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, forbidden, not_found
 from servicekit.tenancy import client_with, coordinates, scoped, tenant_of
+from servicekit import scopes
 
 from services.matching.clients.participants import Membership, Participant, Program
 from services.matching.dependencies import Context
 from services.matching.models import Match, SubstituteOffer
 
 CURRENT = ("active", "substitute")
-REPORTS_READ_SCOPE = "reports:read"
+REPORTS_READ_SCOPE = scopes.REPORTS_READ
 
 
 async def coordinated_program(ctx: Context, program_id: uuid.UUID) -> Program:

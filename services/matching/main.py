@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from servicekit import scopes
 from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
@@ -50,7 +51,7 @@ def _token_provider(settings: Settings, scope: str):  # type: ignore[no-untyped-
 
 def identity_token_provider(settings: Settings):  # type: ignore[no-untyped-def]
     """This service's own token for identity data, or None when it has no credentials."""
-    return _token_provider(settings, "identity:read")
+    return _token_provider(settings, scopes.IDENTITY_READ)
 
 
 def make_consumer(settings: Settings, engine: Engine, tokens: object | None = None) -> FeedConsumer | None:

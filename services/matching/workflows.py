@@ -16,6 +16,7 @@ from sqlmodel import Session
 from servicekit.outbox import utcnow
 from servicekit.problems import conflict
 from servicekit.references import Given, Ref, References
+from servicekit import scopes
 
 from services.matching import cohort, engine, service
 from services.matching.access import problem_from_cohort_error
@@ -24,7 +25,7 @@ from services.matching.dependencies import Context, in_thread
 from services.matching.models import Match, MatchingRun, SubstituteOffer
 from services.matching.schemas.settings import SettingsUpdate
 
-IDENTITY_SCOPE = "identity:read"
+IDENTITY_SCOPE = scopes.IDENTITY_READ
 
 
 async def identity_data(ctx: Context, program: Program, wanted: bool) -> dict[str, dict[str, Any]] | None:

@@ -40,6 +40,7 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.problems import ProblemError, forbidden, not_found
 from servicekit.tenancy import client_with, coordinates, scoped, tenant_of
+from servicekit import scopes
 
 from services.participants.models import (
     Application,
@@ -50,12 +51,12 @@ from services.participants.models import (
 )
 from services.participants.schemas.enums import MembershipStatus
 
-TRAINING_WRITE_SCOPE = "training:write"
+TRAINING_WRITE_SCOPE = scopes.TRAINING_WRITE
 # People who may apply: applicants, and participants applying to another program.
 APPLYING_ROLES = ("applicant", "mentor", "mentee", "peer_mentor")
-IDENTITY_READ_SCOPE = "identity:read"
-REPORTS_READ_SCOPE = "reports:read"
-RESEARCH_READ_SCOPE = "research:read"
+IDENTITY_READ_SCOPE = scopes.IDENTITY_READ
+REPORTS_READ_SCOPE = scopes.REPORTS_READ
+RESEARCH_READ_SCOPE = scopes.RESEARCH_READ
 # Memberships that make her a member of the program (withdrawn ones do not).
 CURRENT_MEMBERSHIP = (MembershipStatus.active, MembershipStatus.substitute, MembershipStatus.completed)
 

@@ -36,9 +36,10 @@ from fastapi import Depends, Path
 from servicekit.auth import CurrentPrincipal, Principal, client_scopes, require_roles
 from servicekit.problems import ProblemError, forbidden, not_found
 from servicekit.tenancy import client_with, coordinates
+from servicekit import scopes
 
-INSTITUTIONS_READ_SCOPE = "institutions:read"
-REPORTS_READ_SCOPE = "reports:read"
+INSTITUTIONS_READ_SCOPE = scopes.INSTITUTIONS_READ
+REPORTS_READ_SCOPE = scopes.REPORTS_READ
 MEMBER_ROLES = frozenset({"coordinator", "mentor", "mentee", "peer_mentor", "evaluator"})
 
 InstitutionId = Annotated[uuid.UUID, Path(description="The institution's id.")]

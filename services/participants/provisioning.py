@@ -35,13 +35,14 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.problems import FieldError, conflict, forbidden, not_found
 from servicekit import clock
+from servicekit import scopes
 
 
 from services.participants.models import Membership, Participant
 from services.participants.schemas.common import CreateModel, ExternalId, Name
 from services.participants.service import get_institution
 
-PROVISIONING_SCOPE = "scim"
+PROVISIONING_SCOPE = scopes.SCIM
 EXTERNAL_IDS = ("lms_id", "hr_id", "sis_id")
 
 

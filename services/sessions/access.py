@@ -39,12 +39,13 @@ from servicekit.auth import Principal
 from servicekit.problems import forbidden, not_found
 from servicekit.references import Rows
 from servicekit.tenancy import coordinates, scoped, tenant_of
+from servicekit import scopes
 
 from services.sessions.models import Dyad, Meeting, Objective, ProgramSettings
 
 MEMBERS = ("mentee", "mentor")
 EVERYONE = ("mentee", "mentor", "coordinator")
-REPORTS_READ_SCOPE = "reports:read"
+REPORTS_READ_SCOPE = scopes.REPORTS_READ
 
 # What ids in bodies may name (``servicekit.references``); the parent is the program or the dyad.
 PROGRAM_PARTICIPANT = Rows("a participant of one of this program's dyads", (Dyad.mentee_participant_id, Dyad.mentor_participant_id),

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from servicekit import scopes
 from servicekit import data_rights as data_rights_routes
 from servicekit.app import create_service_app
 from servicekit.auth import KeySource
@@ -54,7 +55,7 @@ def make_consumer(settings: Settings, engine: Engine, tokens: object | None = No
             return None
         from servicekit.service_auth import ServiceTokenProvider
 
-        tokens = ServiceTokenProvider(settings.token_url, settings.client_id, secret, ["events:read"])
+        tokens = ServiceTokenProvider(settings.token_url, settings.client_id, secret, [scopes.EVENTS_READ])
     return FeedConsumer(
         source="matching", feed_url=settings.matching_url.rstrip("/") + "/internal/events", tokens=tokens,  # type: ignore[arg-type]
         engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent, handler=dyads.handle,

@@ -26,10 +26,11 @@ import httpx
 
 from servicekit.http import make_async_client
 from servicekit.problems import ProblemError
+from servicekit import scopes
 
 log = logging.getLogger("sessions.owners")
 
-ACCOUNTS_SCOPE = "accounts:read"
+ACCOUNTS_SCOPE = scopes.ACCOUNTS_READ
 MAX_CACHED = 10_000
 
 
