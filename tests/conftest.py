@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tools.stack import APPS, Stack
@@ -43,3 +44,10 @@ def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
 @pytest.fixture(scope="session")
 def admin_token(stack: Stack) -> str:
     return stack.admin_token()
+
+
+@pytest.fixture(scope="module")
+def http(stack: Stack) -> Iterator[httpx.Client]:
+    """A client of the stack's gateway, shared by the tests of a module."""
+    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
+        yield client

@@ -4,7 +4,9 @@ public API of a running platform (tools.stack.Stack)."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -150,3 +152,15 @@ def matched_and_active(cohort: Cohort, profile_body: Any) -> dict[str, Any]:
         for who in ("mentee_participant_id", "mentor_participant_id"):
             people[match[who]].client.ok("POST", f"/v1/matching/matches/{match['id']}/accept")
     return published
+
+
+def wait_for(check: Callable[[], Any], what: str, seconds: float = 30.0) -> Any:
+    """``check()`` until it is truthy (its value is returned), at most ``seconds``: what crosses a feed takes a
+    poll or two."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)

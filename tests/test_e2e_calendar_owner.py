@@ -9,33 +9,14 @@ The gateway's account-status endpoint is for service clients with
 ``accounts:read`` and no institution only.
 """
 
-import time
 import uuid
 from datetime import date, timedelta
 
 import httpx
-import pytest
 
 from services.matching.tests.conftest import profile_body
 from services.participants.tests.conftest import phases
-from tests.journeys import Client, confirmed_cohort, matched_and_active
-from tools.stack import Stack
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
-        yield client
-
-
-def wait_for(check, what: str, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+from tests.journeys import Client, confirmed_cohort, matched_and_active, wait_for
 
 
 def _client_token(http: httpx.Client, admin: Client, scopes: list[str], institution_id: str | None = None) -> Client:

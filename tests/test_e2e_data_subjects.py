@@ -10,19 +10,12 @@ in any database.
 import uuid
 
 import httpx
-import pytest
 from sqlalchemy import MetaData, create_engine, select
 
 from tests.journeys import PASSWORD, Client, confirmed_cohort, login
 from tools.stack import Stack
 
 WIRED = {"gateway", "participants", "matching", "sessions", "evaluation"}
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=30) as client:
-        yield client
 
 
 def _dump(url: str) -> dict[str, str]:

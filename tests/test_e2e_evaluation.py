@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from servicekit import clock
 from services.evaluation.analytics import soft_skills
@@ -49,12 +48,6 @@ from tests.test_e2e_sessions import wait_for
 from tools.stack import Stack
 
 K = 5  # EVALUATION_MIN_CELL's default
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
-        yield client
 
 
 def skills(person: int, moment: str) -> dict[str, int]:

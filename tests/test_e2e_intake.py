@@ -18,7 +18,6 @@ from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 
 from services.participants.tests.conftest import CONSENTS, form, phases, program_body
 from tools.stack import Stack
@@ -50,12 +49,6 @@ class Client:
         r = self.request(method, path, **kw)
         assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
         return r.json()
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=30) as client:
-        yield client
 
 
 def login(http: httpx.Client, email: str, password: str) -> str:

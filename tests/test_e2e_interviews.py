@@ -14,18 +14,10 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 
 from services.evaluation.tests.interview_world import MENTEE_ANSWERS, MENTOR_ANSWERS
 from tests.journeys import PASSWORD, Client, confirmed_cohort, login
 from tests.test_e2e_sessions import wait_for
-from tools.stack import Stack
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
-        yield client
 
 
 def _evaluator(http: httpx.Client, coordinator: Client, institution_id: str, name: str) -> tuple[Client, str]:

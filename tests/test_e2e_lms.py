@@ -10,19 +10,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from services.participants.tests.conftest import CONSENTS, form, program_body
 from tests.test_e2e_intake import PASSWORD, Client, login
 from tools.stack import Stack
 
 HOME = "https://moodle.e2e.example"
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=30) as client:
-        yield client
 
 
 def wait_for(coordinator: Client, url: str) -> dict:

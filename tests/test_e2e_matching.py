@@ -3,17 +3,9 @@ cohorts are matched, explained and published; one Mexico dyad is dissolved and
 re-matched from a substitute who agreed, with no other pair changed."""
 
 import httpx
-import pytest
 
 from services.matching.tests.conftest import profile_body
 from tests.journeys import Client, confirmed_cohort
-from tools.stack import Stack
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
-        yield client
 
 
 def fill_profiles(cohort, **overrides) -> None:

@@ -8,16 +8,8 @@ touched."""
 import time
 
 import httpx
-import pytest
 
 from tests.journeys import PASSWORD, Client, confirmed_cohort, login
-from tools.stack import Stack
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
-        yield client
 
 
 def _roles_of_next_token(http: httpx.Client, email: str) -> list[str]:

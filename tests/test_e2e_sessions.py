@@ -12,33 +12,14 @@ past and the members record them afterwards. The exact pilot feedback mix
 reproduced in services/sessions/tests/test_api_mexico.py with a frozen clock.
 """
 
-import time
 from datetime import date, timedelta
 
 import httpx
-import pytest
 
 from services.matching.tests.conftest import profile_body
 from services.participants.tests.conftest import phases
 from services.sessions.tests.conftest import RATINGS
-from tests.journeys import Client, confirmed_cohort
-from tools.stack import Stack
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
-        yield client
-
-
-def wait_for(check, what: str, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
+from tests.journeys import Client, confirmed_cohort, wait_for
 
 
 def test_fourteen_dyads_meet_one_goes_red_is_dissolved_and_rematched(http: httpx.Client, admin_token: str) -> None:

@@ -10,33 +10,14 @@ Two ways to leave: the mentee withdraws her own application; the coordinator
 withdraws the membership of a mentor with two mentees (capacity 2), who lose her both.
 """
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 from icalendar import Calendar
 
 from services.matching.tests.conftest import SLOTS, profile_body
-from tests.journeys import Client, Cohort, confirmed_cohort, matched_and_active
-from tools.stack import Stack
-
-
-@pytest.fixture(scope="module")
-def http(stack: Stack):
-    with httpx.Client(base_url=stack.gateway, timeout=60) as client:
-        yield client
-
-
-def wait_for(check, what: str, seconds: float = 30.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+from tests.journeys import Client, Cohort, confirmed_cohort, matched_and_active, wait_for
 
 
 def profile(k: int, role: str, capacity: int = 1) -> dict[str, Any]:
