@@ -166,7 +166,7 @@ def explain(bind: Connection | Engine | Session, stmt: Any) -> Plan:
             return _postgresql(conn, stmt)
         if conn.dialect.name == "sqlite":
             return _sqlite(conn, stmt)
-        raise NotImplementedError(f"plans of {conn.dialect.name} statements")
+        raise ValueError(f"query plans are read on PostgreSQL and SQLite, the two databases the platform runs on, not on {conn.dialect.name}")
     finally:
         if own:
             conn.close()
