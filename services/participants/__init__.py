@@ -11,10 +11,11 @@ It is the reference layout for every service:
 - ``dependencies.py``: who may call what, from the token alone (``AdminOnly``,
   ``CoordinatorOf``...); ``access.py``: who may do what with a record, from
   the token *and* the data (her applications, her memberships);
-- domain logic on a session it never commits, free of HTTP: ``service.py``
+- ``domain/``: the pure core (eligibility rules and the status machines of
+  programs, applications and memberships), with no HTTP and no database;
+- use-cases on a session they never commit, free of HTTP: ``service.py``
   (institutions, campuses, units), ``programs.py``, ``eligibility.py``,
   ``applications.py``, ``selection.py``, ``consents.py``, ``people.py``, ``training.py``;
-  ``clock.py`` is the one "now" (tests move it);
 - ``routers/``: HTTP only, one module per sub-domain;
 - ``main.py``: ``create_app`` on ``servicekit.app.create_service_app``;
 - ``db.py``, ``__main__.py``, ``alembic.ini``, ``migrations/``: the schema,

@@ -49,7 +49,7 @@ from services.participants.models import (
     Program,
     TrainingModule,
 )
-from services.participants.schemas.enums import MembershipStatus
+from services.participants.domain.memberships import CURRENT
 
 TRAINING_WRITE_SCOPE = scopes.TRAINING_WRITE
 # People who may apply: applicants, and participants applying to another program.
@@ -57,8 +57,6 @@ APPLYING_ROLES = ("applicant", "mentor", "mentee", "peer_mentor")
 IDENTITY_READ_SCOPE = scopes.IDENTITY_READ
 REPORTS_READ_SCOPE = scopes.REPORTS_READ
 RESEARCH_READ_SCOPE = scopes.RESEARCH_READ
-# Memberships that make her a member of the program (withdrawn ones do not).
-CURRENT_MEMBERSHIP = (MembershipStatus.active, MembershipStatus.substitute, MembershipStatus.completed)
 
 
 def is_person_of(who: Principal, institution_id: uuid.UUID) -> bool:
@@ -80,7 +78,7 @@ def member_program_ids(session: Session, participant_id: uuid.UUID, institution_
     stmt = select(Membership.program_id).where(
         Membership.institution_id == institution_id,
         Membership.participant_id == participant_id,
-        Membership.status.in_(CURRENT_MEMBERSHIP),  # type: ignore[attr-defined]
+        Membership.status.in_(CURRENT),  # type: ignore[attr-defined]
     )
     return set(session.exec(stmt).all())
 

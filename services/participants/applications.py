@@ -1,16 +1,6 @@
-"""Applications: the form, the lifecycle, invitations and their expiry, and the funnel.
+"""Applications: the form, the lifecycle, invitations and their expiry.
 
-Lifecycle (stored ``status``; ``TRANSITIONS`` below is the whole machine)::
-
-    draft ──submit──▶ submitted ──decide──▶ accepted | waitlisted | rejected
-                      waitlisted ──decide──▶ accepted | rejected
-                      accepted ──invite──▶ invited (confirm_by)
-                      invited ──confirm──▶ confirmed   (creates participant + membership)
-                      invited ──decline──▶ declined
-                      invited ──(deadline passes)──▶ expired
-    any of draft, submitted, accepted, waitlisted, invited, confirmed ──withdraw──▶ withdrawn
-
-Rejected, declined, expired and withdrawn are final. Any other move is a 409
+The status machine is ``domain.applications``; any move it refuses is a 409
 problem that names the current status and what is allowed from it.
 
 Expiry is computed on read: an invitation past ``confirm_by`` reads as
@@ -19,9 +9,8 @@ longer be confirmed. ``selection.expire_due`` writes it down (and emits
 ``application.expired``) with one conditional ``UPDATE ... RETURNING``: run
 by any number of replicas or jobs at once, each invitation expires once.
 
-This module holds the machine, the form and the applicant's own moves;
-``selection`` holds the coordinators' (decisions, invitations, the sweep,
-the funnel).
+This module holds the form and the applicant's own moves; ``selection``
+holds the coordinators' (decisions, invitations, the sweep, the funnel).
 
 Every transition writes an event in the same transaction:
 ``application.submitted``, ``application.decided``, ``application.invited``,
@@ -38,11 +27,15 @@ from sqlmodel import Session, select
 
 from servicekit.outbox import emit
 from servicekit.pagination import paginate
-from servicekit.problems import FieldError, ProblemError, conflict, field_problem
+from servicekit.problems import FieldError, conflict, field_problem
 from servicekit import clock
 
 from services.participants import consents, eligibility, programs, roster
 from services.participants.consents import active_consents, grant_consents, put_identity
+from services.participants.domain import applications as machine
+from services.participants.domain.applications import FINAL, Action, role_of
+from services.participants.domain.memberships import WITHDRAWABLE
+from services.participants.domain.programs import CONFIRMABLE, roles_offered
 from services.participants.models import (
     Application,
     Campus,
@@ -53,29 +46,9 @@ from services.participants.models import (
     Program,
 )
 from services.participants.schemas.applications import ApplicationCreate, ApplicationPublic, ApplicationUpdate
-from services.participants.schemas.enums import (
-    ApplicationStatus as S,
-    ConsentPurpose,
-    MembershipStatus,
-    ProgramStatus,
-    Role,
-)
+from services.participants.schemas.enums import ApplicationStatus as S
+from services.participants.schemas.enums import ConsentPurpose, MembershipStatus, ProgramStatus, Role
 from services.participants.service import PLACES, Rows
-
-# action -> {from status: allowed targets}
-TRANSITIONS: dict[str, dict[S, set[S]]] = {
-    "submit": {S.draft: {S.submitted}},
-    "decide": {S.submitted: {S.accepted, S.waitlisted, S.rejected}, S.waitlisted: {S.accepted, S.rejected}},
-    "invite": {S.accepted: {S.invited}},
-    "confirm": {S.invited: {S.confirmed}},
-    "decline": {S.invited: {S.declined}},
-    "withdraw": {s: {S.withdrawn} for s in (S.draft, S.submitted, S.accepted, S.waitlisted, S.invited, S.confirmed)},
-}
-FINAL = consents.FINAL  # rejected, declined, expired, withdrawn: defined once, in consents
-# Program statuses in which coordinators decide and invite.
-SELECTING = {ProgramStatus.call_open, ProgramStatus.selection}
-# Program statuses in which an invitation may still be confirmed.
-CONFIRMABLE = {ProgramStatus.call_open, ProgramStatus.selection, ProgramStatus.training, ProgramStatus.matching}
 
 GENERAL_FIELDS = (
     "full_name", "email", "affiliation", "career_stage", "stem_field", "identifies_as_woman",
@@ -89,9 +62,7 @@ MENTOR_FIELDS = ("funding_experience", "has_recognition")
 
 
 def effective_status(application: Application, now: datetime) -> S:
-    if application.status == S.invited and application.confirm_by is not None and application.confirm_by <= now:
-        return S.expired
-    return S(application.status)
+    return machine.effective_status(application.status, application.confirm_by, now)
 
 
 def status_column(now: datetime) -> Any:
@@ -100,36 +71,16 @@ def status_column(now: datetime) -> Any:
     return case((overdue, S.expired.value), else_=Application.status)
 
 
-def _refuse(action: str, application: Application, now: datetime, target: S | None = None) -> ProblemError:
-    status = effective_status(application, now)
-    allowed = sorted(s.value for s in TRANSITIONS[action])
-    if status == S.expired and application.status == S.invited:
-        detail = f"The invitation expired at {application.confirm_by.isoformat()}"  # type: ignore[union-attr]
-    elif status in TRANSITIONS[action] and target is not None:
-        detail = f"An application in {status} cannot become {target}"
-    elif status in FINAL:
-        detail = f"The application is {status}: that is final"
-    else:
-        detail = f"Cannot {action} an application in {status}; only from: {', '.join(allowed)}"
-    return conflict(detail, current_status=status.value)
-
-
-def check_transition(action: str, application: Application, now: datetime, target: S | None = None) -> S:
-    status = effective_status(application, now)
-    targets = TRANSITIONS[action].get(status)
-    if targets is None or (target is not None and target not in targets):
-        raise _refuse(action, application, now, target)
-    return status
-
-
-def role_of(application: Application) -> Role:
-    """The role she holds or will hold: the one staff assigned when accepting
-    her, before that the one she seeks."""
-    return Role(application.assigned_role or application.role)
+def check_transition(action: Action, application: Application, now: datetime, target: S | None = None) -> S:
+    """The effective status, if the machine allows ``action`` from it (to ``target``); else a 409."""
+    refused = machine.refusal(action, application.status, application.confirm_by, now, target)
+    if refused is not None:
+        raise conflict(refused.detail, **refused.facts())
+    return effective_status(application, now)
 
 
 def role_column() -> Any:
-    """``role_of`` as a SQL expression, for filters."""
+    """``domain.applications.role_of`` as a SQL expression, for filters."""
     return func.coalesce(Application.assigned_role, Application.role)
 
 
@@ -194,7 +145,7 @@ def represent_one(session: Session, application: Application) -> ApplicationPubl
 
 
 def _check_role(program: Program, role: str, field: str = "body.role") -> None:
-    offered = programs.roles_of(program)
+    offered = roles_offered(program.mode)
     if role not in offered:
         raise field_problem(field, f"This program takes applications for: {', '.join(offered)}", code="role_not_offered")
 
@@ -335,7 +286,7 @@ def confirm(session: Session, application: Application) -> tuple[Application, Pa
         program_id=program.id,
         participant_id=participant.id,
         application_id=application.id,
-        role=role_of(application),
+        role=role_of(application.role, application.assigned_role),
         status=MembershipStatus.active,
         created_at=now,
         updated_at=now,
@@ -417,7 +368,7 @@ def withdraw(session: Session, application: Application, reason: str | None) -> 
             Membership.institution_id == application.institution_id, Membership.application_id == application.id
         )
     ).first()
-    if membership is not None and membership.status in (MembershipStatus.active, MembershipStatus.substitute):
+    if membership is not None and membership.status in WITHDRAWABLE:
         withdraw_membership(session, membership, reason)
         effects.append("membership withdrawn")
     return effects

@@ -33,7 +33,8 @@ from servicekit.problems import FieldError, conflict, not_found
 from servicekit import clock
 
 
-from services.participants.access import CURRENT_MEMBERSHIP
+from services.participants.domain.applications import FINAL
+from services.participants.domain.memberships import CURRENT
 from services.participants.models import (
     Application,
     Consent,
@@ -44,11 +45,8 @@ from services.participants.models import (
     Program,
 )
 from services.participants.schemas.applications import IdentityData, MatchingIdentity, ResearchMember
-from services.participants.schemas.enums import ApplicationStatus, ConsentPurpose
+from services.participants.schemas.enums import ConsentPurpose
 from services.participants.service import Rows
-
-FINAL = {ApplicationStatus.rejected, ApplicationStatus.declined, ApplicationStatus.expired, ApplicationStatus.withdrawn}
-
 
 def _of(application: Application) -> Any:
     return select(Consent).where(
@@ -227,7 +225,7 @@ def matching_identity(session: Session, program: Program, *, limit: int, cursor:
     members = select(Membership.application_id).where(
         Membership.institution_id == program.institution_id,
         Membership.program_id == program.id,
-        Membership.status.in_(CURRENT_MEMBERSHIP),  # type: ignore[attr-defined]
+        Membership.status.in_(CURRENT),  # type: ignore[attr-defined]
     )
     stmt = select(IdentityRecord).where(
         IdentityRecord.institution_id == program.institution_id,
@@ -278,7 +276,7 @@ def research_members(session: Session, program: Program, *, limit: int, cursor: 
     stmt = select(Membership).where(
         Membership.institution_id == program.institution_id,
         Membership.program_id == program.id,
-        Membership.status.in_(CURRENT_MEMBERSHIP),  # type: ignore[attr-defined]
+        Membership.status.in_(CURRENT),  # type: ignore[attr-defined]
         Membership.application_id.in_(_consenting(program, ConsentPurpose.research)),  # type: ignore[attr-defined]
     )
     return paginate(session, stmt, Membership.id, limit=limit, cursor=cursor)

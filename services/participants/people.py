@@ -4,11 +4,8 @@ Visibility of a profile: the full profile is for her and the institution's
 coordinators; a member of a program she is in sees the public profile; nobody
 else sees anything (``access.participant``).
 
-Membership status machine (``MEMBERSHIP_TRANSITIONS``)::
-
-    active ⇄ substitute;  active | substitute → withdrawn;  active → completed
-
-Withdrawn and completed are final. Withdrawing writes ``participant.withdrawn``.
+Memberships change status as ``domain.memberships`` allows; withdrawing writes
+``participant.withdrawn``.
 
 Data-subject rights, per person (her account id) and institution:
 
@@ -39,8 +36,10 @@ from servicekit.problems import FieldError, conflict, forbidden, not_found
 from servicekit import clock
 
 from services.participants import consents, roster
-from services.participants.applications import FINAL as FINAL_APPLICATION
 from services.participants.applications import effective_status, represent, withdraw_membership
+from services.participants.domain import memberships as machine
+from services.participants.domain.applications import FINAL as FINAL_APPLICATION
+from services.participants.domain.memberships import WITHDRAWABLE
 from services.participants.models import (
     Application,
     Consent,
@@ -69,12 +68,6 @@ from services.participants.schemas.people import (
 from services.participants.service import PLACES, Rows, get_institution
 from services.participants.training import completion_public
 
-MEMBERSHIP_TRANSITIONS: dict[MembershipStatus, set[MembershipStatus]] = {
-    MembershipStatus.active: {MembershipStatus.substitute, MembershipStatus.withdrawn, MembershipStatus.completed},
-    MembershipStatus.substitute: {MembershipStatus.active, MembershipStatus.withdrawn},
-    MembershipStatus.withdrawn: set(),
-    MembershipStatus.completed: set(),
-}
 EXTERNAL_IDS = ("lms_id", "hr_id", "sis_id")
 ERASED_NAME = "[erased]"
 
@@ -171,12 +164,9 @@ def list_memberships(
 
 
 def change_membership(session: Session, membership: Membership, status: MembershipStatus, reason: str | None) -> Membership:
-    current = MembershipStatus(membership.status)
-    if status not in MEMBERSHIP_TRANSITIONS[current]:
-        allowed = ", ".join(sorted(s.value for s in MEMBERSHIP_TRANSITIONS[current])) or "nothing (final)"
-        raise conflict(
-            f"A membership that is {current} cannot become {status}; allowed: {allowed}", current_status=current.value
-        )
+    refused = machine.refusal(membership.status, status)
+    if refused is not None:
+        raise conflict(refused.detail, **refused.facts())
     if status == MembershipStatus.withdrawn:
         withdraw_membership(session, membership, reason)
         return membership
@@ -323,7 +313,7 @@ def erase(
         summary["xapi_statements_deleted"] = result.rowcount or 0
         memberships = memberships_of(session, participant)
         for membership in memberships:
-            if membership.status in (MembershipStatus.active, MembershipStatus.substitute):
+            if membership.status in WITHDRAWABLE:
                 withdraw_membership(session, membership, None)
                 summary["memberships_withdrawn"] += 1
             elif membership.status_reason is not None:

@@ -1,18 +1,17 @@
 """Programs (cohorts): settings, dated phases, criteria, privacy notice, the
-status machine, and the public call.
+status machine (``domain.programs``), and the public call.
 
-Status moves one step at a time (``NEXT``); anything else is a 409 problem
-that says why. Opening the call needs a privacy notice and a call phase that
-has not ended. Every change of status writes ``program.status_changed`` to
-the outbox in the same transaction.
+A move the machine refuses is a 409 problem that says why. Opening the call
+needs a privacy notice and a call phase that has not ended. Every change of
+status writes ``program.status_changed`` to the outbox in the same
+transaction.
 """
 
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import false
 from sqlmodel import Session, delete, select
@@ -24,9 +23,12 @@ from servicekit import clock
 
 from servicekit.tenancy import coordinates
 
-from services.participants.access import CURRENT_MEMBERSHIP, is_person_of, own_participant
+from services.participants.access import is_person_of, own_participant
+from services.participants.domain import programs as machine
+from services.participants.domain.memberships import CURRENT
+from services.participants.domain.programs import CRITERIA_EDITABLE, call_closed_because, call_closes_at, roles_offered
 from services.participants.models import Institution, Membership, OutboxEvent, Program, ProgramPhase
-from services.participants.schemas.enums import MentoringMode, PhaseKind, ProgramStatus, Role
+from services.participants.schemas.enums import PhaseKind, ProgramStatus
 from services.participants.schemas.programs import (
     CallPublic,
     EligibilityRulePublic,
@@ -38,26 +40,6 @@ from services.participants.schemas.programs import (
     ProgramUpdate,
 )
 from services.participants.service import Rows, get_institution
-
-NEXT: dict[ProgramStatus, ProgramStatus] = {
-    ProgramStatus.draft: ProgramStatus.call_open,
-    ProgramStatus.call_open: ProgramStatus.selection,
-    ProgramStatus.selection: ProgramStatus.training,
-    ProgramStatus.training: ProgramStatus.matching,
-    ProgramStatus.matching: ProgramStatus.mentoring,
-    ProgramStatus.mentoring: ProgramStatus.evaluation,
-    ProgramStatus.evaluation: ProgramStatus.closed,
-}
-# Criteria may change until selection ends: results are computed on read.
-CRITERIA_EDITABLE = {ProgramStatus.draft, ProgramStatus.call_open, ProgramStatus.selection}
-
-
-def roles_of(program: Program) -> list[Role]:
-    """Roles applicants may seek: peer mentors in peer mode, mentors otherwise."""
-    if program.mode == MentoringMode.peer:
-        return [Role.peer_mentor, Role.mentee]
-    return [Role.mentor, Role.mentee]
-
 
 def phases_of(session: Session, program: Program) -> list[ProgramPhase]:
     return phases_by_program(session, [program])[program.id]
@@ -84,15 +66,9 @@ def phase(phases: list[ProgramPhase], kind: PhaseKind) -> ProgramPhase | None:
     return next((p for p in phases if p.kind == kind), None)
 
 
-def local_midnight_utc(day: date, timezone: str) -> datetime:
-    """The start of ``day`` in ``timezone``, as a UTC instant."""
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone)).astimezone(ZoneInfo("UTC"))
-
-
 def applications_close_at(phases: list[ProgramPhase], timezone: str) -> datetime | None:
-    """The end of the call phase's last day, in the institution's time zone."""
     call = phase(phases, PhaseKind.call)
-    return local_midnight_utc(call.ends_on + timedelta(days=1), timezone) if call else None
+    return call_closes_at(call.ends_on, timezone) if call else None
 
 
 def timezones(session: Session, programs: Iterable[Program]) -> dict[uuid.UUID, str]:
@@ -109,12 +85,9 @@ def close_at(session: Session, program: Program) -> datetime | None:
 
 def accepting_applications(session: Session, program: Program) -> tuple[bool, str]:
     """Whether the call takes applications now, and if not, why."""
-    if program.status != ProgramStatus.call_open:
-        return False, f"The program's call is not open (the program is in {program.status})"
-    closes = close_at(session, program)
-    if closes is not None and clock.now() >= closes:
-        return False, f"The call closed at {closes.isoformat()}"
-    return True, "open"
+    closes = close_at(session, program) if program.status == ProgramStatus.call_open else None
+    why = call_closed_because(program.status, closes, clock.now())
+    return (False, why) if why is not None else (True, "open")
 
 
 # ---------------------------------------------------------------------------
@@ -139,7 +112,7 @@ def _public(program: Program, phases: list[ProgramPhase], timezone: str) -> Prog
         phases=[PhasePublic.model_validate(p) for p in phases],
         criteria=[EligibilityRulePublic.of(rule) for rule in program.criteria],
         privacy_notice=notice,
-        roles=roles_of(program),
+        roles=roles_offered(program.mode),
         applications_close_at=applications_close_at(phases, timezone),
     )
 
@@ -232,18 +205,10 @@ def update_program(session: Session, program: Program, data: ProgramUpdate) -> P
 
 
 def transition(session: Session, program: Program, to: ProgramStatus) -> Program:
+    refused = machine.refusal(program.status, to)
+    if refused is not None:
+        raise conflict(refused.detail, **refused.facts())
     current = ProgramStatus(program.status)
-    if current == ProgramStatus.closed:
-        raise conflict("The program is closed: its status cannot change any more", current_status=current.value)
-    if to == current:
-        raise conflict(f"The program is already in {current}", current_status=current.value)
-    expected = NEXT[current]
-    if to != expected:
-        raise conflict(
-            f"A program in {current} can only move to {expected}, not to {to}",
-            current_status=current.value,
-            allowed=[expected.value],
-        )
     if to == ProgramStatus.call_open:
         _check_call_can_open(session, program)
     now = clock.now()
@@ -297,7 +262,7 @@ def list_programs(
             member_of = select(Membership.program_id).where(
                 Membership.institution_id == institution_id,
                 Membership.participant_id == mine.id,
-                Membership.status.in_(CURRENT_MEMBERSHIP),  # type: ignore[attr-defined]
+                Membership.status.in_(CURRENT),  # type: ignore[attr-defined]
             )
             stmt = stmt.where(Program.id.in_(member_of))  # type: ignore[attr-defined]
     return paginate(session, stmt, Program.id, limit=limit, cursor=cursor)
@@ -338,7 +303,7 @@ def calls(session: Session, programs: list[Program]) -> list[CallPublic]:
                 phases=shown.phases,
                 privacy_notice=shown.privacy_notice,
                 applications_close_at=closes,
-                accepting_applications=program.status == ProgramStatus.call_open and (closes is None or now < closes),
+                accepting_applications=call_closed_because(program.status, closes, now) is None,
             )
         )
     return result

@@ -7,8 +7,8 @@ else the one she sought; she is judged against that role's rules. An accepted
 application takes no further decision, so its role never changes silently.
 Invitations to confirm by a
 deadline (one, or every accepted application), the idempotent expiry sweep,
-and the program's funnel. The machine itself (``TRANSITIONS``), the effective
-status and the applicant's own moves live in ``applications``.
+and the program's funnel. The machine itself is ``domain.applications``; the
+applicant's own moves live in ``applications``.
 """
 
 import uuid
@@ -23,16 +23,10 @@ from servicekit.references import Ref, References
 from servicekit.references import Rows as Records
 from servicekit import clock
 
-from services.participants import eligibility, programs
-from services.participants.applications import (
-    SELECTING,
-    check_transition,
-    effective_status,
-    emit_event,
-    of_program,
-    program_of,
-    role_of,
-)
+from services.participants import eligibility
+from services.participants.applications import check_transition, effective_status, emit_event, of_program, program_of
+from services.participants.domain.applications import role_of
+from services.participants.domain.programs import SELECTING, roles_offered
 from services.participants.models import Application, Membership, Program
 from services.participants.schemas.applications import (
     BulkDecisionItem,
@@ -76,7 +70,7 @@ def _decision_errors(
 
 
 def _check_role(program: Program, role: Role | None, field: str) -> None:
-    offered = programs.roles_of(program)
+    offered = roles_offered(program.mode)
     if role is not None and role not in offered:
         raise field_problem(field, f"This program's roles are: {', '.join(offered)}", code="role_not_offered")
 
@@ -138,7 +132,7 @@ def decide_many(session: Session, program: Program, items: list[BulkDecisionItem
         ).all()
     }
     DECISIONS.check({"decisions": items}, session=session, tenant=program.institution_id, parent=program.id)
-    offered = programs.roles_of(program)
+    offered = roles_offered(program.mode)
     not_offered = [i for i, item in enumerate(items) if item.role is not None and item.role not in offered]
     if not_offered:
         message = f"This program's roles are: {', '.join(offered)}"
@@ -273,12 +267,12 @@ def funnel(session: Session, program: Program) -> FunnelPublic:
     memberships = session.exec(
         select(Membership).where(Membership.institution_id == program.institution_id, Membership.program_id == program.id)
     ).all()
-    roles = programs.roles_of(program)
+    roles = roles_offered(program.mode)
     stages = {role: Counter() for role in roles}
     statuses = {role: Counter() for role in roles}
     for a in applications:
         status = effective_status(a, now)
-        role = role_of(a)
+        role = role_of(a.role, a.assigned_role)
         stages.setdefault(role, Counter())
         statuses.setdefault(role, Counter())
         statuses[role][status.value] += 1

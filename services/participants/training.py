@@ -29,6 +29,7 @@ from servicekit.problems import FieldError, conflict, field_problem, not_found
 from servicekit import clock
 
 from services.participants import programs
+from services.participants.domain.memberships import CURRENT
 from services.participants.models import Membership, OutboxEvent, Participant, Program, TrainingCompletion, TrainingModule
 from services.participants.schemas.enums import MembershipStatus, PhaseKind
 from services.participants.schemas.training import (
@@ -44,7 +45,6 @@ from services.participants.service import Rows
 
 # Completions may come in a little ahead of this clock (clock skew between systems).
 FUTURE_TOLERANCE = timedelta(minutes=5)
-COUNTED = (MembershipStatus.active, MembershipStatus.substitute, MembershipStatus.completed)
 
 
 def _activity_free(session: Session, institution_id: uuid.UUID, activity_id: str | None, module_id: uuid.UUID | None) -> None:
@@ -307,7 +307,7 @@ def stats(session: Session, program: Program) -> TrainingStats:
             select(Membership).where(
                 Membership.institution_id == program.institution_id,
                 Membership.program_id == program.id,
-                Membership.status.in_(COUNTED),  # type: ignore[attr-defined]
+                Membership.status.in_(CURRENT),  # type: ignore[attr-defined]
             )
         ).all()
     )

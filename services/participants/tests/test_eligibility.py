@@ -5,26 +5,24 @@ from typing import Any
 
 import pytest
 
-from services.participants.eligibility import evaluate, evaluate_rule
-from services.participants.models import Application, EligibilityOverride
+from services.participants.domain.eligibility import Applicant, evaluate, evaluate_rule
 from services.participants.schemas.programs import EligibilityRule
 from services.participants.tests.conftest import MEXICO_CRITERIA, Cohort, form, snapshot
 
 RULES = [EligibilityRule.model_validate(r).model_dump(mode="json") for r in MEXICO_CRITERIA]
 
 
-def _application(role: str, **overrides: Any) -> Application:
-    values = {**form(role), **overrides}
-    return Application(role=role, status="submitted", applicant_id="x", **values)
+def _applicant(role: str, **overrides: Any) -> Applicant:
+    return Applicant(role=role, assigned_role=None, answers={"role": role, **form(role), **overrides})
 
 
-def _finals(application: Application, overrides: dict[str, EligibilityOverride] | None = None) -> dict[str, str]:
-    result = evaluate(RULES, application, overrides or {})
+def _finals(applicant: Applicant, overrides: dict[str, bool] | None = None) -> dict[str, str]:
+    result = evaluate(RULES, applicant, overrides or {})
     return {r.rule_id: r.final for r in result.rules} | {"verdict": result.verdict}
 
 
 def test_a_mentee_who_meets_the_criteria_awaits_the_expectations_review() -> None:
-    assert _finals(_application("mentee")) == {
+    assert _finals(_applicant("mentee")) == {
         "woman": "passed", "stem": "passed", "university_member": "passed", "training": "passed",
         "expectations": "needs_review", "funding": "not_applicable", "recognition": "not_applicable",
         "verdict": "needs_review",
@@ -47,7 +45,7 @@ def test_a_mentee_who_meets_the_criteria_awaits_the_expectations_review() -> Non
 def test_each_pilot_criterion_turns_an_applicant_away_with_a_reason(
     role: str, answers: dict[str, Any], failing: str, reason: str
 ) -> None:
-    result = evaluate(RULES, _application(role, **answers), {})
+    result = evaluate(RULES, _applicant(role, **answers), {})
     assert result.verdict == "ineligible"
     failed = [r for r in result.rules if r.final == "failed"]
     assert [r.rule_id for r in failed] == [failing]
@@ -56,12 +54,12 @@ def test_each_pilot_criterion_turns_an_applicant_away_with_a_reason(
 
 @pytest.mark.parametrize("affiliation", ["full_time_faculty", "part_time_faculty", "undergraduate", "graduate"])
 def test_professors_and_enrolled_students_are_members_of_the_university(affiliation: str) -> None:
-    outcome, reason = evaluate_rule(RULES[2], _application("mentee", affiliation=affiliation))
+    outcome, reason = evaluate_rule(RULES[2], _applicant("mentee", affiliation=affiliation))
     assert outcome == "passed" and f"'{affiliation}', one of [" in reason
 
 
 def test_mentor_rules_do_not_apply_to_mentees_and_say_so() -> None:
-    outcome, reason = evaluate_rule(RULES[5], _application("mentee", funding_experience=False))
+    outcome, reason = evaluate_rule(RULES[5], _applicant("mentee", funding_experience=False))
     assert outcome == "not_applicable" and reason == "Applies to mentor applicants; this one seeks mentee"
 
 
@@ -79,27 +77,41 @@ def test_mentor_rules_do_not_apply_to_mentees_and_say_so() -> None:
 )
 def test_numeric_comparisons(rule: dict[str, Any], value: int, outcome: str) -> None:
     full = {"id": "years", "field": "years_of_experience", "description": "Experiencia", **rule}
-    assert evaluate_rule(full, _application("mentor", years_of_experience=value))[0] == outcome
+    assert evaluate_rule(full, _applicant("mentor", years_of_experience=value))[0] == outcome
+
+
+def test_comparisons_say_which_way_they_went() -> None:
+    rule = {"id": "years", "field": "years_of_experience", "op": "gte", "value": 5, "description": "d"}
+    assert evaluate_rule(rule, _applicant("mentor", years_of_experience=4)) == ("failed", "years_of_experience is 4, not >= 5")
+    assert evaluate_rule(rule, _applicant("mentor", years_of_experience=5)) == ("passed", "years_of_experience is 5, >= 5")
 
 
 def test_equals_and_not_in_on_vocabularies() -> None:
-    app = _application("mentee", career_stage="graduate_student")
+    app = _applicant("mentee", career_stage="graduate_student")
     assert evaluate_rule({"id": "a", "field": "career_stage", "op": "equals", "value": "graduate_student"}, app)[0] == "passed"
     not_in = {"id": "b", "field": "stem_field", "op": "not_in", "value": ["chemistry"]}
     assert evaluate_rule(not_in, app) == ("failed", "stem_field is 'chemistry', one of [chemistry]")
 
 
+@pytest.mark.parametrize("unanswered", [None, "", []])
+def test_an_empty_answer_fails_even_a_review_rule(unanswered: Any) -> None:
+    review = {"id": "evidence", "field": "evidence", "op": "review", "description": "d"}
+    assert evaluate_rule(review, _applicant("mentee", evidence=unanswered)) == ("failed", "evidence is not answered")
+    assert evaluate_rule(review, _applicant("mentee")) == ("needs_review", "A coordinator must review evidence")
+
+
 def test_an_override_replaces_the_result_but_not_a_rule_that_does_not_apply() -> None:
-    app = _application("mentee", affiliation="staff")
-    overrides = {
-        "university_member": EligibilityOverride(rule_id="university_member", passed=True, reason="Becaria", decided_by="c"),
-        "expectations": EligibilityOverride(rule_id="expectations", passed=True, reason="Encaja", decided_by="c"),
-        "funding": EligibilityOverride(rule_id="funding", passed=False, reason="n/a", decided_by="c"),
-    }
-    finals = _finals(app, overrides)
+    overrides = {"university_member": True, "expectations": True, "funding": False}
+    finals = _finals(_applicant("mentee", affiliation="staff"), overrides)
     assert (finals["university_member"], finals["expectations"], finals["funding"], finals["verdict"]) == (
         "passed", "passed", "not_applicable", "eligible"
     )  # fmt: skip
+
+
+def test_an_override_that_fails_a_rule_makes_her_ineligible_and_keeps_the_automatic_outcome() -> None:
+    result = evaluate(RULES, _applicant("mentee"), {"woman": False})
+    woman = next(r for r in result.rules if r.rule_id == "woman")
+    assert (woman.outcome, woman.final, result.verdict) == ("passed", "failed", "ineligible")
 
 
 # ---------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from servicekit.outbox import utcnow
 from servicekit.testing import Mint
 
 from services.participants.db import SERVICE_DIR
-from services.participants.eligibility import evaluate_rule
+from services.participants.domain.eligibility import evaluate_rule
+from services.participants.eligibility import applicant
 from services.participants.models import Application, Institution, Program
 from services.participants.tests.conftest import (
     Caller,
@@ -143,11 +144,12 @@ def test_a_mentor_is_judged_by_the_mentor_rules_even_if_she_sought_to_be_a_mente
 
 
 def test_the_rule_of_another_role_says_which_role_she_is_judged_for() -> None:
-    sought = Application(role="mentee", status="submitted", applicant_id="x", **form("mentee"))
+    sought = applicant(Application(role="mentee", status="submitted", applicant_id="x", **form("mentee")))
     rule = {"id": "funding", "field": "funding_experience", "op": "is_true", "roles": ["mentor"], "description": "d"}
     assert evaluate_rule(rule, sought) == ("not_applicable", "Applies to mentor applicants; this one seeks mentee")
     assert evaluate_rule(rule, sought, "mentor") == ("failed", "funding_experience is not answered")
-    assigned = Application(role="mentor", assigned_role="mentee", status="accepted", applicant_id="y", **form("mentor"))
+    row = Application(role="mentor", assigned_role="mentee", status="accepted", applicant_id="y", **form("mentor"))
+    assigned = applicant(row)
     assert evaluate_rule(rule, assigned) == ("not_applicable", "Applies to mentor applicants; this one was assigned mentee")
 
 
