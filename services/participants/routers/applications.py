@@ -14,9 +14,8 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import forbidden, problem_responses
 from servicekit.tenancy import tenant_of
 
-from services.participants import access, applications, consents, eligibility, selection
+from services.participants import access, applications, consents, eligibility, idempotency, selection
 from services.participants.access import IDENTITY_CLIENT, OWNER, RESEARCH_CLIENT, RUN
-from services.participants.models import IdempotencyRecord
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
     ApplicationCreate,
@@ -89,11 +88,11 @@ def create_application(
     institution_id = tenant_of(who)
     if who.is_client or institution_id is None or not who.has_role(*access.APPLYING_ROLES):
         raise forbidden("Only a person of the program's institution with a participant or applicant role may apply")
-    if (replay := idem.replay(session, IdempotencyRecord)) is not None:
+    if (replay := idempotency.replay(idem, session)) is not None:
         return replayed(replay, request, "get_application", "application_id")
     application = applications.create(session, who.subject, institution_id, body)
     result = _one(session, application)
-    idem.remember(session, IdempotencyRecord, status.HTTP_201_CREATED, result)
+    idempotency.remember(idem, session, result)
     response.headers["Location"] = location(request, "get_application", application_id=application.id)
     return result
 

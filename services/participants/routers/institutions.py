@@ -10,7 +10,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 
-from services.participants import service
+from services.participants import idempotency, service
 from services.participants.dependencies import (
     AdminOnly,
     CoordinatorOf,
@@ -19,7 +19,6 @@ from services.participants.dependencies import (
     InstitutionViewer,
     MemberOf,
 )
-from services.participants.models import IdempotencyRecord
 from services.participants.routers.common import CREATED
 from services.participants.routers.common import location as _location
 from services.participants.routers.common import page as _page
@@ -68,11 +67,11 @@ def create_institution(
     request: Request,
     response: Response,
 ) -> Any:
-    if (replay := idem.replay(session, IdempotencyRecord)) is not None:
+    if (replay := idempotency.replay(idem, session)) is not None:
         return _replayed(replay, request, "get_institution", "institution_id")
     institution = service.create_institution(session, body)
     result = InstitutionPublic.model_validate(institution)
-    idem.remember(session, IdempotencyRecord, status.HTTP_201_CREATED, result)
+    idempotency.remember(idem, session, result)
     response.headers["Location"] = _location(request, "get_institution", institution_id=institution.id)
     return result
 
@@ -144,11 +143,11 @@ def create_campus(
     request: Request,
     response: Response,
 ) -> Any:
-    if (replay := idem.replay(session, IdempotencyRecord)) is not None:
+    if (replay := idempotency.replay(idem, session)) is not None:
         return _replayed(replay, request, "get_campus", "campus_id", institution_id=institution_id)
     campus = service.create_campus(session, institution_id, body)
     result = CampusPublic.model_validate(campus)
-    idem.remember(session, IdempotencyRecord, status.HTTP_201_CREATED, result)
+    idempotency.remember(idem, session, result)
     response.headers["Location"] = _location(request, "get_campus", institution_id=institution_id, campus_id=campus.id)
     return result
 
@@ -239,11 +238,11 @@ def create_academic_unit(
     request: Request,
     response: Response,
 ) -> Any:
-    if (replay := idem.replay(session, IdempotencyRecord)) is not None:
+    if (replay := idempotency.replay(idem, session)) is not None:
         return _replayed(replay, request, "get_academic_unit", "unit_id", institution_id=institution_id)
     unit = service.create_academic_unit(session, institution_id, body)
     result = AcademicUnitPublic.model_validate(unit)
-    idem.remember(session, IdempotencyRecord, status.HTTP_201_CREATED, result)
+    idempotency.remember(idem, session, result)
     response.headers["Location"] = _location(
         request, "get_academic_unit", institution_id=institution_id, unit_id=unit.id
     )

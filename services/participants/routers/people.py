@@ -12,10 +12,9 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import not_found, problem_responses
 from servicekit.tenancy import coordinates, tenant_of
 
-from services.participants import access, people
+from services.participants import access, idempotency, people
 from services.participants.access import COUNTERPART, RUN, SELF
 from services.participants.dependencies import CoordinatorOf, InstitutionId
-from services.participants.models import IdempotencyRecord
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
     AccountLink,
@@ -243,7 +242,7 @@ def erase_data_subject(
     body: ErasureCreate | None = None,
 ) -> Any:
     role = access.data_subject_access(who, institution_id, subject_id)
-    if role != "data_subject" and (replay := idem.replay(session, IdempotencyRecord)) is not None:
+    if role != "data_subject" and (replay := idempotency.replay(idem, session)) is not None:
         return replayed(replay, request, "get_erasure_request", "request_id", institution_id=institution_id)
     record = people.erase(
         session,
@@ -256,7 +255,7 @@ def erase_data_subject(
     if role != "data_subject":
         # The stored route would name her (it is in the path): keep the template.
         idem.route = f"POST /v1/institutions/{institution_id}/data-subjects/{{subject_id}}/erasure"
-        idem.remember(session, IdempotencyRecord, status.HTTP_201_CREATED, result)
+        idempotency.remember(idem, session, result)
     response.headers["Location"] = location(
         request, "get_erasure_request", institution_id=institution_id, request_id=record.id
     )
