@@ -15,7 +15,6 @@ a CHECK constraint listing its values. Personal data lives in few columns:
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
@@ -26,6 +25,7 @@ from servicekit.db import new_registry
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
+from services.participants.constraints import one_of, tenant_fk
 from services.participants.schemas.enums import (
     Affiliation,
     ApplicationStatus,
@@ -49,20 +49,6 @@ from services.participants.schemas.enums import (
     XapiActorId,
 )
 from services.participants.schemas.institutions import UnitKind
-
-
-def one_of(column: str, vocabulary: type[StrEnum], *, nullable: bool = False) -> CheckConstraint:
-    """CHECK that ``column`` holds a value of ``vocabulary`` (named ``ck_<table>_<column>``)."""
-    values = ", ".join(repr(v.value) for v in vocabulary)
-    condition = f"{column} IN ({values})"
-    if nullable:
-        condition = f"{column} IS NULL OR {condition}"
-    return CheckConstraint(condition, name=column)
-
-
-def tenant_fk(column: str, table: str, **kwargs: Any) -> ForeignKeyConstraint:
-    """``(institution_id, column)`` → ``table(institution_id, id)``: same-tenant references only."""
-    return ForeignKeyConstraint(["institution_id", column], [f"{table}.institution_id", f"{table}.id"], **kwargs)
 
 
 class Base(SQLModel, registry=new_registry()):
