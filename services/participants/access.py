@@ -101,6 +101,37 @@ def _load(
 
 
 # ---------------------------------------------------------------------------
+# The caller's own records, in her token's institution
+
+
+def applying_in(who: Principal) -> uuid.UUID:
+    """The institution she applies in: her token's, for a person holding an
+    applicant or participant role; anyone else gets 403."""
+    institution_id = tenant_of(who)
+    if who.is_client or institution_id is None or not who.has_role(*APPLYING_ROLES):
+        raise forbidden("Only a person of the program's institution with a participant or applicant role may apply")
+    return institution_id
+
+
+def own_applications_in(who: Principal) -> uuid.UUID | None:
+    """Where her own applications are listed: her token's institution (None
+    when it names none); a client has no applications of its own (403)."""
+    if who.is_client:
+        raise forbidden("Applications are listed for the person who made them")
+    return tenant_of(who)
+
+
+def me(session: Session, who: Principal) -> Participant:
+    """Her own participant record in her token's institution; 404 until she
+    has one, and for a client or a token that names no institution."""
+    institution_id = tenant_of(who)
+    record = own_participant(session, who, institution_id) if institution_id is not None else None
+    if record is None:
+        raise not_found("Participant")
+    return record
+
+
+# ---------------------------------------------------------------------------
 # Programs and training modules
 
 RUN, MEMBER, TRAINING_CLIENT, IDENTITY_CLIENT = "run", "member", "training_client", "identity_client"

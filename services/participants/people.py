@@ -93,14 +93,6 @@ def public_profile(participant: Participant) -> PublicProfile:
     return PublicProfile.model_validate(participant)
 
 
-def mine(session: Session, account_id: str, institution_id: uuid.UUID) -> Participant:
-    stmt = select(Participant).where(Participant.institution_id == institution_id, Participant.account_id == account_id)
-    participant = session.exec(stmt).first()
-    if participant is None:
-        raise not_found("Participant")
-    return participant
-
-
 def list_participants(
     session: Session,
     institution_id: uuid.UUID,

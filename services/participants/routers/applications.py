@@ -11,8 +11,7 @@ from servicekit.auth import CurrentPrincipal, allow_clients
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from servicekit.problems import forbidden, problem_responses
-from servicekit.tenancy import tenant_of
+from servicekit.problems import problem_responses
 
 from services.participants import access, applications, consents, eligibility, idempotency, selection
 from services.participants.access import IDENTITY_CLIENT, OWNER, RESEARCH_CLIENT, RUN
@@ -85,9 +84,7 @@ def create_application(
     request: Request,
     response: Response,
 ) -> Any:
-    institution_id = tenant_of(who)
-    if who.is_client or institution_id is None or not who.has_role(*access.APPLYING_ROLES):
-        raise forbidden("Only a person of the program's institution with a participant or applicant role may apply")
+    institution_id = access.applying_in(who)
     if (replay := idempotency.replay(idem, session)) is not None:
         return replayed(replay, request, "get_application", "application_id")
     application = applications.create(session, who.subject, institution_id, body)
@@ -108,9 +105,7 @@ def create_application(
 def list_my_applications(
     who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Any:
-    institution_id = tenant_of(who)
-    if who.is_client:
-        raise forbidden("Applications are listed for the person who made them")
+    institution_id = access.own_applications_in(who)
     if institution_id is None:
         return Page[ApplicationPublic](items=[], next_cursor=None)
     rows, next_cursor = applications.list_mine(session, who.subject, institution_id, limit=limit, cursor=cursor)

@@ -9,8 +9,8 @@ from servicekit.auth import CurrentPrincipal
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from servicekit.problems import not_found, problem_responses
-from servicekit.tenancy import coordinates, tenant_of
+from servicekit.problems import problem_responses
+from servicekit.tenancy import coordinates
 
 from services.participants import access, idempotency, people
 from services.participants.access import COUNTERPART, RUN, SELF
@@ -61,10 +61,7 @@ ErasureId = Annotated[uuid.UUID, Path(description="The erasure request's id.")]
     responses=problem_responses(401, 404),
 )
 def get_my_participant(who: CurrentPrincipal, session: SessionDep) -> Any:
-    institution_id = tenant_of(who)
-    if who.is_client or institution_id is None:
-        raise not_found("Participant")
-    return people.full(session, people.mine(session, who.subject, institution_id))
+    return people.full(session, access.me(session, who))
 
 
 @router.patch(
@@ -76,10 +73,7 @@ def get_my_participant(who: CurrentPrincipal, session: SessionDep) -> Any:
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def update_my_participant(who: CurrentPrincipal, body: ParticipantUpdate, session: SessionDep) -> Any:
-    institution_id = tenant_of(who)
-    if who.is_client or institution_id is None:
-        raise not_found("Participant")
-    participant = people.mine(session, who.subject, institution_id)
+    participant = access.me(session, who)
     return people.full(session, people.update_participant(session, participant, body, as_coordinator=False))
 
 
