@@ -48,6 +48,7 @@ from services.participants.schemas.applications import IdentityData, MatchingIde
 from services.participants.schemas.enums import ConsentPurpose
 from services.participants.service import Rows
 
+
 def _of(application: Application) -> Any:
     return select(Consent).where(
         Consent.institution_id == application.institution_id, Consent.application_id == application.id
