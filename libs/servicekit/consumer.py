@@ -124,9 +124,11 @@ class FeedConsumer:
                 return False
             return applied
 
-    async def poll_once(self) -> int:
-        """Fetch and handle what is new; the number of events applied here."""
-        client = self._client or make_async_client(timeout=10.0)
+    async def poll_once(self, client: httpx.AsyncClient | None = None) -> int:
+        """Fetch and handle what is new; the number of events applied here.
+        Without a client (given here or to the consumer), one is opened for this poll."""
+        own = (client or self._client) is None
+        client = client or self._client or make_async_client(timeout=10.0)
         applied = 0
         try:
             while True:
@@ -144,20 +146,26 @@ class FeedConsumer:
                 if len(feed.items) < self.batch:
                     return applied
         finally:
-            if self._client is None:
+            if own:
                 await client.aclose()
 
     async def run(self, stop: asyncio.Event, interval: float = 2.0) -> None:
-        """Poll until ``stop`` is set. Failures are logged and retried later."""
-        while not stop.is_set():
-            try:
-                await self.poll_once()
-            except Exception as exc:  # keep polling: the source may be down for a while
-                log.warning("feed poll failed", extra={"source": self.source, "error": type(exc).__name__})
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+        """Poll until ``stop`` is set, on one client (and its kept-alive
+        connection) for the whole run. Failures are logged and retried later."""
+        client = self._client or make_async_client(timeout=10.0)
+        try:
+            while not stop.is_set():
+                try:
+                    await self.poll_once(client)
+                except Exception as exc:  # keep polling: the source may be down for a while
+                    log.warning("feed poll failed", extra={"source": self.source, "error": type(exc).__name__})
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                except TimeoutError:
+                    pass
+        finally:
+            if self._client is None:
+                await client.aclose()
 
 
 class Background:
