@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import random
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,9 @@ from locust.contrib.fasthttp import FastHttpUser
 from servicekit import clock
 
 WORLD: dict[str, Any] = json.loads(Path(os.environ["ALIADA_LOAD_WORLD"]).read_text(encoding="utf-8"))
+# bench/faults: every acknowledged create is written here (one JSON line each) to be checked afterwards.
+ACKS = os.environ.get("ALIADA_LOAD_ACKS")
+RETRYABLE = (0, 502, 503, 504)  # 0: the connection failed or was cut
 LOW, HIGH = (float(x) for x in os.environ.get("ALIADA_LOAD_THINK", "0.5-2").split("-"))
 RATINGS = {"preparation": 5, "listening": 4, "usefulness": 5, "rapport": 4}
 
@@ -61,6 +65,34 @@ class Signed(FastHttpUser):
                 r.failure(f"login {r.status_code}")
                 return
             self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def create(self, path: str, kind: str, body: dict[str, Any], marker_field: str) -> None:
+        """A create as a careful client makes it: one Idempotency-Key, repeated
+        with the same key after a connection failure, a 502, 503 or 504 (at most
+        four times, half a second apart). The body carries the key as a marker,
+        so bench/faults can count duplicates; an acknowledged create is recorded."""
+        key = str(uuid.uuid4())
+        body = {**body, marker_field: f"{body.get(marker_field, '')} [{key}]".strip()}
+        for attempt in range(4):
+            with self.client.post(path, json=body, headers={**self.headers, "Idempotency-Key": key}, name="people: write",
+                                  catch_response=True) as r:  # fmt: skip
+                if r.status_code == 401 and attempt == 0:
+                    r.success()
+                    self.login()
+                    continue
+                if r.status_code == 201:
+                    r.success()
+                    if ACKS:
+                        with open(ACKS, "a", encoding="utf-8") as acks:
+                            acks.write(json.dumps({"kind": kind, "id": r.json()["id"], "key": key, "email": self.email, **self.scope(kind)}) + "\n")
+                    return
+                r.failure(problem(r))
+                if r.status_code not in RETRYABLE:
+                    return
+            time.sleep(0.5)
+
+    def scope(self, kind: str) -> dict[str, Any]:
+        return {}
 
     def call(self, method: str, path: str, group: str, ok: tuple[int, ...] = (200, 201), **kw: Any) -> Any:
         for attempt in range(2):
@@ -103,11 +135,13 @@ class Member(Signed):
     def overdue_forms(self) -> None:
         self.call("GET", "/v1/feedback/overdue", "people: read")
 
+    def scope(self, kind: str) -> dict[str, Any]:
+        return {"dyad_id": self.member["dyad_id"], "objective_id": self.member["objective_id"]}
+
     @task(2)
     def diary(self) -> None:
-        self.call("POST", "/v1/diary", "people: write",
-                  json={"dyad_id": self.member["dyad_id"], "entry_date": clock.now().date().isoformat(),
-                        "text": "Notas de la semana: avances y dudas para la próxima sesión.", "shared": False})  # fmt: skip
+        self.create("/v1/diary", "diary", {"dyad_id": self.member["dyad_id"], "entry_date": clock.now().date().isoformat(),
+                    "text": "Notas de la semana: avances y dudas para la próxima sesión.", "shared": False}, "text")  # fmt: skip
 
     @task(2)
     def confirm_and_give_feedback(self) -> None:
@@ -133,7 +167,7 @@ class Mentee(Member):
 
     @task(2)
     def progress(self) -> None:
-        self.call("POST", f"/v1/objectives/{self.member['objective_id']}/progress", "people: write", json={"value": random.randint(0, 2)})
+        self.create(f"/v1/objectives/{self.member['objective_id']}/progress", "progress", {"value": random.randint(0, 2)}, "note")
 
 
 class Mentor(Member):
