@@ -188,6 +188,7 @@ def play(scenario: str, args: argparse.Namespace, stack: Stack, built: dict[str,
     mentee = next(m for m in program["members"] if m["role"] == "mentee")
     reads = {"sessions": ("/v1/dyads/mine", mentee["token"]), "participants": ("/v1/participants/me", mentee["token"]),
              "evaluation": ("/v1/administrations/mine", mentee["token"])}  # fmt: skip
+    log = (workdir / f"{scenario}-locust.log").open("wb")
     load = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", str(REPO / "bench" / "load" / "locustfile.py"), "--headless",
          "--host", stack.gateway, "--users", str(args.users), "--spawn-rate", str(args.users),
@@ -195,7 +196,7 @@ def play(scenario: str, args: argparse.Namespace, stack: Stack, built: dict[str,
          "--only-summary", "--loglevel", "ERROR", "--exit-code-on-error", "0"],
         cwd=REPO, env={**os.environ, "ALIADA_LOAD_WORLD": str(world_file), "ALIADA_LOAD_THINK": args.think,
                        "ALIADA_LOAD_ACKS": str(acks)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     with Probe(stack.gateway, reads) as probe:
         start = time.monotonic()
@@ -206,7 +207,8 @@ def play(scenario: str, args: argparse.Namespace, stack: Stack, built: dict[str,
         cleared = time.monotonic()
         remaining = start + args.seconds - time.monotonic()
         time.sleep(max(remaining, 0))
-        load.wait(timeout=120)
+        load.wait(timeout=60)
+        log.close()
         end = time.monotonic()
     tokens = {m["email"]: m["token"] for p in built["programs"] for m in p["members"]}
     writes = check_writes(stack.gateway, acks, tokens)

@@ -47,7 +47,7 @@ def problem(r: Any) -> str:
     """A failure as the report groups it: the status and the problem's type or first field."""
     try:
         body = r.json()
-        what = (body.get("errors") or [{}])[0].get("field") or body.get("type", "")
+        what = (body.get("errors") or [{}])[0].get("field") or f"{body.get('type', '').rsplit(':', 1)[-1]}: {body.get('detail', '')[:70]}"
     except (ValueError, AttributeError):
         what = ""
     return f"{r.status_code} {what}".strip()
@@ -56,6 +56,7 @@ def problem(r: Any) -> str:
 class Signed(FastHttpUser):
     abstract = True
     wait_time = between(LOW, HIGH)
+    connection_timeout, network_timeout = 5.0, 30.0  # the gateway's own read timeout is shorter
     email = ""
 
     def login(self) -> None:
@@ -212,6 +213,7 @@ class Evaluator(Signed):
 class Lms(FastHttpUser):
     weight = 1
     wait_time = between(LOW, HIGH)
+    connection_timeout, network_timeout = 5.0, 30.0
 
     def on_start(self) -> None:
         self.program = next(_programs)
