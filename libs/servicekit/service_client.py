@@ -37,6 +37,7 @@ from typing import Any, Self, TypeVar, overload
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from servicekit.auth import unauthorized
 from servicekit.http import make_async_client, upstream_invalid, upstream_problem
 from servicekit.pagination import MAX_LIMIT, Page
 from servicekit.problems import ProblemError, conflict, forbidden, not_found
@@ -138,7 +139,7 @@ class ServiceClient:
         if 200 <= status < 300:
             return resp
         if status == 401:
-            raise ProblemError(401, "The access token was refused", slug="unauthorized")
+            raise unauthorized("The access token was refused")
         if status == 403:
             raise forbidden(f"Not allowed to {'read' if method == 'GET' else 'change'} this {what.lower()}")
         if status == 404:

@@ -164,6 +164,8 @@ async def test_401_403_404_become_this_services_own_problems(server_url: str, st
         problem = await refused(widgets.get(f"/status/{status}/{key()}", Widget, token="t", what="Widget"))
     assert (problem.status, problem.type, problem.detail) == (status, f"urn:aliada:problem:{slug}", detail)
     assert "service" not in problem.extra  # as if she had asked the other service herself
+    if status == 401:
+        assert problem.headers == {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 async def test_a_refused_change_says_change_not_read(server_url: str) -> None:
