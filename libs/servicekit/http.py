@@ -3,8 +3,9 @@
 Every client has explicit timeouts. Retries (with exponential backoff and
 jitter, via ``httpx-retries``) apply to idempotent methods only: GET, HEAD,
 OPTIONS, PUT, DELETE. A POST is never sent twice by this layer. A dependency
-that is down or slow surfaces as ``UpstreamUnavailable`` which callers turn
-into a 503 (or 504) problem, never a hang.
+that is down or slow becomes a 503 (or 504) problem (``upstream_problem``), an
+answer that cannot be used a 502 (``upstream_invalid``), never a hang.
+``servicekit.service_client`` applies these to every typed call.
 """
 
 from __future__ import annotations
@@ -66,3 +67,9 @@ def upstream_problem(service: str, exc: Exception) -> ProblemError:
     if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
         return ProblemError(504, f"The {service} service did not answer in time", slug="upstream-timeout", service=service)
     return ProblemError(503, f"The {service} service is unavailable", slug="upstream-unavailable", service=service)
+
+
+def upstream_invalid(service: str, why: str) -> ProblemError:
+    """A 502 naming the service and what was wrong with its answer (never the answer itself)."""
+    return ProblemError(502, f"The {service} service gave an answer that cannot be used: {why}",
+                        slug="upstream-invalid", service=service)
