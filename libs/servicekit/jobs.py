@@ -10,7 +10,7 @@ replicas at once, on SQLite and on PostgreSQL:
   matched, so two claimers never both get it;
 - ``renew`` and ``release`` match the row only while the caller still holds
   it; ``False`` means the lease ran out and another worker may hold it now
-  (its caller stops without touching the job: ``LeaseLost``).
+  (its caller then stops without touching the job).
 
 A job's state changes in the same UPDATE as its lease (``renew(..., status=...)``),
 so the state of a job is only ever written by its current holder.
@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlmodel import Session
 
 from servicekit.outbox import utcnow
@@ -42,13 +42,19 @@ log = logging.getLogger("servicekit.jobs")
 J = TypeVar("J")
 
 
-class LeaseLost(Exception):
-    """Another worker holds the job now: stop without touching it."""
-
-
 def new_holder() -> str:
     """A token naming one claim (32 characters)."""
     return secrets.token_hex(16)
+
+
+def expired(until: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a lease that runs until ``until`` (None: no lease) no longer holds at ``now``."""
+    if until is None:
+        return True
+    now = now or utcnow()
+    if until.tzinfo is None:  # read back naive from a database that keeps UTC
+        until = until.replace(tzinfo=now.tzinfo)
+    return until <= now
 
 
 class Lease:
@@ -65,16 +71,8 @@ class Lease:
         self.seconds = seconds
 
     def free(self, now: datetime) -> ColumnElement[bool]:
-        """No one holds the row at ``now``."""
+        """No one holds the row at ``now`` (``expired``, in SQL)."""
         return or_(self.holder.is_(None), self.until.is_(None), self.until <= now)
-
-    def live(self, until: datetime | None, now: datetime | None = None) -> bool:
-        """Whether a lease that runs until ``until`` still holds at ``now``."""
-        if until is None:
-            return False
-        if until.tzinfo is None:  # SQLite gives back naive UTC
-            until = until.replace(tzinfo=(now or utcnow()).tzinfo)
-        return until > (now or utcnow())
 
     def claim(self, session: Session, candidates: Select[Any], *where: Any, holder: str, skip_locked: bool = False) -> int:
         """Lease to ``holder`` the free rows among the keys ``candidates`` selects
@@ -88,6 +86,10 @@ class Lease:
         picked = candidates.where(self.free(now))
         if skip_locked:
             picked = picked.with_for_update(skip_locked=True, of=self.model)  # rendered on PostgreSQL only
+        if session.get_bind().dialect.name == "postgresql":
+            # Chosen once: PostgreSQL may run a subquery again for each row it
+            # compares, and with SKIP LOCKED each run can pick other rows.
+            picked = select(picked.cte("claimable").prefix_with("MATERIALIZED"))
         claimed = session.execute(
             update(self.model)
             .where(self.key.in_(picked), self.free(now), *where)
@@ -196,7 +198,7 @@ class Runner(Generic[J]):
             if free > 0:
                 try:
                     jobs = await asyncio.to_thread(self.claim, free)
-                except Exception as exc:  # the database may be down for a while: keep looking
+                except Exception as exc:  # noqa: BLE001 - the database may be down for a while: keep looking
                     log.warning("job claim failed", extra={"runner": self.name, "error": type(exc).__name__})
                     jobs = []
                 self._full = bool(jobs) and len(jobs) == free
@@ -222,7 +224,5 @@ class Runner(Generic[J]):
     async def _guarded(self, job: J) -> None:
         try:
             await self.work(job)
-        except LeaseLost:
-            log.warning("job lease lost; its new holder goes on", extra={"runner": self.name})
         except Exception as exc:
             log.exception("job failed", extra={"runner": self.name, "error": type(exc).__name__})

@@ -18,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from uuid6 import uuid7
 
 from servicekit.db import make_engine, new_registry
-from servicekit.jobs import Lease, Runner, new_holder
+from servicekit.jobs import Lease, Runner, expired, new_holder
 from servicekit.outbox import utcnow
 
 
@@ -88,17 +88,20 @@ def test_a_claim_takes_free_rows_in_order_up_to_its_limit_and_a_second_claimer_g
     second = claim(engine, 3)
     assert sorted(second) == ids[3:]
     assert claim(engine, 3) == []
-    assert all(lease().live(row(engine, i).leased_until) for i in ids)
+    assert not any(expired(row(engine, i).leased_until) for i in ids)
 
 
-def test_two_claimers_racing_never_share_a_row(engine) -> None:
+@pytest.mark.parametrize("skip_locked", [False, True])
+def test_two_claimers_racing_never_share_a_row_nor_exceed_their_limit(engine, skip_locked: bool) -> None:
     ids = add_tasks(engine, 40)
     start = threading.Barrier(2)
     got: dict[str, list[uuid.UUID]] = {"a": [], "b": []}
+    sizes: list[int] = []
 
     def claimer(name: str) -> None:
         start.wait()
-        while batch := claim(engine, 3):
+        while batch := claim(engine, 3, skip_locked=skip_locked):
+            sizes.append(len(batch))
             got[name].extend(batch)
 
     threads = [threading.Thread(target=claimer, args=(name,)) for name in got]
@@ -108,6 +111,7 @@ def test_two_claimers_racing_never_share_a_row(engine) -> None:
         t.join()
     assert not set(got["a"]) & set(got["b"])
     assert sorted(got["a"] + got["b"]) == ids
+    assert max(sizes) <= 3
 
 
 def test_a_claim_skips_rows_that_no_longer_match_and_rows_held_by_a_live_lease(engine) -> None:
@@ -125,7 +129,7 @@ def test_an_expired_lease_passes_to_the_next_claimer_and_its_old_holder_can_no_l
     assert claim(engine, 1, old) == [task]
     assert claim(engine, 1) == []  # live: nobody else gets it
     expire(engine, task)
-    assert not lease().live(row(engine, task).leased_until)
+    assert expired(row(engine, task).leased_until)
     new = new_holder()
     assert claim(engine, 1, new) == [task]
     with Session(engine) as session:
@@ -180,6 +184,14 @@ def test_with_skip_locked_postgresql_passes_over_a_row_another_transaction_holds
         assert claim(engine, 2, skip_locked=True) == [other]
         holding.rollback()
     assert claim(engine, 2, skip_locked=True) == [locked]
+
+
+def test_a_lease_has_expired_from_the_instant_it_runs_until() -> None:
+    now = utcnow()
+    assert expired(None, now)
+    assert expired(now, now) and expired(now - timedelta(seconds=1), now)
+    assert not expired(now + timedelta(seconds=1), now)
+    assert not expired((now + timedelta(seconds=1)).replace(tzinfo=None), now)  # naive UTC, as SQLite returns it
 
 
 def test_a_lease_lasts_a_positive_time() -> None:
