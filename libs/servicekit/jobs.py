@@ -1,9 +1,9 @@
 """Leased jobs: rows of a table that one worker at a time works on, across replicas.
 
 A job table carries two lease columns: the holder (a random token naming one
-claim) and the time the lease runs until. ``Lease`` is the only code that
-writes them, always by a conditional UPDATE, so it is safe on several
-replicas at once, on SQLite and on PostgreSQL:
+claim) and the time the lease runs until. Workers take, extend and give back
+leases only through ``Lease``, always by a conditional UPDATE, so it is safe
+on several replicas at once, on SQLite and on PostgreSQL:
 
 - ``claim`` leases rows that are free (no holder, no time, or a time that has
   passed) in one statement; a row claimed by someone else meanwhile is not
@@ -12,8 +12,9 @@ replicas at once, on SQLite and on PostgreSQL:
   it; ``False`` means the lease ran out and another worker may hold it now
   (its caller then stops without touching the job).
 
-A job's state changes in the same UPDATE as its lease (``renew(..., status=...)``),
-so the state of a job is only ever written by its current holder.
+A worker changes its job's state in the same UPDATE that renews or releases
+its lease (``renew(..., status=...)``), so a worker whose lease ran out
+changes nothing.
 
 ``Runner`` claims jobs and works on them in the background of an app: at
 most ``concurrency`` at once, looking for work every ``interval`` seconds and
