@@ -21,7 +21,12 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from gateway.config import Settings
 from gateway.webhooks.catalog import BY_TYPE, matches, valid_pattern
-from gateway.webhooks.dispatcher import LEASE_MARGIN_SECONDS, backoff_delay, delivery_lease_seconds, retry_after_seconds
+from gateway.webhooks.dispatcher import (
+    LEASE_MARGIN_SECONDS,
+    backoff_delay,
+    delivery_lease_seconds,
+    retry_after_seconds,
+)
 from gateway.webhooks.signing import SecretBox, new_secret, signature_headers
 
 REPO = Path(__file__).resolve().parents[2]
