@@ -15,8 +15,10 @@ import ssl
 
 import certifi
 import httpx
+import structlog
 from httpx_retries import Retry, RetryTransport
 
+from servicekit.observability import REQUEST_ID_HEADER
 from servicekit.problems import ProblemError
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -32,6 +34,14 @@ def tls_context() -> ssl.SSLContext:
     CA bundle, tens of milliseconds of CPU: a context per client made a feed
     consumer that opens a client per poll the busiest thing in an idle app."""
     return ssl.create_default_context(cafile=certifi.where())
+
+
+async def pass_request_id(request: httpx.Request) -> None:
+    """A call made while serving a request carries that request's id
+    (``X-Request-ID``), so one id follows it through every app's logs."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id and REQUEST_ID_HEADER not in request.headers:
+        request.headers[REQUEST_ID_HEADER] = request_id
 
 
 def make_async_client(
@@ -60,7 +70,8 @@ def make_async_client(
         ),
         retry=retry,
     )
-    return httpx.AsyncClient(base_url=base_url, timeout=default_timeout(timeout), transport=transport, headers=headers)
+    return httpx.AsyncClient(base_url=base_url, timeout=default_timeout(timeout), transport=transport, headers=headers,
+                             event_hooks={"request": [pass_request_id]})
 
 
 def upstream_problem(service: str, exc: Exception) -> ProblemError:
