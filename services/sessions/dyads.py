@@ -1,7 +1,8 @@
 """Dyads from the matching feed: match.activated creates the dyad and proposes
 its schedule (domain.propose_schedule); match.dissolved / match.completed end it
 and cancel its future meetings. Every handler is idempotent on its own (a
-second delivery changes nothing), besides the consumer's handled-event table."""
+second delivery changes nothing), besides the consumer's handled-event table.
+Also the lists of dyads: the caller's own, and a program's."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from servicekit.auth import Principal
 from servicekit.outbox import EventOut, emit
+from servicekit.pagination import paginate
 from servicekit import clock
+from servicekit.tenancy import tenant_of
 
 from services.sessions import domain
 from services.sessions.models import Dyad, Meeting, MeetingChange, OutboxEvent, ProgramSettings
@@ -203,3 +207,18 @@ def handle(session: Session, event: EventOut) -> None:
         end(session, event.payload, "dissolved")
     elif event.type == "match.completed":
         end(session, event.payload, "completed")
+
+
+def mine(session: Session, who: Principal, *, limit: int, cursor: str | None) -> tuple[list[Dyad], str | None]:
+    """One page of the dyads the caller is a member of (none for an API client or a caller without an institution)."""
+    tid = tenant_of(who)
+    if tid is None or who.is_client:
+        return [], None
+    stmt = select(Dyad).where(Dyad.institution_id == tid, (Dyad.mentee_account_id == who.subject) | (Dyad.mentor_account_id == who.subject))
+    return paginate(session, stmt, Dyad.id, limit=limit, cursor=cursor)
+
+
+def of_program(session: Session, program: ProgramSettings, *, limit: int, cursor: str | None) -> tuple[list[Dyad], str | None]:
+    """One page of the program's dyads."""
+    stmt = select(Dyad).where(Dyad.institution_id == program.institution_id, Dyad.program_id == program.program_id)
+    return paginate(session, stmt, Dyad.id, limit=limit, cursor=cursor)

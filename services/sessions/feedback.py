@@ -19,7 +19,23 @@ from servicekit.tenancy import scoped, tenant_of
 from services.sessions import access, domain
 from services.sessions.meetings import meeting_for
 from services.sessions.models import Dyad, FeedbackForm, OutboxEvent, ProgramSettings
-from services.sessions.schemas import FeedbackPublic, OverdueOut
+from services.sessions.schemas import FeedbackPublic, FeedbackTemplate, FeedbackTemplateOut, OverdueOut
+
+
+def template(program: ProgramSettings) -> FeedbackTemplateOut:
+    return FeedbackTemplateOut(program_id=program.program_id, items=program.feedback_items,
+                               counterpart_reads_feedback=program.counterpart_reads_feedback,
+                               feedback_deadline_hours=program.feedback_deadline_hours)
+
+
+def set_template(session: Session, program: ProgramSettings, body: FeedbackTemplate) -> ProgramSettings:
+    """Replace the program's form, who reads the answers and the deadline."""
+    program.feedback_items = [i.model_dump() for i in body.items]
+    program.counterpart_reads_feedback = body.counterpart_reads_feedback
+    program.feedback_deadline_hours, program.updated_at = body.feedback_deadline_hours, clock.now()
+    session.add(program)
+    session.flush()
+    return program
 
 
 def status_of(form: FeedbackForm, now: datetime) -> str:

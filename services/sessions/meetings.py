@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from servicekit.auth import Principal
+from servicekit.pagination import paginate
 from servicekit.problems import ProblemError, conflict, not_found
 from servicekit import clock
 from servicekit.tenancy import scoped
@@ -157,3 +158,10 @@ def dyad_meetings(session: Session, dyad: Dyad) -> list[Meeting]:
     return list(session.exec(
         select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id).order_by(Meeting.number)  # type: ignore[arg-type]
     ).all())
+
+
+def dyad_page(session: Session, dyad: Dyad, *, limit: int, cursor: str | None) -> tuple[list[Meeting], str | None]:
+    """One page of the dyad's meetings, in schedule order within the page."""
+    stmt = select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id)
+    rows, nxt = paginate(session, stmt, Meeting.id, limit=limit, cursor=cursor)
+    return sorted(rows, key=lambda m: m.number), nxt

@@ -53,7 +53,7 @@ from services.sessions import activity, domain
 from services.sessions.models import Dyad, OutboxEvent, ProgramSettings
 from services.sessions.schemas import (
     DigestChangeOut, DigestCountsOut, DigestEndedOut, DigestOut, DigestUnmetOut, HealthOut, PerMember, ReasonOut, SignalsOut,
-    StatisticsOut,
+    StatisticsOut, Thresholds, ThresholdsOut,
 )
 
 ASSESSMENT_TTL = timedelta(hours=1)
@@ -77,6 +77,11 @@ POLICY_DOC = (
 
 def policy(program: ProgramSettings) -> domain.HealthPolicy:
     return domain.HealthPolicy.from_dict(program.health_thresholds or {})
+
+
+def thresholds_out(program: ProgramSettings) -> ThresholdsOut:
+    return ThresholdsOut(program_id=program.program_id, thresholds=Thresholds.model_validate(policy(program).to_dict()),
+                         documentation=POLICY_DOC)
 
 
 def set_policy(session: Session, program: ProgramSettings, values: dict[str, Any]) -> domain.HealthPolicy:
@@ -215,6 +220,16 @@ def refresh(session: Session, dyad: Dyad) -> domain.DyadHealth | None:
     result, norms = health(session, dyad, program, clock.now())
     store(session, program, [(dyad, result)], norms)
     return result
+
+
+def health_now(session: Session, dyad: Dyad) -> HealthOut:
+    """The dyad's health now, stored while the dyad is active."""
+    program = session.get(ProgramSettings, dyad.program_id)
+    assert program is not None
+    result, norms = health(session, dyad, program, clock.now())
+    if dyad.status == "active":
+        store(session, program, [(dyad, result)], norms)
+    return health_out(dyad.program_id, result, norms)
 
 
 def refresh_dyad(session: Session, dyad_id: uuid.UUID) -> domain.DyadHealth | None:
