@@ -20,6 +20,7 @@ from servicekit import clock
 from servicekit.tenancy import tenant_of
 
 from services.sessions import domain
+from services.sessions.enums import PENDING, DyadStatus, MeetingChangeKind, MeetingStatus, Modality
 from services.sessions.models import Dyad, Meeting, MeetingChange, OutboxEvent, ProgramSettings
 
 log = logging.getLogger("sessions.dyads")
@@ -30,7 +31,6 @@ DEFAULT_FEEDBACK_ITEMS = [
     {"code": "usefulness", "label": "The meeting was useful for my objectives"},
     {"code": "rapport", "label": "I felt trust and rapport"},
 ]
-PENDING = ("scheduled", "rescheduled")
 
 
 def _hhmm(value: str) -> time:
@@ -48,9 +48,10 @@ def availability(timezone: str, slots: list[dict[str, Any]]) -> domain.Availabil
 
 
 def modality_for(delivery: str, preferred: str) -> str:
-    if delivery in ("virtual", "in_person"):
+    """A program's delivery (virtual, in person or hybrid) and the pair's preference give a meeting's modality."""
+    if delivery in (Modality.VIRTUAL, Modality.IN_PERSON):
         return delivery
-    return "in_person" if preferred == "in_person" else "virtual"
+    return Modality.IN_PERSON.value if preferred == Modality.IN_PERSON else Modality.VIRTUAL.value
 
 
 def meeting_payload(meeting: Meeting, dyad: Dyad) -> dict[str, Any]:
@@ -178,22 +179,22 @@ def activate(session: Session, payload: dict[str, Any], occurred_at: datetime) -
     return dyad
 
 
-def end(session: Session, payload: dict[str, Any], status: str) -> Dyad | None:
+def end(session: Session, payload: dict[str, Any], status: DyadStatus) -> Dyad | None:
     dyad = session.get(Dyad, uuid.UUID(payload["match_id"]))
-    if dyad is None or dyad.status != "active":
+    if dyad is None or dyad.status != DyadStatus.ACTIVE:
         return None
     now = clock.now()
-    dyad.status, dyad.ended_at = status, now
-    dyad.end_reason = payload.get("reason") if status == "dissolved" else "completed"
+    dyad.status, dyad.ended_at = status.value, now
+    dyad.end_reason = payload.get("reason") if status is DyadStatus.DISSOLVED else "completed"
     session.add(dyad)
     future = session.exec(
         select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id,
                               Meeting.status.in_(PENDING), Meeting.start > now)  # type: ignore[attr-defined]
     ).all()
     for meeting in future:
-        session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind="cancelled", by="system",
+        session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind=MeetingChangeKind.CANCELLED.value, by="system",
                                   from_start=meeting.start, reason=f"the match was {status}"))
-        meeting.status, meeting.sequence, meeting.updated_at = "cancelled", meeting.sequence + 1, now
+        meeting.status, meeting.sequence, meeting.updated_at = MeetingStatus.CANCELLED.value, meeting.sequence + 1, now
         session.add(meeting)
     session.flush()
     return dyad
@@ -204,9 +205,9 @@ def handle(session: Session, event: EventOut) -> None:
     if event.type == "match.activated":
         activate(session, event.payload, event.occurred_at)
     elif event.type == "match.dissolved":
-        end(session, event.payload, "dissolved")
+        end(session, event.payload, DyadStatus.DISSOLVED)
     elif event.type == "match.completed":
-        end(session, event.payload, "completed")
+        end(session, event.payload, DyadStatus.COMPLETED)
 
 
 def mine(session: Session, who: Principal, *, limit: int, cursor: str | None) -> tuple[list[Dyad], str | None]:

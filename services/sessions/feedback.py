@@ -17,6 +17,7 @@ from servicekit import clock
 from servicekit.tenancy import scoped, tenant_of
 
 from services.sessions import access, domain
+from services.sessions.enums import DyadStatus, MeetingStatus
 from services.sessions.meetings import meeting_for
 from services.sessions.models import Dyad, FeedbackForm, OutboxEvent, ProgramSettings
 from services.sessions.schemas import FeedbackPublic, FeedbackTemplate, FeedbackTemplateOut, OverdueOut
@@ -57,7 +58,7 @@ def submit(session: Session, who: Principal, body: Any) -> FeedbackForm:
     meeting, dyad, side = meeting_for(session, who, body.meeting_id, allow=access.EVERYONE)
     if side == "coordinator":
         raise forbidden("Only the meeting's two members submit feedback forms; this meeting is not yours")
-    if meeting.status != "held":
+    if meeting.status != MeetingStatus.HELD:
         raise ProblemError(409, f"The meeting is {meeting.status}, not held: confirm it was held first",
                            slug="meeting-not-held", current_status=meeting.status)
     form = session.exec(
@@ -172,5 +173,5 @@ def sweep(session: Session, program: ProgramSettings | None = None) -> int:
 
 
 def conflict_if_ended(dyad: Dyad) -> None:
-    if dyad.status != "active":
+    if dyad.status != DyadStatus.ACTIVE:
         raise conflict(f"The dyad is {dyad.status}", dyad_status=dyad.status)
