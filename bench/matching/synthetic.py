@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from services.matching.engine import Cohort, Delivery, Mentee, Mentor, Requests
+from services.matching.domain import Cohort, Delivery, Mentee, Mentor, Requests
 
 OBJECTIVES = tuple(f"obj{k:02d}" for k in range(30))
 INTERESTS = tuple(f"tag{k:02d}" for k in range(60))

@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 
 from servicekit import clock
 
-from services.matching import engine
+from services.matching import domain
 from services.matching.clients.participants import Membership, Participant, Program
 from services.matching.models import MatchingProfile
 from services.matching.schemas.profiles import minutes
 from services.matching.schemas.settings import SettingsUpdate
 
 MENTOR_ROLES = ("mentor", "peer_mentor")
-MODES = {"peer": engine.Mode.PEER, "group": engine.Mode.GROUP}
+MODES = {"peer": domain.Mode.PEER, "group": domain.Mode.GROUP}
 
 
 def anchor_date(program: Program) -> date:
@@ -151,13 +151,13 @@ def _profile_kwargs(p: dict[str, Any]) -> dict[str, Any]:
         "interests": frozenset(p["interests"]),
         "languages": frozenset(p["languages"]),
         "availability": tuple(tuple(s) for s in p["availability"]),
-        "delivery": engine.Delivery(p["delivery"]),
+        "delivery": domain.Delivery(p["delivery"]),
     }
 
 
-def engine_cohort(snap: dict[str, Any]) -> engine.Cohort:
+def engine_cohort(snap: dict[str, Any]) -> domain.Cohort:
     mentors = [
-        engine.Mentor(**_profile_kwargs(p), capacity=p["capacity"], identity_tags=frozenset(p["identity_tags"]))
+        domain.Mentor(**_profile_kwargs(p), capacity=p["capacity"], identity_tags=frozenset(p["identity_tags"]))
         for p in snap["mentors"]
     ]
     mentees = []
@@ -168,24 +168,24 @@ def engine_cohort(snap: dict[str, Any]) -> engine.Cohort:
         requested = asked.get("requested_mentor_participant_id")
         avoid = frozenset(asked.get("avoid_participant_ids") or [])
         if identity_match or requested or avoid:
-            requests = engine.Requests(identity_match=identity_match, requested_mentor_id=requested, avoid_ids=avoid)
-        mentees.append(engine.Mentee(**_profile_kwargs(p), requests=requests))
-    return engine.Cohort(mentors=mentors, mentees=mentees, labels=snap["labels"])
+            requests = domain.Requests(identity_match=identity_match, requested_mentor_id=requested, avoid_ids=avoid)
+        mentees.append(domain.Mentee(**_profile_kwargs(p), requests=requests))
+    return domain.Cohort(mentors=mentors, mentees=mentees, labels=snap["labels"])
 
 
-def engine_settings(snap: dict[str, Any], settings: dict[str, Any] | None = None, extra_forbidden: list[tuple[str, str]] = ()) -> engine.Settings:  # type: ignore[assignment]
+def engine_settings(snap: dict[str, Any], settings: dict[str, Any] | None = None, extra_forbidden: list[tuple[str, str]] = ()) -> domain.Settings:  # type: ignore[assignment]
     body = SettingsUpdate.model_validate(settings or snap["settings"])
     mentor_ids = {p["id"] for p in snap["mentors"]}
     mentee_ids = {p["id"] for p in snap["mentees"]}
 
-    def pairs(refs: Any) -> frozenset[engine.Pair]:
+    def pairs(refs: Any) -> frozenset[domain.Pair]:
         found = {(str(r.mentee_participant_id), str(r.mentor_participant_id)) for r in refs}
-        return frozenset(engine.Pair(a, b) for a, b in found if a in mentee_ids and b in mentor_ids)
+        return frozenset(domain.Pair(a, b) for a, b in found if a in mentee_ids and b in mentor_ids)
 
     forbidden = pairs(body.forbidden_pairs) | frozenset(
-        engine.Pair(a, b) for a, b in extra_forbidden if a in mentee_ids and b in mentor_ids
+        domain.Pair(a, b) for a, b in extra_forbidden if a in mentee_ids and b in mentor_ids
     )
-    rules = engine.HardRules(
+    rules = domain.HardRules(
         different_campus=body.rules.different_campus,
         different_academic_unit=body.rules.different_academic_unit,
         shared_language=body.rules.shared_language,
@@ -194,19 +194,19 @@ def engine_settings(snap: dict[str, Any], settings: dict[str, Any] | None = None
         forbidden_pairs=forbidden,
         pinned_pairs=pairs(body.pinned_pairs) - forbidden,
     )
-    weights = engine.Weights(**body.weights.model_dump())
-    return engine.Settings(
+    weights = domain.Weights(**body.weights.model_dump())
+    return domain.Settings(
         weights=weights,
         rules=rules,
-        objective=engine.Objective(body.objective.value),
-        algorithm=engine.Algorithm(body.algorithm.value),
-        mode=MODES.get(snap["program"]["mode"], engine.Mode.ONE_TO_ONE),
+        objective=domain.Objective(body.objective.value),
+        algorithm=domain.Algorithm(body.algorithm.value),
+        mode=MODES.get(snap["program"]["mode"], domain.Mode.ONE_TO_ONE),
         max_capacity=max(1, int(snap["program"]["max_mentees_per_mentor"])),
         availability_target_minutes=body.meeting_minutes,
     )
 
 
-def report(snap: dict[str, Any], result: engine.MatchResult) -> dict[str, Any]:
+def report(snap: dict[str, Any], result: domain.MatchResult) -> dict[str, Any]:
     willing = {p["id"]: bool(p["willing_to_substitute"]) for p in snap["mentors"]}
     return {
         "mentors": len(snap["mentors"]),

@@ -18,7 +18,7 @@ from servicekit.problems import conflict
 from servicekit.references import Given, Ref, References
 from servicekit import scopes
 
-from services.matching import cohort, engine, service
+from services.matching import cohort, domain, service
 from services.matching.access import problem_from_cohort_error
 from services.matching.clients.participants import Program
 from services.matching.dependencies import Context, in_thread
@@ -57,12 +57,12 @@ def _local_inputs(session: Session, program: Program) -> tuple[list[Any], Settin
     )
 
 
-def solve(snap: dict[str, Any], overrides: dict[str, Any] | None = None) -> tuple[engine.MatchResult, float]:
+def solve(snap: dict[str, Any], overrides: dict[str, Any] | None = None) -> tuple[domain.MatchResult, float]:
     settings = dict(snap["settings"], **{k: v for k, v in (overrides or {}).items() if v is not None})
     started = perf_counter()
     try:
-        result = engine.match(cohort.engine_cohort(snap), cohort.engine_settings(snap, settings))
-    except engine.CohortError as exc:
+        result = domain.match(cohort.engine_cohort(snap), cohort.engine_settings(snap, settings))
+    except domain.CohortError as exc:
         raise problem_from_cohort_error(exc) from None
     return result, (perf_counter() - started) * 1000
 
@@ -217,6 +217,6 @@ def rematch_context(session: Session, match_or_program: tuple[uuid.UUID, uuid.UU
     return run, current, dissolved
 
 
-def rematch_inputs(run: MatchingRun, settings: SettingsUpdate, dissolved: list[tuple[str, str]]) -> tuple[engine.Cohort, engine.Settings]:
+def rematch_inputs(run: MatchingRun, settings: SettingsUpdate, dissolved: list[tuple[str, str]]) -> tuple[domain.Cohort, domain.Settings]:
     snap = run.inputs
     return cohort.engine_cohort(snap), cohort.engine_settings(snap, settings.model_dump(mode="json"), dissolved)

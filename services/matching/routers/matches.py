@@ -14,7 +14,7 @@ from servicekit.problems import conflict, problem_responses
 from servicekit.references import Given, Ref, References
 from servicekit.tenancy import tenant_of
 
-from services.matching import access, cohort, engine, service, workflows
+from services.matching import access, cohort, domain, service, workflows
 from services.matching.clients.participants import Membership
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
 from services.matching.routers.common import CREATED, path_for, remember, replay
@@ -147,8 +147,8 @@ async def list_match_substitutes(
         offers = {str(o.mentor_participant_id): o.status for o in service.offers(session, match.institution_id, match.program_id)}
         cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
         try:
-            options = engine.rank_substitutes(cohort_, settings_, current, mentee, limit + len(gone))
-        except engine.CohortError as exc:
+            options = domain.rank_substitutes(cohort_, settings_, current, mentee, limit + len(gone))
+        except domain.CohortError as exc:
             raise access.problem_from_cohort_error(exc) from None
         kept = [o for o in options if o.mentor_id not in gone][:limit]
         return [
@@ -213,10 +213,10 @@ async def create_rematch(
         settings = service.effective_settings(session, program.institution_id, program.id)
         cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
         try:
-            engine.add_pair(cohort_, settings_, current, mentee, mentor)
-        except engine.CohortError as exc:
+            domain.add_pair(cohort_, settings_, current, mentee, mentor)
+        except domain.CohortError as exc:
             raise conflict(str(exc)) from None
-        score = engine.explain_pair(cohort_, settings_, mentee, mentor).score
+        score = domain.explain_pair(cohort_, settings_, mentee, mentor).score
         offer = next((o for o in service.offers(session, program.institution_id, program.id) if str(o.mentor_participant_id) == mentor), None)
         replaced = [m for m in service.program_matches(session, program.institution_id, program.id, ("dissolved",)) if str(m.mentee_participant_id) == mentee]
         return run, settings, score, offer, (replaced[-1].id if replaced else None)

@@ -13,7 +13,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import conflict, not_found, problem_responses
 
-from services.matching import access, cohort, engine, service, workflows
+from services.matching import access, cohort, domain, service, workflows
 from services.matching.dependencies import Ctx, ProgramId, RunId, in_thread
 from services.matching.routers.common import CREATED, path_for, remember, replay
 from services.matching.schemas import Adjustments, MatchPublic, PairExplanation, Publication, RunCreate, RunPublic
@@ -200,7 +200,7 @@ async def explain_matching_pair(
         raise not_found("Mentee (with a matching profile) in this program")
     if not any(p["id"] == mentor for p in snap["mentors"]):
         raise not_found("Mentor (with a matching profile) in this program")
-    found = await in_thread(engine.explain_pair, cohort.engine_cohort(snap), cohort.engine_settings(snap), mentee, mentor)
+    found = await in_thread(domain.explain_pair, cohort.engine_cohort(snap), cohort.engine_settings(snap), mentee, mentor)
     return PairExplanation(
         run_id=run.id if run else None,
         mentee_participant_id=mentee_participant_id,

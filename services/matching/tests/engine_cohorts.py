@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from services.matching.engine import Cohort, Delivery, HardRules, Mentee, Mentor, Mode, Pair, Requests, Settings
+from services.matching.domain import Cohort, Delivery, HardRules, Mentee, Mentor, Mode, Pair, Requests, Settings
 
 OBJECTIVES = ("funding", "publishing", "leadership", "networking", "teaching", "career_plan")
 INTERESTS = ("running", "reading", "music", "hiking", "chess", "cooking", "cinema")

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings
 
-from services.matching.engine import Cohort, MatchResult, Objective, Settings, match, score_cohort
+from services.matching.domain import Cohort, MatchResult, Objective, Settings, match, score_cohort
 
 from . import engine_brute as brute
 from .engine_cohorts import random_cohort, small_cohorts

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from services.matching.engine import (
+from services.matching.domain import (
     Algorithm,
     CohortError,
     HardRules,

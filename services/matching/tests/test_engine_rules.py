@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from services.matching.engine import (
+from services.matching.domain import (
     Cohort,
     CohortError,
     HardRules,

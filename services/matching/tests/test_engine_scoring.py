@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from services.matching.engine import (
+from services.matching.domain import (
     COMPONENTS,
     Cohort,
     Delivery,

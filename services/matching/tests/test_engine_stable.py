@@ -7,7 +7,7 @@ import random
 
 from hypothesis import given, settings
 
-from services.matching.engine import Algorithm, Cohort, Settings, count_blocking_pairs, match, score_cohort
+from services.matching.domain import Algorithm, Cohort, Settings, count_blocking_pairs, match, score_cohort
 
 from . import engine_brute as brute
 from .engine_cohorts import random_cohort, small_cohorts

@@ -1,4 +1,4 @@
-"""The matching engine: explainable pair scores, hard rules as data, and whole-cohort
+"""The matching engine, the service's pure core: explainable pair scores, hard rules as data, and whole-cohort
 solvers (optimal and stable), with no HTTP and no database. See README.md."""
 
 from .explain import CohortScores, explain_pair, score_cohort
