@@ -21,12 +21,12 @@ from servicekit import clock
 
 from services.matching import domain
 from services.matching.clients.participants import Membership, Participant, Program
+from services.matching.enums import CURRENT, MENTOR_ROLES, Delivery, IdentityMatching, IdentityTrait, Mode
 from services.matching.models import MatchingProfile
 from services.matching.schemas.profiles import minutes
 from services.matching.schemas.settings import SettingsUpdate
 
-MENTOR_ROLES = ("mentor", "peer_mentor")
-MODES = {"peer": domain.Mode.PEER, "group": domain.Mode.GROUP}
+MODES = {"peer": Mode.peer, "group": Mode.group}
 
 
 def anchor_date(program: Program) -> date:
@@ -101,7 +101,7 @@ def snapshot(
     """The run's inputs. ``identity``: consented identity data by participant id,
     or None when this service cannot read it."""
     anchor = anchor_date(program)
-    current = {m.participant_id: m for m in memberships if m.status in ("active", "substitute")}
+    current = {m.participant_id: m for m in memberships if m.status in CURRENT}
     by_participant = {p.participant_id: p for p in profiles}
     mentors, mentees = [], []
     for pid, membership in sorted(current.items(), key=lambda kv: str(kv[0])):
@@ -112,9 +112,9 @@ def snapshot(
         (mentors if membership.role in MENTOR_ROLES else mentees).append(entry)
     missing = sorted(str(pid) for pid in current if pid not in by_participant)
     requested = any((m["requests"] or {}).get("identity_match") for m in mentees)
-    status = "not_requested"
+    status = IdentityMatching.not_requested
     if requested:
-        status = "used" if identity is not None else "unavailable"
+        status = IdentityMatching.used if identity is not None else IdentityMatching.unavailable
     if identity is not None:
         for m in mentors:
             m["identity_tags"] = _tags(identity.get(m["id"]), None)
@@ -136,7 +136,7 @@ def snapshot(
 def _tags(record: dict[str, Any] | None, wanted: list[str] | None) -> list[str]:
     if not record:
         return []
-    traits = wanted if wanted is not None else ["gender_identity", "ethnicity", "first_generation"]
+    traits = wanted if wanted is not None else list(IdentityTrait)
     return sorted(f"{t}:{record[t]}" for t in traits if record.get(t) is not None)
 
 
@@ -151,7 +151,7 @@ def _profile_kwargs(p: dict[str, Any]) -> dict[str, Any]:
         "interests": frozenset(p["interests"]),
         "languages": frozenset(p["languages"]),
         "availability": tuple(tuple(s) for s in p["availability"]),
-        "delivery": domain.Delivery(p["delivery"]),
+        "delivery": Delivery(p["delivery"]),
     }
 
 
@@ -198,9 +198,9 @@ def engine_settings(snap: dict[str, Any], settings: dict[str, Any] | None = None
     return domain.Settings(
         weights=weights,
         rules=rules,
-        objective=domain.Objective(body.objective.value),
-        algorithm=domain.Algorithm(body.algorithm.value),
-        mode=MODES.get(snap["program"]["mode"], domain.Mode.ONE_TO_ONE),
+        objective=body.objective,
+        algorithm=body.algorithm,
+        mode=MODES.get(snap["program"]["mode"], Mode.one_to_one),
         max_capacity=max(1, int(snap["program"]["max_mentees_per_mentor"])),
         availability_target_minutes=body.meeting_minutes,
     )
@@ -272,7 +272,7 @@ def activation_context(snap: dict[str, Any], program: dict[str, Any], mentee_id:
 
     mentee, mentor = member(snap, mentee_id), member(snap, mentor_id)
     assert mentee is not None and mentor is not None
-    preferred = mentee["delivery"] if mentee["delivery"] == mentor["delivery"] else "hybrid"
+    preferred = mentee["delivery"] if mentee["delivery"] == mentor["delivery"] else Delivery.hybrid
     return {
         "mentee": side(mentee),
         "mentor": side(mentor),

@@ -15,6 +15,7 @@ from servicekit.outbox import emit, utcnow
 from servicekit.pagination import paginate
 from servicekit.problems import conflict, not_found
 
+from services.matching.enums import LIVE, Actor, MatchStatus, OfferStatus
 from services.matching.models import (
     Match,
     MatchingProfile,
@@ -24,8 +25,6 @@ from services.matching.models import (
     SubstituteOffer,
 )
 from services.matching.schemas.settings import SettingsUpdate
-
-LIVE = ("proposed", "active")
 
 # ---------------------------------------------------------------------------
 # Profiles
@@ -128,14 +127,14 @@ def add_run(session: Session, run: MatchingRun) -> MatchingRun:
 # Matches
 
 
-def program_matches(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, statuses: tuple[str, ...] | None = None) -> list[Match]:
+def program_matches(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, statuses: tuple[MatchStatus, ...] | None = None) -> list[Match]:
     stmt = select(Match).where(Match.institution_id == institution_id, Match.program_id == program_id)
     if statuses:
         stmt = stmt.where(Match.status.in_(statuses))  # type: ignore[attr-defined]
     return list(session.exec(stmt.order_by(Match.id)).all())
 
 
-def list_matches(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, *, status: str | None, limit: int, cursor: str | None) -> tuple[list[Match], str | None]:
+def list_matches(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, *, status: MatchStatus | None, limit: int, cursor: str | None) -> tuple[list[Match], str | None]:
     stmt = select(Match).where(Match.institution_id == institution_id, Match.program_id == program_id)
     if status:
         stmt = stmt.where(Match.status == status)
@@ -186,7 +185,7 @@ def _event(session: Session, kind: str, match: Match, payload: dict[str, Any]) -
 
 
 def activate(session: Session, match: Match) -> None:
-    match.status, match.activated_at, match.updated_at = "active", utcnow(), utcnow()
+    match.status, match.activated_at, match.updated_at = MatchStatus.active, utcnow(), utcnow()
     session.add(match)
     _event(session, "match.activated", match, activated_payload(match))
 
@@ -201,11 +200,11 @@ def create_match(session: Session, match: Match, *, auto_accept: bool) -> Match:
     return match
 
 
-def accept(session: Session, match: Match, side: str) -> Match:
-    if match.status != "proposed":
+def accept(session: Session, match: Match, side: Actor) -> Match:
+    if match.status != MatchStatus.proposed:
         raise conflict(f"A match that is {match.status} cannot be accepted", current_status=match.status)
     now = utcnow()
-    if side == "mentee":
+    if side == Actor.mentee:
         match.mentee_accepted_at = match.mentee_accepted_at or now
     else:
         match.mentor_accepted_at = match.mentor_accepted_at or now
@@ -217,11 +216,11 @@ def accept(session: Session, match: Match, side: str) -> Match:
     return match
 
 
-def dissolve(session: Session, match: Match, by: str, reason: str) -> Match:
+def dissolve(session: Session, match: Match, by: Actor, reason: str) -> Match:
     if match.status not in LIVE:
         raise conflict(f"A match that is {match.status} cannot be dissolved", current_status=match.status)
     now = utcnow()
-    match.status, match.dissolved_at, match.dissolved_by, match.dissolution_reason = "dissolved", now, by, reason
+    match.status, match.dissolved_at, match.dissolved_by, match.dissolution_reason = MatchStatus.dissolved, now, by, reason
     match.updated_at = now
     session.add(match)
     _event(session, "match.dissolved", match, {**published_payload(match), "dissolved_by": by, "reason": reason})
@@ -230,10 +229,10 @@ def dissolve(session: Session, match: Match, by: str, reason: str) -> Match:
 
 
 def complete(session: Session, match: Match) -> Match:
-    if match.status != "active":
+    if match.status != MatchStatus.active:
         raise conflict(f"A match that is {match.status} cannot be completed; it must be active", current_status=match.status)
     now = utcnow()
-    match.status, match.completed_at, match.updated_at = "completed", now, now
+    match.status, match.completed_at, match.updated_at = MatchStatus.completed, now, now
     session.add(match)
     _event(session, "match.completed", match, published_payload(match))
     session.flush()
@@ -259,16 +258,16 @@ def my_offers(session: Session, institution_id: uuid.UUID, account_id: str) -> l
 
 
 def accept_offer(session: Session, offer: SubstituteOffer) -> SubstituteOffer:
-    if offer.status != "offered":
+    if offer.status != OfferStatus.offered:
         raise conflict(f"This substitute offer is already {offer.status}", current_status=offer.status)
-    offer.status, offer.responded_at = "accepted", utcnow()
+    offer.status, offer.responded_at = OfferStatus.accepted, utcnow()
     session.add(offer)
     session.flush()
     return offer
 
 
 def assign_substitute(session: Session, offer: SubstituteOffer, match: Match) -> None:
-    offer.status = "assigned"
+    offer.status = OfferStatus.assigned
     session.add(offer)
     emit(
         session,

@@ -21,9 +21,9 @@ from servicekit.consumer import event_uuid
 from servicekit.outbox import EventOut
 
 from services.matching import service
+from services.matching.enums import LIVE, Actor
 from services.matching.models import Match
 
-WITHDRAWN_BY = "system"
 WITHDRAWN_REASON = "The {role} withdrew from the program"
 
 
@@ -40,12 +40,12 @@ def handle(session: Session, event: EventOut) -> None:
         .where(
             Match.institution_id == institution_id,
             Match.program_id == program_id,
-            Match.status.in_(service.LIVE),  # type: ignore[attr-defined]
+            Match.status.in_(LIVE),  # type: ignore[attr-defined]
             (Match.mentee_participant_id == participant_id) | (Match.mentor_participant_id == participant_id),
         )
         .order_by(Match.id)  # type: ignore[arg-type]
         .with_for_update()
     ).all()
     for match in live:
-        role = "mentee" if match.mentee_participant_id == participant_id else "mentor"
-        service.dissolve(session, match, WITHDRAWN_BY, WITHDRAWN_REASON.format(role=role))
+        role = Actor.mentee if match.mentee_participant_id == participant_id else Actor.mentor
+        service.dissolve(session, match, Actor.system, WITHDRAWN_REASON.format(role=role))

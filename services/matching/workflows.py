@@ -22,6 +22,7 @@ from services.matching import cohort, domain, service
 from services.matching.access import problem_from_cohort_error
 from services.matching.clients.participants import Program
 from services.matching.dependencies import Context, in_thread
+from services.matching.enums import CURRENT, LIVE, MatchStatus, MembershipStatus, Role
 from services.matching.models import Match, MatchingRun, SubstituteOffer
 from services.matching.schemas.settings import SettingsUpdate
 
@@ -45,7 +46,7 @@ async def gather(ctx: Context, session: Session, program: Program) -> dict[str, 
     people = {p.id: p for p in await ctx.participants.participants(program.institution_id, token)}
     labels = await ctx.participants.places(program.institution_id, token)
     profiles, settings = await in_thread(_local_inputs, session, program)
-    wanted = any((p.requests or {}).get("identity_match") for p in profiles if p.role == "mentee")
+    wanted = any((p.requests or {}).get("identity_match") for p in profiles if p.role == Role.mentee)
     identity = await identity_data(ctx, program, wanted)
     return cohort.snapshot(program, memberships, people, profiles, labels, settings, identity)
 
@@ -159,11 +160,11 @@ async def publish(ctx: Context, session: Session, program: Program, run_id: uuid
         if not candidate["willing"]:
             continue
         membership = memberships.get(candidate["mentor_participant_id"])
-        if membership is None or membership.status not in ("active", "substitute"):
+        if membership is None or membership.status not in CURRENT:
             continue
-        if membership.status == "active":
+        if membership.status == MembershipStatus.active:
             await ctx.participants.set_membership_status(
-                program.id, membership.id, "substitute", "Unmatched in the matching run; willing to step in", ctx.who.token
+                program.id, membership.id, MembershipStatus.substitute, "Unmatched in the matching run; willing to step in", ctx.who.token
             )
         marked.append((candidate, membership))
     return await in_thread(_write_publication, session, run, program_now, settings, marked)
@@ -206,13 +207,13 @@ def rematch_context(session: Session, match_or_program: tuple[uuid.UUID, uuid.UU
     if run is None:
         raise conflict("No run of this program is published yet")
     matches = service.program_matches(session, institution_id, program_id)
-    current = [(str(m.mentee_participant_id), str(m.mentor_participant_id)) for m in matches if m.status in service.LIVE]
+    current = [(str(m.mentee_participant_id), str(m.mentor_participant_id)) for m in matches if m.status in LIVE]
     if any(pair[0] == mentee_id for pair in current):
         raise conflict("This mentee already has a proposed or active match")
     dissolved = [
         (str(m.mentee_participant_id), str(m.mentor_participant_id))
         for m in matches
-        if m.status == "dissolved" and str(m.mentee_participant_id) == mentee_id
+        if m.status == MatchStatus.dissolved and str(m.mentee_participant_id) == mentee_id
     ]
     return run, current, dissolved
 

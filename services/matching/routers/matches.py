@@ -18,11 +18,12 @@ from services.matching import access, cohort, domain, service, workflows
 from services.matching.clients.participants import Membership
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
 from services.matching.routers.common import CREATED, path_for, remember, replay
-from services.matching.schemas import Dissolution, MatchPublic, MatchStatus, Rematch, SubstituteOfferPublic, SubstituteOption
+from services.matching.enums import CURRENT, Actor, MatchStatus, MembershipStatus, OfferStatus
+from services.matching.schemas import Dissolution, MatchPublic, Rematch, SubstituteOfferPublic, SubstituteOption
 
 router = APIRouter(tags=["matches"])
 OfferId = Annotated[uuid.UUID, Path(description="The substitute offer's id.")]
-MEMBERS, EVERYONE = ("mentee", "mentor"), ("mentee", "mentor", "coordinator")
+MEMBERS, EVERYONE = (Actor.mentee, Actor.mentor), (Actor.mentee, Actor.mentor, Actor.coordinator)
 
 
 @router.get(
@@ -69,7 +70,7 @@ async def list_program_matches(
 ) -> Any:
     program = await access.coordinated_program(ctx, program_id)
     rows, next_cursor = await in_thread(
-        service.list_matches, session, program.institution_id, program.id, status=status.value if status else None, limit=limit, cursor=cursor
+        service.list_matches, session, program.institution_id, program.id, status=status, limit=limit, cursor=cursor
     )
     return Page[MatchPublic](items=[MatchPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -113,7 +114,7 @@ async def dissolve_match(match_id: MatchId, body: Dissolution, ctx: Ctx, session
 )
 async def complete_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
-        match, _ = access.match_for(session, ctx.who, match_id, allow=("coordinator",), lock=True)
+        match, _ = access.match_for(session, ctx.who, match_id, allow=(Actor.coordinator,), lock=True)
         return service.complete(session, match)
 
     return await in_thread(work)
@@ -133,8 +134,8 @@ async def complete_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> An
 async def list_match_substitutes(
     match_id: MatchId, ctx: Ctx, session: SessionDep, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> Any:
-    match, _ = await in_thread(access.match_for, session, ctx.who, match_id, allow=("coordinator",))
-    if match.status != "dissolved":
+    match, _ = await in_thread(access.match_for, session, ctx.who, match_id, allow=(Actor.coordinator,))
+    if match.status != MatchStatus.dissolved:
         raise conflict("Substitutes are proposed for the mentee of a dissolved match")
     gone = former_members(await ctx.participants.memberships(match.program_id, ctx.who.token))
     if str(match.mentee_participant_id) in gone:
@@ -169,7 +170,7 @@ async def list_match_substitutes(
 def former_members(memberships: list[Membership]) -> set[str]:
     """Participant ids whose membership of the program ended (withdrawn, completed): the
     published run still lists them, but nobody is re-matched with them."""
-    return {str(m.participant_id) for m in memberships if m.status not in access.CURRENT}
+    return {str(m.participant_id) for m in memberships if m.status not in CURRENT}
 
 
 REMATCH = References(
@@ -218,19 +219,19 @@ async def create_rematch(
             raise conflict(str(exc)) from None
         score = domain.explain_pair(cohort_, settings_, mentee, mentor).score
         offer = next((o for o in service.offers(session, program.institution_id, program.id) if str(o.mentor_participant_id) == mentor), None)
-        replaced = [m for m in service.program_matches(session, program.institution_id, program.id, ("dissolved",)) if str(m.mentee_participant_id) == mentee]
+        replaced = [m for m in service.program_matches(session, program.institution_id, program.id, (MatchStatus.dissolved,)) if str(m.mentee_participant_id) == mentee]
         return run, settings, score, offer, (replaced[-1].id if replaced else None)
 
     run, settings, score, offer, replaces = await in_thread(check)
     if offer is not None and offer.membership_id is not None:
         membership = next((m for m in memberships if m.id == offer.membership_id), None)
-        if membership is not None and membership.status == "substitute":
-            await ctx.participants.set_membership_status(program.id, membership.id, "active", "Assigned as a substitute mentor", ctx.who.token)
+        if membership is not None and membership.status == MembershipStatus.substitute:
+            await ctx.participants.set_membership_status(program.id, membership.id, MembershipStatus.active, "Assigned as a substitute mentor", ctx.who.token)
 
     def write() -> Any:
         match = workflows.new_match(run, cohort.program_info(program), mentee, mentor, round(score, 6), replaces)
         service.create_match(session, match, auto_accept=settings.auto_accept)
-        if offer is not None and offer.status in ("offered", "accepted"):
+        if offer is not None and offer.status in (OfferStatus.offered, OfferStatus.accepted):
             service.assign_substitute(session, offer, match)
         session.flush()
         return match

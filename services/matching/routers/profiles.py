@@ -14,6 +14,7 @@ from servicekit.references import Given, Ref, References, Rows
 
 from services.matching import access, cohort, service
 from services.matching.dependencies import Ctx, ProgramId, in_thread
+from services.matching.enums import CURRENT, MENTOR_ROLES
 from services.matching.models import MatchingProfile
 from services.matching.schemas import MissingProfile, ProfilePublic, ProfileUpsert, SettingsPublic, SettingsUpdate
 
@@ -26,7 +27,7 @@ BASE = "/programs/{program_id}"
 # as participants lists them to her (the same list a run reads).
 PROGRAM_MENTOR = Rows("a mentor of this program with a matching questionnaire", (MatchingProfile.participant_id,),
                       tenant=MatchingProfile.institution_id, parent=MatchingProfile.program_id,
-                      where=(MatchingProfile.role.in_(cohort.MENTOR_ROLES),))  # type: ignore[attr-defined]
+                      where=(MatchingProfile.role.in_(MENTOR_ROLES),))  # type: ignore[attr-defined]
 REQUESTS = References(
     Ref("requests.requested_mentor_participant_id", PROGRAM_MENTOR),
     Ref("requests.avoid_participant_ids[]", PROGRAM_MENTOR),
@@ -84,7 +85,7 @@ async def put_my_matching_profile(program_id: ProgramId, body: ProfileUpsert, ct
         for n, code in enumerate(getattr(body, field)):
             if code not in taxonomy:
                 raise field_problem(f"body.{field}.{n}", f"{code!r} is not in the program's objectives taxonomy")
-    mentor = membership.role in cohort.MENTOR_ROLES
+    mentor = membership.role in MENTOR_ROLES
     if mentor and body.capacity > program.max_mentees_per_mentor:
         raise field_problem("body.capacity", f"At most the program's maximum of {program.max_mentees_per_mentor} mentees")
     if mentor and body.requests is not None:
@@ -137,7 +138,7 @@ async def list_missing_matching_profiles(program_id: ProgramId, ctx: Ctx, sessio
     missing = [
         MissingProfile(participant_id=m.participant_id, membership_id=m.id, role=m.role)
         for m in sorted(memberships, key=lambda m: str(m.participant_id))
-        if m.status in access.CURRENT and m.participant_id not in filled
+        if m.status in CURRENT and m.participant_id not in filled
     ]
     return Page[MissingProfile](items=missing, next_cursor=None)
 
@@ -183,10 +184,10 @@ async def put_matching_settings(program_id: ProgramId, body: SettingsUpdate, ctx
             raise field_problem(f"body.pinned_pairs.{n}.mentee_participant_id", "A mentee may be pinned to one mentor only")
         pinned_mentees.add(pair.mentee_participant_id)
     if body.pinned_pairs or body.forbidden_pairs:
-        current = [m for m in await ctx.participants.memberships(program.id, ctx.who.token) if m.status in access.CURRENT]
+        current = [m for m in await ctx.participants.memberships(program.id, ctx.who.token) if m.status in CURRENT]
         PAIRS.check(body, tenant=program.institution_id, parent=program.id, given={
-            "mentees": [m.participant_id for m in current if m.role not in cohort.MENTOR_ROLES],
-            "mentors": [m.participant_id for m in current if m.role in cohort.MENTOR_ROLES],
+            "mentees": [m.participant_id for m in current if m.role not in MENTOR_ROLES],
+            "mentors": [m.participant_id for m in current if m.role in MENTOR_ROLES],
         })  # fmt: skip
     row = await in_thread(service.save_settings, session, program.institution_id, program.id, body)
     return settings_public(program.id, row)

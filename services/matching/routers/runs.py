@@ -15,6 +15,7 @@ from servicekit.problems import conflict, not_found, problem_responses
 
 from services.matching import access, cohort, domain, service, workflows
 from services.matching.dependencies import Ctx, ProgramId, RunId, in_thread
+from services.matching.enums import MatchStatus
 from services.matching.routers.common import CREATED, path_for, remember, replay
 from services.matching.schemas import Adjustments, MatchPublic, PairExplanation, Publication, RunCreate, RunPublic
 from services.matching.schemas.matches import SubstituteOfferPublic
@@ -75,8 +76,8 @@ async def list_matching_runs(program_id: ProgramId, ctx: Ctx, session: SessionDe
 def _outcomes(session: Any, institution_id: uuid.UUID, program_id: uuid.UUID) -> MatchingOutcomes:
     run = service.latest_run(session, institution_id, program_id, published=True) or service.latest_run(session, institution_id, program_id)
     matches = service.program_matches(session, institution_id, program_id)
-    live = [m for m in matches if m.status != "proposed"]
-    by_status = {s: 0 for s in ("proposed", "active", "completed", "dissolved")}
+    live = [m for m in matches if m.status != MatchStatus.proposed]
+    by_status = {s.value: 0 for s in MatchStatus}
     for m in matches:
         by_status[m.status] = by_status.get(m.status, 0) + 1
     report = run.report if run is not None else {}

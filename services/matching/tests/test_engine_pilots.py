@@ -8,7 +8,6 @@ import random
 import pytest
 
 from services.matching.domain import (
-    Algorithm,
     CohortError,
     HardRules,
     MatchResult,
@@ -19,6 +18,7 @@ from services.matching.domain import (
     match,
     rank_substitutes,
 )
+from services.matching.enums import Algorithm
 
 from .engine_cohorts import PERU_SETTINGS, mexico_pilot, peru_pilot, random_cohort
 
