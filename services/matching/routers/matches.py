@@ -10,15 +10,13 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from servicekit.problems import conflict, problem_responses
-from servicekit.references import Given, Ref, References
+from servicekit.problems import problem_responses
 from servicekit.tenancy import tenant_of
 
-from services.matching import access, cohort, domain, service, workflows
-from services.matching.clients.participants import Membership
+from services.matching import access, matches, service
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
+from services.matching.enums import Actor, MatchStatus
 from services.matching.routers.common import CREATED, path_for, remember, replay
-from services.matching.enums import CURRENT, Actor, MatchStatus, MembershipStatus, OfferStatus
 from services.matching.schemas import Dissolution, MatchPublic, Rematch, SubstituteOfferPublic, SubstituteOption
 
 router = APIRouter(tags=["matches"])
@@ -135,49 +133,7 @@ async def list_match_substitutes(
     match_id: MatchId, ctx: Ctx, session: SessionDep, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> Any:
     match, _ = await in_thread(access.match_for, session, ctx.who, match_id, allow=(Actor.coordinator,))
-    if match.status != MatchStatus.dissolved:
-        raise conflict("Substitutes are proposed for the mentee of a dissolved match")
-    gone = former_members(await ctx.participants.memberships(match.program_id, ctx.who.token))
-    if str(match.mentee_participant_id) in gone:
-        raise conflict("This mentee is no longer a member of the program (withdrawn or completed)")
-
-    def work() -> Any:
-        mentee = str(match.mentee_participant_id)
-        run, current, dissolved = workflows.rematch_context(session, (match.institution_id, match.program_id), mentee)
-        settings = service.effective_settings(session, match.institution_id, match.program_id)
-        offers = {str(o.mentor_participant_id): o.status for o in service.offers(session, match.institution_id, match.program_id)}
-        cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
-        try:
-            options = domain.rank_substitutes(cohort_, settings_, current, mentee, limit + len(gone))
-        except domain.CohortError as exc:
-            raise access.problem_from_cohort_error(exc) from None
-        kept = [o for o in options if o.mentor_id not in gone][:limit]
-        return [
-            SubstituteOption(
-                rank=rank,
-                mentor_participant_id=uuid.UUID(o.mentor_id),
-                score=round(o.score, 6),
-                spare_capacity=o.spare_capacity,
-                unmatched=o.unmatched,
-                substitute_offer=offers.get(o.mentor_id),
-            )
-            for rank, o in enumerate(kept, start=1)
-        ]
-
-    return await in_thread(work)
-
-
-def former_members(memberships: list[Membership]) -> set[str]:
-    """Participant ids whose membership of the program ended (withdrawn, completed): the
-    published run still lists them, but nobody is re-matched with them."""
-    return {str(m.participant_id) for m in memberships if m.status not in CURRENT}
-
-
-REMATCH = References(
-    Ref("mentee_participant_id", Given("mentees", "a mentee of the published run")),
-    Ref("mentor_participant_id", Given("mentors", "a mentor of the published run")),
-    operations=("create_rematch",),
-)
+    return await matches.substitutes(ctx, session, match, limit)
 
 
 @router.post(
@@ -199,44 +155,7 @@ async def create_rematch(
     program = await access.coordinated_program(ctx, program_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    mentee, mentor = str(body.mentee_participant_id), str(body.mentor_participant_id)
-    memberships = await ctx.participants.memberships(program.id, ctx.who.token)
-    gone = former_members(memberships)
-
-    def check() -> Any:
-        run, current, dissolved = workflows.rematch_context(session, (program.institution_id, program.id), mentee)
-        REMATCH.check(body, tenant=program.institution_id, parent=program.id, given={
-            "mentees": [p["id"] for p in run.inputs["mentees"]], "mentors": [p["id"] for p in run.inputs["mentors"]],
-        })  # fmt: skip
-        for field, who in (("mentee_participant_id", mentee), ("mentor_participant_id", mentor)):
-            if who in gone:
-                raise conflict(f"{field}: she is no longer a member of the program (withdrawn or completed)")
-        settings = service.effective_settings(session, program.institution_id, program.id)
-        cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
-        try:
-            domain.add_pair(cohort_, settings_, current, mentee, mentor)
-        except domain.CohortError as exc:
-            raise conflict(str(exc)) from None
-        score = domain.explain_pair(cohort_, settings_, mentee, mentor).score
-        offer = next((o for o in service.offers(session, program.institution_id, program.id) if str(o.mentor_participant_id) == mentor), None)
-        replaced = [m for m in service.program_matches(session, program.institution_id, program.id, (MatchStatus.dissolved,)) if str(m.mentee_participant_id) == mentee]
-        return run, settings, score, offer, (replaced[-1].id if replaced else None)
-
-    run, settings, score, offer, replaces = await in_thread(check)
-    if offer is not None and offer.membership_id is not None:
-        membership = next((m for m in memberships if m.id == offer.membership_id), None)
-        if membership is not None and membership.status == MembershipStatus.substitute:
-            await ctx.participants.set_membership_status(program.id, membership.id, MembershipStatus.active, "Assigned as a substitute mentor", ctx.who.token)
-
-    def write() -> Any:
-        match = workflows.new_match(run, cohort.program_info(program), mentee, mentor, round(score, 6), replaces)
-        service.create_match(session, match, auto_accept=settings.auto_accept)
-        if offer is not None and offer.status in (OfferStatus.offered, OfferStatus.accepted):
-            service.assign_substitute(session, offer, match)
-        session.flush()
-        return match
-
-    match = await in_thread(write)
+    match = await matches.rematch(ctx, session, program, body)
     out = MatchPublic.model_validate(match)
     await remember(idem, session, 201, out)
     response.headers["Location"] = path_for(request, "get_match", match_id=match.id)
