@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from servicekit.pagination import Page
+from servicekit.outbox import utcnow
+from servicekit.pagination import Page, paginate
 from servicekit.problems import field_problem, not_found
 from servicekit.references import Ref, References, Rows
 
-from services.matching import service
+from services.matching import settings
 from services.matching.clients.participants import Membership, Participant, Program
 from services.matching.dependencies import Context, in_thread
 from services.matching.enums import CURRENT, MENTOR_ROLES
@@ -30,6 +33,35 @@ REQUESTS = References(
 )
 
 
+def _get(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, participant_id: uuid.UUID) -> MatchingProfile | None:
+    return session.exec(
+        select(MatchingProfile).where(
+            MatchingProfile.institution_id == institution_id,
+            MatchingProfile.program_id == program_id,
+            MatchingProfile.participant_id == participant_id,
+        )
+    ).first()
+
+
+def _save(session: Session, existing: MatchingProfile | None, values: dict[str, Any]) -> MatchingProfile:
+    profile = existing or MatchingProfile(**values)
+    if existing is not None:
+        for key, value in values.items():
+            setattr(profile, key, value)
+        profile.updated_at = utcnow()
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def all_of(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> list[MatchingProfile]:
+    """Every questionnaire of the program, by id."""
+    stmt = select(MatchingProfile).where(
+        MatchingProfile.institution_id == institution_id, MatchingProfile.program_id == program_id
+    )
+    return list(session.exec(stmt.order_by(MatchingProfile.id)).all())
+
+
 def public(profile: MatchingProfile, anchor: date) -> ProfilePublic:
     slots = [Slot.model_validate(s) for s in profile.availability]
     utc = [{"weekday": w, "start_minute": s, "end_minute": e} for w, s, e in to_utc(slots, profile.timezone, anchor)]
@@ -37,7 +69,7 @@ def public(profile: MatchingProfile, anchor: date) -> ProfilePublic:
 
 
 def mine(session: Session, program: Program, me: Participant) -> ProfilePublic:
-    profile = service.get_profile(session, program.institution_id, program.id, me.id)
+    profile = _get(session, program.institution_id, program.id, me.id)
     if profile is None:
         raise not_found("Matching profile")
     return public(profile, anchor_date(program))
@@ -46,8 +78,7 @@ def mine(session: Session, program: Program, me: Participant) -> ProfilePublic:
 async def save_mine(ctx: Context, session: Session, program: Program, me: Participant, membership: Membership,
                     body: ProfileUpsert) -> ProfilePublic:  # fmt: skip
     """Her answers, checked against the program's taxonomy and maximum and her role."""
-    settings = await in_thread(service.effective_settings, session, program.institution_id, program.id)
-    taxonomy = set(settings.objectives_taxonomy)
+    taxonomy = set((await in_thread(settings.effective, session, program.institution_id, program.id)).objectives_taxonomy)
     for field in ("objectives", "expertise"):
         for n, code in enumerate(getattr(body, field)):
             if code not in taxonomy:
@@ -72,13 +103,16 @@ async def save_mine(ctx: Context, session: Session, program: Program, me: Partic
         capacity=body.capacity if mentor else 0,
         willing_to_substitute=body.willing_to_substitute if mentor else False,
     )
-    existing = await in_thread(service.get_profile, session, program.institution_id, program.id, me.id)
-    profile = await in_thread(service.save_profile, session, existing, values)
+    existing = await in_thread(_get, session, program.institution_id, program.id, me.id)
+    profile = await in_thread(_save, session, existing, values)
     return public(profile, anchor_date(program))
 
 
 def page(session: Session, program: Program, *, limit: int, cursor: str | None) -> Page[ProfilePublic]:
-    rows, next_cursor = service.list_profiles(session, program.institution_id, program.id, limit=limit, cursor=cursor)
+    stmt = select(MatchingProfile).where(
+        MatchingProfile.institution_id == program.institution_id, MatchingProfile.program_id == program.id
+    )
+    rows, next_cursor = paginate(session, stmt, MatchingProfile.id, limit=limit, cursor=cursor)
     anchor = anchor_date(program)
     return Page[ProfilePublic](items=[public(r, anchor) for r in rows], next_cursor=next_cursor)
 
@@ -86,7 +120,7 @@ def page(session: Session, program: Program, *, limit: int, cursor: str | None) 
 async def missing(ctx: Context, session: Session, program: Program) -> list[MissingProfile]:
     """Current members (active or substitute) without a questionnaire."""
     memberships = await ctx.participants.memberships(program.id, ctx.who.token)
-    filled = {p.participant_id for p in await in_thread(service.all_profiles, session, program.institution_id, program.id)}
+    filled = {p.participant_id for p in await in_thread(all_of, session, program.institution_id, program.id)}
     return [
         MissingProfile(participant_id=m.participant_id, membership_id=m.id, role=m.role)
         for m in sorted(memberships, key=lambda m: str(m.participant_id))

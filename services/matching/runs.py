@@ -1,4 +1,4 @@
-"""Runs: snapshot the cohort, solve it, keep the run and its report; adjust, publish, explain.
+"""Runs: snapshot the cohort, solve it, keep the run and its report; adjust, explain.
 
 Each use-case first reads what it needs from participants, then runs the domain
 on a worker thread, then writes in the request's one transaction: a dependency
@@ -10,32 +10,60 @@ from __future__ import annotations
 import uuid
 from time import perf_counter
 
-from sqlmodel import Session
+from sqlalchemy import desc
+from sqlmodel import Session, select
 
-from servicekit.outbox import utcnow
+from servicekit.pagination import Page, paginate
 from servicekit.problems import conflict, not_found
 from servicekit.references import Given, Ref, References
 
-from services.matching import domain, matches, service, snapshot
+from services.matching import domain, profiles, settings, snapshot
 from services.matching.access import problem_from_cohort_error
-from services.matching.clients.participants import IdentityRecord, Membership, Program
+from services.matching.clients.participants import IdentityRecord, Program
 from services.matching.dependencies import Context, in_thread
-from services.matching.enums import CURRENT, MatchStatus, MembershipStatus, Role
-from services.matching.models import Match, MatchingProfile, MatchingRun, SubstituteOffer
+from services.matching.enums import Role
+from services.matching.models import MatchingProfile, MatchingRun
 from services.matching.schemas.common import PairRef
-from services.matching.schemas.outcomes import MatchingOutcomes, RunOutcome
 from services.matching.schemas.runs import (
     Adjustments,
     Bound,
     PairExplanation,
     ReportPair,
     RunCreate,
+    RunPublic,
     RunReport,
     SubstituteCandidate,
     UnmatchedMentee,
 )
 from services.matching.schemas.settings import SettingsUpdate
 from services.matching.snapshot import Snapshot
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+def get(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, run_id: uuid.UUID, lock: bool = False) -> MatchingRun:
+    stmt = select(MatchingRun).where(
+        MatchingRun.institution_id == institution_id, MatchingRun.program_id == program_id, MatchingRun.id == run_id
+    )
+    run = session.exec(stmt.with_for_update() if lock else stmt).first()
+    if run is None:
+        raise not_found("Run")
+    return run
+
+
+def latest(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, *, published: bool = False) -> MatchingRun | None:
+    stmt = select(MatchingRun).where(MatchingRun.institution_id == institution_id, MatchingRun.program_id == program_id)
+    if published:
+        stmt = stmt.where(MatchingRun.published_at.is_not(None))  # type: ignore[union-attr]
+    return session.exec(stmt.order_by(desc(MatchingRun.id)).limit(1)).first()  # type: ignore[arg-type]
+
+
+def page(session: Session, program: Program, *, limit: int, cursor: str | None) -> Page[RunPublic]:
+    stmt = select(MatchingRun).where(MatchingRun.institution_id == program.institution_id, MatchingRun.program_id == program.id)
+    rows, next_cursor = paginate(session, stmt, MatchingRun.id, limit=limit, cursor=cursor)
+    return Page[RunPublic](items=[RunPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+
 
 # ---------------------------------------------------------------------------
 # The cohort now
@@ -52,8 +80,8 @@ async def _identity(ctx: Context, program: Program, wanted: bool) -> dict[str, I
 
 def _local_inputs(session: Session, program: Program) -> tuple[list[MatchingProfile], SettingsUpdate]:
     return (
-        service.all_profiles(session, program.institution_id, program.id),
-        service.effective_settings(session, program.institution_id, program.id),
+        profiles.all_of(session, program.institution_id, program.id),
+        settings.effective(session, program.institution_id, program.id),
     )
 
 
@@ -63,10 +91,10 @@ async def take_snapshot(ctx: Context, session: Session, program: Program) -> Sna
     memberships = await ctx.participants.memberships(program.id, token)
     people = {p.id: p for p in await ctx.participants.participants(program.institution_id, token)}
     labels = await ctx.participants.places(program.institution_id, token)
-    profiles, settings = await in_thread(_local_inputs, session, program)
-    wanted = any((p.requests or {}).get("identity_match") for p in profiles if p.role == Role.mentee)
+    questionnaires, current = await in_thread(_local_inputs, session, program)
+    wanted = any((p.requests or {}).get("identity_match") for p in questionnaires if p.role == Role.mentee)
     identity = await _identity(ctx, program, wanted)
-    return snapshot.take(program, memberships, people, profiles, labels, settings, identity)
+    return snapshot.take(program, memberships, people, questionnaires, labels, current, identity)
 
 
 # ---------------------------------------------------------------------------
@@ -136,7 +164,13 @@ async def _run(ctx: Context, session: Session, program: Program, snap: Snapshot,
         duration_ms=round(elapsed, 3),
         created_by=ctx.who.subject,
     )
-    return await in_thread(service.add_run, session, record)
+
+    def add() -> MatchingRun:
+        session.add(record)
+        session.flush()
+        return record
+
+    return await in_thread(add)
 
 
 async def create(ctx: Context, session: Session, program: Program, body: RunCreate) -> MatchingRun:
@@ -190,86 +224,27 @@ def adjusted_settings(run: MatchingRun, snap: Snapshot, current: SettingsUpdate,
 
 async def adjust(ctx: Context, session: Session, program: Program, run_id: uuid.UUID, body: Adjustments) -> MatchingRun:
     """The run repeated on its own snapshot with the adjusted settings, which the program keeps."""
-    parent = await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
+    parent = await in_thread(get, session, program.institution_id, program.id, run_id)
     if parent.published_at is not None:
         raise conflict("A published run cannot be adjusted; re-match single mentees instead")
-    current = await in_thread(service.effective_settings, session, program.institution_id, program.id)
+    current = await in_thread(settings.effective, session, program.institution_id, program.id)
     snap = Snapshot.model_validate(parent.inputs)
     adjusted = adjusted_settings(parent, snap, current, body)
     run = await _run(ctx, session, program, snap.model_copy(update={"settings": adjusted}), parent.id)
-    await in_thread(service.save_settings, session, program.institution_id, program.id, adjusted)
+    await in_thread(settings.save, session, program.institution_id, program.id, adjusted)
     return run
 
 
 # ---------------------------------------------------------------------------
-# Publishing
-
-
-async def publish(ctx: Context, session: Session, program: Program, run_id: uuid.UUID) -> tuple[MatchingRun, list[Match], list[SubstituteOffer]]:
-    run = await in_thread(service.get_run, session, program.institution_id, program.id, run_id, True)
-    if run.published_at is not None:
-        raise conflict("This run is already published")
-    if await in_thread(service.latest_run, session, program.institution_id, program.id, published=True):
-        raise conflict("Another run of this program is already published; re-match single mentees instead")
-    memberships = {str(m.participant_id): m for m in await ctx.participants.memberships(program.id, ctx.who.token)}
-    # Willing unmatched mentors become substitutes in participants first: if that
-    # fails, nothing is written here.
-    marked: list[tuple[SubstituteCandidate, Membership]] = []
-    for candidate in RunReport.model_validate(run.report).substitutes:
-        if not candidate.willing:
-            continue
-        membership = memberships.get(str(candidate.mentor_participant_id))
-        if membership is None or membership.status not in CURRENT:
-            continue
-        if membership.status == MembershipStatus.active:
-            await ctx.participants.set_membership_status(
-                program.id, membership.id, MembershipStatus.substitute, "Unmatched in the matching run; willing to step in", ctx.who.token
-            )
-        marked.append((candidate, membership))
-    return await in_thread(_write_publication, session, run, snapshot.ProgramInfo.of(program), marked)
-
-
-def _write_publication(session: Session, run: MatchingRun, program: snapshot.ProgramInfo, marked: list[tuple[SubstituteCandidate, Membership]]) -> tuple[MatchingRun, list[Match], list[SubstituteOffer]]:
-    snap = Snapshot.model_validate(run.inputs)
-    created = [
-        service.create_match(
-            session,
-            matches.new_match(run, snap, program, str(p.mentee_participant_id), str(p.mentor_participant_id), p.score),
-            auto_accept=snap.settings.auto_accept,
-        )
-        for p in RunReport.model_validate(run.report).pairs
-    ]
-    offers = []
-    for candidate, membership in marked:
-        mentor = snap.member(str(candidate.mentor_participant_id))
-        assert mentor is not None
-        offer = SubstituteOffer(
-            institution_id=run.institution_id,
-            program_id=run.program_id,
-            run_id=run.id,
-            mentor_participant_id=membership.participant_id,
-            mentor_account_id=mentor.account_id,
-            membership_id=membership.id,
-            rank=candidate.rank,
-        )
-        session.add(offer)
-        offers.append(offer)
-    run.published_at = utcnow()
-    session.add(run)
-    session.flush()
-    return run, created, offers
-
-
-# ---------------------------------------------------------------------------
-# Explaining and reporting
+# Explaining
 
 
 async def explain(ctx: Context, session: Session, program: Program, mentee_id: uuid.UUID, mentor_id: uuid.UUID, run_id: uuid.UUID | None) -> PairExplanation:
     """One pair on the given run's snapshot, by default the latest run's; with no run yet, the cohort now."""
     if run_id is not None:
-        run = await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
+        run = await in_thread(get, session, program.institution_id, program.id, run_id)
     else:
-        run = await in_thread(service.latest_run, session, program.institution_id, program.id)
+        run = await in_thread(latest, session, program.institution_id, program.id)
     snap = Snapshot.model_validate(run.inputs) if run else await take_snapshot(ctx, session, program)
     mentee, mentor = str(mentee_id), str(mentor_id)
     if not any(p.id == mentee for p in snap.mentees):
@@ -288,27 +263,3 @@ async def explain(ctx: Context, session: Session, program: Program, mentee_id: u
         pinned=found.pinned,
         feasible=found.feasible,
     )
-
-
-def outcomes(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> MatchingOutcomes:
-    """The published run (else the latest) and the program's matches, counted; no person named."""
-    run = service.latest_run(session, institution_id, program_id, published=True) or service.latest_run(session, institution_id, program_id)
-    found = service.program_matches(session, institution_id, program_id)
-    past_proposal = [m for m in found if m.status != MatchStatus.proposed]
-    by_status = {s.value: 0 for s in MatchStatus}
-    for m in found:
-        by_status[m.status] = by_status.get(m.status, 0) + 1
-    outcome = None
-    if run is not None:
-        r = RunReport.model_validate(run.report)
-        outcome = RunOutcome(
-            id=run.id, status=run.status, algorithm=run.algorithm, published_at=run.published_at, mentors=r.mentors,
-            mentees=r.mentees, matched=r.matched, blocking_pairs=r.blocking_pairs, substitutes=len(r.substitutes),
-            pair_scores=sorted((p.score for p in r.pairs), reverse=True),
-        )  # fmt: skip
-    return MatchingOutcomes(
-        program_id=program_id, run=outcome, matches=by_status,
-        matched_mentors=len({m.mentor_participant_id for m in past_proposal}),
-        matched_mentees=len({m.mentee_participant_id for m in past_proposal}),
-    )  # fmt: skip
-

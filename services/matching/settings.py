@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
+import uuid
 
+from sqlmodel import Session, select
+
+from servicekit.outbox import utcnow
 from servicekit.problems import field_problem
 from servicekit.references import Given, Ref, References
 
-from services.matching import service
 from services.matching.clients.participants import Program
 from services.matching.dependencies import Context, in_thread
 from services.matching.enums import CURRENT, MENTOR_ROLES
@@ -28,6 +30,29 @@ PAIRS = References(
 )
 
 
+def _row(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> ProgramSettings | None:
+    return session.exec(
+        select(ProgramSettings).where(ProgramSettings.institution_id == institution_id, ProgramSettings.program_id == program_id)
+    ).first()
+
+
+def effective(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> SettingsUpdate:
+    """The program's settings, or the defaults until a coordinator saves some."""
+    row = _row(session, institution_id, program_id)
+    return SettingsUpdate.model_validate(row.body) if row else SettingsUpdate()
+
+
+def save(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID, body: SettingsUpdate) -> ProgramSettings:
+    row = _row(session, institution_id, program_id)
+    if row is None:
+        row = ProgramSettings(institution_id=institution_id, program_id=program_id)
+    row.body = body.model_dump(mode="json")
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
 def _public(program: Program, row: ProgramSettings | None) -> SettingsPublic:
     body = SettingsUpdate.model_validate(row.body) if row else SettingsUpdate()
     return SettingsPublic.model_validate(
@@ -36,7 +61,7 @@ def _public(program: Program, row: ProgramSettings | None) -> SettingsPublic:
 
 
 def current(session: Session, program: Program) -> SettingsPublic:
-    return _public(program, service.get_settings(session, program.institution_id, program.id))
+    return _public(program, _row(session, program.institution_id, program.id))
 
 
 async def replace(ctx: Context, session: Session, program: Program, body: SettingsUpdate) -> SettingsPublic:
@@ -55,5 +80,5 @@ async def replace(ctx: Context, session: Session, program: Program, body: Settin
             "mentees": [m.participant_id for m in members if m.role not in MENTOR_ROLES],
             "mentors": [m.participant_id for m in members if m.role in MENTOR_ROLES],
         })  # fmt: skip
-    row = await in_thread(service.save_settings, session, program.institution_id, program.id, body)
+    row = await in_thread(save, session, program.institution_id, program.id, body)
     return _public(program, row)

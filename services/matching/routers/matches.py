@@ -13,7 +13,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 from servicekit.tenancy import tenant_of
 
-from services.matching import access, matches, service
+from services.matching import access, matches
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
 from services.matching.enums import Actor, MatchStatus
 from services.matching.routers.common import CREATED, path_for, remember, replay
@@ -35,8 +35,7 @@ async def list_my_matches(ctx: Ctx, session: SessionDep, limit: Limit = DEFAULT_
     tid = tenant_of(ctx.who)
     if tid is None or ctx.who.is_client:
         return Page[MatchPublic](items=[], next_cursor=None)
-    rows, next_cursor = await in_thread(service.my_matches, session, tid, ctx.who.subject, limit=limit, cursor=cursor)
-    return Page[MatchPublic](items=[MatchPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return await in_thread(matches.page_of_member, session, tid, ctx.who.subject, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -67,10 +66,7 @@ async def list_program_matches(
     cursor: Cursor = None,
 ) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    rows, next_cursor = await in_thread(
-        service.list_matches, session, program.institution_id, program.id, status=status, limit=limit, cursor=cursor
-    )
-    return Page[MatchPublic](items=[MatchPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return await in_thread(matches.page, session, program, status=status, limit=limit, cursor=cursor)
 
 
 @router.post(
@@ -83,7 +79,7 @@ async def list_program_matches(
 async def accept_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
         match, side = access.match_for(session, ctx.who, match_id, allow=MEMBERS, lock=True)
-        return service.accept(session, match, side)
+        return matches.accept(session, match, side)
 
     return await in_thread(work)
 
@@ -98,7 +94,7 @@ async def accept_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> Any:
 async def dissolve_match(match_id: MatchId, body: Dissolution, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
         match, side = access.match_for(session, ctx.who, match_id, allow=EVERYONE, lock=True)
-        return service.dissolve(session, match, side, body.reason)
+        return matches.dissolve(session, match, side, body.reason)
 
     return await in_thread(work)
 
@@ -113,7 +109,7 @@ async def dissolve_match(match_id: MatchId, body: Dissolution, ctx: Ctx, session
 async def complete_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
         match, _ = access.match_for(session, ctx.who, match_id, allow=(Actor.coordinator,), lock=True)
-        return service.complete(session, match)
+        return matches.complete(session, match)
 
     return await in_thread(work)
 
@@ -173,7 +169,7 @@ async def list_my_substitute_offers(ctx: Ctx, session: SessionDep) -> Any:
     tid = tenant_of(ctx.who)
     if tid is None or ctx.who.is_client:
         return []
-    return await in_thread(service.my_offers, session, tid, ctx.who.subject)
+    return await in_thread(matches.offers_to, session, tid, ctx.who.subject)
 
 
 @router.post(
@@ -185,7 +181,7 @@ async def list_my_substitute_offers(ctx: Ctx, session: SessionDep) -> Any:
 )
 async def accept_substitute_offer(offer_id: OfferId, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
-        return service.accept_offer(session, access.offer_for(session, ctx.who, offer_id))
+        return matches.accept_offer(session, access.offer_for(session, ctx.who, offer_id))
 
     return await in_thread(work)
 
@@ -199,4 +195,4 @@ async def accept_substitute_offer(offer_id: OfferId, ctx: Ctx, session: SessionD
 )
 async def list_substitute_offers(program_id: ProgramId, ctx: Ctx, session: SessionDep) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    return await in_thread(service.offers, session, program.institution_id, program.id)
+    return await in_thread(matches.offers, session, program.institution_id, program.id)

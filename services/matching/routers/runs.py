@@ -13,7 +13,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 
-from services.matching import access, runs, service
+from services.matching import access, matches, outcomes, runs
 from services.matching.dependencies import Ctx, ProgramId, RunId, in_thread
 from services.matching.routers.common import CREATED, path_for, remember, replay
 from services.matching.schemas import Adjustments, MatchPublic, PairExplanation, Publication, RunCreate, RunPublic
@@ -66,8 +66,7 @@ async def create_matching_run(
 )
 async def list_matching_runs(program_id: ProgramId, ctx: Ctx, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    rows, next_cursor = await in_thread(service.list_runs, session, program.institution_id, program.id, limit=limit, cursor=cursor)
-    return Page[RunPublic](items=[RunPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return await in_thread(runs.page, session, program, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -81,7 +80,7 @@ async def list_matching_runs(program_id: ProgramId, ctx: Ctx, session: SessionDe
 )
 async def get_matching_outcomes(program_id: ProgramId, ctx: Ctx, session: SessionDep) -> Any:
     program = await access.report_program(ctx, program_id)
-    return await in_thread(runs.outcomes, session, program.institution_id, program.id)
+    return await in_thread(outcomes.of_program, session, program.institution_id, program.id)
 
 
 @router.get(
@@ -93,7 +92,7 @@ async def get_matching_outcomes(program_id: ProgramId, ctx: Ctx, session: Sessio
 )
 async def get_matching_run(program_id: ProgramId, run_id: RunId, ctx: Ctx, session: SessionDep) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    return await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
+    return await in_thread(runs.get, session, program.institution_id, program.id, run_id)
 
 
 @router.post(
@@ -134,10 +133,10 @@ async def publish_matching_run(program_id: ProgramId, run_id: RunId, ctx: Ctx, i
     program = await access.coordinated_program(ctx, program_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    run, matches, offers = await runs.publish(ctx, session, program, run_id)
+    run, created, offers = await matches.publish(ctx, session, program, run_id)
     out = Publication(
         run=RunPublic.model_validate(run),
-        matches=[MatchPublic.model_validate(m) for m in matches],
+        matches=[MatchPublic.model_validate(m) for m in created],
         substitute_offers=[SubstituteOfferPublic.model_validate(o) for o in offers],
     )
     await remember(idem, session, 200, out)
