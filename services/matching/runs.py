@@ -176,8 +176,8 @@ async def _run(ctx: Context, session: Session, program: Program, snap: Snapshot,
 async def create(ctx: Context, session: Session, program: Program, body: RunCreate) -> MatchingRun:
     """A run on the cohort now, with the program's settings and the run's own overrides."""
     snap = await take_snapshot(ctx, session, program)
-    overrides = body.model_dump(exclude_none=True)
-    return await _run(ctx, session, program, snap.model_copy(update={"settings": snap.settings.model_copy(update=overrides)}), None)
+    chosen = snap.settings.model_copy(update=body.model_dump(exclude_none=True))
+    return await _run(ctx, session, program, snap.model_copy(update={"settings": chosen}), None)
 
 
 # ---------------------------------------------------------------------------
