@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 APPS := gateway services.participants services.matching services.sessions services.evaluation
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching bench-supervision bench-views bench-tenants clean
+.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching bench-supervision bench-views bench-tenants bench-load bench-faults clean
 
 help:
 	@echo "make run    start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/"
@@ -19,6 +19,8 @@ help:
 	@echo "make bench-supervision  print how early and how precisely dyad health warns on simulated cohorts"
 	@echo "make bench-views  print the sessions program views' p50 and statements as a program grows to 5,000 dyads"
 	@echo "make bench-tenants  print one institution's hot reads alone and beside 2,000 other institutions (ratio of p50s)"
+	@echo "make bench-faults print what killing, stopping and restarting parts under load costs (errors, stall, writes lost)"
+	@echo "make bench-load   print the pilots' everyday use through the gateway under locust (requests/s, p50/p95/p99 per group)"
 
 # The environment: a virtualenv with the pinned dependencies (requirements.lock)
 # and the project itself installed in editable mode.
@@ -98,6 +100,15 @@ bench-views: venv
 
 bench-tenants: venv
 	$(BIN)/python -m bench.tenants
+
+# PostgreSQL on 127.0.0.1:5432 (bench_load_* databases, dropped at the end).
+bench-load: venv
+	$(BIN)/python -m bench.load
+
+# The same load, while services and the gateway are killed, stopped and restarted
+# (PostgreSQL too with ARGS=--postgresql: it fails the server's other users as well).
+bench-faults: venv
+	$(BIN)/python -m bench.faults $(ARGS)
 
 clean:
 	rm -rf var/*.db var/*.db-wal var/*.db-shm

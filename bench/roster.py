@@ -3,7 +3,7 @@
 A fresh database (SQLite under a temporary directory, or ``--database-url``)
 gets an institution with a campus and an academic unit; a CSV of N rows is
 generated in memory (not timed), uploaded through ``roster.create`` and then
-run by the same worker code the service runs (``roster.Jobs``), in order:
+run by the same worker code the service runs (``roster.runner``), in order:
 
 1. a dry run (checks every row, writes only the report and progress);
 2. a commit, mode skip_invalid (creates every profile);
@@ -37,6 +37,7 @@ from services.participants import roster
 from services.participants.config import Settings
 from services.participants.db import migrate
 from services.participants.models import AcademicUnit, Campus, Institution, Participant, RosterImport
+from services.participants.roster.runner import RosterJobs
 from services.participants.schemas.enums import RosterIdKind, RosterMode, RosterPass
 
 HEADER = ["external_id", "email", "given_name", "family_name", "campus", "academic_unit", "affiliation", "career_stage", "lms_id"]
@@ -53,14 +54,15 @@ def roster_csv(rows: int, changed_every: int = 0) -> str:
     return out.getvalue()
 
 
-def run_pass(jobs: roster.Jobs, engine: Any, import_id: uuid.UUID, pass_kind: RosterPass, mode: RosterMode | None) -> dict[str, Any]:
+def run_pass(jobs: RosterJobs, engine: Any, import_id: uuid.UUID, pass_kind: RosterPass, mode: RosterMode | None) -> dict[str, Any]:
     with Session(engine, expire_on_commit=False) as session:
         job = session.get(RosterImport, import_id)
         assert job is not None
         roster.start(session, job, pass_kind, mode, jobs.settings)
         session.commit()
     start = perf_counter()
-    jobs._run(import_id)  # the worker's own entry point, on this thread  # noqa: SLF001
+    (claimed,) = jobs.claim(1)
+    jobs.run(claimed)  # the worker's own entry point, on this thread
     took = perf_counter() - start
     with Session(engine) as session:
         job = session.get(RosterImport, import_id)
@@ -80,7 +82,7 @@ def main() -> None:
     migrate(url)
     engine = make_engine(url, pool_size=4, max_overflow=0)
     settings = Settings(database_url=url, roster_batch_size=args.batch_size, roster_max_bytes=200 * 1024 * 1024)
-    jobs = roster.Jobs(engine, settings)
+    jobs = RosterJobs(engine, settings)
     with Session(engine) as session:
         slug = f"bench-{uuid.uuid4().hex[:8]}"
         institution = Institution(name="Bench", slug=slug, country="MX", timezone="America/Mexico_City")

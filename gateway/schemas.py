@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -255,3 +255,53 @@ class SigningKeyPublic(BaseModel):
 class SigningKeys(BaseModel):
     active_kid: str
     keys: list[SigningKeyPublic]
+
+
+# -- data-subject requests ------------------------------------------------------
+
+
+class DataSubjectRequestCreate(InputModel):
+    """What to do, and for whom (her account; yours when absent)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "export"}, {"kind": "erasure", "account_id": "0190f1c2-7a51-7d3c-9b1e-3f2a1c0d9e8f"}]},
+    )
+
+    kind: Literal["export", "erasure"]
+    account_id: uuid.UUID | None = Field(default=None, description="Her account id; the caller's own when absent.")
+
+
+class StepPublic(BaseModel):
+    service: str = Field(examples=["participants"], description="gateway, participants, matching, sessions or evaluation.")
+    status: Literal["pending", "done", "failed"]
+    attempts: int
+    last_error: str | None = Field(description="The class of the last error (e.g. `http_503`, `ConnectError`), never its text.")
+    rows: dict[str, int] = Field(description="Table -> rows exported, or erased/pseudonymised.")
+    started_at: datetime | None
+    finished_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="When a failed erasure step is retried; null once done.")
+
+
+class DataSubjectRequestPublic(BaseModel):
+    """The completion record of a request: one step per service."""
+
+    id: uuid.UUID
+    kind: Literal["export", "erasure"]
+    institution_id: str
+    account_id: str | None = Field(description="Her account id; null once an erasure has finished.")
+    status: Literal["pending", "done", "failed", "incomplete"] = Field(
+        description="done: every step done. failed/pending: an erasure with steps still to retry. "
+        "incomplete: an export some service could not answer (ask again)."
+    )
+    requested_by_role: str = Field(examples=["data_subject"], description="data_subject, coordinator or admin.")
+    requested_by: str | None = Field(description="The coordinator's or admin's account id; null when she asked herself.")
+    created_at: datetime
+    finished_at: datetime | None
+    steps: list[StepPublic]
+
+
+class DataSubjectRequestResult(DataSubjectRequestPublic):
+    bundle: dict[str, dict[str, list[dict[str, Any]]]] | None = Field(
+        description="Export only: service -> table -> her rows (never stored). Null for an erasure."
+    )

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Literal
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from servicekit.auth import Principal
+from servicekit.auth import Principal, unauthorized
 from servicekit.outbox import utcnow
 from servicekit.pagination import paginate
 from servicekit.problems import ProblemError, conflict, field_problem, forbidden, not_found
@@ -100,6 +101,31 @@ def plan_account_create(actor: Principal, data: AccountCreate) -> tuple[AccountC
     _check_role_institution(list(data.roles), data.institution_id)
     to_check = data.institution_id if actor.is_admin and data.institution_id is not None else None
     return data, to_check
+
+
+def account_status(session: Session, account_id: str) -> Literal["active", "suspended", "unknown"]:
+    """``active``, ``suspended`` (any other status) or ``unknown`` (no such account)."""
+    try:
+        account = session.get(Account, uuid.UUID(account_id))
+    except ValueError:
+        return "unknown"
+    if account is None:
+        return "unknown"
+    return "active" if account.status == "active" else "suspended"
+
+
+def identity(session: Session, principal: Principal) -> tuple[str | None, str | None]:
+    """The caller's e-mail (a person) or name (an API client); 401 when her account no longer exists."""
+    if principal.is_client:
+        client = session.exec(select(ApiClient).where(ApiClient.client_id == principal.claims.get("client_id"))).first()
+        return None, client.name if client else None
+    try:
+        account = session.get(Account, uuid.UUID(principal.subject))
+    except ValueError:
+        account = None
+    if account is None:
+        raise unauthorized("The account of this token no longer exists")
+    return account.email, None
 
 
 def email_taken(session: Session, email: str) -> bool:

@@ -51,15 +51,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from servicekit import data_rights as kit
+from servicekit.auth import Principal
 from servicekit.db import session_scope
 from servicekit.http import make_async_client
 from servicekit.outbox import utcnow
+from servicekit.pagination import Page, paginate
+from servicekit.problems import forbidden, not_found
+from servicekit.tenancy import coordinates
 
 from gateway import data_rights
 from gateway.config import Settings
 from gateway.minting import Minter
-from gateway.models import DataSubjectRequest, DataSubjectRequestStep
+from gateway.models import Account, DataSubjectRequest, DataSubjectRequestStep
 from gateway.revocation import RevokedSessions
+from gateway.schemas import DataSubjectRequestPublic, StepPublic
 
 log = logging.getLogger("gateway.subject_requests")
 
@@ -361,3 +366,109 @@ class SubjectRequests:
                 if result.rowcount:
                     claimed.append((request_id, step_id))
             return claimed
+
+
+# -- who may ask, and the completion records ----------------------------------------
+
+
+def _role(who: Principal, account: Account | None) -> str:
+    """In what capacity ``who`` may ask about this account: ``data_subject``, ``admin`` or ``coordinator``;
+    403 for another person of her institution, 404 for anyone else."""
+    if account is None or account.institution_id is None:
+        raise not_found("Account")
+    if who.subject == str(account.id):
+        return "data_subject"
+    if who.is_admin:
+        return "admin"
+    if coordinates(who, account.institution_id):
+        return "coordinator"
+    if who.tenant_id is not None and who.tenant_id == account.institution_id:
+        raise forbidden("Only the person herself and her institution's coordinators may do this")
+    raise not_found("Account")
+
+
+def open_request(
+    session: Session, requests: SubjectRequests, who: Principal, kind: str, account_id: uuid.UUID
+) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """A new request about this account, if ``who`` may ask; its id and its (claimed) steps."""
+    account = session.get(Account, account_id)
+    role = _role(who, account)
+    assert account is not None and account.institution_id is not None
+    record, steps = requests.create(
+        session,
+        kind=kind,
+        institution_id=account.institution_id,
+        account_id=str(account.id),
+        role=role,
+        requested_by=None if role == "data_subject" else who.subject,
+    )
+    return record.id, steps
+
+
+def public(session: Session, request: DataSubjectRequest) -> DataSubjectRequestPublic:
+    steps = session.exec(
+        select(DataSubjectRequestStep)
+        .where(DataSubjectRequestStep.request_id == request.id)
+        .order_by(col(DataSubjectRequestStep.position))
+    ).all()
+    return DataSubjectRequestPublic(
+        id=request.id,
+        kind=request.kind,  # type: ignore[arg-type]
+        institution_id=request.institution_id,
+        account_id=request.account_id,
+        status=request.status,  # type: ignore[arg-type]
+        requested_by_role=request.requested_by_role,
+        requested_by=request.requested_by,
+        created_at=request.created_at,
+        finished_at=request.finished_at,
+        steps=[
+            StepPublic(
+                service=s.service,
+                status=s.status,  # type: ignore[arg-type]
+                attempts=s.attempts,
+                last_error=s.last_error,
+                rows=s.rows,
+                started_at=s.started_at,
+                finished_at=s.finished_at,
+                next_attempt_at=None if s.status == DONE else s.next_attempt_at,
+            )
+            for s in steps
+        ],
+    )
+
+
+def record(session: Session, request_id: uuid.UUID) -> DataSubjectRequestPublic:
+    """The completion record of a request the caller just made (an erasure may have forgotten whom it was about)."""
+    request = session.get(DataSubjectRequest, request_id)
+    assert request is not None
+    return public(session, request)
+
+
+def record_for(session: Session, who: Principal, request_id: uuid.UUID) -> DataSubjectRequestPublic:
+    """The completion record, for the institution's coordinators and admins and the person herself (else 404)."""
+    request = session.get(DataSubjectRequest, request_id)
+    if request is not None and (
+        coordinates(who, request.institution_id)
+        or (request.account_id is not None and request.account_id == who.subject)
+    ):
+        return public(session, request)
+    raise not_found("Data-subject request")
+
+
+def page(
+    session: Session, who: Principal, *, kind: str | None, status: str | None, limit: int, cursor: str | None
+) -> Page[DataSubjectRequestPublic]:
+    """Every request (admin), her institution's (coordinators) or her own (anyone else), of this kind and status."""
+    stmt = select(DataSubjectRequest)
+    if who.is_admin:
+        pass
+    elif who.has_role("coordinator") and who.tenant_id is not None:
+        stmt = stmt.where(DataSubjectRequest.institution_id == who.tenant_id)
+    else:
+        stmt = stmt.where(DataSubjectRequest.account_id == who.subject)
+    if kind is not None:
+        stmt = stmt.where(DataSubjectRequest.kind == kind)
+    if status is not None:
+        stmt = stmt.where(DataSubjectRequest.status == status)
+    rows, next_cursor = paginate(session, stmt, DataSubjectRequest.id, limit=limit, cursor=cursor)
+    return Page[DataSubjectRequestPublic](items=[public(session, r) for r in rows], next_cursor=next_cursor)

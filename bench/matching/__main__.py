@@ -58,7 +58,8 @@ SECTIONS = ("encode", "scoring", "feasibility", "candidates", "solve", "blocking
 def measure(name: str) -> dict[str, object]:
     """Run one cohort in this process (the child side) and return its figures."""
     from bench.matching.synthetic import synthetic_cohort
-    from services.matching.engine import Algorithm, Settings, match
+    from services.matching.domain import Settings, match
+    from services.matching.enums import Algorithm
 
     case = CASES[name]
     cohort = synthetic_cohort(case.mentees, case.mentors, case.capacity, SEED)

@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from services.matching.engine import Cohort, Delivery, Mentee, Mentor, Requests
+from services.matching.domain import Cohort, Mentee, Mentor, Requests
+from services.matching.enums import Delivery
 
 OBJECTIVES = tuple(f"obj{k:02d}" for k in range(30))
 INTERESTS = tuple(f"tag{k:02d}" for k in range(60))
 LANGUAGES = (("es", 0.9), ("en", 0.5), ("pt", 0.1), ("qu", 0.05))
 IDENTITIES = ("first_generation", "indigenous", "mother", "lgbtq", "rural")
-DELIVERIES = (Delivery.VIRTUAL, Delivery.HYBRID, Delivery.IN_PERSON)
+DELIVERIES = (Delivery.virtual, Delivery.hybrid, Delivery.in_person)
 UTC_OFFSET_MINUTES = 300
 
 

@@ -33,13 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, make_url, text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
 from servicekit.auth import StaticKeySource
 from servicekit.db import make_engine
 from servicekit.tokens import SigningKey, access_claims
 
+from bench import databases
 from bench.views.__main__ import Program as SessionsProgram
 from bench.views.__main__ import insert_rows, rows_for
 from services.participants.config import Settings as ParticipantsSettings
@@ -97,31 +98,6 @@ def merge(into: dict[Any, list[dict[str, Any]]], more: dict[Any, list[dict[str, 
         into.setdefault(model, []).extend(items)
 
 
-def databases(base: str | None, tmp: Path) -> tuple[dict[str, str], list[str]]:
-    """The four database URLs and, on PostgreSQL, the databases to drop at the end."""
-    names = [f"bench_tenants_{app}_{kind}" for app in ("participants", "sessions") for kind in ("alone", "crowded")]
-    if base is None:
-        return {n: f"sqlite:///{tmp / (n + '.db')}" for n in names}, []
-    url = make_url(base)
-    if url.host not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("bench/tenants writes only to a database on this machine (127.0.0.1)")
-    admin = make_engine(url.set(database="postgres").render_as_string(hide_password=False), pool_size=1, max_overflow=0)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for n in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{n}"'))
-            conn.execute(text(f'CREATE DATABASE "{n}"'))
-    admin.dispose()
-    return {n: url.set(database=n).render_as_string(hide_password=False) for n in names}, names
-
-
-def drop(base: str, names: list[str]) -> None:
-    admin = make_engine(make_url(base).set(database="postgres").render_as_string(hide_password=False), pool_size=1, max_overflow=0)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for n in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.tenants", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,12 +108,13 @@ def main() -> None:
                         help="a PostgreSQL server on this machine (default: SQLite files in a temporary directory)")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="aliada-bench-tenants-")
-    urls, created = databases(args.database_url, Path(tmp.name))
+    names = [f"bench_tenants_{app}_{kind}" for app in ("participants", "sessions") for kind in ("alone", "crowded")]
+    urls, created = databases.create(args.database_url, names, Path(tmp.name))
     try:
         run(args, urls)
     finally:
         if created:
-            drop(args.database_url, created)
+            databases.drop(args.database_url, created)
         tmp.cleanup()
 
 

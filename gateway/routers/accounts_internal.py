@@ -10,20 +10,18 @@ Not in the public API document.
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
-from sqlmodel import Session
 
 from servicekit.auth import Principal, client_scopes
 from servicekit.problems import ProblemError, problem_responses
 from servicekit import scopes
 
+from gateway import service
 from gateway.dependencies import in_transaction
 from gateway.edge import EdgePrincipal
-from gateway.models import Account
 
 ACCOUNTS_SCOPE = scopes.ACCOUNTS_READ
 
@@ -59,13 +57,5 @@ async def get_account_status(
     account_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")],
     _caller: Annotated[Principal, Depends(_service_client)],
 ) -> AccountStatus:
-    def load(session: Session) -> str:
-        try:
-            account = session.get(Account, uuid.UUID(account_id))
-        except ValueError:
-            return "unknown"
-        if account is None:
-            return "unknown"
-        return "active" if account.status == "active" else "suspended"
-
-    return AccountStatus(account_id=account_id, status=await in_transaction(request, load))  # type: ignore[arg-type]
+    status = await in_transaction(request, service.account_status, account_id)
+    return AccountStatus(account_id=account_id, status=status)  # type: ignore[arg-type]

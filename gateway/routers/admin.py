@@ -18,8 +18,8 @@ from servicekit.problems import ProblemError, problem_responses
 from gateway import service
 from gateway.dependencies import in_transaction
 from gateway.edge import AdminPrincipal, ManagerPrincipal
+from gateway.idempotency import create_once
 from gateway.keys import KeyRing
-from gateway.models import Account, ApiClient, IdempotencyRecord
 from gateway.schemas import (
     AccountCreate,
     AccountPublic,
@@ -40,11 +40,11 @@ router = APIRouter(prefix="/v1/admin")
 INSTITUTION_CHECK = (422, 503, 504)
 
 
-def _account(account: Account) -> AccountPublic:
+def _account(account: object) -> AccountPublic:
     return AccountPublic.model_validate(account, from_attributes=True)
 
 
-def _client(client: ApiClient) -> ClientPublic:
+def _client(client: object) -> ClientPublic:
     return ClientPublic.model_validate(client, from_attributes=True)
 
 
@@ -80,15 +80,11 @@ async def create_account(request: Request, actor: ManagerPrincipal, body: Accoun
     await _check_institution(request, to_check)
     password_hash = await _hash(request, data.password)
 
-    def work(session: Session) -> AccountPublic | Response:
-        replay = idem.replay(session, IdempotencyRecord)
-        if replay is not None:
-            return replay
+    def create(session: Session) -> tuple[AccountPublic, AccountPublic]:
         created = _account(service.create_account(session, data, password_hash))
-        idem.remember(session, IdempotencyRecord, 201, created)
-        return created
+        return created, created
 
-    return await in_transaction(request, work)
+    return await create_once(request, idem, 201, create)
 
 
 @router.get(
@@ -195,16 +191,12 @@ async def create_client(request: Request, actor: AdminPrincipal, body: ClientCre
     ``client_secret`` null (rotate the secret if the first answer was lost)."""
     await _check_institution(request, body.institution_id)
 
-    def work(session: Session) -> ClientWithSecret | Response:
-        replay = idem.replay(session, IdempotencyRecord)
-        if replay is not None:
-            return replay
+    def create(session: Session) -> tuple[ClientWithSecret, ClientWithSecret]:
         client, secret = service.create_client(session, body)
         public = _client(client)
-        idem.remember(session, IdempotencyRecord, 201, ClientWithSecret(**public.model_dump(), client_secret=None))
-        return ClientWithSecret(**public.model_dump(), client_secret=secret)
+        return ClientWithSecret(**public.model_dump(), client_secret=None), ClientWithSecret(**public.model_dump(), client_secret=secret)
 
-    return await in_transaction(request, work)
+    return await create_once(request, idem, 201, create)
 
 
 @router.get(

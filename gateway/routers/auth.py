@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,19 +10,18 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from servicekit.auth import MAX_TOKEN_BYTES, allow_any_client, unauthorized
+from servicekit.auth import MAX_TOKEN_BYTES, allow_any_client
 from servicekit.idempotency import IdempotencyDep
 from servicekit.inputs import unstorable
 from servicekit.problems import problem_responses
 
 from gateway.dependencies import in_transaction
 from gateway.edge import EdgePrincipal
+from gateway.idempotency import create_once
 from gateway.grants import GRANT_TYPES, TOKEN_EXCHANGE, Grants, oauth_error
-from gateway.models import Account, ApiClient
 from gateway import service
-from gateway.models import IdempotencyRecord
 from gateway.schemas import AccountCreate, Me, Revoked, SignUp, SignUpAccepted, TokenResponse
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -221,19 +219,7 @@ async def revoke_token(request: Request, form: Annotated[RevocationRequest, Form
     responses=problem_responses(401),
 )
 async def get_me(request: Request, principal: EdgePrincipal) -> Me:
-    def load(session: Session) -> tuple[str | None, str | None]:
-        if principal.is_client:
-            client = session.exec(select(ApiClient).where(ApiClient.client_id == principal.claims.get("client_id"))).first()
-            return None, client.name if client else None
-        try:
-            account = session.get(Account, uuid.UUID(principal.subject))
-        except ValueError:
-            account = None
-        if account is None:
-            raise unauthorized("The account of this token no longer exists")
-        return account.email, None
-
-    email, name = await in_transaction(request, load)
+    email, name = await in_transaction(request, service.identity, principal)
     return Me(
         subject=principal.subject,
         kind="client" if principal.is_client else "account",
@@ -292,16 +278,12 @@ async def sign_up(request: Request, body: SignUp, idem: IdempotencyDep) -> SignU
     password_hash = await anyio.to_thread.run_sync(request.app.state.passwords.hash, data.password)
     accepted = SignUpAccepted()
 
-    def work(session: Session) -> SignUpAccepted | Response:
-        replay = idem.replay(session, IdempotencyRecord)
-        if replay is not None:
-            return replay
+    def create(session: Session) -> tuple[SignUpAccepted, SignUpAccepted]:
         if not service.email_taken(session, data.email):
             service.create_account(session, data, password_hash)
-        idem.remember(session, IdempotencyRecord, 202, accepted)
-        return accepted
+        return accepted, accepted
 
     try:
-        return await in_transaction(request, work)
+        return await create_once(request, idem, 202, create)
     except IntegrityError:  # the same email signed up concurrently: the same answer
         return accepted

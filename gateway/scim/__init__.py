@@ -2,7 +2,9 @@
 identity providers create, change, suspend and delete accounts (Users) and
 groups that grant Aliada roles (Groups).
 
-- ``router``: the endpoints (``gateway.scim.router``);
+- ``router``: the endpoints (``gateway.scim.router``): HTTP only;
+- ``provisioning``: what each request does (reads, creates, writes by
+  compare-and-set with retries, her profile kept in step);
 - ``users`` / ``groups``: mapping to the gateway's accounts and the SCIM-only
   tables (``gateway.scim.models``, migration ``scim0001``);
 - ``profiles``: her participant profile in the participants service;

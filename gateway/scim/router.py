@@ -12,50 +12,35 @@ header); ``If-Match`` makes PUT, PATCH and DELETE conditional (412 when the
 resource changed) and ``If-None-Match`` makes GET answer 304.
 
 Bodies are ``application/scim+json``; so are errors (RFC 7644 §3.12), never
-problem+json here (``gateway.scim.errors``).
+problem+json here (``gateway.scim.errors``). What each request does is
+``gateway.scim.provisioning``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Request
 from scim2_models import (
-    ConflictException,
     InvalidValueException,
     Context,
     ListResponse,
     NotFoundException,
     NotImplementedException,
     PatchOp,
-    PreconditionFailedException,
     Resource,
     ResourceType,
     Schema,
     SearchRequest,
 )
-from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
 from starlette.routing import Match
-from uuid6 import uuid7
 
 from servicekit.auth import Principal
 
-from gateway.dependencies import in_transaction
-from gateway.scim import groups, profiles, users
-from gateway.scim.common import (
-    PREFIX,
-    ScimCaller,
-    Stale,
-    base_url,
-    check_if_match,
-    json_body,
-    not_modified,
-)
+from gateway.scim import provisioning
+from gateway.scim.common import PREFIX, ScimCaller, base_url, json_body, not_modified
 from gateway.scim.docs import body, responses
 from gateway.scim.errors import ScimResponse, ScimRoute, error_response
 from gateway.scim.resources import (
@@ -68,10 +53,6 @@ from gateway.scim.resources import (
 )
 
 router = APIRouter(prefix=PREFIX, route_class=ScimRoute, tags=["scim"], default_response_class=ScimResponse)
-
-# A write retries this many times when another write slipped in between its
-# read and its compare-and-set (only without If-Match: with it, that is a 412).
-ATTEMPTS = 3
 
 UserId = Annotated[str, Path(max_length=64, description="The user's id.")]
 GroupId = Annotated[str, Path(max_length=64, description="The group's id.")]
@@ -136,25 +117,41 @@ def _list_response(model: Any, total: int, start: int, resources: list[Any], ctx
     return ScimResponse(page.model_dump(scim_ctx=ctx, response_parameters=params, scim_policy=POLICY))
 
 
-def _revoked(request: Request, sids: list[str]) -> None:
-    if sids:
-        request.app.state.revoked.note(sids)
+async def _list(
+    request: Request, caller: Principal, kind: provisioning.Kind[Any, Any], search: SearchRequest[Any], ctx: Context
+) -> ScimResponse:
+    total, resources = await provisioning.find(request, caller, kind, _paged(search))
+    return _list_response(kind.model, total, search.start_index or 1, resources, ctx, search)
 
 
-async def _unusable_password_hash(request: Request) -> str:
-    """The argon2 hash of a random secret nobody keeps (one per process):
-    an account holding it has no usable password."""
-    state = request.app.state
-    cached = getattr(state, "scim_unusable_password_hash", None)
-    if cached is None:
-        cached = await anyio.to_thread.run_sync(state.passwords.hash, secrets.token_urlsafe(32))
-        state.scim_unusable_password_hash = cached
-    return cached
+async def _read(request: Request, caller: Principal, kind: provisioning.Kind[Any, Any], resource_id: str, params: Any) -> Response:
+    resource = await provisioning.read(request, caller, kind, resource_id)
+    assert resource.meta is not None
+    tag = str(resource.meta.version)
+    if not_modified(request, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    return _resource_response(resource, Context.RESOURCE_QUERY_RESPONSE, params)
 
 
-def _tenant(caller: Principal) -> str:
-    assert caller.tenant_id is not None
-    return caller.tenant_id
+def _replacing(incoming: Any) -> Callable[[Any], Any]:
+    """The change a PUT makes: the body, with what the client may not set kept from the stored resource."""
+
+    def change(current: Any) -> Any:
+        replacement = incoming.model_copy(deep=True)
+        replacement.replace(current)
+        return replacement
+
+    return change
+
+
+def _patching(patch: PatchOp[Any]) -> Callable[[Any], Any]:
+    """The change a PATCH makes: its operations applied to the stored resource."""
+
+    def change(current: Any) -> Any:
+        patch.patch(current, scim_policy=POLICY)
+        return current
+
+    return change
 
 
 # -- discovery -----------------------------------------------------------------------
@@ -238,13 +235,6 @@ async def search_scim_resources(request: Request, caller: ScimCaller) -> ScimRes
 # -- users -------------------------------------------------------------------------
 
 
-async def _list_users(request: Request, caller: Principal, search: SearchRequest[Any], ctx: Context) -> ScimResponse:
-    base = base_url(request)
-    total, rows = await in_transaction(request, users.search_users, _tenant(caller), _paged(search))
-    resources = [users.to_resource(row, base) for row in rows]
-    return _list_response(ScimUser, total, search.start_index or 1, resources, ctx, search)
-
-
 @router.get(
     "/Users",
     operation_id="list_scim_users",
@@ -266,7 +256,7 @@ async def list_scim_users(
         ScimUser, filter=filter, sortBy=sort_by, sortOrder=sort_order, startIndex=start_index, count=count,
         attributes=attributes, excludedAttributes=excluded_attributes,
     )  # fmt: skip
-    return await _list_users(request, caller, search, Context.RESOURCE_QUERY_RESPONSE)
+    return await _list(request, caller, provisioning.USERS, search, Context.RESOURCE_QUERY_RESPONSE)
 
 
 @router.post(
@@ -279,7 +269,7 @@ async def list_scim_users(
 async def search_scim_users(request: Request, caller: ScimCaller) -> ScimResponse:
     payload = await json_body(request)
     search = SearchRequest[ScimUser].model_validate(payload, scim_ctx=Context.SEARCH_REQUEST, scim_policy=POLICY)  # type: ignore[index]
-    return await _list_users(request, caller, search, Context.SEARCH_RESPONSE)
+    return await _list(request, caller, provisioning.USERS, search, Context.SEARCH_RESPONSE)
 
 
 @router.post(
@@ -297,21 +287,8 @@ async def create_scim_user(request: Request, caller: ScimCaller) -> ScimResponse
     is written (503 when participants is down)."""
     payload = await json_body(request)
     user = ScimUser.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY)
-    data = users.UserData.from_resource(user)
-    if data.active is None:  # a new account is active unless told otherwise
-        data = dataclasses.replace(data, active=True)
-    tenant = _tenant(caller)
-    await in_transaction(request, users.check_user_name, _tenant(caller), data.user_name, None)
-    account_id = uuid7()
-    password_hash = await _unusable_password_hash(request)
-    await profiles.upsert(request, caller, account_id, data.profile())
-    try:
-        row, revoked = await in_transaction(request, users.create_user, tenant, account_id, data, password_hash)
-    except Exception:
-        await profiles.undo(request, caller, account_id, None)
-        raise
-    _revoked(request, revoked)
-    return _resource_response(users.to_resource(row, base_url(request)), Context.RESOURCE_CREATION_RESPONSE, status=201)
+    created = await provisioning.create_user(request, caller, user)
+    return _resource_response(created, Context.RESOURCE_CREATION_RESPONSE, status=201)
 
 
 @router.get(
@@ -328,56 +305,7 @@ async def get_scim_user(
     excluded_attributes: ExcludedAttributes = None,
 ) -> Response:
     params = _search(ScimUser, attributes=attributes, excludedAttributes=excluded_attributes)
-    row = await in_transaction(request, users.get_user, _tenant(caller), user_id)
-    tag = row.tag()
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    return _resource_response(users.to_resource(row, base_url(request)), Context.RESOURCE_QUERY_RESPONSE, params)
-
-
-async def _undo_profile(
-    request: Request, caller: Principal, row: users.UserRow, *, created: bool, restore: dict[str, Any] | None
-) -> None:
-    """Put her profile back after a failed write: delete it if the write
-    created it; restore it if SCIM wrote it before (a profile SCIM never wrote
-    is not known here, so it is left as the failed write made it)."""
-    if created:
-        await profiles.undo(request, caller, row.account.id, None)
-    elif restore is not None and row.record is not None:
-        await profiles.undo(request, caller, row.account.id, restore)
-
-
-async def _write_user(
-    request: Request, caller: Principal, user_id: str, change: Callable[[ScimUser], ScimUser], ctx: Context
-) -> ScimResponse:
-    """Read, check If-Match, apply ``change``, sync her profile, then
-    compare-and-set; retried when another write slipped in between."""
-    tenant, base = _tenant(caller), base_url(request)
-    for _ in range(ATTEMPTS):
-        row = await in_transaction(request, users.get_user, tenant, user_id)
-        conditional = check_if_match(request, row.tag())
-        before = users.to_resource(row, base)
-        data = users.UserData.from_resource(change(before.model_copy(deep=True)))
-        if data.user_name != users.shown_user_name(row):
-            await in_transaction(request, users.check_user_name, tenant, data.user_name, row.account.id)
-        previous = users.UserData.from_resource(before).profile()
-        wanted = data.profile()
-        created = False
-        if wanted != previous:
-            created = await profiles.upsert(request, caller, row.account.id, wanted)
-        try:
-            new_row, revoked = await in_transaction(request, users.update_user, tenant, row.account.id, row.version, data)
-        except (Stale, IntegrityError):
-            await _undo_profile(request, caller, row, created=created, restore=previous if wanted != previous else None)
-            if conditional:
-                raise PreconditionFailedException(detail="The resource changed since the version given in If-Match") from None
-            continue
-        except Exception:
-            await _undo_profile(request, caller, row, created=created, restore=previous if wanted != previous else None)
-            raise
-        _revoked(request, revoked)
-        return _resource_response(users.to_resource(new_row, base), ctx)
-    raise ConflictException(detail="The user kept changing during this request; retry it")
+    return await _read(request, caller, provisioning.USERS, user_id, params)
 
 
 @router.put(
@@ -392,13 +320,8 @@ async def replace_scim_user(request: Request, caller: ScimCaller, user_id: UserI
     keeps every record; `true` reactivates it."""
     payload = await json_body(request)
     incoming = ScimUser.model_validate(payload, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY)
-
-    def change(current: ScimUser) -> ScimUser:
-        replacement = incoming.model_copy(deep=True)
-        replacement.replace(current)
-        return replacement
-
-    return await _write_user(request, caller, user_id, change, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    changed = await provisioning.change_user(request, caller, user_id, _replacing(incoming))
+    return _resource_response(changed, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
 @router.patch(
@@ -413,12 +336,8 @@ async def patch_scim_user(request: Request, caller: ScimCaller, user_id: UserId)
     and keeps every record."""
     payload = await json_body(request)
     patch = PatchOp[ScimUser].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)  # type: ignore[index]
-
-    def change(current: ScimUser) -> ScimUser:
-        patch.patch(current, scim_policy=POLICY)
-        return current
-
-    return await _write_user(request, caller, user_id, change, Context.RESOURCE_PATCH_RESPONSE)
+    changed = await provisioning.change_user(request, caller, user_id, _patching(patch))
+    return _resource_response(changed, Context.RESOURCE_PATCH_RESPONSE)
 
 
 @router.delete(
@@ -434,30 +353,11 @@ async def delete_scim_user(request: Request, caller: ScimCaller, user_id: UserId
     goes too unless she took part in a program: then it stays, with her program
     records (erasure is a data-subject request to the participants service).
     To suspend and keep everything, set `active` to false instead."""
-    tenant = _tenant(caller)
-    for _ in range(ATTEMPTS):
-        row = await in_transaction(request, users.get_user, tenant, user_id)
-        conditional = check_if_match(request, row.tag())
-        await profiles.delete(request, caller, row.account.id)
-        try:
-            revoked = await in_transaction(request, users.delete_user, tenant, row.account.id, row.version)
-        except (Stale, IntegrityError):
-            if conditional:
-                raise PreconditionFailedException(detail="The resource changed since the version given in If-Match") from None
-            continue
-        _revoked(request, revoked)
-        return Response(status_code=204)
-    raise ConflictException(detail="The user kept changing during this request; retry it")
+    await provisioning.delete_user(request, caller, user_id)
+    return Response(status_code=204)
 
 
 # -- groups ------------------------------------------------------------------------
-
-
-async def _list_groups(request: Request, caller: Principal, search: SearchRequest[Any], ctx: Context) -> ScimResponse:
-    base = base_url(request)
-    total, rows = await in_transaction(request, groups.search_groups, _tenant(caller), _paged(search))
-    resources = [groups.to_resource(row, base) for row in rows]
-    return _list_response(ScimGroup, total, search.start_index or 1, resources, ctx, search)
 
 
 @router.get(
@@ -481,7 +381,7 @@ async def list_scim_groups(
         ScimGroup, filter=filter, sortBy=sort_by, sortOrder=sort_order, startIndex=start_index, count=count,
         attributes=attributes, excludedAttributes=excluded_attributes,
     )  # fmt: skip
-    return await _list_groups(request, caller, search, Context.RESOURCE_QUERY_RESPONSE)
+    return await _list(request, caller, provisioning.GROUPS, search, Context.RESOURCE_QUERY_RESPONSE)
 
 
 @router.post(
@@ -494,7 +394,7 @@ async def list_scim_groups(
 async def search_scim_groups(request: Request, caller: ScimCaller) -> ScimResponse:
     payload = await json_body(request)
     search = SearchRequest[ScimGroup].model_validate(payload, scim_ctx=Context.SEARCH_REQUEST, scim_policy=POLICY)  # type: ignore[index]
-    return await _list_groups(request, caller, search, Context.SEARCH_RESPONSE)
+    return await _list(request, caller, provisioning.GROUPS, search, Context.SEARCH_RESPONSE)
 
 
 @router.post(
@@ -508,10 +408,8 @@ async def search_scim_groups(request: Request, caller: ScimCaller) -> ScimRespon
 async def create_scim_group(request: Request, caller: ScimCaller) -> ScimResponse:
     payload = await json_body(request)
     group = ScimGroup.model_validate(payload, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY)
-    data = groups.GroupData.from_resource(group)
-    row, revoked = await in_transaction(request, groups.create_group, _tenant(caller), data)
-    _revoked(request, revoked)
-    return _resource_response(groups.to_resource(row, base_url(request)), Context.RESOURCE_CREATION_RESPONSE, status=201)
+    created = await provisioning.create_group(request, caller, group)
+    return _resource_response(created, Context.RESOURCE_CREATION_RESPONSE, status=201)
 
 
 @router.get(
@@ -528,32 +426,7 @@ async def get_scim_group(
     excluded_attributes: ExcludedAttributes = None,
 ) -> Response:
     params = _search(ScimGroup, attributes=attributes, excludedAttributes=excluded_attributes)
-    row = await in_transaction(request, groups.get_group, _tenant(caller), group_id)
-    tag = row.tag()
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    return _resource_response(groups.to_resource(row, base_url(request)), Context.RESOURCE_QUERY_RESPONSE, params)
-
-
-async def _write_group(
-    request: Request, caller: Principal, group_id: str, change: Callable[[ScimGroup], ScimGroup], ctx: Context
-) -> ScimResponse:
-    tenant, base = _tenant(caller), base_url(request)
-    for _ in range(ATTEMPTS):
-        row = await in_transaction(request, groups.get_group, tenant, group_id)
-        conditional = check_if_match(request, row.tag())
-        data = groups.GroupData.from_resource(change(groups.to_resource(row, base)))
-        try:
-            new_row, revoked = await in_transaction(
-                request, groups.update_group, tenant, row.record.id, row.record.version, data
-            )
-        except (Stale, IntegrityError):
-            if conditional:
-                raise PreconditionFailedException(detail="The resource changed since the version given in If-Match") from None
-            continue
-        _revoked(request, revoked)
-        return _resource_response(groups.to_resource(new_row, base), ctx)
-    raise ConflictException(detail="The group kept changing during this request; retry it")
+    return await _read(request, caller, provisioning.GROUPS, group_id, params)
 
 
 @router.put(
@@ -566,13 +439,8 @@ async def _write_group(
 async def replace_scim_group(request: Request, caller: ScimCaller, group_id: GroupId) -> ScimResponse:
     payload = await json_body(request)
     incoming = ScimGroup.model_validate(payload, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY)
-
-    def change(current: ScimGroup) -> ScimGroup:
-        replacement = incoming.model_copy(deep=True)
-        replacement.replace(current)
-        return replacement
-
-    return await _write_group(request, caller, group_id, change, Context.RESOURCE_REPLACEMENT_RESPONSE)
+    changed = await provisioning.change_group(request, caller, group_id, _replacing(incoming))
+    return _resource_response(changed, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
 
 @router.patch(
@@ -585,12 +453,8 @@ async def replace_scim_group(request: Request, caller: ScimCaller, group_id: Gro
 async def patch_scim_group(request: Request, caller: ScimCaller, group_id: GroupId) -> ScimResponse:
     payload = await json_body(request)
     patch = PatchOp[ScimGroup].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY)  # type: ignore[index]
-
-    def change(current: ScimGroup) -> ScimGroup:
-        patch.patch(current, scim_policy=POLICY)
-        return current
-
-    return await _write_group(request, caller, group_id, change, Context.RESOURCE_PATCH_RESPONSE)
+    changed = await provisioning.change_group(request, caller, group_id, _patching(patch))
+    return _resource_response(changed, Context.RESOURCE_PATCH_RESPONSE)
 
 
 @router.delete(
@@ -602,19 +466,8 @@ async def patch_scim_group(request: Request, caller: ScimCaller, group_id: Group
     responses=responses(204, None, 401, 403, 404, 412),
 )
 async def delete_scim_group(request: Request, caller: ScimCaller, group_id: GroupId) -> Response:
-    tenant = _tenant(caller)
-    for _ in range(ATTEMPTS):
-        row = await in_transaction(request, groups.get_group, tenant, group_id)
-        conditional = check_if_match(request, row.tag())
-        try:
-            revoked = await in_transaction(request, groups.delete_group, tenant, row.record.id, row.record.version)
-        except Stale:
-            if conditional:
-                raise PreconditionFailedException(detail="The resource changed since the version given in If-Match") from None
-            continue
-        _revoked(request, revoked)
-        return Response(status_code=204)
-    raise ConflictException(detail="The group kept changing during this request; retry it")
+    await provisioning.delete_group(request, caller, group_id)
+    return Response(status_code=204)
 
 
 # -- anything else under /scim/v2 ------------------------------------------------------

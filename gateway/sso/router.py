@@ -19,7 +19,7 @@ from servicekit.problems import field_problem, problem_responses
 
 from gateway.dependencies import in_transaction
 from gateway.edge import ManagerPrincipal
-from gateway.models import IdempotencyRecord
+from gateway.idempotency import create_once
 from gateway.schemas import InstitutionId
 from gateway.sso import service
 from gateway.sso.schemas import (
@@ -68,15 +68,11 @@ async def create_identity_provider(
     settings = request.app.state.settings
     await _check_jwks_url(request, body.jwks_url)
 
-    def work(session: Session) -> IdentityProviderPublic | Response:
-        replay = idem.replay(session, IdempotencyRecord)
-        if replay is not None:
-            return replay
+    def create(session: Session) -> tuple[IdentityProviderPublic, IdentityProviderPublic]:
         created = service.public(service.create_provider(session, settings, actor, institution_id, body))
-        idem.remember(session, IdempotencyRecord, 201, created)
-        return created
+        return created, created
 
-    return await in_transaction(request, work)
+    return await create_once(request, idem, 201, create)
 
 
 @router.get(

@@ -1,7 +1,8 @@
 """Webhooks, the parts without a database (the SSRF rules are servicekit's
 outbound-URL policy, tested in libs/servicekit/tests/test_outbound.py): Standard Webhooks
 signatures (verified by the ``standardwebhooks`` package), secrets at rest,
-backoff bounds, and the event-type catalogue against what services emit."""
+backoff bounds, the delivery lease against them, and the event-type catalogue
+against what services emit."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from gateway.config import Settings
 from gateway.webhooks.catalog import BY_TYPE, matches, valid_pattern
-from gateway.webhooks.dispatcher import backoff_delay, retry_after_seconds
+from gateway.webhooks.dispatcher import (
+    LEASE_MARGIN_SECONDS,
+    backoff_delay,
+    delivery_lease_seconds,
+    retry_after_seconds,
+)
 from gateway.webhooks.signing import SecretBox, new_secret, signature_headers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,6 +92,33 @@ def test_backoff_is_exponential_with_jitter_and_capped(seed: int) -> None:
     assert max(delays) <= cap and delays[0] <= base
     # Jitter: two replicas retrying the same moment do not pick the same delay.
     assert len({round(backoff_delay(5, base, cap, rng), 6) for _ in range(20)}) > 1
+
+
+class Longest(random.Random):
+    """Jitter at its top: the longest delay ``backoff_delay`` can give."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+@pytest.mark.parametrize(
+    ("timeout", "base", "cap"),
+    [(10.0, 15.0, 3 * 3600.0), (10.0, 2.0, 60.0), (5.0, 0.05, 0.2), (60.0, 30.0, 20.0), (1.0, 600.0, 600.0)],
+)
+def test_a_delivery_lease_outlasts_an_attempt_and_ends_before_a_failed_attempt_would_be_retried(
+    timeout: float, base: float, cap: float
+) -> None:
+    """Issue 15, fault 5: a delivery whose replica died mid-attempt is tried again
+    no later than one whose attempt failed, and a live attempt keeps its lease."""
+    settings = Settings(webhooks_timeout_seconds=timeout, webhooks_backoff_base_seconds=base, webhooks_backoff_cap_seconds=cap)
+    lease = delivery_lease_seconds(settings)
+    assert lease > timeout  # an attempt (bounded by the timeout) never outlives its lease
+    assert lease <= timeout + backoff_delay(1, base, cap, Longest())  # an attempt, then its first retry
+    assert lease <= timeout + LEASE_MARGIN_SECONDS
+
+
+def test_the_default_delivery_lease_is_one_attempt_and_the_margin_to_record_it() -> None:
+    assert delivery_lease_seconds(Settings()) == Settings().webhooks_timeout_seconds + LEASE_MARGIN_SECONDS
 
 
 def test_retry_after_is_read_in_seconds_or_as_a_date() -> None:

@@ -1,7 +1,8 @@
 """The webhook dispatcher: background tasks of every gateway replica.
 
 **Feeds.** One consumer per service (``PageConsumer``, a
-``servicekit.consumer.FeedConsumer`` that commits a page at a time) reads
+``servicekit.consumer.FeedConsumer`` that commits a page at a time, polling
+with the consumer's own loop) reads
 ``GET /internal/events?after=<cursor>`` with the gateway's internal token
 (scope ``events:read``), with the gateway's own cursor per service
 (``webhook_feed_cursors``). The transaction that records events as handled
@@ -12,20 +13,22 @@ the loser rolls back, so an event is fanned out once, and a replica that was
 down catches up from the cursor. While no subscription exists at all, the
 feeds are not read (the cursor then catches up at once).
 
-**Deliveries.** A replica claims due deliveries in one short transaction:
-``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL (replicas never wait for
-each other's rows), then a conditional UPDATE that sets a lease
-(``lease_token``, ``leased_until``) only where no live lease exists, so on
-SQLite too a delivery is claimed by one replica. The claim also writes the
-attempt into the delivery log, *before* anything is sent: a replica that dies
-mid-attempt leaves it in the log (marked ``interrupted`` when the delivery is
-next claimed: the receiver may or may not have it). The HTTP attempt runs
-outside any transaction; its result completes the logged attempt, and only
-the lease holder moves the delivery on. The lease lasts one attempt plus
-``LEASE_MARGIN_SECONDS``, so a dead replica's delivery is tried again about as
-soon as an ordinary retry would be (at least once; receivers deduplicate by
-``webhook-id``). Stopping lets attempts in flight finish and be recorded, so a
-restart repeats nothing.
+**Deliveries.** Deliveries are leased jobs (``servicekit.jobs``: the lease
+is ``lease_token`` and ``leased_until``), run by a ``Runner`` at most
+``webhooks_concurrency`` at once. A replica claims due deliveries in one
+short transaction: one conditional UPDATE leases the due rows that hold no
+live lease (on PostgreSQL it skips rows other replicas have locked, so
+replicas never wait for each other), so a delivery is claimed by one replica.
+The claim also writes the attempt into the delivery log, *before* anything is
+sent: a replica that dies mid-attempt leaves it in the log (marked
+``interrupted`` when the delivery is next claimed: the receiver may or may not
+have it). The HTTP attempt runs outside any transaction; its result completes
+the logged attempt, and only the lease holder moves the delivery on. The
+lease (``delivery_lease_seconds``) covers one attempt and recording it, and is never
+longer than an attempt plus the longest first retry delay: a dead replica's
+delivery is tried again no later than a failed attempt would be (at least
+once; receivers deduplicate by ``webhook-id``). Stopping lets attempts in
+flight finish and be recorded, so a restart repeats nothing.
 
 **An attempt.** The target is checked again by the platform's one
 outbound-URL policy (``servicekit.outbound``: DNS answers can change) and the
@@ -43,23 +46,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from servicekit.consumer import FeedConsumer
+from servicekit.consumer import Background, FeedConsumer
 from servicekit.http import make_async_client
+from servicekit.jobs import Lease, Runner, new_holder
 from servicekit.outbound import OutboundPolicy, Resolver, TargetRefused, fetch
-from servicekit.outbox import EventFeed, EventOut, utcnow
+from servicekit.outbox import EventOut, utcnow
 
 from gateway.config import Settings
 from gateway.keys import fernet_for as secret_encryption
@@ -119,10 +122,18 @@ class TokenSource:
         return await self._get()
 
 
-# A lease covers one attempt (bounded by webhooks_timeout_seconds in all) and
-# recording it; a replica that dies holds its deliveries no longer than that.
+# The time a lease allows for recording an attempt, after the attempt itself.
 LEASE_MARGIN_SECONDS = 10.0
 INTERRUPTED = "interrupted"
+
+
+def delivery_lease_seconds(settings: Settings) -> float:
+    """How long a claim holds a delivery: one attempt (at most
+    ``webhooks_timeout_seconds``) and recording it, but never longer than an
+    attempt plus the longest delay before its first retry. So a delivery whose
+    replica died mid-attempt waits no longer than one whose attempt failed."""
+    longest_first_retry = min(settings.webhooks_backoff_base_seconds, settings.webhooks_backoff_cap_seconds)
+    return settings.webhooks_timeout_seconds + min(LEASE_MARGIN_SECONDS, longest_first_retry)
 
 
 @dataclass(frozen=True)
@@ -159,13 +170,25 @@ class PageConsumer(FeedConsumer):
     another replica handled some of the same events at the same moment (a
     unique violation) or because one event's handler failed, the page is
     applied again with ``FeedConsumer``'s one transaction per event, which
-    skips what is handled and stops at a failing event, keeping the order."""
+    skips what is handled and stops at a failing event, keeping the order.
 
-    def __init__(self, *, page_handler: Callable[[Session, list[EventOut]], None], **kwargs: Any) -> None:
+    The feed is read only while ``wanted()`` (blocking) says so; ``applied()``
+    is called after a poll that applied events."""
+
+    def __init__(
+        self,
+        *,
+        page_handler: Callable[[Session, list[EventOut]], None],
+        wanted: Callable[[], bool],
+        applied: Callable[[], None],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.page_handler = page_handler
+        self.wanted = wanted
+        self.applied = applied
 
-    def _apply_page(self, events: list[EventOut]) -> int | None:
+    def _apply_whole_page(self, events: list[EventOut]) -> int | None:
         """The number of events applied, or None if the page must be applied
         event by event."""
         handled = self.handled_model
@@ -186,32 +209,19 @@ class PageConsumer(FeedConsumer):
                 log.info("webhook feed page retried event by event", extra={"source": self.source, "error": type(exc).__name__})
                 return None
 
-    async def poll_once(self) -> int:
-        client = self._client or make_async_client(timeout=10.0)
-        applied = 0
-        try:
-            while True:
-                after = await asyncio.to_thread(self._cursor)
-                params: dict[str, str | int] = {"limit": self.batch}
-                if after:
-                    params["after"] = after
-                token = await self.tokens.token()
-                resp = await client.get(self.feed_url, params=params, headers={"Authorization": f"Bearer {token}"})
-                resp.raise_for_status()
-                feed = EventFeed.model_validate(resp.json())
-                if feed.items:
-                    page = await asyncio.to_thread(self._apply_page, feed.items)
-                    if page is None:
-                        page = 0
-                        for event in feed.items:
-                            if await asyncio.to_thread(self._apply, event):
-                                page += 1
-                    applied += page
-                if len(feed.items) < self.batch:
-                    return applied
-        finally:
-            if self._client is None:
-                await client.aclose()
+    async def apply_page(self, events: list[EventOut]) -> int:
+        if not events:
+            return 0
+        applied = await asyncio.to_thread(self._apply_whole_page, events)
+        return applied if applied is not None else await super().apply_page(events)
+
+    async def poll_once(self, client: httpx.AsyncClient | None = None) -> int:
+        if not await asyncio.to_thread(self.wanted):
+            return 0
+        applied = await super().poll_once(client)
+        if applied:
+            self.applied()
+        return applied
 
 
 class Dispatcher:
@@ -239,15 +249,24 @@ class Dispatcher:
             timeout=settings.webhooks_timeout_seconds,
         )
         self.attempt_timeout = settings.webhooks_timeout_seconds
-        # Longer than any attempt plus recording it: a live lease is never taken over.
-        self.lease = timedelta(seconds=lease_seconds if lease_seconds is not None else self.attempt_timeout + LEASE_MARGIN_SECONDS)
+        self.leases = Lease(
+            WebhookDelivery,
+            holder="lease_token",
+            until="leased_until",
+            seconds=lease_seconds if lease_seconds is not None else delivery_lease_seconds(settings),
+        )
+        self.deliveries: Runner[Job] = Runner(
+            "webhooks-deliver",
+            claim=self.claim,
+            work=self.run_job,
+            concurrency=settings.webhooks_concurrency,
+            interval=settings.webhooks_poll_seconds,
+            stop_timeout=self.attempt_timeout + 10,
+        )
         self.rng = rng or random.Random()
         self._feed_client = feed_client
         self._own_feed_client = feed_client is None
-        self._postgres = engine.dialect.name == "postgresql"
-        self._stop: asyncio.Event | None = None
-        self._wake: asyncio.Event | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._feeds: Background | None = None
         self.consumers: list[PageConsumer] = []
 
     # -- lifecycle ------------------------------------------------------------------
@@ -269,6 +288,8 @@ class Dispatcher:
                     handled_model=WebhookHandledEvent,
                     handler=self._handler(name),
                     page_handler=self._page_handler(name),
+                    wanted=self._any_subscription,
+                    applied=self.poke,
                     batch=FEED_PAGE,
                     client=self._feed_http(),
                 )
@@ -291,26 +312,18 @@ class Dispatcher:
         return handle
 
     async def start(self, _app: object = None) -> None:
-        if self._tasks or not self.settings.webhooks_dispatcher_enabled:
+        if self._feeds is not None or not self.settings.webhooks_dispatcher_enabled:
             return
-        self._stop, self._wake = asyncio.Event(), asyncio.Event()
-        self._tasks = [asyncio.create_task(self._consume_loop(c), name=f"webhooks-feed-{c.source}") for c in self._consumers()]
-        self._tasks.append(asyncio.create_task(self._deliver_loop(), name="webhooks-deliver"))
+        self._feeds = Background(timeout=self.attempt_timeout + 10)
+        for consumer in self._consumers():
+            self._feeds.start(consumer.run(self._feeds.stop, self.settings.webhooks_poll_seconds))
+        await self.deliveries.start()
 
     async def stop(self, _app: object = None) -> None:
         """Stop polling; attempts in flight finish and are recorded (bounded)."""
-        if self._stop is None:
-            return
-        self._stop.set()
-        assert self._wake is not None
-        self._wake.set()
-        tasks, self._tasks = self._tasks, []
-        if tasks:
-            _done, pending = await asyncio.wait(tasks, timeout=self.attempt_timeout + 10)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.wait(pending, timeout=5)
+        feeds, self._feeds = self._feeds, None
+        # Deliveries first: a feed page applied while stopping claims nothing more.
+        await asyncio.gather(self.deliveries.stop(), feeds.halt() if feeds is not None else asyncio.sleep(0))
         if self._own_feed_client and self._feed_client is not None:
             await self._feed_client.aclose()
             self._feed_client = None
@@ -318,39 +331,7 @@ class Dispatcher:
 
     def poke(self) -> None:
         """Look for due deliveries now (e.g. after a manual redelivery)."""
-        if self._wake is not None:
-            self._wake.set()
-
-    async def _pause(self, seconds: float, *, wake: bool = False) -> None:
-        assert self._stop is not None and self._wake is not None
-        event = self._wake if wake else self._stop
-        try:
-            await asyncio.wait_for(event.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
-        if wake:
-            self._wake.clear()
-
-    async def _consume_loop(self, consumer: PageConsumer) -> None:
-        assert self._stop is not None and self._wake is not None
-        while not self._stop.is_set():
-            try:
-                if await asyncio.to_thread(self._any_subscription) and await consumer.poll_once():
-                    self._wake.set()
-            except Exception as exc:  # the source may be down for a while: keep polling
-                log.warning("webhook feed poll failed", extra={"source": consumer.source, "error": type(exc).__name__})
-            await self._pause(self.settings.webhooks_poll_seconds)
-
-    async def _deliver_loop(self) -> None:
-        assert self._stop is not None
-        while not self._stop.is_set():
-            try:
-                done = await self.deliver_due()
-            except Exception as exc:
-                log.warning("webhook delivery round failed", extra={"error": type(exc).__name__})
-                done = 0
-            if done < self.settings.webhooks_concurrency and not self._stop.is_set():
-                await self._pause(self.settings.webhooks_poll_seconds, wake=True)
+        self.deliveries.poke()
 
     # -- feeds --------------------------------------------------------------------------
 
@@ -369,44 +350,30 @@ class Dispatcher:
 
     async def deliver_due(self, limit: int | None = None) -> int:
         """Claim what is due (up to the concurrency), attempt it, record it."""
-        jobs = await asyncio.to_thread(self.claim, limit or self.settings.webhooks_concurrency)
-        if jobs:
-            await asyncio.gather(*(self.run_job(job) for job in jobs))
-        return len(jobs)
+        return await self.deliveries.run_once(limit)
 
-    async def run_job(self, job: Job) -> Outcome:
+    async def run_job(self, job: Job) -> None:
         outcome = await self.attempt(job)
         await asyncio.to_thread(self.record, job, outcome)
-        return outcome
 
     def claim(self, limit: int) -> list[Job]:
         now = utcnow()
-        token = secrets.token_hex(16)
-        free = or_(col(WebhookDelivery.leased_until).is_(None), col(WebhookDelivery.leased_until) <= now)
+        token = new_holder()
+        due = (
+            select(WebhookDelivery.id)
+            .join(WebhookSubscription, col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id))
+            .where(
+                WebhookDelivery.status == PENDING,
+                col(WebhookDelivery.next_attempt_at) <= now,
+                WebhookSubscription.active == True,
+            )
+            .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
+            .limit(limit)
+        )
         with Session(self.engine) as session:
-            due = (
-                select(WebhookDelivery.id)
-                .join(WebhookSubscription, col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id))
-                .where(
-                    WebhookDelivery.status == PENDING,
-                    col(WebhookDelivery.next_attempt_at) <= now,
-                    free,
-                    WebhookSubscription.active == True,
-                )
-                .order_by(col(WebhookDelivery.next_attempt_at), col(WebhookDelivery.id))
-                .limit(limit)
-            )
-            if self._postgres:
-                due = due.with_for_update(skip_locked=True, of=WebhookDelivery)  # type: ignore[arg-type]
-            ids = list(session.exec(due).all())
-            if not ids:
+            if not self.leases.claim(session, due, WebhookDelivery.status == PENDING, holder=token, skip_locked=True):
+                session.rollback()
                 return []
-            session.execute(
-                update(WebhookDelivery)
-                .where(col(WebhookDelivery.id).in_(ids), WebhookDelivery.status == PENDING, free)
-                .values(lease_token=token, leased_until=now + self.lease)
-                .execution_options(synchronize_session=False)
-            )
             rows = session.exec(
                 select(WebhookDelivery, WebhookSubscription, WebhookEvent)
                 .join(WebhookSubscription, col(WebhookSubscription.id) == col(WebhookDelivery.subscription_id))
@@ -489,7 +456,7 @@ class Dispatcher:
     def record(self, job: Job, outcome: Outcome) -> None:
         now = utcnow()
         with Session(self.engine) as session:
-            d = session.get(WebhookDelivery, job.delivery_id, with_for_update=True)
+            d = session.get(WebhookDelivery, job.delivery_id)
             if d is None:  # the subscription was deleted meanwhile
                 return
             logged = session.get(WebhookAttempt, job.attempt_id)
@@ -500,29 +467,10 @@ class Dispatcher:
                 logged.response_excerpt = outcome.excerpt
                 logged.finished_at = now
                 session.add(logged)
-            if d.lease_token == job.lease_token:
-                d.round_attempts += 1
-                d.lease_token, d.leased_until = None, None
-                d.last_status_code = outcome.status_code
-                d.last_error = outcome.error if not outcome.ok else None
-                if outcome.ok:
-                    d.status, d.delivered_at, d.next_attempt_at = SUCCEEDED, now, None
-                elif d.round_attempts >= self.settings.webhooks_max_attempts:
-                    d.status, d.next_attempt_at = FAILED, None
-                else:
-                    delay = backoff_delay(
-                        d.round_attempts,
-                        self.settings.webhooks_backoff_base_seconds,
-                        self.settings.webhooks_backoff_cap_seconds,
-                        self.rng,
-                    )
-                    if outcome.retry_after is not None:
-                        delay = min(self.settings.webhooks_backoff_cap_seconds, max(delay, outcome.retry_after))
-                    d.next_attempt_at = now + timedelta(seconds=delay)
-            # else: the lease expired and another replica owns the delivery now;
-            # this attempt is logged, the state is the owner's to set.
-            d.updated_at = now
-            session.add(d)
+            # Only the lease holder moves the delivery on. Else the lease expired
+            # and another replica owns the delivery now: this attempt is logged,
+            # the state is the owner's to set.
+            self.leases.release(session, d.id, job.lease_token, **self._next_state(d, outcome, now))
             session.commit()
         log.info(
             "webhook attempt",
@@ -533,6 +481,26 @@ class Dispatcher:
                 "duration_ms": outcome.duration_ms,
             },
         )
+
+    def _next_state(self, d: WebhookDelivery, outcome: Outcome, now: datetime) -> dict[str, Any]:
+        """The delivery after this attempt: delivered, failed for good, or due again after a backoff."""
+        attempts = d.round_attempts + 1
+        state: dict[str, Any] = {
+            "round_attempts": attempts,
+            "last_status_code": outcome.status_code,
+            "last_error": None if outcome.ok else outcome.error,
+            "updated_at": now,
+        }
+        if outcome.ok:
+            return {**state, "status": SUCCEEDED, "delivered_at": now, "next_attempt_at": None}
+        if attempts >= self.settings.webhooks_max_attempts:
+            return {**state, "status": FAILED, "next_attempt_at": None}
+        delay = backoff_delay(
+            attempts, self.settings.webhooks_backoff_base_seconds, self.settings.webhooks_backoff_cap_seconds, self.rng
+        )
+        if outcome.retry_after is not None:
+            delay = min(self.settings.webhooks_backoff_cap_seconds, max(delay, outcome.retry_after))
+        return {**state, "next_attempt_at": now + timedelta(seconds=delay)}
 
 
 def build_dispatcher(settings: Settings, engine: Engine, minter: Minter) -> Dispatcher:

@@ -18,7 +18,7 @@ from servicekit.problems import field_problem, problem_responses
 
 from gateway.dependencies import in_transaction
 from gateway.edge import EdgePrincipal, ManagerPrincipal
-from gateway.models import IdempotencyRecord
+from gateway.idempotency import create_once
 from gateway.schemas import InstitutionId
 from gateway.upstreams import Participants
 from gateway.webhooks import service
@@ -95,16 +95,12 @@ async def create_subscription(
     await _check_url(request, body.url)
     box = _box(request)
 
-    def work(session: Session) -> SubscriptionWithSecret | Response:
-        replay = idem.replay(session, IdempotencyRecord)
-        if replay is not None:
-            return replay
+    def create(session: Session) -> tuple[SubscriptionWithSecret, SubscriptionWithSecret]:
         sub, secret = service.create_subscription(session, actor, institution_id, body, box)
         public = service.public(sub)
-        idem.remember(session, IdempotencyRecord, 201, SubscriptionWithSecret(**public.model_dump(), secret=None))
-        return SubscriptionWithSecret(**public.model_dump(), secret=secret)
+        return SubscriptionWithSecret(**public.model_dump(), secret=None), SubscriptionWithSecret(**public.model_dump(), secret=secret)
 
-    return await in_transaction(request, work)
+    return await create_once(request, idem, 201, create)
 
 
 @router.get(

@@ -18,6 +18,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from servicekit.auth import Principal
+from servicekit.jobs import expired
 from servicekit.outbox import EventOut, utcnow
 from servicekit.pagination import paginate
 from servicekit.problems import conflict, field_problem, forbidden, not_found
@@ -249,7 +250,7 @@ def redeliver(session: Session, d: WebhookDelivery) -> WebhookDelivery:
     """Send again now, with a new round of attempts (same webhook-id: the
     receiver may recognise it)."""
     now = utcnow()
-    if d.lease_token is not None and d.leased_until is not None and aware(d.leased_until) > now:
+    if d.lease_token is not None and not expired(d.leased_until, now):
         raise conflict("An attempt of this delivery is in progress; try again when it has finished")
     d.status, d.round_attempts, d.round_trigger = PENDING, 0, "manual"
     d.next_attempt_at, d.lease_token, d.leased_until = now, None, None

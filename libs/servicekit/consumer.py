@@ -124,9 +124,20 @@ class FeedConsumer:
                 return False
             return applied
 
-    async def poll_once(self) -> int:
-        """Fetch and handle what is new; the number of events applied here."""
-        client = self._client or make_async_client(timeout=10.0)
+    async def apply_page(self, events: list[EventOut]) -> int:
+        """Handle one page of the feed, in order, one transaction per event; the
+        number applied here. A subclass may apply a page in fewer transactions."""
+        applied = 0
+        for event in events:
+            if await asyncio.to_thread(self._apply, event):
+                applied += 1
+        return applied
+
+    async def poll_once(self, client: httpx.AsyncClient | None = None) -> int:
+        """Fetch and handle what is new; the number of events applied here.
+        Without a client (given here or to the consumer), one is opened for this poll."""
+        own = (client or self._client) is None
+        client = client or self._client or make_async_client(timeout=10.0)
         applied = 0
         try:
             while True:
@@ -138,26 +149,30 @@ class FeedConsumer:
                 resp = await client.get(self.feed_url, params=params, headers={"Authorization": f"Bearer {token}"})
                 resp.raise_for_status()
                 feed = EventFeed.model_validate(resp.json())
-                for event in feed.items:
-                    if await asyncio.to_thread(self._apply, event):
-                        applied += 1
+                applied += await self.apply_page(feed.items)
                 if len(feed.items) < self.batch:
                     return applied
         finally:
-            if self._client is None:
+            if own:
                 await client.aclose()
 
     async def run(self, stop: asyncio.Event, interval: float = 2.0) -> None:
-        """Poll until ``stop`` is set. Failures are logged and retried later."""
-        while not stop.is_set():
-            try:
-                await self.poll_once()
-            except Exception as exc:  # keep polling: the source may be down for a while
-                log.warning("feed poll failed", extra={"source": self.source, "error": type(exc).__name__})
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+        """Poll until ``stop`` is set, on one client (and its kept-alive
+        connection) for the whole run. Failures are logged and retried later."""
+        client = self._client or make_async_client(timeout=10.0)
+        try:
+            while not stop.is_set():
+                try:
+                    await self.poll_once(client)
+                except Exception as exc:  # keep polling: the source may be down for a while
+                    log.warning("feed poll failed", extra={"source": self.source, "error": type(exc).__name__})
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                except TimeoutError:
+                    pass
+        finally:
+            if self._client is None:
+                await client.aclose()
 
 
 class Background:

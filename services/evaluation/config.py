@@ -49,6 +49,3 @@ class Settings(BaseServiceSettings):
     default_min_text: int = Field(default=10, ge=3)
     pseudonym_key: SecretStr = SecretStr("")
     feed_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
-    client_id: str = ""
-    client_secret: SecretStr = SecretStr("")
-    token_url: str = "http://127.0.0.1:8000/v1/auth/token"

@@ -19,6 +19,7 @@ from servicekit.consumer import Background, FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 from servicekit import scopes
+from servicekit.service_auth import ServiceTokenProvider, TokenSource
 
 from services.evaluation.analytics import i18n
 from services.evaluation import data_rights, interviews
@@ -56,27 +57,18 @@ RESEARCH_SCOPE = scopes.RESEARCH_READ
 EVENTS_SCOPE = scopes.EVENTS_READ
 
 
-def _token_provider(settings: Settings, scope: str) -> object | None:
-    secret = settings.client_secret.get_secret_value()
-    if not settings.client_id or not secret:
-        return None
-    from servicekit.service_auth import ServiceTokenProvider
-
-    return ServiceTokenProvider(settings.token_url, settings.client_id, secret, [scope])
-
-
-def report_token_provider(settings: Settings) -> object | None:
+def report_token_provider(settings: Settings) -> TokenSource | None:
     """This service's own token for the report's inputs, or None without credentials."""
-    provider = _token_provider(settings, REPORTS_SCOPE)
+    provider = ServiceTokenProvider.from_settings(settings, [REPORTS_SCOPE])
     if provider is None:
         log.warning("EVALUATION_CLIENT_ID/SECRET are not set: the program report forwards the caller's token, "
                     "so evaluators cannot read it")
     return provider
 
 
-def make_consumer(settings: Settings, engine: Engine, tokens: object | None = None) -> FeedConsumer | None:
+def make_consumer(settings: Settings, engine: Engine, tokens: TokenSource | None = None) -> FeedConsumer | None:
     """The participants feed's consumer (consent withdrawals, erasures), or None without credentials."""
-    tokens = tokens if tokens is not None else _token_provider(settings, EVENTS_SCOPE)
+    tokens = tokens if tokens is not None else ServiceTokenProvider.from_settings(settings, [EVENTS_SCOPE])
     if tokens is None:
         log.warning("EVALUATION_CLIENT_ID/SECRET are not set: withdrawn consents and erasures in the participants "
                     "service do not reach the interviews")
@@ -93,8 +85,8 @@ def create_app(
     key_source: KeySource | None = None,
     engine: Engine | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
-    report_tokens: object | None = None,
-    research_tokens: object | None = None,
+    report_tokens: TokenSource | None = None,
+    research_tokens: TokenSource | None = None,
     follow_feed: bool = True,
 ) -> FastAPI:
     """``report_tokens`` / ``research_tokens``: anything with ``async token() -> str`` (tests); default: from the
@@ -131,5 +123,7 @@ def create_app(
     app.state.pseudonym_key = pseudonym_key(settings)
     data_rights.use_pseudonym_key(app.state.pseudonym_key)  # her anonymous responses are found with it
     app.state.report_tokens = report_tokens if report_tokens is not None else report_token_provider(settings)
-    app.state.research_tokens = research_tokens if research_tokens is not None else _token_provider(settings, RESEARCH_SCOPE)
+    app.state.research_tokens = (
+        research_tokens if research_tokens is not None else ServiceTokenProvider.from_settings(settings, [RESEARCH_SCOPE])
+    )
     return app

@@ -28,9 +28,9 @@ from servicekit import scopes
 
 from services.matching.clients.participants import Membership, Participant, Program
 from services.matching.dependencies import Context
+from services.matching.enums import CURRENT, Actor
 from services.matching.models import Match, SubstituteOffer
 
-CURRENT = ("active", "substitute")
 REPORTS_READ_SCOPE = scopes.REPORTS_READ
 
 
@@ -69,18 +69,18 @@ async def membership_in(ctx: Context, program_id: uuid.UUID) -> tuple[Program, P
     return program, me, membership
 
 
-def member_side(who: Principal, match: Match) -> str | None:
+def member_side(who: Principal, match: Match) -> Actor | None:
     """``mentee`` or ``mentor`` when the caller is that member of the match."""
     if who.is_client or tenant_of(who) != match.institution_id:
         return None
     if who.subject == match.mentee_account_id:
-        return "mentee"
+        return Actor.mentee
     if who.subject == match.mentor_account_id:
-        return "mentor"
+        return Actor.mentor
     return None
 
 
-def match_for(session: Session, who: Principal, match_id: uuid.UUID, *, allow: tuple[str, ...], lock: bool = False) -> tuple[Match, str]:
+def match_for(session: Session, who: Principal, match_id: uuid.UUID, *, allow: tuple[Actor, ...], lock: bool = False) -> tuple[Match, Actor]:
     """The match and the caller's capacity (``mentee``, ``mentor`` or ``coordinator``).
 
     ``allow`` lists the capacities that may act; a visible match with another
@@ -92,7 +92,7 @@ def match_for(session: Session, who: Principal, match_id: uuid.UUID, *, allow: t
     if match is None:
         raise not_found("Match")
     side = member_side(who, match)
-    capacity = side or ("coordinator" if coordinates(who, match.institution_id) else None)
+    capacity = side or (Actor.coordinator if coordinates(who, match.institution_id) else None)
     if capacity is None:
         raise not_found("Match")
     if capacity not in allow:

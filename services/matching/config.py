@@ -12,7 +12,7 @@
 - ``MATCHING_PARTICIPANTS_TIMEOUT``: seconds per call to participants.
 """
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import BaseServiceSettings
@@ -25,6 +25,3 @@ class Settings(BaseServiceSettings):
     participants_url: str = "http://127.0.0.1:8001"
     participants_timeout: float = Field(default=5.0, gt=0, le=60)
     feed_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
-    client_id: str = ""
-    client_secret: SecretStr = SecretStr("")
-    token_url: str = "http://127.0.0.1:8000/v1/auth/token"

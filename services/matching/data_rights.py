@@ -45,6 +45,7 @@ from sqlmodel import Session, select
 
 from servicekit.personal_data import ERASED_TEXT, drop_idempotency, exported, new_pseudonym, scrub_events
 
+from services.matching.enums import Actor
 from services.matching.models import (
     IdempotencyRecord,
     Match,
@@ -101,7 +102,7 @@ def _mine(session: Session, institution_id: uuid.UUID, account_id: str, particip
         who(Match.mentee_account_id, Match.mentee_participant_id), who(Match.mentor_account_id, Match.mentor_participant_id),
     )).order_by(Match.id)).all():  # type: ignore[arg-type]
         mentee = m.mentee_account_id == account_id or str(m.mentee_participant_id) in spids
-        matches.append((m, "mentee" if mentee else "mentor"))
+        matches.append((m, Actor.mentee if mentee else Actor.mentor))
     offers = list(session.exec(select(SubstituteOffer).where(
         SubstituteOffer.institution_id == institution_id, who(SubstituteOffer.mentor_account_id, SubstituteOffer.mentor_participant_id),
     ).order_by(SubstituteOffer.id)).all())  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from servicekit.auth import KeySource
 from servicekit.consumer import Background, FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import EVENTS_SCOPE, feed_router
+from servicekit.service_auth import ServiceTokenProvider, TokenSource
 
 from services.matching.clients.participants import ParticipantsClient
 from services.matching.config import Settings
@@ -39,24 +40,9 @@ TAGS = [
 ]
 
 
-def _token_provider(settings: Settings, scope: str):  # type: ignore[no-untyped-def]
-    """This service's own token for one scope, or None when it has no credentials."""
-    secret = settings.client_secret.get_secret_value()
-    if not settings.client_id or not secret:
-        return None
-    from servicekit.service_auth import ServiceTokenProvider
-
-    return ServiceTokenProvider(settings.token_url, settings.client_id, secret, [scope])
-
-
-def identity_token_provider(settings: Settings):  # type: ignore[no-untyped-def]
-    """This service's own token for identity data, or None when it has no credentials."""
-    return _token_provider(settings, scopes.IDENTITY_READ)
-
-
-def make_consumer(settings: Settings, engine: Engine, tokens: object | None = None) -> FeedConsumer | None:
+def make_consumer(settings: Settings, engine: Engine, tokens: TokenSource | None = None) -> FeedConsumer | None:
     """The participants feed's consumer (withdrawals end matches), or None without credentials."""
-    tokens = tokens if tokens is not None else _token_provider(settings, EVENTS_SCOPE)
+    tokens = tokens if tokens is not None else ServiceTokenProvider.from_settings(settings, [EVENTS_SCOPE])
     if tokens is None:
         log.warning("MATCHING_CLIENT_ID/SECRET are not set: a withdrawal from a program does not end her matches")
         return None
@@ -72,7 +58,7 @@ def create_app(
     key_source: KeySource | None = None,
     engine: Engine | None = None,
     participants_transport: httpx.AsyncBaseTransport | None = None,
-    identity_tokens: object | None = None,
+    identity_tokens: TokenSource | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     background = Background()
@@ -101,5 +87,7 @@ def create_app(
     app.state.participants = ParticipantsClient(
         settings.participants_url, timeout=settings.participants_timeout, transport=participants_transport
     )
-    app.state.identity_tokens = identity_tokens if identity_tokens is not None else identity_token_provider(settings)
+    app.state.identity_tokens = (
+        identity_tokens if identity_tokens is not None else ServiceTokenProvider.from_settings(settings, [scopes.IDENTITY_READ])
+    )
     return app

@@ -2,14 +2,16 @@
 
 Every row that belongs to an institution carries ``institution_id`` and every
 query filters by it. Lists of codes, slots and run reports are JSON columns: they
-are read and written whole, never queried inside.
+are read and written whole, never queried inside. Each column that holds a
+vocabulary of ``enums`` has a CHECK constraint listing its values.
 """
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
@@ -17,6 +19,14 @@ from servicekit.consumer import FeedCursorBase, HandledEventBase
 from servicekit.db import new_registry
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
+
+from services.matching.enums import Actor, Algorithm, Delivery, MatchStatus, Objective, OfferStatus, Role, RunStatus
+
+
+def one_of(column: str, vocabulary: type[StrEnum], *, nullable: bool = False) -> CheckConstraint:
+    """CHECK that ``column`` holds a value of ``vocabulary`` (named ``ck_<table>_<column>``)."""
+    condition = f"{column} IN ({', '.join(repr(v.value) for v in vocabulary)})"
+    return CheckConstraint(f"{column} IS NULL OR {condition}" if nullable else condition, name=column)
 
 
 class Base(SQLModel, registry=new_registry()):
@@ -43,7 +53,11 @@ class MatchingProfile(Base, table=True):
     """One participant's questionnaire answers in one program."""
 
     __tablename__ = "matching_profiles"
-    __table_args__ = (UniqueConstraint("program_id", "participant_id"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "participant_id"),
+        one_of("role", Role),
+        one_of("delivery", Delivery),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -83,12 +97,13 @@ class MatchingRun(Base, table=True):
     """One whole-cohort run: its input snapshot, solver, parameters, timing and report."""
 
     __tablename__ = "matching_runs"
+    __table_args__ = (one_of("status", RunStatus), one_of("algorithm", Algorithm), one_of("objective", Objective))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
     program_id: uuid.UUID = Field(index=True)
     parent_run_id: uuid.UUID | None = None
-    status: str = Field(default="completed", max_length=20)
+    status: str = Field(default=RunStatus.completed, max_length=20)
     algorithm: str = Field(max_length=20)
     objective: str = Field(max_length=40)
     solver: str = Field(max_length=200)
@@ -106,6 +121,7 @@ class Match(Base, table=True):
     """A dyad: proposed → active (both accepted, or auto-accepted) → completed, or dissolved."""
 
     __tablename__ = "matches"
+    __table_args__ = (one_of("status", MatchStatus), one_of("dissolved_by", Actor, nullable=True))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -116,7 +132,7 @@ class Match(Base, table=True):
     mentee_account_id: str = Field(max_length=200, index=True)
     mentor_account_id: str = Field(max_length=200, index=True)
     score: float
-    status: str = Field(default="proposed", max_length=20)
+    status: str = Field(default=MatchStatus.proposed, max_length=20)
     mentee_accepted_at: datetime | None = None
     mentor_accepted_at: datetime | None = None
     activated_at: datetime | None = None
@@ -134,7 +150,7 @@ class SubstituteOffer(Base, table=True):
     """An unmatched mentor asked to stay on as a substitute; she must agree."""
 
     __tablename__ = "substitute_offers"
-    __table_args__ = (UniqueConstraint("program_id", "mentor_participant_id"),)
+    __table_args__ = (UniqueConstraint("program_id", "mentor_participant_id"), one_of("status", OfferStatus))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -144,6 +160,6 @@ class SubstituteOffer(Base, table=True):
     mentor_account_id: str = Field(max_length=200)
     membership_id: uuid.UUID | None = None
     rank: int
-    status: str = Field(default="offered", max_length=20)
+    status: str = Field(default=OfferStatus.offered, max_length=20)
     created_at: datetime = Field(default_factory=utcnow)
     responded_at: datetime | None = None

@@ -3,7 +3,7 @@
 ``participant.withdrawn`` (participants: she withdrew, or her program consent was
 withdrawn, or a coordinator set her membership to withdrawn) dissolves every
 proposed or active match of hers in that program and institution, as a mentee or
-as a mentor (a mentor with several mentees loses them all), with ``service.dissolve``:
+as a mentor (a mentor with several mentees loses them all), with ``matches.dissolve``:
 ``dissolved_by`` is ``system`` and the reason says why. Each dissolution writes
 ``match.dissolved``, so the sessions service ends the dyad and cancels its future
 meetings; her counterpart is left unmatched, for a coordinator to re-match.
@@ -20,10 +20,10 @@ from sqlmodel import Session, select
 from servicekit.consumer import event_uuid
 from servicekit.outbox import EventOut
 
-from services.matching import service
+from services.matching import matches
+from services.matching.enums import LIVE, Actor
 from services.matching.models import Match
 
-WITHDRAWN_BY = "system"
 WITHDRAWN_REASON = "The {role} withdrew from the program"
 
 
@@ -40,12 +40,12 @@ def handle(session: Session, event: EventOut) -> None:
         .where(
             Match.institution_id == institution_id,
             Match.program_id == program_id,
-            Match.status.in_(service.LIVE),  # type: ignore[attr-defined]
+            Match.status.in_(LIVE),  # type: ignore[attr-defined]
             (Match.mentee_participant_id == participant_id) | (Match.mentor_participant_id == participant_id),
         )
         .order_by(Match.id)  # type: ignore[arg-type]
         .with_for_update()
     ).all()
     for match in live:
-        role = "mentee" if match.mentee_participant_id == participant_id else "mentor"
-        service.dissolve(session, match, WITHDRAWN_BY, WITHDRAWN_REASON.format(role=role))
+        role = Actor.mentee if match.mentee_participant_id == participant_id else Actor.mentor
+        matches.dissolve(session, match, Actor.system, WITHDRAWN_REASON.format(role=role))

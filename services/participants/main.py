@@ -19,6 +19,7 @@ from servicekit.outbox import feed_router
 from services.participants import data_rights as participants_data_rights
 from services.participants.config import Settings
 from services.participants.models import OutboxEvent
+from services.participants.roster import runner as roster_runner
 from services.participants.routers import provisioning, roster, router, xapi
 
 DESCRIPTION = """Who takes part: institutions (the tenants), their campuses and academic
@@ -73,6 +74,8 @@ def create_app(
         key_source=key_source,
         engine=engine,
         openapi_tags=OPENAPI_TAGS,
+        on_startup=[roster_runner.start],
+        on_shutdown=[roster_runner.stop],
         # Roster files are the one upload: larger than the service's body limit.
         body_limits={roster.UPLOAD_ROUTE: roster.upload_limit(settings)},
     )

@@ -27,6 +27,7 @@ from sqlalchemy import Select, select
 from sqlmodel import Session
 
 from services.sessions import domain
+from services.sessions.enums import MeetingStatus, Modality
 from services.sessions.models import (
     DiaryEntry,
     Dyad,
@@ -168,7 +169,7 @@ def load(session: Session, program: ProgramSettings, dyad_ids: Sequence[uuid.UUI
             session, meeting_stmt, Meeting.dyad_id, dyad_ids):
         meetings[dyad_id].append(domain.Meeting(
             id=str(mid), dyad_id=str(dyad_id), planned_start=planned, start=start, duration_minutes=minutes,
-            status=domain.MeetingStatus(status), modality=domain.Modality(modality), reschedules=moves,
+            status=MeetingStatus(status), modality=Modality(modality), reschedules=moves,
             mentee_confirmed_at=mentee_at, mentor_confirmed_at=mentor_at, changes=tuple(changes.get(mid, ())),
         ))
     data.meetings = dict(meetings)

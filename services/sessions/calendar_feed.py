@@ -22,6 +22,7 @@ from servicekit import clock
 
 from servicekit.tenancy import tenant_of
 
+from services.sessions.enums import MeetingStatus, Modality
 from services.sessions.models import CalendarToken, Dyad, GroupEvent, Meeting
 
 PRODID = "-//Aliada//sessions//EN"
@@ -87,8 +88,8 @@ def render(session: Session, row: CalendarToken) -> bytes:
             ev.add("dtend", m.start + timedelta(minutes=m.duration_minutes))
             ev.add("summary", f"Mentoring meeting {m.number}")
             ev.add("sequence", m.sequence)
-            ev.add("status", "CANCELLED" if m.status == "cancelled" else "CONFIRMED")
-            if m.modality == "in_person" and m.place:
+            ev.add("status", "CANCELLED" if m.status == MeetingStatus.CANCELLED else "CONFIRMED")
+            if m.modality == Modality.IN_PERSON and m.place:
                 ev.add("location", m.place)
             elif m.link:
                 ev.add("location", m.link)

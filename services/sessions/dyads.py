@@ -1,7 +1,8 @@
 """Dyads from the matching feed: match.activated creates the dyad and proposes
 its schedule (domain.propose_schedule); match.dissolved / match.completed end it
 and cancel its future meetings. Every handler is idempotent on its own (a
-second delivery changes nothing), besides the consumer's handled-event table."""
+second delivery changes nothing), besides the consumer's handled-event table.
+Also the lists of dyads: the caller's own, and a program's."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from servicekit.auth import Principal
 from servicekit.outbox import EventOut, emit
+from servicekit.pagination import paginate
 from servicekit import clock
+from servicekit.tenancy import tenant_of
 
 from services.sessions import domain
+from services.sessions.enums import PENDING, DyadStatus, MeetingChangeKind, MeetingStatus, Modality
 from services.sessions.models import Dyad, Meeting, MeetingChange, OutboxEvent, ProgramSettings
 
 log = logging.getLogger("sessions.dyads")
@@ -26,7 +31,6 @@ DEFAULT_FEEDBACK_ITEMS = [
     {"code": "usefulness", "label": "The meeting was useful for my objectives"},
     {"code": "rapport", "label": "I felt trust and rapport"},
 ]
-PENDING = ("scheduled", "rescheduled")
 
 
 def _hhmm(value: str) -> time:
@@ -44,9 +48,10 @@ def availability(timezone: str, slots: list[dict[str, Any]]) -> domain.Availabil
 
 
 def modality_for(delivery: str, preferred: str) -> str:
-    if delivery in ("virtual", "in_person"):
+    """A program's delivery (virtual, in person or hybrid) and the pair's preference give a meeting's modality."""
+    if delivery in (Modality.VIRTUAL, Modality.IN_PERSON):
         return delivery
-    return "in_person" if preferred == "in_person" else "virtual"
+    return Modality.IN_PERSON.value if preferred == Modality.IN_PERSON else Modality.VIRTUAL.value
 
 
 def meeting_payload(meeting: Meeting, dyad: Dyad) -> dict[str, Any]:
@@ -174,22 +179,22 @@ def activate(session: Session, payload: dict[str, Any], occurred_at: datetime) -
     return dyad
 
 
-def end(session: Session, payload: dict[str, Any], status: str) -> Dyad | None:
+def end(session: Session, payload: dict[str, Any], status: DyadStatus) -> Dyad | None:
     dyad = session.get(Dyad, uuid.UUID(payload["match_id"]))
-    if dyad is None or dyad.status != "active":
+    if dyad is None or dyad.status != DyadStatus.ACTIVE:
         return None
     now = clock.now()
-    dyad.status, dyad.ended_at = status, now
-    dyad.end_reason = payload.get("reason") if status == "dissolved" else "completed"
+    dyad.status, dyad.ended_at = status.value, now
+    dyad.end_reason = payload.get("reason") if status is DyadStatus.DISSOLVED else "completed"
     session.add(dyad)
     future = session.exec(
         select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id,
                               Meeting.status.in_(PENDING), Meeting.start > now)  # type: ignore[attr-defined]
     ).all()
     for meeting in future:
-        session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind="cancelled", by="system",
+        session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind=MeetingChangeKind.CANCELLED.value, by="system",
                                   from_start=meeting.start, reason=f"the match was {status}"))
-        meeting.status, meeting.sequence, meeting.updated_at = "cancelled", meeting.sequence + 1, now
+        meeting.status, meeting.sequence, meeting.updated_at = MeetingStatus.CANCELLED.value, meeting.sequence + 1, now
         session.add(meeting)
     session.flush()
     return dyad
@@ -200,6 +205,21 @@ def handle(session: Session, event: EventOut) -> None:
     if event.type == "match.activated":
         activate(session, event.payload, event.occurred_at)
     elif event.type == "match.dissolved":
-        end(session, event.payload, "dissolved")
+        end(session, event.payload, DyadStatus.DISSOLVED)
     elif event.type == "match.completed":
-        end(session, event.payload, "completed")
+        end(session, event.payload, DyadStatus.COMPLETED)
+
+
+def mine(session: Session, who: Principal, *, limit: int, cursor: str | None) -> tuple[list[Dyad], str | None]:
+    """One page of the dyads the caller is a member of (none for an API client or a caller without an institution)."""
+    tid = tenant_of(who)
+    if tid is None or who.is_client:
+        return [], None
+    stmt = select(Dyad).where(Dyad.institution_id == tid, (Dyad.mentee_account_id == who.subject) | (Dyad.mentor_account_id == who.subject))
+    return paginate(session, stmt, Dyad.id, limit=limit, cursor=cursor)
+
+
+def of_program(session: Session, program: ProgramSettings, *, limit: int, cursor: str | None) -> tuple[list[Dyad], str | None]:
+    """One page of the program's dyads."""
+    stmt = select(Dyad).where(Dyad.institution_id == program.institution_id, Dyad.program_id == program.program_id)
+    return paginate(session, stmt, Dyad.id, limit=limit, cursor=cursor)

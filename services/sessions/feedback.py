@@ -17,9 +17,26 @@ from servicekit import clock
 from servicekit.tenancy import scoped, tenant_of
 
 from services.sessions import access, domain
+from services.sessions.enums import DyadStatus, MeetingStatus
 from services.sessions.meetings import meeting_for
 from services.sessions.models import Dyad, FeedbackForm, OutboxEvent, ProgramSettings
-from services.sessions.schemas import FeedbackPublic, OverdueOut
+from services.sessions.schemas import FeedbackPublic, FeedbackTemplate, FeedbackTemplateOut, OverdueOut
+
+
+def template(program: ProgramSettings) -> FeedbackTemplateOut:
+    return FeedbackTemplateOut(program_id=program.program_id, items=program.feedback_items,
+                               counterpart_reads_feedback=program.counterpart_reads_feedback,
+                               feedback_deadline_hours=program.feedback_deadline_hours)
+
+
+def set_template(session: Session, program: ProgramSettings, body: FeedbackTemplate) -> ProgramSettings:
+    """Replace the program's form, who reads the answers and the deadline."""
+    program.feedback_items = [i.model_dump() for i in body.items]
+    program.counterpart_reads_feedback = body.counterpart_reads_feedback
+    program.feedback_deadline_hours, program.updated_at = body.feedback_deadline_hours, clock.now()
+    session.add(program)
+    session.flush()
+    return program
 
 
 def status_of(form: FeedbackForm, now: datetime) -> str:
@@ -41,7 +58,7 @@ def submit(session: Session, who: Principal, body: Any) -> FeedbackForm:
     meeting, dyad, side = meeting_for(session, who, body.meeting_id, allow=access.EVERYONE)
     if side == "coordinator":
         raise forbidden("Only the meeting's two members submit feedback forms; this meeting is not yours")
-    if meeting.status != "held":
+    if meeting.status != MeetingStatus.HELD:
         raise ProblemError(409, f"The meeting is {meeting.status}, not held: confirm it was held first",
                            slug="meeting-not-held", current_status=meeting.status)
     form = session.exec(
@@ -156,5 +173,5 @@ def sweep(session: Session, program: ProgramSettings | None = None) -> int:
 
 
 def conflict_if_ended(dyad: Dyad) -> None:
-    if dyad.status != "active":
+    if dyad.status != DyadStatus.ACTIVE:
         raise conflict(f"The dyad is {dyad.status}", dyad_status=dyad.status)

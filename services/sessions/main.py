@@ -24,6 +24,7 @@ from servicekit.auth import KeySource
 from servicekit.consumer import Background, FeedConsumer
 from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
+from servicekit.service_auth import ServiceTokenProvider, TokenSource
 from servicekit import clock
 
 from services.sessions import dyads, feedback, supervision
@@ -48,14 +49,11 @@ TAGS = [
 ]
 
 
-def make_consumer(settings: Settings, engine: Engine, tokens: object | None = None) -> FeedConsumer | None:
-    secret = settings.client_secret.get_secret_value()
+def make_consumer(settings: Settings, engine: Engine, tokens: TokenSource | None = None) -> FeedConsumer | None:
+    """The matching feed's consumer, or None without credentials."""
+    tokens = tokens if tokens is not None else ServiceTokenProvider.from_settings(settings, [scopes.EVENTS_READ])
     if tokens is None:
-        if not settings.client_id or not secret:
-            return None
-        from servicekit.service_auth import ServiceTokenProvider
-
-        tokens = ServiceTokenProvider(settings.token_url, settings.client_id, secret, [scopes.EVENTS_READ])
+        return None
     return FeedConsumer(
         source="matching", feed_url=settings.matching_url.rstrip("/") + "/internal/events", tokens=tokens,  # type: ignore[arg-type]
         engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent, handler=dyads.handle,
@@ -98,13 +96,8 @@ def account_statuses(settings: Settings) -> AccountStatuses:
     """The gateway's answer on a calendar feed owner's account, asked with this
     service's own client token (scope accounts:read); without a client identity
     every feed answers 503 (fail closed, services.sessions.owners)."""
-    secret = settings.client_secret.get_secret_value()
-    tokens = None
-    if settings.client_id and secret:
-        from servicekit.service_auth import ServiceTokenProvider
-
-        tokens = ServiceTokenProvider(settings.token_url, settings.client_id, secret, [ACCOUNTS_SCOPE])
-    else:
+    tokens = ServiceTokenProvider.from_settings(settings, [ACCOUNTS_SCOPE])
+    if tokens is None:
         log.warning("SESSIONS_CLIENT_ID/SECRET are not set: calendar feeds answer 503 (their owners' status cannot be checked)")
     return AccountStatuses(settings.gateway_url, tokens, cache_seconds=settings.account_status_cache_seconds)
 
@@ -128,6 +121,7 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
 
     async def halt(app: FastAPI) -> None:
         await background.halt()
+        await app.state.account_statuses.aclose()
 
     app = create_service_app(
         settings=settings,

@@ -9,12 +9,14 @@ from typing import Any
 from sqlmodel import Session, select
 
 from servicekit.auth import Principal
+from servicekit.pagination import paginate
 from servicekit.problems import ProblemError, conflict, not_found
 from servicekit import clock
 from servicekit.tenancy import scoped
 
 from services.sessions import access, domain
-from services.sessions.dyads import PENDING, emit_meeting
+from services.sessions.dyads import emit_meeting
+from services.sessions.enums import PENDING, DyadStatus, MeetingChangeKind, MeetingStatus, Modality
 from services.sessions.models import Dyad, FeedbackForm, Meeting, MeetingChange, ProgramSettings
 from services.sessions.schemas import MeetingPublic
 
@@ -47,15 +49,15 @@ def _pending(meeting: Meeting, action: str) -> None:
 
 
 def _active(dyad: Dyad) -> None:
-    if dyad.status != "active":
+    if dyad.status != DyadStatus.ACTIVE:
         raise conflict(f"The dyad is {dyad.status}; its meetings can no longer change", dyad_status=dyad.status)
 
 
 def _where(meeting: Meeting, body: Any) -> None:
     if body.modality is not None:
         meeting.modality = body.modality.value
-        meeting.link = body.link if body.modality.value == "virtual" else None
-        meeting.place = body.place if body.modality.value == "in_person" else None
+        meeting.link = body.link if body.modality is Modality.VIRTUAL else None
+        meeting.place = body.place if body.modality is Modality.IN_PERSON else None
     else:
         if body.link is not None:
             meeting.link = body.link
@@ -65,7 +67,7 @@ def _where(meeting: Meeting, body: Any) -> None:
 
 def confirm(session: Session, meeting: Meeting, dyad: Dyad, side: str, notes: str | None) -> Meeting:
     """She confirms it took place: the meeting is held (a past meeting may be confirmed afterwards)."""
-    if meeting.status in ("cancelled", "no_show"):
+    if meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.NO_SHOW):
         raise conflict(f"A meeting that is {meeting.status} cannot be marked held", current_status=meeting.status)
     now = clock.now()
     if meeting.start > now:
@@ -78,8 +80,8 @@ def confirm(session: Session, meeting: Meeting, dyad: Dyad, side: str, notes: st
     if notes:
         meeting.notes = notes
     meeting.updated_at = now
-    if meeting.status != "held":
-        meeting.status = "held"
+    if meeting.status != MeetingStatus.HELD:
+        meeting.status = MeetingStatus.HELD.value
         program = session.get(ProgramSettings, dyad.program_id)
         assert program is not None
         due = domain.feedback_due(meeting.start + timedelta(minutes=meeting.duration_minutes), program.feedback_deadline_hours)
@@ -96,13 +98,13 @@ def reschedule(session: Session, meeting: Meeting, dyad: Dyad, side: str, body: 
     _active(dyad)
     _pending(meeting, "rescheduled")
     now = clock.now()
-    session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind="rescheduled", by=side,
+    session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind=MeetingChangeKind.RESCHEDULED.value, by=side,
                               from_start=meeting.start, to_start=body.start, reason=body.reason, at=now))
     previous = meeting.start
     meeting.start = body.start
     _where(meeting, body)
     meeting.status, meeting.reschedules, meeting.sequence, meeting.updated_at = (
-        "rescheduled", meeting.reschedules + 1, meeting.sequence + 1, now)
+        MeetingStatus.RESCHEDULED.value, meeting.reschedules + 1, meeting.sequence + 1, now)
     session.add(meeting)
     session.flush()
     emit_meeting(session, "meeting.rescheduled", meeting, dyad, previous_start=previous.isoformat(), reason=body.reason, by=side)
@@ -112,9 +114,9 @@ def reschedule(session: Session, meeting: Meeting, dyad: Dyad, side: str, body: 
 def cancel(session: Session, meeting: Meeting, dyad: Dyad, by: str, reason: str) -> Meeting:
     _pending(meeting, "cancelled")
     now = clock.now()
-    session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind="cancelled", by=by,
+    session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind=MeetingChangeKind.CANCELLED.value, by=by,
                               from_start=meeting.start, reason=reason, at=now))
-    meeting.status, meeting.sequence, meeting.updated_at = "cancelled", meeting.sequence + 1, now
+    meeting.status, meeting.sequence, meeting.updated_at = MeetingStatus.CANCELLED.value, meeting.sequence + 1, now
     session.add(meeting)
     session.flush()
     return meeting
@@ -125,9 +127,9 @@ def no_show(session: Session, meeting: Meeting, dyad: Dyad, by: str, reason: str
     now = clock.now()
     if meeting.start > now:
         raise ProblemError(409, "A meeting cannot be a no-show before it starts", slug="meeting-in-future")
-    session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind="no_show", by=by,
+    session.add(MeetingChange(institution_id=dyad.institution_id, meeting_id=meeting.id, kind=MeetingChangeKind.NO_SHOW.value, by=by,
                               from_start=meeting.start, reason=reason, at=now))
-    meeting.status, meeting.updated_at = "no_show", now
+    meeting.status, meeting.updated_at = MeetingStatus.NO_SHOW.value, now
     session.add(meeting)
     session.flush()
     return meeting
@@ -157,3 +159,10 @@ def dyad_meetings(session: Session, dyad: Dyad) -> list[Meeting]:
     return list(session.exec(
         select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id).order_by(Meeting.number)  # type: ignore[arg-type]
     ).all())
+
+
+def dyad_page(session: Session, dyad: Dyad, *, limit: int, cursor: str | None) -> tuple[list[Meeting], str | None]:
+    """One page of the dyad's meetings, in schedule order within the page."""
+    stmt = select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id)
+    rows, nxt = paginate(session, stmt, Meeting.id, limit=limit, cursor=cursor)
+    return sorted(rows, key=lambda m: m.number), nxt

@@ -40,9 +40,10 @@ from servicekit import clock
 from servicekit.tenancy import scoped
 
 from services.sessions import access, domain
+from services.sessions.enums import MilestoneChangeKind, MilestoneStatus
 from services.sessions.feedback import conflict_if_ended
 from services.sessions.models import Dyad, Milestone, MilestoneChange, Objective, OutboxEvent
-from services.sessions.schemas import MAX_MILESTONES, MilestoneChangeKind, MilestonePublic, MilestoneStatus
+from services.sessions.schemas import MAX_MILESTONES, MilestonePublic
 
 CONFIRMERS = ("mentor", "coordinator")
 
@@ -119,7 +120,7 @@ def create(session: Session, objective: Objective, dyad: Dyad, body: Any) -> Mil
 
 
 def _not_confirmed(milestone: Milestone, action: str) -> None:
-    if milestone.status == MilestoneStatus.confirmed:
+    if milestone.status == MilestoneStatus.CONFIRMED:
         raise conflict(f"A confirmed milestone cannot be {action}", current_status=milestone.status)
 
 
@@ -156,10 +157,10 @@ def report(session: Session, milestone: Milestone, objective: Objective, dyad: D
     if met_on < objective.set_on:
         raise field_problem("body.met_on", f"before the objective was set ({met_on} < {objective.set_on})")
     link = str(body.link) if body.link is not None else None
-    milestone.status, milestone.met_on, milestone.evidence_link, milestone.evidence_note = MilestoneStatus.reported.value, met_on, link, body.note
+    milestone.status, milestone.met_on, milestone.evidence_link, milestone.evidence_note = MilestoneStatus.REPORTED.value, met_on, link, body.note
     milestone.reported_at, milestone.returned_at, milestone.return_reason, milestone.updated_at = now, None, None, now
     session.add(milestone)
-    session.add(MilestoneChange(institution_id=milestone.institution_id, milestone_id=milestone.id, kind=MilestoneChangeKind.reported.value,
+    session.add(MilestoneChange(institution_id=milestone.institution_id, milestone_id=milestone.id, kind=MilestoneChangeKind.REPORTED.value,
                                 by="mentee", met_on=met_on, evidence_link=link, evidence_note=body.note, at=now))
     session.flush()
     _event(session, "milestone.reported", milestone, dyad, met_on=met_on.isoformat(), reported_at=now.isoformat())
@@ -170,20 +171,20 @@ def _reviewable(milestone: Milestone, dyad: Dyad, capacity: str, action: str) ->
     if capacity == "mentee":
         raise forbidden(f"The mentee cannot {action} her own milestone: her mentor or a coordinator does")
     conflict_if_ended(dyad)
-    if milestone.status == MilestoneStatus.planned:
+    if milestone.status == MilestoneStatus.PLANNED:
         raise ProblemError(409, f"The milestone has no evidence to {action}: the mentee has not reported it met",
                            slug="not-reported", current_status=milestone.status)
 
 
 def confirm(session: Session, milestone: Milestone, dyad: Dyad, capacity: str) -> Milestone:
     """Her counterpart (or a coordinator) confirms the evidence: the milestone counts as achieved."""
-    if milestone.status == MilestoneStatus.confirmed and capacity != "mentee":
+    if milestone.status == MilestoneStatus.CONFIRMED and capacity != "mentee":
         return milestone  # a retry: nothing changes, nothing is announced again
     _reviewable(milestone, dyad, capacity, "confirm")
     now = clock.now()
-    milestone.status, milestone.confirmed_at, milestone.confirmed_by, milestone.updated_at = MilestoneStatus.confirmed.value, now, capacity, now
+    milestone.status, milestone.confirmed_at, milestone.confirmed_by, milestone.updated_at = MilestoneStatus.CONFIRMED.value, now, capacity, now
     session.add(milestone)
-    session.add(MilestoneChange(institution_id=milestone.institution_id, milestone_id=milestone.id, kind=MilestoneChangeKind.confirmed.value,
+    session.add(MilestoneChange(institution_id=milestone.institution_id, milestone_id=milestone.id, kind=MilestoneChangeKind.CONFIRMED.value,
                                 by=capacity, at=now))
     session.flush()
     assert milestone.met_on is not None
@@ -197,10 +198,10 @@ def give_back(session: Session, milestone: Milestone, dyad: Dyad, capacity: str,
     _reviewable(milestone, dyad, capacity, "return")
     _not_confirmed(milestone, "returned")
     now = clock.now()
-    milestone.status, milestone.met_on, milestone.evidence_link, milestone.evidence_note = MilestoneStatus.planned.value, None, None, None
+    milestone.status, milestone.met_on, milestone.evidence_link, milestone.evidence_note = MilestoneStatus.PLANNED.value, None, None, None
     milestone.reported_at, milestone.returned_at, milestone.return_reason, milestone.updated_at = None, now, reason, now
     session.add(milestone)
-    session.add(MilestoneChange(institution_id=milestone.institution_id, milestone_id=milestone.id, kind=MilestoneChangeKind.returned.value,
+    session.add(MilestoneChange(institution_id=milestone.institution_id, milestone_id=milestone.id, kind=MilestoneChangeKind.RETURNED.value,
                                 by=capacity, reason=reason, at=now))
     session.flush()
     _event(session, "milestone.returned", milestone, dyad, returned_at=now.isoformat(), returned_by=capacity)

@@ -19,7 +19,8 @@ from servicekit.db import new_registry
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
-from services.sessions.schemas.common import MilestoneChangeKind, MilestoneStatus
+from services.sessions import domain
+from services.sessions.enums import DyadStatus, GroupEventKind, MeetingChangeKind, MeetingStatus, MilestoneChangeKind, MilestoneStatus, Modality
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -47,7 +48,7 @@ class Base(SQLModel, registry=new_registry()):
 
 
 def one_of(column: str, vocabulary: type[StrEnum]) -> CheckConstraint:
-    """A CHECK constraint keeping ``column`` inside ``vocabulary``."""
+    """A CHECK constraint keeping ``column`` inside ``vocabulary`` (NULL passes: a nullable column stays nullable)."""
     return CheckConstraint(f"{column} IN ({', '.join(repr(v.value) for v in vocabulary)})", name=column)
 
 
@@ -95,6 +96,7 @@ class Dyad(Base, table=True):
     """An active (or ended) match: the payload of match.activated, kept whole."""
 
     __tablename__ = "dyads"
+    __table_args__ = (one_of("status", DyadStatus), one_of("health_status", domain.Health))
 
     id: uuid.UUID = Field(primary_key=True, description="The match id.")
     institution_id: uuid.UUID = Field(index=True)
@@ -108,7 +110,7 @@ class Dyad(Base, table=True):
     mentee_availability: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     mentor_availability: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     preferred_delivery: str = Field(max_length=20)
-    status: str = Field(default="active", max_length=20)
+    status: str = Field(default=DyadStatus.ACTIVE.value, max_length=20)
     schedule_status: str = Field(max_length=20)
     schedule_slot: str | None = Field(default=None, max_length=100)
     schedule_reasons: list[str] = Field(default_factory=list, sa_type=JSON)
@@ -126,7 +128,7 @@ class Dyad(Base, table=True):
 
 class Meeting(Base, table=True):
     __tablename__ = "meetings"
-    __table_args__ = (UniqueConstraint("dyad_id", "number"),)
+    __table_args__ = (UniqueConstraint("dyad_id", "number"), one_of("status", MeetingStatus), one_of("modality", Modality))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -138,7 +140,7 @@ class Meeting(Base, table=True):
     modality: str = Field(max_length=20)
     link: str | None = Field(default=None, max_length=500)
     place: str | None = Field(default=None, max_length=300)
-    status: str = Field(default="scheduled", max_length=20)
+    status: str = Field(default=MeetingStatus.SCHEDULED.value, max_length=20)
     reschedules: int = 0
     sequence: int = 0
     mentee_confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -152,6 +154,7 @@ class MeetingChange(Base, table=True):
     """History of a meeting: every reschedule, cancellation, no-show."""
 
     __tablename__ = "meeting_changes"
+    __table_args__ = (one_of("kind", MeetingChangeKind),)
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -196,6 +199,7 @@ class FeedbackForm(Base, table=True):
 
 class Objective(Base, table=True):
     __tablename__ = "objectives"
+    __table_args__ = (one_of("direction", domain.Direction),)
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -250,7 +254,7 @@ class Milestone(Base, table=True):
     dyad_id: uuid.UUID = Field(foreign_key="dyads.id", index=True)
     title: str = Field(max_length=200)
     due_on: date
-    status: str = Field(default=MilestoneStatus.planned.value, max_length=10)
+    status: str = Field(default=MilestoneStatus.PLANNED.value, max_length=10)
     met_on: date | None = None
     evidence_link: str | None = Field(default=None, max_length=2083)
     evidence_note: str | None = Field(default=None, sa_type=Text)
@@ -312,6 +316,7 @@ class CalendarToken(Base, table=True):
 
 class GroupEvent(Base, table=True):
     __tablename__ = "group_events"
+    __table_args__ = (one_of("kind", GroupEventKind), one_of("modality", Modality))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)

@@ -17,6 +17,7 @@ from servicekit import clock
 from servicekit.tenancy import scoped
 
 from services.sessions import access, domain, milestones
+from services.sessions.enums import DyadStatus, MeetingStatus
 from services.sessions.meetings import dyad_meetings
 from services.sessions.models import Dyad, Meeting, Milestone, Objective, OutboxEvent, ProgramSettings, ProgressEntry
 from services.sessions.schemas import ComparisonOut, ObjectivePublic, ProgressPublic
@@ -56,13 +57,13 @@ def public(session: Session, o: Objective) -> ObjectivePublic:
 
 
 def _first_meeting(session: Session, dyad: Dyad) -> Meeting | None:
-    live = [m for m in dyad_meetings(session, dyad) if m.status != "cancelled"]
+    live = [m for m in dyad_meetings(session, dyad) if m.status != MeetingStatus.CANCELLED]
     return min(live, key=lambda m: m.start) if live else None
 
 
 def create(session: Session, who: Principal, body: Any) -> Objective:
     dyad, _ = access.dyad_for(session, who, body.dyad_id, allow=("mentee",))
-    if dyad.status != "active":
+    if dyad.status != DyadStatus.ACTIVE:
         raise ProblemError(409, f"The dyad is {dyad.status}", slug="conflict", dyad_status=dyad.status)
     now = clock.now()
     first = _first_meeting(session, dyad)
@@ -145,7 +146,7 @@ def progress_public(objective: Objective, e: ProgressEntry) -> ProgressPublic:
 
 def assess(session: Session, objective: Objective, dyad: Dyad, side: str, achievement: float) -> Objective:
     """Perceived achievement, once the last meeting has started."""
-    meetings = [m for m in dyad_meetings(session, dyad) if m.status != "cancelled"]
+    meetings = [m for m in dyad_meetings(session, dyad) if m.status != MeetingStatus.CANCELLED]
     last = max(meetings, key=lambda m: m.start) if meetings else None
     if last is None or last.start > clock.now():
         raise ProblemError(409, "Perceived achievement is rated at the last meeting, which has not started yet",

@@ -39,6 +39,7 @@ from sqlmodel import Session
 
 from servicekit import clock
 from services.sessions import activity, domain
+from services.sessions.enums import DyadStatus, MeetingStatus, Modality
 from services.sessions.models import ProgramSettings
 from services.sessions.schemas import ProgramOutcomesOut
 from services.sessions.supervision import policy
@@ -74,11 +75,11 @@ def _meetings(meetings: list[domain.Meeting], now: datetime) -> dict[str, Any]:
     to_date = domain.meeting_stats(meetings, now)
     return {
         "scheduled": len(meetings), "planned_to_date": to_date.planned,
-        "held": sum(1 for m in meetings if m.status is domain.MeetingStatus.HELD),
+        "held": sum(1 for m in meetings if m.status is MeetingStatus.HELD),
         "rescheduled": sum(1 for m in meetings if m.was_rescheduled),
-        "cancelled": sum(1 for m in meetings if m.status is domain.MeetingStatus.CANCELLED),
-        "no_show": sum(1 for m in meetings if m.status is domain.MeetingStatus.NO_SHOW),
-        "in_person": sum(1 for m in meetings if m.status is domain.MeetingStatus.HELD and m.modality is domain.Modality.IN_PERSON),
+        "cancelled": sum(1 for m in meetings if m.status is MeetingStatus.CANCELLED),
+        "no_show": sum(1 for m in meetings if m.status is MeetingStatus.NO_SHOW),
+        "in_person": sum(1 for m in meetings if m.status is MeetingStatus.HELD and m.modality is Modality.IN_PERSON),
     }
 
 
@@ -102,9 +103,9 @@ def program_outcomes(session: Session, program: ProgramSettings) -> ProgramOutco
         fs = data.forms.get(d.id, [])
         all_meetings += ms
         all_forms += fs
-        colour = health.get(str(d.id)) if d.status == "active" else None
+        colour = health.get(str(d.id)) if d.status == DyadStatus.ACTIVE else None
         items.append({
-            "dyad_id": d.id, "status": d.status, "health": colour, "at_risk": colour in ("amber", "red"),
+            "dyad_id": d.id, "status": d.status, "health": colour, "at_risk": colour in (domain.Health.AMBER, domain.Health.RED),
             "meetings": _meetings(ms, now), "feedback": _feedback(fs, now), "objectives": _objectives(data, d, now),
             "rapport": dataclasses.asdict(domain.dyad_rapport(fs)),
         })

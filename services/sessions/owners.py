@@ -19,14 +19,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal
 from urllib.parse import quote
 
 import httpx
 
-from servicekit.http import make_async_client
-from servicekit.problems import ProblemError
 from servicekit import scopes
+from servicekit.problems import ProblemError
+from servicekit.service_auth import TokenSource
+from servicekit.service_client import ServiceClient, UpstreamModel
 
 log = logging.getLogger("sessions.owners")
 
@@ -34,8 +35,8 @@ ACCOUNTS_SCOPE = scopes.ACCOUNTS_READ
 MAX_CACHED = 10_000
 
 
-class Tokens(Protocol):
-    async def token(self) -> str: ...
+class AccountStatus(UpstreamModel):
+    status: Literal["active", "suspended", "unknown"]
 
 
 def unavailable() -> ProblemError:
@@ -47,20 +48,21 @@ class AccountStatuses:
     def __init__(
         self,
         gateway_url: str,
-        tokens: Tokens | None,
+        tokens: TokenSource | None,
         *,
         cache_seconds: float = 30.0,
         timeout: float = 3.0,
-        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.url = gateway_url.rstrip("/") + "/internal/accounts/{}/status"
+        self.gateway = ServiceClient("gateway", gateway_url.rstrip("/"), timeout=timeout, retries=1, transport=transport)
         self.tokens = tokens
         self.cache_seconds = cache_seconds
-        self._timeout = timeout
-        self._client = client
         self._clock = clock
         self._answers: dict[str, tuple[bool, float]] = {}
+
+    async def aclose(self) -> None:
+        await self.gateway.aclose()
 
     async def is_active(self, account_id: str) -> bool:
         """True when the gateway says the account is active; 503 problem when it cannot say."""
@@ -77,19 +79,11 @@ class AccountStatuses:
         if self.tokens is None:
             log.warning("calendar feed refused: no client identity to ask the gateway about its owner")
             raise unavailable()
-        client = self._client or make_async_client(timeout=self._timeout, retries=1)
         try:
             token = await self.tokens.token()
-            resp = await client.get(self.url.format(quote(account_id, safe="")), headers={"Authorization": f"Bearer {token}"})
-            if resp.status_code != 200:
-                raise ValueError(f"the gateway answered {resp.status_code}")
-            status = resp.json().get("status")
-            if status not in ("active", "suspended", "unknown"):
-                raise ValueError("not an account status")
-        except (httpx.HTTPError, ProblemError, ValueError) as exc:
-            log.warning("account status unavailable", extra={"error": type(exc).__name__})
+            path = f"/internal/accounts/{quote(account_id, safe='')}/status"
+            answer = await self.gateway.get(path, AccountStatus, token=token, what="Account")
+        except ProblemError as exc:
+            log.warning("account status unavailable", extra={"status": exc.status})
             raise unavailable() from None
-        finally:
-            if self._client is None:
-                await client.aclose()
-        return status == "active"
+        return answer.status == "active"

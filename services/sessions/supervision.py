@@ -50,10 +50,11 @@ from servicekit.problems import FieldError, ProblemError
 from servicekit import clock
 
 from services.sessions import activity, domain
+from services.sessions.enums import DyadStatus
 from services.sessions.models import Dyad, OutboxEvent, ProgramSettings
 from services.sessions.schemas import (
     DigestChangeOut, DigestCountsOut, DigestEndedOut, DigestOut, DigestUnmetOut, HealthOut, PerMember, ReasonOut, SignalsOut,
-    StatisticsOut,
+    StatisticsOut, Thresholds, ThresholdsOut,
 )
 
 ASSESSMENT_TTL = timedelta(hours=1)
@@ -77,6 +78,11 @@ POLICY_DOC = (
 
 def policy(program: ProgramSettings) -> domain.HealthPolicy:
     return domain.HealthPolicy.from_dict(program.health_thresholds or {})
+
+
+def thresholds_out(program: ProgramSettings) -> ThresholdsOut:
+    return ThresholdsOut(program_id=program.program_id, thresholds=Thresholds.model_validate(policy(program).to_dict()),
+                         documentation=POLICY_DOC)
 
 
 def set_policy(session: Session, program: ProgramSettings, values: dict[str, Any]) -> domain.HealthPolicy:
@@ -127,7 +133,7 @@ def assess_program(session: Session, program: ProgramSettings,
     data = activity.load(session, program)
     rows = {str(d.id): d for d in data.dyads}
     norms, results = domain.assess_cohort(data.activities(), now, policy(program))
-    pairs = [(rows[h.dyad_id], h) for h in results if rows[h.dyad_id].status == "active"]
+    pairs = [(rows[h.dyad_id], h) for h in results if rows[h.dyad_id].status == DyadStatus.ACTIVE]
     store_norms(session, program, norms)
     store(session, program, pairs, norms)
     return norms, pairs
@@ -157,7 +163,7 @@ def store(session: Session, program: ProgramSettings, results: Sequence[tuple[An
     params = []
     for dyad, h in results:
         flagged = h.status is not domain.Health.GREEN
-        if flagged or dyad.health_status in ("amber", "red") or dyad.health_assessed_at is None:
+        if flagged or dyad.health_status in (domain.Health.AMBER, domain.Health.RED) or dyad.health_assessed_at is None:
             params.append({
                 "dyad": dyad.id, "summary": h.summary if flagged else None,
                 "reasons": [reason_out(r).model_dump(mode="json") for r in h.reasons] if flagged else None,
@@ -208,13 +214,23 @@ def record(session: Session, program: ProgramSettings, results: Sequence[tuple[A
 
 def refresh(session: Session, dyad: Dyad) -> domain.DyadHealth | None:
     """After a change to the dyad: assess it now and store the assessment."""
-    if dyad.status != "active":
+    if dyad.status != DyadStatus.ACTIVE:
         return None
     program = session.get(ProgramSettings, dyad.program_id)
     assert program is not None
     result, norms = health(session, dyad, program, clock.now())
     store(session, program, [(dyad, result)], norms)
     return result
+
+
+def health_now(session: Session, dyad: Dyad) -> HealthOut:
+    """The dyad's health now, stored while the dyad is active."""
+    program = session.get(ProgramSettings, dyad.program_id)
+    assert program is not None
+    result, norms = health(session, dyad, program, clock.now())
+    if dyad.status == DyadStatus.ACTIVE:
+        store(session, program, [(dyad, result)], norms)
+    return health_out(dyad.program_id, result, norms)
 
 
 def refresh_dyad(session: Session, dyad_id: uuid.UUID) -> domain.DyadHealth | None:
@@ -236,7 +252,7 @@ def sweep_statement(now: datetime) -> Any:
     """The programs with a stale assessment, then whether each has an active dyad (through the dyads' program
     index): one row per program is read, never every institution's dyads."""
     t, d = ProgramSettings.__table__, Dyad.__table__  # type: ignore[attr-defined]
-    active = select(d.c.id).where(d.c.program_id == t.c.program_id, d.c.status == "active").exists()
+    active = select(d.c.id).where(d.c.program_id == t.c.program_id, d.c.status == DyadStatus.ACTIVE.value).exists()
     return (select(t.c.program_id)
             .where(or_(t.c.health_norms_at.is_(None), t.c.health_norms_at < now - SWEEP_AFTER), active)
             .order_by(t.c.program_id))
@@ -305,8 +321,8 @@ def at_risk(session: Session, program: ProgramSettings) -> list[HealthOut]:
         rows = session.connection().execute(
             select(t.c.id, t.c.health_status, t.c.health_summary, t.c.health_reasons, t.c.health_signals,
                    t.c.health_assessed_at, t.c.health_norms_at)
-            .where(t.c.institution_id == program.institution_id, t.c.program_id == program.program_id, t.c.status == "active",
-                   or_(t.c.health_status.in_(("amber", "red")), t.c.health_assessed_at.is_(None)))
+            .where(t.c.institution_id == program.institution_id, t.c.program_id == program.program_id, t.c.status == DyadStatus.ACTIVE.value,
+                   or_(t.c.health_status.in_((domain.Health.AMBER.value, domain.Health.RED.value)), t.c.health_assessed_at.is_(None)))
         ).all()
         if all(r.health_assessed_at is not None and r.health_reasons is not None for r in rows):
             return _stored(program, rows)
@@ -362,7 +378,7 @@ def statistics(session: Session, program: ProgramSettings) -> StatisticsOut:
     s = domain.program_stats(meetings, forms, comparisons, now)
     return StatisticsOut.model_validate({
         "program_id": program.program_id, "dyads": len(data.dyads),
-        "active_dyads": sum(1 for d in data.dyads if d.status == "active"),
+        "active_dyads": sum(1 for d in data.dyads if d.status == DyadStatus.ACTIVE),
         "meetings": dataclasses.asdict(s.meetings),
         "feedback": {**dataclasses.asdict(s.feedback), "delays": [dataclasses.asdict(b) for b in s.feedback.delays]},
         "in_person": {**dataclasses.asdict(s.in_person), "per_dyad": dict(s.in_person.per_dyad)},

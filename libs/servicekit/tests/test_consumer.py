@@ -1,9 +1,11 @@
 """Consuming a feed: catch-up, exactly-once application, retry on failure."""
 
 import asyncio
+import socket
 
 import httpx
 import pytest
+import uvicorn
 from sqlmodel import Field, Session, SQLModel, select
 
 from servicekit.consumer import FeedConsumer, FeedCursorBase, HandledEventBase
@@ -117,3 +119,37 @@ async def test_two_replicas_polling_together_apply_each_event_once(kit_app, cons
         assert not [r for r in results if isinstance(r, Exception)]
         await first.poll_once()
     assert sorted(applied(consumer_engine)) == sorted(f"e{i}" for i in range(12))
+
+
+async def test_a_running_consumer_polls_on_one_connection(kit_app, consumer_engine, mint) -> None:
+    """run() keeps one client (and its kept-alive connection) for all its polls:
+    a client per poll cost a TLS context and a new connection every round."""
+    seen: list[int] = []  # the caller's port of every feed request
+
+    async def recording(scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == "/internal/events":
+            seen.append(scope["client"][1])
+        await kit_app(scope, receive, send)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(recording, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        publish(kit_app, "a", "b", "c")
+        c = consumer(kit_app, consumer_engine, mint, record, client=None)
+        c.feed_url = f"http://127.0.0.1:{port}/internal/events"
+        stop = asyncio.Event()
+        running = asyncio.create_task(c.run(stop, interval=0.01))
+        while len(seen) < 8:  # the three events (two pages) and idle polls after them
+            await asyncio.sleep(0.01)
+        stop.set()
+        await running
+    finally:
+        server.should_exit = True
+        await serving
+    assert applied(consumer_engine) == ["a", "b", "c"]
+    assert len(set(seen)) == 1, f"{len(set(seen))} connections for {len(seen)} polls"

@@ -2,6 +2,7 @@
 
 import httpx
 import pytest
+import structlog
 
 from servicekit.http import make_async_client, upstream_problem
 
@@ -51,3 +52,18 @@ async def test_a_service_that_is_down_becomes_a_503_problem() -> None:
     assert problem.status == 503
     assert problem.extra["service"] == "participants"
     assert upstream_problem("participants", httpx.ReadTimeout("slow")).status == 504
+
+
+async def test_a_call_made_while_serving_a_request_carries_its_request_id() -> None:
+    seen: list[str | None] = []
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("x-request-id"))
+        return httpx.Response(200)
+
+    async with make_async_client("http://svc", inner_transport=httpx.MockTransport(echo)) as client:
+        await client.get("/outside")  # no request being served: no id invented
+        with structlog.contextvars.bound_contextvars(request_id="req-7f3a"):  # as RequestContextMiddleware binds it
+            await client.post("/inside")
+            await client.get("/own", headers={"X-Request-ID": "set-by-caller"})
+    assert seen == [None, "req-7f3a", "set-by-caller"]

@@ -5,9 +5,8 @@ takes the token to send: a respondent's own (her memberships, her dyads), or, fo
 the program report's inputs, this service's own ``reports:read`` token once it has
 authorized its caller (analysis.program_report), or, for interviews, its own
 ``research:read`` token (who consents to research and to quotes, and the strata a
-sample is drawn on). A connection error, a timeout or
-a 5xx is a 503 (504) problem naming the service; the upstream's 401/403/404 are
-passed on as this service's own problems.
+sample is drawn on). Failures become this service's problems by servicekit's one
+rule (``servicekit.service_client``).
 """
 
 from __future__ import annotations
@@ -17,41 +16,33 @@ from datetime import date, datetime
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
-from servicekit.http import make_async_client, upstream_problem
-from servicekit.problems import ProblemError, forbidden, not_found
-
-PAGE = 200
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+from servicekit.service_client import ServiceClient, UpstreamModel
 
 
 # ---------------------------------------------------------------- participants
 
 
-class Membership(_Model):
+class Membership(UpstreamModel):
     program_id: uuid.UUID
     participant_id: uuid.UUID
     role: str
     status: str
 
 
-class Me(_Model):
+class Me(UpstreamModel):
     id: uuid.UUID
     institution_id: uuid.UUID
     memberships: list[Membership] = []
 
 
-class Phase(_Model):
+class Phase(UpstreamModel):
     kind: str
     starts_on: date
     ends_on: date
 
 
-class Program(_Model):
+class Program(UpstreamModel):
     id: uuid.UUID
     institution_id: uuid.UUID
     name: str
@@ -67,12 +58,12 @@ class Program(_Model):
         return min(p.starts_on for p in self.phases), max(p.ends_on for p in self.phases)
 
 
-class Institution(_Model):
+class Institution(UpstreamModel):
     id: uuid.UUID
     name: str
 
 
-class StageCounts(_Model):
+class StageCounts(UpstreamModel):
     applied: int = 0
     accepted: int = 0
     invited: int = 0
@@ -82,31 +73,31 @@ class StageCounts(_Model):
     withdrawn: int = 0
 
 
-class RoleFunnel(_Model):
+class RoleFunnel(UpstreamModel):
     role: str
     stages: StageCounts
 
 
-class Funnel(_Model):
+class Funnel(UpstreamModel):
     program_id: uuid.UUID
     total: StageCounts
     by_role: list[RoleFunnel]
 
 
-class ModuleStats(_Model):
+class ModuleStats(UpstreamModel):
     module_id: uuid.UUID
     title: str
     completed: int
 
 
-class TrainingStats(_Model):
+class TrainingStats(UpstreamModel):
     program_id: uuid.UUID
     members: int
     trained: int
     modules: list[ModuleStats]
 
 
-class ResearchMember(_Model):
+class ResearchMember(UpstreamModel):
     """A current member who consents to research (participants' research roster, scope ``research:read``)."""
 
     participant_id: uuid.UUID
@@ -122,7 +113,7 @@ class ResearchMember(_Model):
 # ---------------------------------------------------------------- matching
 
 
-class RunOutcome(_Model):
+class RunOutcome(UpstreamModel):
     id: uuid.UUID
     status: str
     algorithm: str
@@ -135,7 +126,7 @@ class RunOutcome(_Model):
     pair_scores: list[float] = []
 
 
-class MatchingOutcomes(_Model):
+class MatchingOutcomes(UpstreamModel):
     program_id: uuid.UUID
     run: RunOutcome | None = None
     matches: dict[str, int] = {}
@@ -146,7 +137,7 @@ class MatchingOutcomes(_Model):
 # ---------------------------------------------------------------- sessions
 
 
-class MeetingStats(_Model):
+class MeetingStats(UpstreamModel):
     """The program's meetings as the sessions statistics count them: ``planned`` = meetings whose
     planned start has passed, ``held`` etc. among those."""
 
@@ -157,14 +148,14 @@ class MeetingStats(_Model):
     no_show: int = 0
 
 
-class FeedbackStats(_Model):
+class FeedbackStats(UpstreamModel):
     due: int
     submitted: int
     on_time: int
     late: int
 
 
-class DyadMeetings(_Model):
+class DyadMeetings(UpstreamModel):
     """Per dyad. ``planned_to_date``: meetings whose planned start has passed (the sessions
     statistics' definition of planned); ``held`` of all its meetings."""
 
@@ -176,14 +167,14 @@ class DyadMeetings(_Model):
     in_person: int
 
 
-class DyadFeedback(_Model):
+class DyadFeedback(UpstreamModel):
     due: int
     on_time: int
     late: int
     late_days: list[int] = []
 
 
-class DyadObjectives(_Model):
+class DyadObjectives(UpstreamModel):
     """Per dyad, 0-100. ``measured_mean`` is the verified measure: confirmed milestones over
     milestones, averaged over the objectives that have milestones; ``self_reported_mean`` the
     mentee's own progress toward the target; the perceived means are each member's assessment
@@ -204,7 +195,7 @@ class DyadObjectives(_Model):
     assessed_by_mentor: int = 0
 
 
-class DyadRapport(_Model):
+class DyadRapport(UpstreamModel):
     """The members' ratings of each other in their feedback forms (1-5)."""
 
     mentee_rates_mentor: float | None = None
@@ -213,7 +204,7 @@ class DyadRapport(_Model):
     forms_rated: int = 0
 
 
-class DyadOutcome(_Model):
+class DyadOutcome(UpstreamModel):
     dyad_id: uuid.UUID
     status: str
     at_risk: bool = False
@@ -223,7 +214,7 @@ class DyadOutcome(_Model):
     rapport: DyadRapport = DyadRapport()
 
 
-class ProgramOutcomes(_Model):
+class ProgramOutcomes(UpstreamModel):
     program_id: uuid.UUID
     meetings_per_dyad: int
     feedback_deadline_hours: float
@@ -234,45 +225,11 @@ class ProgramOutcomes(_Model):
     computed_at: datetime | None = None
 
 
-class MyDyad(_Model):
+class MyDyad(UpstreamModel):
     id: uuid.UUID
     program_id: uuid.UUID
     status: str
     activated_at: Any = None
-
-
-class _Service:
-    def __init__(self, name: str, base_url: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> None:
-        self.name = name
-        self.http = make_async_client(base_url, timeout=timeout, retries=1, inner_transport=transport)
-
-    async def get(self, path: str, token: str, what: str, params: dict[str, Any] | None = None) -> Any:
-        try:
-            resp = await self.http.get(path, headers={"Authorization": f"Bearer {token}"}, params=params)
-        except httpx.HTTPError as exc:
-            raise upstream_problem(self.name, exc) from None
-        if resp.status_code < 300:
-            try:
-                return resp.json()
-            except ValueError:
-                raise ProblemError(502, f"The {self.name} service gave an unreadable answer", slug="bad-upstream") from None
-        if resp.status_code == 404:
-            raise not_found(what)
-        if resp.status_code == 403:
-            raise forbidden(f"The {self.name} service does not let you read this {what.lower()}")
-        if resp.status_code == 401:
-            raise ProblemError(401, "The access token was refused", slug="unauthorized")
-        raise upstream_problem(self.name, httpx.HTTPStatusError(str(resp.status_code), request=resp.request, response=resp))
-
-    async def all(self, path: str, token: str, what: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            page = await self.get(path, token, what, params={"limit": PAGE, **({"cursor": cursor} if cursor else {})})
-            items.extend(page["items"])
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return items
 
 
 class Upstreams:
@@ -287,43 +244,43 @@ class Upstreams:
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.participants = _Service("participants", participants_url, timeout, transport)
-        self.matching = _Service("matching", matching_url, timeout, transport)
-        self.sessions = _Service("sessions", sessions_url, timeout, transport)
+        self.participants = ServiceClient("participants", participants_url, timeout=timeout, retries=1, transport=transport)
+        self.matching = ServiceClient("matching", matching_url, timeout=timeout, retries=1, transport=transport)
+        self.sessions = ServiceClient("sessions", sessions_url, timeout=timeout, retries=1, transport=transport)
 
     async def aclose(self) -> None:
-        for s in (self.participants, self.matching, self.sessions):
-            await s.http.aclose()
+        for service in (self.participants, self.matching, self.sessions):
+            await service.aclose()
 
     async def me(self, token: str) -> Me:
-        return Me.model_validate(await self.participants.get("/v1/participants/me", token, "Participant"))
+        return await self.participants.get("/v1/participants/me", Me, token=token, what="Participant")
 
     async def program(self, program_id: uuid.UUID, token: str) -> Program:
-        return Program.model_validate(await self.participants.get(f"/v1/programs/{program_id}", token, "Program"))
+        return await self.participants.get(f"/v1/programs/{program_id}", Program, token=token, what="Program")
 
     async def institution(self, institution_id: uuid.UUID, token: str) -> Institution:
-        raw = await self.participants.get(f"/v1/institutions/{institution_id}", token, "Institution")
-        return Institution.model_validate(raw)
+        return await self.participants.get(f"/v1/institutions/{institution_id}", Institution, token=token, what="Institution")
 
     async def funnel(self, program_id: uuid.UUID, token: str) -> Funnel:
-        return Funnel.model_validate(await self.participants.get(f"/v1/programs/{program_id}/funnel", token, "Program"))
+        return await self.participants.get(f"/v1/programs/{program_id}/funnel", Funnel, token=token, what="Program")
 
     async def training(self, program_id: uuid.UUID, token: str) -> TrainingStats:
-        raw = await self.participants.get(f"/v1/programs/{program_id}/training-stats", token, "Program")
-        return TrainingStats.model_validate(raw)
+        path = f"/v1/programs/{program_id}/training-stats"
+        return await self.participants.get(path, TrainingStats, token=token, what="Program")
 
     async def research_roster(self, program_id: uuid.UUID, token: str) -> list[ResearchMember]:
         """Members who consent to research, with their strata and quote consent (this service's research:read token)."""
-        rows = await self.participants.all(f"/v1/programs/{program_id}/research-roster", token, "Program")
-        return [ResearchMember.model_validate(r) for r in rows]
+        path = f"/v1/programs/{program_id}/research-roster"
+        return await self.participants.page(path, ResearchMember, token=token, what="Program")
 
     async def matching_outcomes(self, program_id: uuid.UUID, token: str) -> MatchingOutcomes:
-        raw = await self.matching.get(f"/v1/matching/programs/{program_id}/outcomes", token, "Program")
-        return MatchingOutcomes.model_validate(raw)
+        path = f"/v1/matching/programs/{program_id}/outcomes"
+        return await self.matching.get(path, MatchingOutcomes, token=token, what="Program")
 
     async def outcomes(self, program_id: uuid.UUID, token: str) -> ProgramOutcomes:
-        return ProgramOutcomes.model_validate(await self.sessions.get(f"/v1/dyads/programs/{program_id}/outcomes", token, "Program"))
+        path = f"/v1/dyads/programs/{program_id}/outcomes"
+        return await self.sessions.get(path, ProgramOutcomes, token=token, what="Program")
 
     async def my_dyads(self, token: str) -> list[MyDyad]:
         """The caller's own dyads (her token: she is acting for herself)."""
-        return [MyDyad.model_validate(r) for r in await self.sessions.all("/v1/dyads/mine", token, "Dyad")]
+        return await self.sessions.page("/v1/dyads/mine", MyDyad, token=token, what="Dyad")

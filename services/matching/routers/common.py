@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 
 from servicekit.idempotency import Idempotency
 
+from services.matching import db
 from services.matching.dependencies import in_thread
-from services.matching.models import IdempotencyRecord
 
 PREFIX = "/v1/matching"
 
@@ -29,11 +29,11 @@ CREATED: dict[int | str, dict[str, Any]] = {
 
 
 async def replay(idem: Idempotency, session: Any) -> JSONResponse | None:
-    return await in_thread(idem.replay, session, IdempotencyRecord)
+    return await in_thread(db.replayed, idem, session)
 
 
 async def remember(idem: Idempotency, session: Any, status: int, result: Any) -> None:
-    await in_thread(idem.remember, session, IdempotencyRecord, status, result)
+    await in_thread(db.remember, idem, session, status, result)
 
 
 def path_for(request: Request, name: str, **params: Any) -> str:

@@ -10,19 +10,18 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from servicekit.problems import conflict, problem_responses
-from servicekit.references import Given, Ref, References
+from servicekit.problems import problem_responses
 from servicekit.tenancy import tenant_of
 
-from services.matching import access, cohort, engine, service, workflows
-from services.matching.clients.participants import Membership
+from services.matching import access, matches
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
+from services.matching.enums import Actor, MatchStatus
 from services.matching.routers.common import CREATED, path_for, remember, replay
-from services.matching.schemas import Dissolution, MatchPublic, MatchStatus, Rematch, SubstituteOfferPublic, SubstituteOption
+from services.matching.schemas import Dissolution, MatchPublic, Rematch, SubstituteOfferPublic, SubstituteOption
 
 router = APIRouter(tags=["matches"])
 OfferId = Annotated[uuid.UUID, Path(description="The substitute offer's id.")]
-MEMBERS, EVERYONE = ("mentee", "mentor"), ("mentee", "mentor", "coordinator")
+MEMBERS, EVERYONE = (Actor.mentee, Actor.mentor), (Actor.mentee, Actor.mentor, Actor.coordinator)
 
 
 @router.get(
@@ -36,8 +35,7 @@ async def list_my_matches(ctx: Ctx, session: SessionDep, limit: Limit = DEFAULT_
     tid = tenant_of(ctx.who)
     if tid is None or ctx.who.is_client:
         return Page[MatchPublic](items=[], next_cursor=None)
-    rows, next_cursor = await in_thread(service.my_matches, session, tid, ctx.who.subject, limit=limit, cursor=cursor)
-    return Page[MatchPublic](items=[MatchPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return await in_thread(matches.page_of_member, session, tid, ctx.who.subject, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -68,10 +66,7 @@ async def list_program_matches(
     cursor: Cursor = None,
 ) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    rows, next_cursor = await in_thread(
-        service.list_matches, session, program.institution_id, program.id, status=status.value if status else None, limit=limit, cursor=cursor
-    )
-    return Page[MatchPublic](items=[MatchPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return await in_thread(matches.page, session, program, status=status, limit=limit, cursor=cursor)
 
 
 @router.post(
@@ -84,7 +79,7 @@ async def list_program_matches(
 async def accept_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
         match, side = access.match_for(session, ctx.who, match_id, allow=MEMBERS, lock=True)
-        return service.accept(session, match, side)
+        return matches.accept(session, match, side)
 
     return await in_thread(work)
 
@@ -99,7 +94,7 @@ async def accept_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> Any:
 async def dissolve_match(match_id: MatchId, body: Dissolution, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
         match, side = access.match_for(session, ctx.who, match_id, allow=EVERYONE, lock=True)
-        return service.dissolve(session, match, side, body.reason)
+        return matches.dissolve(session, match, side, body.reason)
 
     return await in_thread(work)
 
@@ -113,8 +108,8 @@ async def dissolve_match(match_id: MatchId, body: Dissolution, ctx: Ctx, session
 )
 async def complete_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
-        match, _ = access.match_for(session, ctx.who, match_id, allow=("coordinator",), lock=True)
-        return service.complete(session, match)
+        match, _ = access.match_for(session, ctx.who, match_id, allow=(Actor.coordinator,), lock=True)
+        return matches.complete(session, match)
 
     return await in_thread(work)
 
@@ -133,50 +128,8 @@ async def complete_match(match_id: MatchId, ctx: Ctx, session: SessionDep) -> An
 async def list_match_substitutes(
     match_id: MatchId, ctx: Ctx, session: SessionDep, limit: Annotated[int, Query(ge=1, le=50)] = 10
 ) -> Any:
-    match, _ = await in_thread(access.match_for, session, ctx.who, match_id, allow=("coordinator",))
-    if match.status != "dissolved":
-        raise conflict("Substitutes are proposed for the mentee of a dissolved match")
-    gone = former_members(await ctx.participants.memberships(match.program_id, ctx.who.token))
-    if str(match.mentee_participant_id) in gone:
-        raise conflict("This mentee is no longer a member of the program (withdrawn or completed)")
-
-    def work() -> Any:
-        mentee = str(match.mentee_participant_id)
-        run, current, dissolved = workflows.rematch_context(session, (match.institution_id, match.program_id), mentee)
-        settings = service.effective_settings(session, match.institution_id, match.program_id)
-        offers = {str(o.mentor_participant_id): o.status for o in service.offers(session, match.institution_id, match.program_id)}
-        cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
-        try:
-            options = engine.rank_substitutes(cohort_, settings_, current, mentee, limit + len(gone))
-        except engine.CohortError as exc:
-            raise access.problem_from_cohort_error(exc) from None
-        kept = [o for o in options if o.mentor_id not in gone][:limit]
-        return [
-            SubstituteOption(
-                rank=rank,
-                mentor_participant_id=uuid.UUID(o.mentor_id),
-                score=round(o.score, 6),
-                spare_capacity=o.spare_capacity,
-                unmatched=o.unmatched,
-                substitute_offer=offers.get(o.mentor_id),
-            )
-            for rank, o in enumerate(kept, start=1)
-        ]
-
-    return await in_thread(work)
-
-
-def former_members(memberships: list[Membership]) -> set[str]:
-    """Participant ids whose membership of the program ended (withdrawn, completed): the
-    published run still lists them, but nobody is re-matched with them."""
-    return {str(m.participant_id) for m in memberships if m.status not in access.CURRENT}
-
-
-REMATCH = References(
-    Ref("mentee_participant_id", Given("mentees", "a mentee of the published run")),
-    Ref("mentor_participant_id", Given("mentors", "a mentor of the published run")),
-    operations=("create_rematch",),
-)
+    match, _ = await in_thread(access.match_for, session, ctx.who, match_id, allow=(Actor.coordinator,))
+    return await matches.substitutes(ctx, session, match, limit)
 
 
 @router.post(
@@ -198,44 +151,7 @@ async def create_rematch(
     program = await access.coordinated_program(ctx, program_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    mentee, mentor = str(body.mentee_participant_id), str(body.mentor_participant_id)
-    memberships = await ctx.participants.memberships(program.id, ctx.who.token)
-    gone = former_members(memberships)
-
-    def check() -> Any:
-        run, current, dissolved = workflows.rematch_context(session, (program.institution_id, program.id), mentee)
-        REMATCH.check(body, tenant=program.institution_id, parent=program.id, given={
-            "mentees": [p["id"] for p in run.inputs["mentees"]], "mentors": [p["id"] for p in run.inputs["mentors"]],
-        })  # fmt: skip
-        for field, who in (("mentee_participant_id", mentee), ("mentor_participant_id", mentor)):
-            if who in gone:
-                raise conflict(f"{field}: she is no longer a member of the program (withdrawn or completed)")
-        settings = service.effective_settings(session, program.institution_id, program.id)
-        cohort_, settings_ = workflows.rematch_inputs(run, settings, dissolved)
-        try:
-            engine.add_pair(cohort_, settings_, current, mentee, mentor)
-        except engine.CohortError as exc:
-            raise conflict(str(exc)) from None
-        score = engine.explain_pair(cohort_, settings_, mentee, mentor).score
-        offer = next((o for o in service.offers(session, program.institution_id, program.id) if str(o.mentor_participant_id) == mentor), None)
-        replaced = [m for m in service.program_matches(session, program.institution_id, program.id, ("dissolved",)) if str(m.mentee_participant_id) == mentee]
-        return run, settings, score, offer, (replaced[-1].id if replaced else None)
-
-    run, settings, score, offer, replaces = await in_thread(check)
-    if offer is not None and offer.membership_id is not None:
-        membership = next((m for m in memberships if m.id == offer.membership_id), None)
-        if membership is not None and membership.status == "substitute":
-            await ctx.participants.set_membership_status(program.id, membership.id, "active", "Assigned as a substitute mentor", ctx.who.token)
-
-    def write() -> Any:
-        match = workflows.new_match(run, cohort.program_info(program), mentee, mentor, round(score, 6), replaces)
-        service.create_match(session, match, auto_accept=settings.auto_accept)
-        if offer is not None and offer.status in ("offered", "accepted"):
-            service.assign_substitute(session, offer, match)
-        session.flush()
-        return match
-
-    match = await in_thread(write)
+    match = await matches.rematch(ctx, session, program, body)
     out = MatchPublic.model_validate(match)
     await remember(idem, session, 201, out)
     response.headers["Location"] = path_for(request, "get_match", match_id=match.id)
@@ -253,7 +169,7 @@ async def list_my_substitute_offers(ctx: Ctx, session: SessionDep) -> Any:
     tid = tenant_of(ctx.who)
     if tid is None or ctx.who.is_client:
         return []
-    return await in_thread(service.my_offers, session, tid, ctx.who.subject)
+    return await in_thread(matches.offers_to, session, tid, ctx.who.subject)
 
 
 @router.post(
@@ -265,7 +181,7 @@ async def list_my_substitute_offers(ctx: Ctx, session: SessionDep) -> Any:
 )
 async def accept_substitute_offer(offer_id: OfferId, ctx: Ctx, session: SessionDep) -> Any:
     def work() -> Any:
-        return service.accept_offer(session, access.offer_for(session, ctx.who, offer_id))
+        return matches.accept_offer(session, access.offer_for(session, ctx.who, offer_id))
 
     return await in_thread(work)
 
@@ -279,4 +195,4 @@ async def accept_substitute_offer(offer_id: OfferId, ctx: Ctx, session: SessionD
 )
 async def list_substitute_offers(program_id: ProgramId, ctx: Ctx, session: SessionDep) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    return await in_thread(service.offers, session, program.institution_id, program.id)
+    return await in_thread(matches.offers, session, program.institution_id, program.id)

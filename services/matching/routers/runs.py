@@ -11,9 +11,9 @@ from servicekit.auth import allow_clients
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from servicekit.problems import conflict, not_found, problem_responses
+from servicekit.problems import problem_responses
 
-from services.matching import access, cohort, engine, service, workflows
+from services.matching import access, matches, outcomes, runs
 from services.matching.dependencies import Ctx, ProgramId, RunId, in_thread
 from services.matching.routers.common import CREATED, path_for, remember, replay
 from services.matching.schemas import Adjustments, MatchPublic, PairExplanation, Publication, RunCreate, RunPublic
@@ -50,9 +50,7 @@ async def create_matching_run(
     program = await access.coordinated_program(ctx, program_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    snap = await workflows.gather(ctx, session, program)
-    overrides = (body or RunCreate()).model_dump(mode="json", exclude_none=True)
-    run = await workflows.run(ctx, session, program, snap, overrides, None)
+    run = await runs.create(ctx, session, program, body or RunCreate())
     out = RunPublic.model_validate(run)
     await remember(idem, session, 201, out)
     response.headers["Location"] = path_for(request, "get_matching_run", program_id=program.id, run_id=run.id)
@@ -68,28 +66,7 @@ async def create_matching_run(
 )
 async def list_matching_runs(program_id: ProgramId, ctx: Ctx, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    rows, next_cursor = await in_thread(service.list_runs, session, program.institution_id, program.id, limit=limit, cursor=cursor)
-    return Page[RunPublic](items=[RunPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
-
-
-def _outcomes(session: Any, institution_id: uuid.UUID, program_id: uuid.UUID) -> MatchingOutcomes:
-    run = service.latest_run(session, institution_id, program_id, published=True) or service.latest_run(session, institution_id, program_id)
-    matches = service.program_matches(session, institution_id, program_id)
-    live = [m for m in matches if m.status != "proposed"]
-    by_status = {s: 0 for s in ("proposed", "active", "completed", "dissolved")}
-    for m in matches:
-        by_status[m.status] = by_status.get(m.status, 0) + 1
-    report = run.report if run is not None else {}
-    return MatchingOutcomes.model_validate({
-        "program_id": program_id, "matches": by_status,
-        "matched_mentors": len({m.mentor_participant_id for m in live}), "matched_mentees": len({m.mentee_participant_id for m in live}),
-        "run": None if run is None else {
-            "id": run.id, "status": run.status, "algorithm": run.algorithm, "published_at": run.published_at,
-            "mentors": report.get("mentors", 0), "mentees": report.get("mentees", 0), "matched": report.get("matched", 0),
-            "blocking_pairs": report.get("blocking_pairs"), "substitutes": len(report.get("substitutes", [])),
-            "pair_scores": sorted((float(p["score"]) for p in report.get("pairs", [])), reverse=True),
-        },
-    })
+    return await in_thread(runs.page, session, program, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -103,7 +80,7 @@ def _outcomes(session: Any, institution_id: uuid.UUID, program_id: uuid.UUID) ->
 )
 async def get_matching_outcomes(program_id: ProgramId, ctx: Ctx, session: SessionDep) -> Any:
     program = await access.report_program(ctx, program_id)
-    return await in_thread(_outcomes, session, program.institution_id, program.id)
+    return await in_thread(outcomes.of_program, session, program.institution_id, program.id)
 
 
 @router.get(
@@ -115,7 +92,7 @@ async def get_matching_outcomes(program_id: ProgramId, ctx: Ctx, session: Sessio
 )
 async def get_matching_run(program_id: ProgramId, run_id: RunId, ctx: Ctx, session: SessionDep) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    return await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
+    return await in_thread(runs.get, session, program.institution_id, program.id, run_id)
 
 
 @router.post(
@@ -133,14 +110,7 @@ async def adjust_matching_run(
     program = await access.coordinated_program(ctx, program_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    parent = await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
-    if parent.published_at is not None:
-        raise conflict("A published run cannot be adjusted; re-match single mentees instead")
-    current = await in_thread(service.effective_settings, session, program.institution_id, program.id)
-    adjusted = workflows.adjusted_settings(parent, current, body)
-    snap = {**parent.inputs, "settings": adjusted.model_dump(mode="json")}
-    run = await workflows.run(ctx, session, program, snap, {}, parent.id)
-    await in_thread(service.save_settings, session, program.institution_id, program.id, adjusted)
+    run = await runs.adjust(ctx, session, program, run_id, body)
     out = RunPublic.model_validate(run)
     await remember(idem, session, 201, out)
     response.headers["Location"] = path_for(request, "get_matching_run", program_id=program.id, run_id=run.id)
@@ -163,10 +133,10 @@ async def publish_matching_run(program_id: ProgramId, run_id: RunId, ctx: Ctx, i
     program = await access.coordinated_program(ctx, program_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    run, matches, offers = await workflows.publish(ctx, session, program, run_id)
+    run, created, offers = await matches.publish(ctx, session, program, run_id)
     out = Publication(
         run=RunPublic.model_validate(run),
-        matches=[MatchPublic.model_validate(m) for m in matches],
+        matches=[MatchPublic.model_validate(m) for m in created],
         substitute_offers=[SubstituteOfferPublic.model_validate(o) for o in offers],
     )
     await remember(idem, session, 200, out)
@@ -190,25 +160,4 @@ async def explain_matching_pair(
     run_id: Annotated[uuid.UUID | None, Query(description="Explain with this run's snapshot.")] = None,
 ) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    if run_id is not None:
-        run = await in_thread(service.get_run, session, program.institution_id, program.id, run_id)
-    else:
-        run = await in_thread(service.latest_run, session, program.institution_id, program.id)
-    snap = run.inputs if run else await workflows.gather(ctx, session, program)
-    mentee, mentor = str(mentee_participant_id), str(mentor_participant_id)
-    if not any(p["id"] == mentee for p in snap["mentees"]):
-        raise not_found("Mentee (with a matching profile) in this program")
-    if not any(p["id"] == mentor for p in snap["mentors"]):
-        raise not_found("Mentor (with a matching profile) in this program")
-    found = await in_thread(engine.explain_pair, cohort.engine_cohort(snap), cohort.engine_settings(snap), mentee, mentor)
-    return PairExplanation(
-        run_id=run.id if run else None,
-        mentee_participant_id=mentee_participant_id,
-        mentor_participant_id=mentor_participant_id,
-        score=round(found.score, 6),
-        components=[{"name": c.name, "value": c.value, "weight": c.weight, "contribution": c.contribution} for c in found.components],
-        violations=[{"rule": v.rule, "reason": v.reason} for v in found.violations],
-        forbidding_rule=None if found.feasible else (found.violations[0].rule if found.violations else None),
-        pinned=found.pinned,
-        feasible=found.feasible,
-    )
+    return await runs.explain(ctx, session, program, mentee_participant_id, mentor_participant_id, run_id)

@@ -4,7 +4,6 @@ from services.matching.schemas.common import PairOut, PairRef
 from services.matching.schemas.matches import (
     Dissolution,
     MatchPublic,
-    MatchStatus,
     Publication,
     Rematch,
     SubstituteOfferPublic,
@@ -15,7 +14,7 @@ from services.matching.schemas.runs import Adjustments, PairExplanation, RunCrea
 from services.matching.schemas.settings import SettingsPublic, SettingsUpdate
 
 __all__ = [
-    "Adjustments", "Dissolution", "MatchPublic", "MatchStatus", "MissingProfile", "PairExplanation", "PairOut",
+    "Adjustments", "Dissolution", "MatchPublic", "MissingProfile", "PairExplanation", "PairOut",
     "PairRef", "ProfilePublic", "ProfileUpsert", "Publication", "Rematch", "RunCreate", "RunPublic", "RunReport",
     "SettingsPublic", "SettingsUpdate", "Slot", "SubstituteOfferPublic", "SubstituteOption", "UtcSlot",
 ]  # fmt: skip

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, StringConstraints
 
+from services.matching.enums import MatchStatus
 from services.matching.schemas.common import Input, Output, PairRef
 from services.matching.schemas.runs import RunPublic
-
-
-class MatchStatus(StrEnum):
-    proposed = "proposed"
-    active = "active"
-    completed = "completed"
-    dissolved = "dissolved"
 
 
 class MatchPublic(Output):

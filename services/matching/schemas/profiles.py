@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from servicekit.types import TimeZoneName
 
+from services.matching.enums import Delivery, IdentityTrait
 from services.matching.schemas.common import Codes, Input, LanguageCode, Output, distinct
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 HHMM_END = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
-
-
-class Delivery(StrEnum):
-    virtual = "virtual"
-    in_person = "in_person"
-    hybrid = "hybrid"
-
-
-class IdentityTrait(StrEnum):
-    """Self-described identity data (held by participants, used only with her consent)."""
-
-    gender_identity = "gender_identity"
-    ethnicity = "ethnicity"
-    first_generation = "first_generation"
 
 
 def minutes(hhmm: str) -> int:

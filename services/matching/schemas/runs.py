@@ -9,7 +9,7 @@ from typing import Any, Self
 from pydantic import ConfigDict, Field, model_validator
 
 from services.matching.schemas.common import Input, Output, PairOut, PairRef
-from services.matching.schemas.settings import Algorithm, Objective
+from services.matching.enums import Algorithm, Objective
 
 
 class RunCreate(Input):

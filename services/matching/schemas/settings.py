@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
-
 from pydantic import ConfigDict, Field
 
-from services.matching.schemas.common import Codes, Input, Output, PairRef
+from services.matching.enums import Algorithm, Objective
+from services.matching.schemas.common import Codes, Input, PairRef
 
 DEFAULT_TAXONOMY = [
     "funding", "publishing", "leadership", "networking", "teaching", "career_plan", "work_life_balance",
     "entrepreneurship", "negotiation", "public_speaking",
 ]  # fmt: skip
-
-
-class Objective(StrEnum):
-    max_matched_then_score = "max_matched_then_score"
-    maximin = "maximin"
-
-
-class Algorithm(StrEnum):
-    optimal = "optimal"
-    stable = "stable"
 
 
 class Weights(Input):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from services.matching.engine import CohortScores
+from services.matching.domain import CohortScores
 
 Assignment = tuple[int, ...]  # mentor index per mentee, -1 when unmatched
 

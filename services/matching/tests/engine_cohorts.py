@@ -8,7 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from services.matching.engine import Cohort, Delivery, HardRules, Mentee, Mentor, Mode, Pair, Requests, Settings
+from services.matching.domain import Cohort, HardRules, Mentee, Mentor, Pair, Requests, Settings
+from services.matching.enums import Delivery, Mode
 
 OBJECTIVES = ("funding", "publishing", "leadership", "networking", "teaching", "career_plan")
 INTERESTS = ("running", "reading", "music", "hiking", "chess", "cooking", "cinema")
@@ -30,7 +31,7 @@ def mexico_pilot() -> Cohort:
             "interests": frozenset({INTERESTS[k % 7], INTERESTS[(k * 3 + 1) % 7]}),
             "languages": frozenset({"es"} | ({"en"} if k % 2 else set())),
             "availability": (WEEKDAY_SLOTS[k % 5], WEEKDAY_SLOTS[(k + 2) % 5]),
-            "delivery": (Delivery.HYBRID, Delivery.VIRTUAL, Delivery.IN_PERSON)[k % 3],
+            "delivery": (Delivery.hybrid, Delivery.virtual, Delivery.in_person)[k % 3],
         }
 
     mentors = tuple(
@@ -58,7 +59,7 @@ def peru_pilot() -> Cohort:
             "interests": frozenset({INTERESTS[k % 7], INTERESTS[(k + 4) % 7]}),
             "languages": frozenset({"es"} | ({"qu"} if k % 4 == 0 else set())),
             "availability": (WEEKDAY_SLOTS[k % 5],) if prefix == "r" else (WEEKDAY_SLOTS[k % 5], WEEKDAY_SLOTS[(k + 1) % 5]),
-            "delivery": Delivery.HYBRID if k % 2 else Delivery.VIRTUAL,
+            "delivery": Delivery.hybrid if k % 2 else Delivery.virtual,
         }
 
     mentors = tuple(
@@ -128,7 +129,7 @@ def small_cohorts(draw: st.DrawFn, max_mentees: int = 6, max_mentors: int = 4) -
         forbidden_pairs=frozenset(draw(st.lists(st.sampled_from(all_pairs), max_size=2))) if all_pairs else frozenset(),
     )
     settings = Settings(
-        rules=rules, max_capacity=draw(st.integers(1, 2)), mode=draw(st.sampled_from((Mode.ONE_TO_ONE, Mode.PEER)))
+        rules=rules, max_capacity=draw(st.integers(1, 2)), mode=draw(st.sampled_from((Mode.one_to_one, Mode.peer)))
     )
     return Cohort(mentors=tuple(mentors), mentees=tuple(mentees)), settings
 

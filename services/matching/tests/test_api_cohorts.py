@@ -8,8 +8,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.matching.cohort import to_utc
 from services.matching.main import create_app
+from services.matching.schemas.profiles import Slot
+from services.matching.snapshot import to_utc
 from services.matching.tests.conftest import Pilot, World, fill_profiles, matching_settings, ok, profile_body, snapshot
 
 
@@ -143,4 +144,4 @@ def test_local_slots_convert_to_utc_with_daylight_saving(zone: str, anchor: str,
 
     start = "08:30" if zone == "Asia/Tokyo" else "09:00"
     end = "10:30" if zone == "Asia/Tokyo" else "11:00"
-    assert to_utc([{"weekday": 1, "start": start, "end": end}], zone, date.fromisoformat(anchor)) == [expected]
+    assert to_utc([Slot(weekday=1, start=start, end=end)], zone, date.fromisoformat(anchor)) == [expected]

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings
 
-from services.matching.engine import Cohort, MatchResult, Objective, Settings, match, score_cohort
+from services.matching.domain import Cohort, MatchResult, Settings, match, score_cohort
+from services.matching.enums import Objective
 
 from . import engine_brute as brute
 from .engine_cohorts import random_cohort, small_cohorts
@@ -47,7 +48,7 @@ def test_optimal_equals_brute_force_dense_and_sparse(case: tuple[Cohort, Setting
 @given(small_cohorts())
 def test_maximin_equals_brute_force(case: tuple[Cohort, Settings]) -> None:
     cohort, s = case
-    s = dataclasses.replace(s, objective=Objective.MAXIMIN)
+    s = dataclasses.replace(s, objective=Objective.maximin)
     cs = score_cohort(cohort, s)
     everything = list(brute.matchings(cs))
     most = max(brute.matched(a) for a in everything)

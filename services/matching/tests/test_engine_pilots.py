@@ -7,8 +7,7 @@ import random
 
 import pytest
 
-from services.matching.engine import (
-    Algorithm,
+from services.matching.domain import (
     CohortError,
     HardRules,
     MatchResult,
@@ -19,6 +18,7 @@ from services.matching.engine import (
     match,
     rank_substitutes,
 )
+from services.matching.enums import Algorithm
 
 from .engine_cohorts import PERU_SETTINGS, mexico_pilot, peru_pilot, random_cohort
 

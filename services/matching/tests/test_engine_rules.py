@@ -6,13 +6,12 @@ import dataclasses
 
 import pytest
 
-from services.matching.engine import (
+from services.matching.domain import (
     Cohort,
     CohortError,
     HardRules,
     Mentee,
     Mentor,
-    Mode,
     Pair,
     Requests,
     Settings,
@@ -20,6 +19,7 @@ from services.matching.engine import (
     match,
     score_cohort,
 )
+from services.matching.enums import Mode
 
 from .engine_cohorts import PERU_SETTINGS, mexico_pilot, peru_pilot
 
@@ -102,7 +102,7 @@ def test_each_pairwise_rule_forbids_what_it_says() -> None:
     for mentor_id, rule in expected.items():
         assert [v.rule for v in explain_pair(cohort, Settings(rules=rules), "e", mentor_id).violations] == [rule]
     assert explain_pair(cohort, Settings(rules=rules), "e", "r-ok").feasible
-    assert explain_pair(cohort, Settings(rules=rules, mode=Mode.PEER), "e", "r-stage").feasible
+    assert explain_pair(cohort, Settings(rules=rules, mode=Mode.peer), "e", "r-stage").feasible
     assert match(cohort, Settings(rules=rules)).pairs[0].mentor_id == "r-ok"
 
 

@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from services.matching.engine import (
+from services.matching.domain import (
     COMPONENTS,
     Cohort,
-    Delivery,
     HardRules,
     Mentee,
     Mentor,
@@ -20,6 +19,7 @@ from services.matching.engine import (
     explain_pair,
     score_cohort,
 )
+from services.matching.enums import Delivery
 
 from .engine_cohorts import mexico_pilot, small_cohorts
 
@@ -56,13 +56,13 @@ def test_interests_are_jaccard_and_languages_any_shared() -> None:
 @pytest.mark.parametrize(
     ("mine", "theirs", "expected"),
     [
-        (Delivery.VIRTUAL, Delivery.VIRTUAL, 1.0),
-        (Delivery.IN_PERSON, Delivery.IN_PERSON, 1.0),
-        (Delivery.HYBRID, Delivery.HYBRID, 1.0),
-        (Delivery.HYBRID, Delivery.VIRTUAL, 0.5),
-        (Delivery.IN_PERSON, Delivery.HYBRID, 0.5),
-        (Delivery.VIRTUAL, Delivery.IN_PERSON, 0.0),
-        (Delivery.IN_PERSON, Delivery.VIRTUAL, 0.0),
+        (Delivery.virtual, Delivery.virtual, 1.0),
+        (Delivery.in_person, Delivery.in_person, 1.0),
+        (Delivery.hybrid, Delivery.hybrid, 1.0),
+        (Delivery.hybrid, Delivery.virtual, 0.5),
+        (Delivery.in_person, Delivery.hybrid, 0.5),
+        (Delivery.virtual, Delivery.in_person, 0.0),
+        (Delivery.in_person, Delivery.virtual, 0.0),
     ],
 )
 def test_delivery_compatibility(mine: Delivery, theirs: Delivery, expected: float) -> None:

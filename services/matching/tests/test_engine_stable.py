@@ -7,13 +7,14 @@ import random
 
 from hypothesis import given, settings
 
-from services.matching.engine import Algorithm, Cohort, Settings, count_blocking_pairs, match, score_cohort
+from services.matching.domain import Cohort, Settings, count_blocking_pairs, match, score_cohort
+from services.matching.enums import Algorithm
 
 from . import engine_brute as brute
 from .engine_cohorts import random_cohort, small_cohorts
 from .test_engine_optimal import assert_no_rule_broken
 
-STABLE = Algorithm.STABLE
+STABLE = Algorithm.stable
 
 
 @settings(max_examples=60, deadline=None)

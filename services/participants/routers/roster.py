@@ -16,6 +16,8 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import ProblemError, field_problem, problem_responses
 
 from services.participants import roster, service
+from services.participants.roster import runner
+from services.participants.roster.file import decode
 from services.participants.config import Settings
 from services.participants.dependencies import CoordinatorOf, InstitutionId
 from services.participants.models import IdempotencyRecord
@@ -176,7 +178,7 @@ def create_roster_import(
     service.get_institution(session, institution_id)
     if (replay := idem.replay(session, IdempotencyRecord)) is not None:
         return replayed(replay, request, "get_roster_import", "import_id", institution_id=institution_id)
-    text = roster.decode(upload.content, upload.charset)
+    text = decode(upload.content, upload.charset)
     job = roster.create(
         session,
         institution_id,
@@ -236,7 +238,7 @@ def get_roster_import(
 ) -> Any:
     job = roster.get(session, institution_id, import_id)
     if roster.stalled(job):
-        background.add_task(roster.jobs_of(request.app).start, job.id)
+        background.add_task(runner.poke, request.app)
     return roster.public(job)
 
 
@@ -283,7 +285,7 @@ def dry_run_roster_import(
 ) -> Any:
     job = roster.get(session, institution_id, import_id, lock=True)
     roster.start(session, job, RosterPass.dry_run, None, _settings(request))
-    background.add_task(roster.jobs_of(request.app).start, job.id)
+    background.add_task(runner.poke, request.app)
     response.headers["Location"] = location(request, "get_roster_import", institution_id=institution_id, import_id=job.id)
     return roster.public(job)
 
@@ -315,6 +317,6 @@ def commit_roster_import(
 ) -> Any:
     job = roster.get(session, institution_id, import_id, lock=True)
     roster.start(session, job, RosterPass.commit, body.mode, _settings(request))
-    background.add_task(roster.jobs_of(request.app).start, job.id)
+    background.add_task(runner.poke, request.app)
     response.headers["Location"] = location(request, "get_roster_import", institution_id=institution_id, import_id=job.id)
     return roster.public(job)

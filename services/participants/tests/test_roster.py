@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from servicekit.outbox import utcnow
 
-from services.participants import roster
+from services.participants.roster import runner
 from services.participants.models import Participant, RosterImport
 from services.participants.tests.conftest import Caller, Cohort, World
 
@@ -286,10 +286,9 @@ def test_a_job_whose_worker_died_is_resumed_by_the_next_poll(
     coordinator: Caller, world: World, engine: Engine, app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(app.state.settings, "roster_batch_size", 100)
-    monkeypatch.setattr("threading.excepthook", lambda args: None)  # the "death" below is expected
     job = upload(coordinator, world, csv_text([person(n) for n in range(450)])).json()
     url = f"{base(world)}/{job['id']}"
-    real = roster.process_batch
+    real = runner.process_batch
     calls = {"n": 0}
 
     def dies_on_the_third_batch(*args: Any, **kwargs: Any) -> Any:
@@ -298,20 +297,59 @@ def test_a_job_whose_worker_died_is_resumed_by_the_next_poll(
             raise Died()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(roster, "process_batch", dies_on_the_third_batch)
+    monkeypatch.setattr(runner, "process_batch", dies_on_the_third_batch)
     assert coordinator.post(f"{url}/commit", json={"mode": "skip_invalid"}).status_code == 202
     deadline = time.monotonic() + 60
-    while calls["n"] < 3 or roster.jobs_of(app)._here:  # noqa: SLF001 - until the worker thread is gone
+    while calls["n"] < 3 or app.state.roster_jobs.runner.busy:  # until the worker is gone
         assert time.monotonic() < deadline
         time.sleep(0.02)
     stuck = coordinator.get(url).json()
     assert (stuck["status"], stuck["progress"]["rows_done"], stuck["counts"]["created"]) == ("committing", 200, 200)
 
     # Its lease runs out; the next poll (any replica) resumes it where it stopped.
-    monkeypatch.setattr(roster, "process_batch", real)
+    monkeypatch.setattr(runner, "process_batch", real)
     with engine.begin() as conn:
         conn.execute(update(RosterImport).where(RosterImport.id == uuid.UUID(job["id"])).values(lease_until=utcnow()))
     done = finished(coordinator, url)
+    assert (done["status"], done["counts"]) == ("committed", {"created": 450, "updated": 0, "unchanged": 0, "invalid": 0})
+    assert len(profiles(engine)) == 450
+
+
+def test_a_replica_that_stops_hands_its_pass_back_at_the_next_batch(
+    coordinator: Caller, world: World, engine: Engine, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.state.settings, "roster_batch_size", 100)
+    job = upload(coordinator, world, csv_text([person(n) for n in range(450)])).json()
+    url = f"{base(world)}/{job['id']}"
+    app_runner = app.state.roster_jobs.runner
+    looks = app_runner.claim
+    monkeypatch.setattr(app_runner, "claim", lambda limit: [])  # this app's runner stays out of it
+    assert coordinator.post(f"{url}/commit", json={"mode": "skip_invalid"}).status_code == 202
+
+    # Another replica claims the pass and is told to stop during its second batch.
+    replica = runner.RosterJobs(engine, app.state.settings)
+    (claimed,) = replica.claim(1)
+    real = runner.process_batch
+    calls = {"n": 0}
+
+    def stop_during_the_second_batch(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            replica.runner.stopping.set()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "process_batch", stop_during_the_second_batch)
+    replica.run(claimed)
+    assert calls["n"] == 2  # the batch under way was finished, no other begun
+    handed_back = coordinator.get(url).json()
+    assert (handed_back["status"], handed_back["progress"]["rows_done"]) == ("committing", 200)
+    with engine.connect() as conn:
+        lease = conn.execute(select(RosterImport.worker, RosterImport.lease_until).where(RosterImport.id == uuid.UUID(job["id"]))).one()
+    assert tuple(lease) == (None, None)  # free at once, not after a lease period
+
+    monkeypatch.setattr(runner, "process_batch", real)
+    monkeypatch.setattr(app_runner, "claim", looks)
+    done = finished(coordinator, url)  # the next poll resumes it
     assert (done["status"], done["counts"]) == ("committed", {"created": 450, "updated": 0, "unchanged": 0, "invalid": 0})
     assert len(profiles(engine)) == 450
 

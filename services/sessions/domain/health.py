@@ -79,6 +79,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as scipy_stats
 
+from services.sessions.enums import MeetingChangeKind
+
 from .model import DomainError, DyadActivity, Meeting, MeetingStatus, require_aware
 
 ROLES = ("mentee", "mentor")
@@ -400,7 +402,7 @@ def measure(activity: DyadActivity, now: datetime, policy: HealthPolicy, grace_h
         gap = None
     recent = now - timedelta(days=policy.recent_intervals * per)
     # Moves made on one day are one decision: a closure or a strike that moves the whole schedule is one move.
-    moves = len({c.at.date() for m in meetings for c in m.changes if c.kind == "rescheduled" and recent < c.at <= now})
+    moves = len({c.at.date() for m in meetings for c in m.changes if c.kind == MeetingChangeKind.RESCHEDULED and recent < c.at <= now})
 
     # Who did what, and when: a held meeting counts for both.
     order = {m.id: n for n, m in enumerate(meetings)}

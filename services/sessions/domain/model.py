@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from enum import StrEnum
+
+from services.sessions.enums import MeetingChangeKind, MeetingStatus, Modality
 
 
 class DomainError(ValueError):
@@ -26,22 +27,6 @@ def require_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise DomainError(f"{name} must be timezone-aware, got {value.isoformat()}")
     return value
-
-
-class MeetingStatus(StrEnum):
-    """``rescheduled`` means moved to a new date and not held yet; it is pending
-    like ``scheduled``. ``no_show`` means one member did not come."""
-
-    SCHEDULED = "scheduled"
-    HELD = "held"
-    RESCHEDULED = "rescheduled"
-    CANCELLED = "cancelled"
-    NO_SHOW = "no_show"
-
-
-class Modality(StrEnum):
-    VIRTUAL = "virtual"
-    IN_PERSON = "in_person"
 
 
 @dataclass(frozen=True)
@@ -62,7 +47,7 @@ class MeetingChange:
         require_aware(self.from_start, "from_start")
         if self.to_start is not None:
             require_aware(self.to_start, "to_start")
-        if self.kind not in ("rescheduled", "cancelled", "no_show"):
+        if self.kind not in tuple(MeetingChangeKind):
             raise DomainError(f"unknown meeting change {self.kind!r}")
 
 
@@ -122,8 +107,8 @@ class Meeting:
         start = future[0].from_start if future else self.start
         mentee = self.mentee_confirmed_at if self.mentee_confirmed_at and self.mentee_confirmed_at <= when else None
         mentor = self.mentor_confirmed_at if self.mentor_confirmed_at and self.mentor_confirmed_at <= when else None
-        moves = sum(1 for c in past if c.kind == "rescheduled")
-        ended = next((c for c in reversed(past) if c.kind in ("cancelled", "no_show")), None)
+        moves = sum(1 for c in past if c.kind == MeetingChangeKind.RESCHEDULED)
+        ended = next((c for c in reversed(past) if c.kind in (MeetingChangeKind.CANCELLED, MeetingChangeKind.NO_SHOW)), None)
         if mentee or mentor:
             status = MeetingStatus.HELD
         elif ended is not None:

@@ -1,16 +1,10 @@
-"""What the routers share: 201 documentation, idempotent replays, paths."""
+"""What the routers share: 201 documentation and paths."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
-from sqlmodel import Session
-
-from servicekit.idempotency import Idempotency
-
-from services.sessions.models import IdempotencyRecord
 
 CREATED: dict[int | str, dict[str, Any]] = {
     201: {
@@ -24,14 +18,6 @@ CREATED: dict[int | str, dict[str, Any]] = {
         },
     }
 }
-
-
-def replay(idem: Idempotency, session: Session) -> JSONResponse | None:
-    return idem.replay(session, IdempotencyRecord)
-
-
-def remember(idem: Idempotency, session: Session, status: int, result: Any) -> None:
-    idem.remember(session, IdempotencyRecord, status, result)
 
 
 def path_for(request: Request, name: str, **params: Any) -> str:

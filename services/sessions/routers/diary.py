@@ -11,7 +11,8 @@ from servicekit.problems import problem_responses
 
 from services.sessions import access, diary, supervision
 from services.sessions.dependencies import CurrentPrincipal, EntryId, IdempotencyDep, SessionDep
-from services.sessions.routers.common import CREATED, path_for, remember, replay
+from services.sessions.idempotency import remember, replay
+from services.sessions.routers.common import CREATED, path_for
 from services.sessions.schemas import DiaryCreate, DiaryPublic, Sharing
 
 router = APIRouter(prefix="/v1/diary", tags=["diary"])

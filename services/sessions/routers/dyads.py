@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlmodel import select
 
 from servicekit.auth import allow_clients
-from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, paginate
+from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.types import Instant
 from servicekit.problems import field_problem, problem_responses
 from servicekit import clock
-from servicekit.tenancy import tenant_of
 
-from services.sessions import access, diary, feedback, meetings, objectives, outcomes, supervision
+from services.sessions import access, diary, dyads, feedback, meetings, objectives, outcomes, supervision
 from services.sessions.dependencies import CurrentPrincipal, DyadId, ProgramId, SessionDep
-from services.sessions.models import Dyad, Meeting, ProgramSettings
 from services.sessions.schemas import (
     DiaryCounts, DigestOut, DyadPublic, FeedbackPublic, HealthOut, MeetingPublic, ObjectivePublic, ProgramOutcomesOut, StatisticsOut,
     Thresholds, ThresholdsOut,
@@ -29,11 +25,7 @@ router = APIRouter(prefix="/v1/dyads", tags=["dyads"])
 @router.get("/mine", response_model=Page[DyadPublic], operation_id="list_my_dyads", summary="My dyads, as mentee or mentor",
             responses=problem_responses(400, 401, 422))
 def list_my_dyads(who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
-    tid = tenant_of(who)
-    if tid is None or who.is_client:
-        return Page[DyadPublic](items=[])
-    stmt = select(Dyad).where(Dyad.institution_id == tid, (Dyad.mentee_account_id == who.subject) | (Dyad.mentor_account_id == who.subject))
-    rows, nxt = paginate(session, stmt, Dyad.id, limit=limit, cursor=cursor)
+    rows, nxt = dyads.mine(session, who, limit=limit, cursor=cursor)
     return Page[DyadPublic](items=[DyadPublic.model_validate(r) for r in rows], next_cursor=nxt)
 
 
@@ -41,8 +33,7 @@ def list_my_dyads(who: CurrentPrincipal, session: SessionDep, limit: Limit = DEF
             summary="The program's dyads (coordinators, admin)", responses=problem_responses(400, 401, 403, 404, 422))
 def list_program_dyads(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
     program, _ = access.program_for(session, who, program_id)
-    stmt = select(Dyad).where(Dyad.institution_id == program.institution_id, Dyad.program_id == program_id)
-    rows, nxt = paginate(session, stmt, Dyad.id, limit=limit, cursor=cursor)
+    rows, nxt = dyads.of_program(session, program, limit=limit, cursor=cursor)
     return Page[DyadPublic](items=[DyadPublic.model_validate(r) for r in rows], next_cursor=nxt)
 
 
@@ -89,17 +80,12 @@ def get_program_outcomes(program_id: ProgramId, who: CurrentPrincipal, session: 
     return outcomes.program_outcomes(session, access.program_for_report(session, who, program_id))
 
 
-def _thresholds_out(program: ProgramSettings) -> ThresholdsOut:
-    return ThresholdsOut(program_id=program.program_id, thresholds=Thresholds.model_validate(supervision.policy(program).to_dict()),
-                         documentation=supervision.POLICY_DOC)
-
-
 @router.get("/programs/{program_id}/health-thresholds", response_model=ThresholdsOut, operation_id="get_health_thresholds",
             summary="The program's supervision policy: each signal's floors and ceilings, how norms are computed (coordinators)",
             responses=problem_responses(401, 403, 404, 422))
 def get_health_thresholds(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
     program, _ = access.program_for(session, who, program_id)
-    return _thresholds_out(program)
+    return supervision.thresholds_out(program)
 
 
 @router.put("/programs/{program_id}/health-thresholds", response_model=ThresholdsOut, operation_id="set_health_thresholds",
@@ -108,7 +94,7 @@ def get_health_thresholds(program_id: ProgramId, who: CurrentPrincipal, session:
 def set_health_thresholds(program_id: ProgramId, body: Thresholds, who: CurrentPrincipal, session: SessionDep) -> Any:
     program, _ = access.program_for(session, who, program_id)
     supervision.set_policy(session, program, body.model_dump())
-    return _thresholds_out(program)
+    return supervision.thresholds_out(program)
 
 
 @router.get("/{dyad_id}", response_model=DyadPublic, operation_id="get_dyad",
@@ -121,9 +107,8 @@ def get_dyad(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any
             summary="The dyad's meetings in schedule order", responses=problem_responses(400, 401, 404, 422))
 def list_dyad_meetings(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
     dyad, _ = access.dyad_for(session, who, dyad_id)
-    stmt = select(Meeting).where(Meeting.dyad_id == dyad.id, Meeting.institution_id == dyad.institution_id)
-    rows, nxt = paginate(session, stmt, Meeting.id, limit=limit, cursor=cursor)
-    return Page[MeetingPublic](items=[meetings.public(m) for m in sorted(rows, key=lambda m: m.number)], next_cursor=nxt)
+    rows, nxt = meetings.dyad_page(session, dyad, limit=limit, cursor=cursor)
+    return Page[MeetingPublic](items=[meetings.public(m) for m in rows], next_cursor=nxt)
 
 
 @router.get("/{dyad_id}/health", response_model=HealthOut, operation_id="get_dyad_health",
@@ -131,13 +116,7 @@ def list_dyad_meetings(dyad_id: DyadId, who: CurrentPrincipal, session: SessionD
             responses=problem_responses(401, 403, 404, 422))
 def get_dyad_health(dyad_id: DyadId, who: CurrentPrincipal, session: SessionDep) -> Any:
     dyad, _ = access.dyad_for(session, who, dyad_id, allow=("coordinator",))
-    program = session.get(ProgramSettings, dyad.program_id)
-    assert program is not None
-    now = clock.now()
-    result, norms = supervision.health(session, dyad, program, now)
-    if dyad.status == "active":
-        supervision.store(session, program, [(dyad, result)], norms)
-    return supervision.health_out(dyad.program_id, result, norms)
+    return supervision.health_now(session, dyad)
 
 
 @router.get("/{dyad_id}/feedback", response_model=list[FeedbackPublic], operation_id="list_dyad_feedback",

@@ -7,21 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from servicekit.problems import problem_responses
-from servicekit import clock
 
 from services.sessions import access, feedback, supervision
 from services.sessions.dependencies import CurrentPrincipal, FormId, IdempotencyDep, ProgramId, SessionDep
-from services.sessions.models import Dyad
-from services.sessions.routers.common import CREATED, path_for, remember, replay
+from services.sessions.idempotency import remember, replay
+from services.sessions.routers.common import CREATED, path_for
 from services.sessions.schemas import FeedbackPublic, FeedbackSubmit, FeedbackTemplate, FeedbackTemplateOut, OverdueOut, SweepOut
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
-
-
-def _template(program: Any) -> FeedbackTemplateOut:
-    return FeedbackTemplateOut(program_id=program.program_id, items=program.feedback_items,
-                               counterpart_reads_feedback=program.counterpart_reads_feedback,
-                               feedback_deadline_hours=program.feedback_deadline_hours)
 
 
 @router.get("/overdue", response_model=list[OverdueOut], operation_id="list_my_overdue_feedback",
@@ -34,7 +27,7 @@ def list_my_overdue_feedback(who: CurrentPrincipal, session: SessionDep) -> Any:
             summary="The program's feedback form (coordinators; the program's members may read it)",
             responses=problem_responses(401, 403, 404, 422))
 def get_feedback_template(program_id: ProgramId, who: CurrentPrincipal, session: SessionDep) -> Any:
-    return _template(access.program_for(session, who, program_id, members_may_read=True)[0])
+    return feedback.template(access.program_for(session, who, program_id, members_may_read=True)[0])
 
 
 @router.put("/programs/{program_id}/template", response_model=FeedbackTemplateOut, operation_id="set_feedback_template",
@@ -42,12 +35,7 @@ def get_feedback_template(program_id: ProgramId, who: CurrentPrincipal, session:
             responses=problem_responses(401, 403, 404, 409, 422))
 def set_feedback_template(program_id: ProgramId, body: FeedbackTemplate, who: CurrentPrincipal, session: SessionDep) -> Any:
     program, _ = access.program_for(session, who, program_id)
-    program.feedback_items = [i.model_dump() for i in body.items]
-    program.counterpart_reads_feedback = body.counterpart_reads_feedback
-    program.feedback_deadline_hours, program.updated_at = body.feedback_deadline_hours, clock.now()
-    session.add(program)
-    session.flush()
-    return _template(program)
+    return feedback.template(feedback.set_template(session, program, body))
 
 
 @router.get("/programs/{program_id}/overdue", response_model=list[OverdueOut], operation_id="list_program_overdue_feedback",
@@ -71,9 +59,7 @@ def submit_feedback(request: Request, response: Response, body: FeedbackSubmit, 
     if (again := replay(idem, session)) is not None:
         return again
     form = feedback.submit(session, who, body)
-    dyad = session.get(Dyad, form.dyad_id)
-    assert dyad is not None
-    supervision.refresh(session, dyad)
+    supervision.refresh_dyad(session, form.dyad_id)
     out = feedback.public(form)
     remember(idem, session, 201, out)
     response.headers["Location"] = path_for(request, "get_feedback", form_id=form.id)

@@ -11,7 +11,8 @@ from servicekit import clock
 
 from services.sessions import milestones, objectives, supervision
 from services.sessions.dependencies import CurrentPrincipal, IdempotencyDep, ObjectiveId, SessionDep
-from services.sessions.routers.common import CREATED, path_for, remember, replay
+from services.sessions.idempotency import remember, replay
+from services.sessions.routers.common import CREATED, path_for
 from services.sessions.schemas import (
     Assessment, MilestoneCreate, MilestonePublic, ObjectiveCreate, ObjectivePublic, ProgressCreate, ProgressPublic,
 )

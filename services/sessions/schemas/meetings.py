@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from servicekit.types import Instant
 
-from services.sessions.schemas.common import Input, MeetingStatus, Modality, Output
+from services.sessions.enums import GroupEventKind, MeetingStatus, Modality
+from services.sessions.schemas.common import Input, Output
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
 Link = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^https://\S+$", max_length=500)]
@@ -68,9 +68,9 @@ class _Where(Input):
 
     @model_validator(mode="after")
     def _where(self) -> Self:
-        if self.modality is Modality.virtual and not self.link:
+        if self.modality is Modality.VIRTUAL and not self.link:
             raise ValueError("a virtual meeting needs its link (field link)")
-        if self.modality is Modality.in_person and not self.place:
+        if self.modality is Modality.IN_PERSON and not self.place:
             raise ValueError("an in-person meeting needs its place (field place)")
         return self
 
@@ -98,13 +98,6 @@ class Cancellation(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "Congreso de la mentora"}]})
 
     reason: Reason
-
-
-class GroupEventKind(StrEnum):
-    kickoff = "kickoff"
-    accompaniment = "accompaniment"
-    in_person_cohort = "in_person_cohort"
-    other = "other"
 
 
 class GroupEventCreate(_Where):

@@ -11,7 +11,8 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, HttpUrl
 
 from servicekit.types import Day
 
-from services.sessions.schemas.common import Input, MilestoneChangeKind, MilestoneStatus, Output
+from services.sessions.enums import MilestoneChangeKind, MilestoneStatus
+from services.sessions.schemas.common import Input, Output
 from services.sessions.schemas.meetings import AwareDatetime
 
 # Free text refuses control characters (C0, DEL, C1) and lone surrogates: NUL

@@ -95,7 +95,7 @@ def fake_gateway() -> FakeGateway:
 @pytest.fixture(scope="session")
 def app(database_url: str, engine: Engine, key_source: Any, fake_gateway: FakeGateway) -> FastAPI:
     statuses = AccountStatuses("http://gateway.test", StaticTokens(), cache_seconds=0,
-                               client=httpx.AsyncClient(transport=httpx.MockTransport(fake_gateway.handle)))
+                               transport=httpx.MockTransport(fake_gateway.handle))
     return create_app(sessions_settings(database_url), key_source=key_source, engine=engine, statuses=statuses)
 
 

@@ -61,7 +61,7 @@ def _statuses(handler: Any, clock: Any, cache_seconds: float = 30.0, tokens: Any
             return "svc-token"
 
     return AccountStatuses("http://gateway.test/", Tokens() if tokens == "default" else tokens, cache_seconds=cache_seconds,
-                           client=httpx.AsyncClient(transport=httpx.MockTransport(handler)), clock=clock)
+                           transport=httpx.MockTransport(handler), clock=clock)
 
 
 def test_each_answer_is_reused_for_the_configured_time_only() -> None:

@@ -1,21 +1,17 @@
-"""The matching engine: explainable pair scores, hard rules as data, and whole-cohort
+"""The matching engine, the service's pure core: explainable pair scores, hard rules as data, and whole-cohort
 solvers (optimal and stable), with no HTTP and no database. See README.md."""
 
 from .explain import CohortScores, explain_pair, score_cohort
 from .model import (
-    Algorithm,
     Bound,
     Cohort,
     CohortError,
     Component,
-    Delivery,
     HardRules,
     MatchedPair,
     MatchResult,
     Mentee,
     Mentor,
-    Mode,
-    Objective,
     Pair,
     PairExplanation,
     Requests,
@@ -36,20 +32,16 @@ from .stable import count_blocking_pairs
 __all__ = [
     "COMPONENTS",
     "RULES",
-    "Algorithm",
     "Bound",
     "Cohort",
     "CohortError",
     "CohortScores",
     "Component",
-    "Delivery",
     "HardRules",
     "MatchResult",
     "MatchedPair",
     "Mentee",
     "Mentor",
-    "Mode",
-    "Objective",
     "Pair",
     "PairExplanation",
     "Requests",

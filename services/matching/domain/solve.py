@@ -45,9 +45,11 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import maximum_bipartite_matching, min_weight_full_bipartite_matching
 
+from services.matching.enums import Algorithm, Objective
+
 from .candidates import Candidates, build_candidates, full_preferences, row_blocks
 from .encode import F32, I32, I64, Problem, build_problem
-from .model import Algorithm, Cohort, MatchResult, Objective, Settings
+from .model import Cohort, MatchResult, Settings
 from .report import build_result
 from .stable import blocking_pairs, deferred_acceptance
 from .threads import single_threaded_blas
@@ -79,12 +81,12 @@ def match(cohort: Cohort, settings: Settings | None = None) -> MatchResult:
         "pruned": not bool(candidates.complete.all()),
     }
     with timer.section("solve"):
-        if settings.algorithm == Algorithm.STABLE:
+        if settings.algorithm == Algorithm.stable:
             solver = "deferred acceptance (mentee-proposing, capacities)"
             mentor, score = deferred_acceptance(candidates, problem.residual, lambda i: _full_list(problem, i))
         else:
             mentor, score, solver = _optimal(problem, candidates, dense, parameters)
-    exact = settings.algorithm == Algorithm.OPTIMAL and not parameters["pruned"]
+    exact = settings.algorithm == Algorithm.optimal and not parameters["pruned"]
     with timer.section("blocking_pairs"):
         blocking = blocking_pairs(problem, candidates, mentor, score)
     result = build_result(problem, candidates, mentor, score, blocking, solver, parameters, timer.seconds, exact)
@@ -100,7 +102,7 @@ def _optimal(problem: Problem, candidates: Candidates, dense: bool, parameters: 
     n = len(candidates.feasible)
     r, c = np.nonzero(candidates.mentor >= 0)
     j, s = candidates.mentor[r, c].astype(np.int64), candidates.score[r, c]
-    if problem.settings.objective == Objective.MAXIMIN:
+    if problem.settings.objective == Objective.maximin:
         threshold = _maximin_threshold(r, j, s, problem.residual)
         keep = s >= threshold
         r, j, s = r[keep], j[keep], s[keep]

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .model import Cohort, CohortError, Delivery, Mentee, Mentor, Mode, Profile, Settings
+from services.matching.enums import Delivery, Mode
+
+from .model import Cohort, CohortError, Mentee, Mentor, Profile, Settings
 
 F32 = NDArray[np.float32]
 I32 = NDArray[np.int32]
@@ -28,7 +30,7 @@ I64 = NDArray[np.int64]
 
 QUARTERS_PER_DAY = 96
 WEEK_QUARTERS = 7 * QUARTERS_PER_DAY
-DELIVERY_CODES = {Delivery.VIRTUAL: 0, Delivery.IN_PERSON: 1, Delivery.HYBRID: 2}
+DELIVERY_CODES = {Delivery.virtual: 0, Delivery.in_person: 1, Delivery.hybrid: 2}
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Problem:
 
     @property
     def peer_mode(self) -> bool:
-        return self.settings.mode == Mode.PEER
+        return self.settings.mode == Mode.peer
 
 
 def build_problem(cohort: Cohort, settings: Settings) -> Problem:

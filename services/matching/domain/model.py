@@ -15,35 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import NamedTuple
+
+from services.matching.enums import Algorithm, Delivery, Mode, Objective
 
 Slot = tuple[int, int, int]
 """``(weekday 0-6, start minute, end minute)`` in UTC; see the module docstring."""
-
-
-class Delivery(StrEnum):
-    VIRTUAL = "virtual"
-    IN_PERSON = "in_person"
-    HYBRID = "hybrid"
-
-
-class Mode(StrEnum):
-    """``one_to_one`` dyads, ``peer`` (same career stage allowed), ``group`` (one mentor, several mentees)."""
-
-    ONE_TO_ONE = "one_to_one"
-    PEER = "peer"
-    GROUP = "group"
-
-
-class Objective(StrEnum):
-    MAX_MATCHED_THEN_SCORE = "max_matched_then_score"
-    MAXIMIN = "maximin"
-
-
-class Algorithm(StrEnum):
-    OPTIMAL = "optimal"
-    STABLE = "stable"
 
 
 class Pair(NamedTuple):
@@ -70,7 +47,7 @@ class Profile:
     interests: frozenset[str] = frozenset()
     languages: frozenset[str] = frozenset()
     availability: tuple[Slot, ...] = ()
-    delivery: Delivery = Delivery.HYBRID
+    delivery: Delivery = Delivery.hybrid
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,9 +133,9 @@ class Settings:
 
     weights: Weights = Weights()
     rules: HardRules = HardRules()
-    objective: Objective = Objective.MAX_MATCHED_THEN_SCORE
-    algorithm: Algorithm = Algorithm.OPTIMAL
-    mode: Mode = Mode.ONE_TO_ONE
+    objective: Objective = Objective.max_matched_then_score
+    algorithm: Algorithm = Algorithm.optimal
+    mode: Mode = Mode.one_to_one
     max_capacity: int = 1
     availability_target_minutes: int = 60
     candidates_per_mentee: int = 40
