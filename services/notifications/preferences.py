@@ -1,0 +1,80 @@
+"""Her choices per kind of message, and unsubscribing by a signed link.
+
+A kind is ``on`` unless she turned it ``off``. Kinds that are part of the
+program's obligations (``enums.OBLIGATIONS``) cannot be turned off: they are
+listed with the reason, and an attempt to turn one off is a 409 saying why.
+``off`` stops the e-mail; the inbox still holds the message.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, select
+
+from servicekit import clock
+from servicekit.problems import ProblemError, not_found
+
+from services.notifications.access import Person
+from services.notifications.domain import links
+from services.notifications.enums import OBLIGATIONS, Kind, Setting
+from services.notifications.models import Preference
+from services.notifications.schemas.preferences import PreferencePublic, UnsubscribePublic
+
+
+def _stored(session: Session, institution_id: uuid.UUID, account_id: str) -> dict[str, str]:
+    rows = session.exec(select(Preference).where(Preference.institution_id == institution_id, Preference.account_id == account_id)).all()
+    return {p.kind: p.setting for p in rows}
+
+
+def wanted(session: Session, institution_id: uuid.UUID, account_id: str, kind: Kind) -> bool:
+    if kind in OBLIGATIONS:
+        return True
+    row = session.get(Preference, (institution_id, account_id, kind.value))
+    return row is None or row.setting == Setting.on.value
+
+
+def public(kind: Kind, setting: str) -> PreferencePublic:
+    return PreferencePublic(kind=kind, setting=Setting.on if kind in OBLIGATIONS else Setting(setting),
+                            obligatory=kind in OBLIGATIONS, reason=OBLIGATIONS.get(kind))
+
+
+def mine(session: Session, me: Person) -> list[PreferencePublic]:
+    stored = _stored(session, me.institution_id, me.account_id)
+    return [public(kind, stored.get(kind.value, Setting.on.value)) for kind in Kind]
+
+
+def choose(session: Session, institution_id: uuid.UUID, account_id: str, kind: Kind, setting: Setting) -> PreferencePublic:
+    if kind in OBLIGATIONS and setting is Setting.off:
+        raise ProblemError(409, f"This message cannot be turned off: {OBLIGATIONS[kind]}", slug="obligatory-message",
+                           kind=kind.value)
+    row = session.get(Preference, (institution_id, account_id, kind.value))
+    if row is None:
+        row = Preference(institution_id=institution_id, account_id=account_id, kind=kind.value, setting=setting.value)
+    row.setting, row.updated_at = setting.value, clock.now()
+    session.add(row)
+    session.flush()
+    return public(kind, row.setting)
+
+
+def from_link(key: str, token: str) -> tuple[uuid.UUID, str, Kind]:
+    """Whose link and which kind; a link that is not ours (or no key is set) is a 404."""
+    what = links.verify(key.encode(), token) if key else None
+    if what is None:
+        raise not_found("Unsubscribe link")
+    try:
+        return uuid.UUID(what.institution_id), what.account_id, Kind(what.kind)
+    except ValueError:
+        raise not_found("Unsubscribe link") from None
+
+
+def look(session: Session, key: str, token: str) -> UnsubscribePublic:
+    institution_id, account_id, kind = from_link(key, token)
+    row = session.get(Preference, (institution_id, account_id, kind.value))
+    return UnsubscribePublic(kind=kind, setting=Setting(row.setting) if row else Setting.on)
+
+
+def unsubscribe(session: Session, key: str, token: str) -> UnsubscribePublic:
+    institution_id, account_id, kind = from_link(key, token)
+    choose(session, institution_id, account_id, kind, Setting.off)
+    return UnsubscribePublic(kind=kind, setting=Setting.off)

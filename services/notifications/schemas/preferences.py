@@ -1,0 +1,27 @@
+"""Her preferences per kind of message, and the unsubscribe link's answer."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from servicekit.inputs import InputModel
+
+from services.notifications.enums import Kind, Setting
+
+
+class PreferencePublic(BaseModel):
+    kind: Kind
+    setting: Setting = Field(description="on: e-mailed; off: only in the inbox.")
+    obligatory: bool = Field(description="Part of the program's obligations: always e-mailed.")
+    reason: str | None = Field(description="Why an obligatory message cannot be turned off.")
+
+
+class PreferenceUpdate(InputModel):
+    model_config = ConfigDict(extra="forbid")
+
+    setting: Setting
+
+
+class UnsubscribePublic(BaseModel):
+    kind: Kind
+    setting: Setting
