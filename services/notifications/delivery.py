@@ -38,13 +38,13 @@ from services.notifications import preferences
 from services.notifications.clients.participants import Contact, ContactUnavailable, Participants
 from services.notifications.config import Settings
 from services.notifications.domain import calendar, compose, links, retry
-from services.notifications.enums import OBLIGATIONS, DeliveryStatus, Kind
+from services.notifications.enums import OBLIGATIONS, DeliveryStatus, MessageKind
 from services.notifications.models import Delivery, Notification
 
 log = logging.getLogger("notifications.delivery")
 
 BATCH = 20
-INVITATIONS = {Kind.meeting_proposed: "REQUEST", Kind.meeting_rescheduled: "REQUEST", Kind.meeting_cancelled: "CANCEL"}
+INVITATIONS = {MessageKind.meeting_proposed: "REQUEST", MessageKind.meeting_rescheduled: "REQUEST", MessageKind.meeting_cancelled: "CANCEL"}
 
 
 class Temporary(Exception):
@@ -103,7 +103,7 @@ def _load(engine: Engine, job: Claimed) -> tuple[Delivery, Notification, bool]:
         assert delivery is not None
         note = session.get(Notification, delivery.notification_id)
         assert note is not None
-        wanted = preferences.wanted(session, delivery.institution_id, delivery.account_id, Kind(note.kind))
+        wanted = preferences.wanted(session, delivery.institution_id, delivery.account_id, MessageKind(note.kind))
         session.expunge_all()
         return delivery, note, wanted
 
@@ -167,7 +167,7 @@ class Sender:
             raise Temporary(str(exc)) from None
 
     async def _message(self, delivery: Delivery, note: Notification) -> tuple[EmailMessage, str]:
-        kind, facts = Kind(note.kind), note.facts
+        kind, facts = MessageKind(note.kind), note.facts
         contact = await self._contact(delivery.institution_id, delivery.account_id)
         if contact is None:
             raise Skip("participants knows no such person in this institution")
@@ -209,20 +209,20 @@ class Sender:
         msg["Content-Language"] = to.lang  # after the parts: setting content drops Content-* headers
         return msg, contact.email
 
-    def _unsubscribe_url(self, delivery: Delivery, kind: Kind) -> str | None:
+    def _unsubscribe_url(self, delivery: Delivery, kind: MessageKind) -> str | None:
         key = self.settings.unsubscribe_key.get_secret_value()
         if kind in OBLIGATIONS or not key:
             return None
         token = links.sign(key.encode(), links.Unsubscribe(str(delivery.institution_id), delivery.account_id, kind.value))
         return f"{self.settings.public_base_url.rstrip('/')}/v1/notifications/unsubscribe?token={quote(token)}"
 
-    def _action_url(self, kind: Kind, facts: dict[str, Any]) -> str | None:
+    def _action_url(self, kind: MessageKind, facts: dict[str, Any]) -> str | None:
         base = self.settings.app_base_url.rstrip("/")
-        if kind is Kind.selected and facts.get("application_id"):
+        if kind is MessageKind.selected and facts.get("application_id"):
             return f"{base}/applications/{facts['application_id']}/confirm"
-        if kind is Kind.match_announced and facts.get("counterpart_participant_id"):
+        if kind is MessageKind.match_announced and facts.get("counterpart_participant_id"):
             return f"{base}/participants/{facts['counterpart_participant_id']}/public-profile"
-        if kind in (Kind.feedback_due, Kind.feedback_overdue):
+        if kind in (MessageKind.feedback_due, MessageKind.feedback_overdue):
             return f"{base}/feedback"
         return None
 

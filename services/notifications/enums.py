@@ -3,7 +3,7 @@
 from enum import StrEnum
 
 
-class Kind(StrEnum):
+class MessageKind(StrEnum):
     """What a message is about."""
 
     application_received = "application_received"
@@ -18,11 +18,11 @@ class Kind(StrEnum):
     feedback_overdue = "feedback_overdue"
 
 
-OBLIGATIONS: dict[Kind, str] = {
-    Kind.selected: "Your place is kept only if you confirm it before the deadline.",
-    Kind.feedback_due: "The program asks every member for a feedback form after each meeting.",
-    Kind.feedback_overdue: "The program asks every member for a feedback form after each meeting.",
-    Kind.meeting_cancelled: "A cancelled meeting must leave your calendar.",
+OBLIGATIONS: dict[MessageKind, str] = {
+    MessageKind.selected: "Your place is kept only if you confirm it before the deadline.",
+    MessageKind.feedback_due: "The program asks every member for a feedback form after each meeting.",
+    MessageKind.feedback_overdue: "The program asks every member for a feedback form after each meeting.",
+    MessageKind.meeting_cancelled: "A cancelled meeting must leave your calendar.",
 }
 """Kinds that are part of the program's obligations: always sent, with the reason."""
 
@@ -38,7 +38,7 @@ class DeliveryStatus(StrEnum):
     skipped = "skipped"
 
 
-class Setting(StrEnum):
+class EmailSetting(StrEnum):
     on = "on"
     off = "off"
 

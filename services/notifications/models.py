@@ -21,7 +21,7 @@ from servicekit.consumer import FeedCursorBase, HandledEventBase
 from servicekit.db import new_registry
 from servicekit.outbox import utcnow
 
-from services.notifications.enums import Channel, DeliveryStatus, Kind, ReminderStatus, Setting
+from services.notifications.enums import Channel, DeliveryStatus, MessageKind, ReminderStatus, EmailSetting
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -57,7 +57,7 @@ class Notification(Base, table=True):
     __table_args__: Any = (
         UniqueConstraint("event_id", "account_id"),
         Index("ix_notifications_inbox", "institution_id", "account_id", "id"),
-        one_of("kind", Kind),
+        one_of("kind", MessageKind),
     )
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
@@ -102,7 +102,7 @@ class Delivery(Base, table=True):
 
 class Preference(Base, table=True):
     __tablename__ = "preferences"
-    __table_args__: Any = (one_of("kind", Kind), one_of("setting", Setting))
+    __table_args__: Any = (one_of("kind", MessageKind), one_of("setting", EmailSetting))
 
     institution_id: uuid.UUID = Field(primary_key=True)
     account_id: str = Field(primary_key=True, max_length=100)
@@ -118,7 +118,7 @@ class Reminder(Base, table=True):
         Index("ix_reminders_reason", "institution_id", "reason"),
         Index("ix_reminders_dyad", "institution_id", "dyad_id"),
         Index("ix_reminders_member", "institution_id", "account_id", "program_id"),
-        one_of("kind", Kind),
+        one_of("kind", MessageKind),
         one_of("status", ReminderStatus),
     )
 

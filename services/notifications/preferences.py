@@ -17,7 +17,7 @@ from servicekit.problems import ProblemError, not_found
 
 from services.notifications.access import Person
 from services.notifications.domain import links
-from services.notifications.enums import OBLIGATIONS, Kind, Setting
+from services.notifications.enums import OBLIGATIONS, MessageKind, EmailSetting
 from services.notifications.models import Preference
 from services.notifications.schemas.preferences import PreferencePublic, UnsubscribePublic
 
@@ -27,25 +27,25 @@ def _stored(session: Session, institution_id: uuid.UUID, account_id: str) -> dic
     return {p.kind: p.setting for p in rows}
 
 
-def wanted(session: Session, institution_id: uuid.UUID, account_id: str, kind: Kind) -> bool:
+def wanted(session: Session, institution_id: uuid.UUID, account_id: str, kind: MessageKind) -> bool:
     if kind in OBLIGATIONS:
         return True
     row = session.get(Preference, (institution_id, account_id, kind.value))
-    return row is None or row.setting == Setting.on.value
+    return row is None or row.setting == EmailSetting.on.value
 
 
-def public(kind: Kind, setting: str) -> PreferencePublic:
-    return PreferencePublic(kind=kind, setting=Setting.on if kind in OBLIGATIONS else Setting(setting),
+def public(kind: MessageKind, setting: str) -> PreferencePublic:
+    return PreferencePublic(kind=kind, setting=EmailSetting.on if kind in OBLIGATIONS else EmailSetting(setting),
                             obligatory=kind in OBLIGATIONS, reason=OBLIGATIONS.get(kind))
 
 
 def mine(session: Session, me: Person) -> list[PreferencePublic]:
     stored = _stored(session, me.institution_id, me.account_id)
-    return [public(kind, stored.get(kind.value, Setting.on.value)) for kind in Kind]
+    return [public(kind, stored.get(kind.value, EmailSetting.on.value)) for kind in MessageKind]
 
 
-def choose(session: Session, institution_id: uuid.UUID, account_id: str, kind: Kind, setting: Setting) -> PreferencePublic:
-    if kind in OBLIGATIONS and setting is Setting.off:
+def choose(session: Session, institution_id: uuid.UUID, account_id: str, kind: MessageKind, setting: EmailSetting) -> PreferencePublic:
+    if kind in OBLIGATIONS and setting is EmailSetting.off:
         raise ProblemError(409, f"This message cannot be turned off: {OBLIGATIONS[kind]}", slug="obligatory-message",
                            kind=kind.value)
     row = session.get(Preference, (institution_id, account_id, kind.value))
@@ -57,13 +57,13 @@ def choose(session: Session, institution_id: uuid.UUID, account_id: str, kind: K
     return public(kind, row.setting)
 
 
-def from_link(key: str, token: str) -> tuple[uuid.UUID, str, Kind]:
+def from_link(key: str, token: str) -> tuple[uuid.UUID, str, MessageKind]:
     """Whose link and which kind; a link that is not ours (or no key is set) is a 404."""
     what = links.verify(key.encode(), token) if key else None
     if what is None:
         raise not_found("Unsubscribe link")
     try:
-        return uuid.UUID(what.institution_id), what.account_id, Kind(what.kind)
+        return uuid.UUID(what.institution_id), what.account_id, MessageKind(what.kind)
     except ValueError:
         raise not_found("Unsubscribe link") from None
 
@@ -71,10 +71,10 @@ def from_link(key: str, token: str) -> tuple[uuid.UUID, str, Kind]:
 def look(session: Session, key: str, token: str) -> UnsubscribePublic:
     institution_id, account_id, kind = from_link(key, token)
     row = session.get(Preference, (institution_id, account_id, kind.value))
-    return UnsubscribePublic(kind=kind, setting=Setting(row.setting) if row else Setting.on)
+    return UnsubscribePublic(kind=kind, setting=EmailSetting(row.setting) if row else EmailSetting.on)
 
 
 def unsubscribe(session: Session, key: str, token: str) -> UnsubscribePublic:
     institution_id, account_id, kind = from_link(key, token)
-    choose(session, institution_id, account_id, kind, Setting.off)
-    return UnsubscribePublic(kind=kind, setting=Setting.off)
+    choose(session, institution_id, account_id, kind, EmailSetting.off)
+    return UnsubscribePublic(kind=kind, setting=EmailSetting.off)

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from services.notifications import intake
 from services.notifications.domain.plans import Message
-from services.notifications.enums import Kind, ReminderStatus
+from services.notifications.enums import MessageKind, ReminderStatus
 from services.notifications.models import Reminder
 
 BATCH = 200
@@ -36,7 +36,7 @@ def fire_due(session: Session, now: datetime) -> int:
         if claimed.rowcount != 1 or expired:  # type: ignore[attr-defined]
             continue
         intake.record(session, reminder.institution_id, str(reminder.id),
-                      Message(reminder.account_id, Kind(reminder.kind), dict(reminder.facts)), now)
+                      Message(reminder.account_id, MessageKind(reminder.kind), dict(reminder.facts)), now)
         fired += 1
     session.flush()
     return fired

@@ -23,7 +23,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.notifications.enums import OBLIGATIONS, Kind
+from services.notifications.enums import OBLIGATIONS, MessageKind
 
 SERVICE_DIR = Path(__file__).resolve().parent.parent
 LOCALE_DIR = SERVICE_DIR / "locale"
@@ -126,56 +126,56 @@ def _counterpart(w: Words, facts: dict[str, Any], name: str | None) -> str:
     return w("your mentor") if facts.get("role") == "mentee" else w("your mentee")
 
 
-def _sentences(kind: Kind, w: Words, facts: dict[str, Any], ctx: Context) -> tuple[str, list[str], str | None]:
+def _sentences(kind: MessageKind, w: Words, facts: dict[str, Any], ctx: Context) -> tuple[str, list[str], str | None]:
     """Subject, paragraphs and the action's label."""
     n, other = facts.get("number"), _counterpart(w, facts, ctx.counterpart)
-    if kind is Kind.application_received:
+    if kind is MessageKind.application_received:
         return (w("We received your application"),
                 [w("Your application has been received. We will write to you again when the selection is decided.")], None)
-    if kind is Kind.selected:
+    if kind is MessageKind.selected:
         return (w("You have been selected: confirm your place"),
                 [w("You have been selected for the program."),
                  w("Please confirm your place before %(deadline)s.", deadline=w.when(facts["confirm_by"]))],
                 w("Confirm my place"))
-    if kind is Kind.not_selected:
+    if kind is MessageKind.not_selected:
         return (w("About your application"),
                 [w("Thank you for applying. This time you have not been selected for the program.")], None)
-    if kind is Kind.match_announced:
+    if kind is MessageKind.match_announced:
         line = w("Your mentor is %(name)s.", name=other) if facts.get("role") == "mentee" else w("Your mentee is %(name)s.", name=other)
         return (w("Your mentoring match"), [line, w("Your meetings will be proposed to you in separate messages.")],
                 w("See the public profile") if ctx.action_url else None)
-    if kind is Kind.meeting_proposed:
+    if kind is MessageKind.meeting_proposed:
         return (w("Meeting %(number)s proposed: %(when)s", number=n, when=w.when(facts["start"])),
                 [w("Meeting %(number)s with %(name)s is proposed for %(when)s (%(minutes)s minutes).",
                    number=n, name=other, when=w.when(facts["start"]), minutes=facts.get("duration_minutes")),
                  w("The attached invitation adds it to your calendar.")], None)
-    if kind is Kind.meeting_rescheduled:
+    if kind is MessageKind.meeting_rescheduled:
         moved = [w("Meeting %(number)s with %(name)s has moved to %(when)s.", number=n, name=other, when=w.when(facts["start"]))]
         if facts.get("previous_start"):
             moved.append(w("It was planned for %(when)s.", when=w.when(facts["previous_start"])))
         return (w("Meeting %(number)s moved to %(when)s", number=n, when=w.when(facts["start"])),
                 [*moved, w("The attached invitation updates your calendar.")], None)
-    if kind is Kind.meeting_cancelled:
+    if kind is MessageKind.meeting_cancelled:
         return (w("Meeting %(number)s cancelled", number=n),
                 [w("Meeting %(number)s with %(name)s, planned for %(when)s, has been cancelled.",
                    number=n, name=other, when=w.when(facts["start"])),
                  w("The attached cancellation removes it from your calendar.")], None)
-    if kind is Kind.meeting_tomorrow:
+    if kind is MessageKind.meeting_tomorrow:
         return (w("Tomorrow: meeting %(number)s", number=n),
                 [w("A reminder: meeting %(number)s with %(name)s is on %(when)s.", number=n, name=other, when=w.when(facts["start"]))],
                 None)
-    if kind is Kind.feedback_due:
+    if kind is MessageKind.feedback_due:
         return (w("Your feedback form for meeting %(number)s", number=n),
                 [w("Please fill in the feedback form for meeting %(number)s before %(deadline)s.", number=n,
                    deadline=w.when(facts["due_at"]))], w("Open my forms"))
-    if kind is Kind.feedback_overdue:
+    if kind is MessageKind.feedback_overdue:
         return (w("Your feedback form is overdue"),
                 [w("The feedback form for one of your meetings was due on %(deadline)s.", deadline=w.when(facts["due_at"])),
                  w("Please send it as soon as you can.")], w("Open my forms"))
     raise ValueError(f"no words for {kind}")
 
 
-def compose(kind: Kind, facts: dict[str, Any], to: Recipient, ctx: Context) -> Composed:
+def compose(kind: MessageKind, facts: dict[str, Any], to: Recipient, ctx: Context) -> Composed:
     w = Words(to.lang, to.tz)
     subject, paragraphs, action = _sentences(kind, w, facts, ctx)
     obligation = OBLIGATIONS.get(kind)

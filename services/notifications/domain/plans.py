@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.notifications.enums import Kind
+from services.notifications.enums import MessageKind
 
 MEETING_REMINDER_BEFORE = timedelta(hours=24)
 FEEDBACK_REMINDER_BEFORE = timedelta(hours=24)
@@ -20,14 +20,14 @@ FEEDBACK_REMINDER_BEFORE = timedelta(hours=24)
 @dataclass(frozen=True)
 class Message:
     account_id: str
-    kind: Kind
+    kind: MessageKind
     facts: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Scheduled:
     account_id: str
-    kind: Kind
+    kind: MessageKind
     reason: str
     due_at: datetime
     # Past this moment (the meeting's start, the form's deadline) it is pointless.
@@ -87,11 +87,11 @@ def _application(event_type: str, payload: dict[str, Any]) -> Plan:
         return Plan()
     facts = _pick(payload, "application_id", "program_id")
     if event_type == "application.submitted":
-        return Plan(messages=[Message(str(account), Kind.application_received, facts)])
+        return Plan(messages=[Message(str(account), MessageKind.application_received, facts)])
     if event_type == "application.invited" and _when(payload.get("confirm_by")):
-        return Plan(messages=[Message(str(account), Kind.selected, {**facts, "confirm_by": payload["confirm_by"]})])
+        return Plan(messages=[Message(str(account), MessageKind.selected, {**facts, "confirm_by": payload["confirm_by"]})])
     if event_type == "application.decided" and payload.get("decision") == "rejected":
-        return Plan(messages=[Message(str(account), Kind.not_selected, facts)])
+        return Plan(messages=[Message(str(account), MessageKind.not_selected, facts)])
     return Plan()
 
 
@@ -104,7 +104,7 @@ def _match(payload: dict[str, Any]) -> Plan:
             facts["counterpart_account_id"] = counterpart
         if payload.get(f"{other}_participant_id"):
             facts["counterpart_participant_id"] = payload[f"{other}_participant_id"]
-        messages.append(Message(account, Kind.match_announced, facts))
+        messages.append(Message(account, MessageKind.match_announced, facts))
     return Plan(messages=messages)
 
 
@@ -116,8 +116,8 @@ def _meeting(event_type: str, payload: dict[str, Any]) -> Plan:
     plan = Plan()
     if event_type in ("meeting.rescheduled", "meeting.cancelled"):
         plan.cancel.append(meeting_reason(str(meeting_id)))
-    kind = {"meeting.scheduled": Kind.meeting_proposed, "meeting.rescheduled": Kind.meeting_rescheduled,
-            "meeting.cancelled": Kind.meeting_cancelled}[event_type]
+    kind = {"meeting.scheduled": MessageKind.meeting_proposed, "meeting.rescheduled": MessageKind.meeting_rescheduled,
+            "meeting.cancelled": MessageKind.meeting_cancelled}[event_type]
     extra = _pick(payload, "previous_start") if event_type == "meeting.rescheduled" else {}
     for account, role, counterpart in _both_members(payload):
         facts = {**base, **extra, "role": role}
@@ -125,7 +125,7 @@ def _meeting(event_type: str, payload: dict[str, Any]) -> Plan:
             facts["counterpart_account_id"] = counterpart
         plan.messages.append(Message(account, kind, facts))
         if event_type != "meeting.cancelled":
-            plan.schedule.append(Scheduled(account, Kind.meeting_tomorrow, meeting_reason(str(meeting_id)),
+            plan.schedule.append(Scheduled(account, MessageKind.meeting_tomorrow, meeting_reason(str(meeting_id)),
                                            start - MEETING_REMINDER_BEFORE, start, {k: v for k, v in facts.items() if k != "previous_start"}))
     return plan
 
@@ -137,7 +137,7 @@ def _held(payload: dict[str, Any]) -> Plan:
     plan = Plan(cancel=[meeting_reason(str(meeting_id))])
     for account, role, _ in _both_members(payload):
         facts = {**_pick(payload, "meeting_id", "dyad_id", "program_id", "number"), "role": role, "due_at": payload["feedback_due"]}
-        plan.schedule.append(Scheduled(account, Kind.feedback_due, feedback_reason(str(meeting_id), role),
+        plan.schedule.append(Scheduled(account, MessageKind.feedback_due, feedback_reason(str(meeting_id), role),
                                        due - FEEDBACK_REMINDER_BEFORE, due, facts))
     return plan
 
@@ -156,7 +156,7 @@ def plan(event_type: str, payload: dict[str, Any]) -> Plan:
         return Plan(cancel=[feedback_reason(str(payload["meeting_id"]), str(payload["respondent_role"]))])
     if event_type == "feedback.overdue" and payload.get("respondent_account_id") and payload.get("meeting_id"):
         facts = _pick(payload, "form_id", "meeting_id", "dyad_id", "program_id", "due_at", "days_overdue")
-        return Plan(messages=[Message(str(payload["respondent_account_id"]), Kind.feedback_overdue, facts)],
+        return Plan(messages=[Message(str(payload["respondent_account_id"]), MessageKind.feedback_overdue, facts)],
                     cancel=[feedback_reason(str(payload["meeting_id"]), str(payload.get("respondent_role")))])
     if event_type in ("match.dissolved", "match.completed") and payload.get("match_id"):
         return Plan(cancel_dyads=[str(payload["match_id"])])  # a dyad's id is its match's

@@ -11,7 +11,7 @@ from servicekit.db import SessionDep
 from servicekit.problems import problem_responses
 
 from services.notifications import access, preferences
-from services.notifications.enums import Kind
+from services.notifications.enums import MessageKind
 from services.notifications.schemas.preferences import PreferencePublic, PreferenceUpdate, UnsubscribePublic
 
 router = APIRouter(prefix="/v1/notifications", tags=["preferences"])
@@ -32,7 +32,7 @@ def list_my_notification_preferences(who: CurrentPrincipal, session: SessionDep)
 @router.put("/preferences/{kind}", response_model=PreferencePublic, operation_id="set_my_notification_preference",
             summary="Turn a kind of message on or off (an obligatory one cannot be turned off: 409)",
             responses=problem_responses(401, 403, 409, 422))
-def set_my_notification_preference(kind: Annotated[Kind, Path(description="The kind of message.")], body: PreferenceUpdate,
+def set_my_notification_preference(kind: Annotated[MessageKind, Path(description="The kind of message.")], body: PreferenceUpdate,
                                    who: CurrentPrincipal, session: SessionDep) -> Any:
     me = access.person(who)
     return preferences.choose(session, me.institution_id, me.account_id, kind, body.setting)

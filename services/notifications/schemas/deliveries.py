@@ -7,14 +7,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from services.notifications.enums import Channel, DeliveryStatus, Kind
+from services.notifications.enums import Channel, DeliveryStatus, MessageKind
 
 
 class DeliveryPublic(BaseModel):
     id: uuid.UUID
     notification_id: uuid.UUID
     account_id: str = Field(description="The recipient's account.")
-    kind: Kind
+    kind: MessageKind
     channel: Channel
     status: DeliveryStatus
     attempts: int

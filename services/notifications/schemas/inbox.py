@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.notifications.enums import Kind
+from services.notifications.enums import MessageKind
 
 
 class Facts(BaseModel):
@@ -36,7 +36,7 @@ class Facts(BaseModel):
 
 class NotificationPublic(BaseModel):
     id: uuid.UUID
-    kind: Kind
+    kind: MessageKind
     created_at: datetime
     read_at: datetime | None
     facts: Facts

@@ -6,12 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from servicekit.inputs import InputModel
 
-from services.notifications.enums import Kind, Setting
+from services.notifications.enums import MessageKind, EmailSetting
 
 
 class PreferencePublic(BaseModel):
-    kind: Kind
-    setting: Setting = Field(description="on: e-mailed; off: only in the inbox.")
+    kind: MessageKind
+    setting: EmailSetting = Field(description="on: e-mailed; off: only in the inbox.")
     obligatory: bool = Field(description="Part of the program's obligations: always e-mailed.")
     reason: str | None = Field(description="Why an obligatory message cannot be turned off.")
 
@@ -19,9 +19,9 @@ class PreferencePublic(BaseModel):
 class PreferenceUpdate(InputModel):
     model_config = ConfigDict(extra="forbid")
 
-    setting: Setting
+    setting: EmailSetting
 
 
 class UnsubscribePublic(BaseModel):
-    kind: Kind
-    setting: Setting
+    kind: MessageKind
+    setting: EmailSetting

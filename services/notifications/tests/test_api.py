@@ -17,14 +17,14 @@ from servicekit.testing import Mint, attack_tokens, bearer
 from services.notifications import intake
 from services.notifications.domain import links
 from services.notifications.domain.plans import Message
-from services.notifications.enums import Kind
+from services.notifications.enums import MessageKind
 
 from .conftest import INSTITUTION, OTHER_INSTITUTION, UNSUBSCRIBE_KEY
 
 NOW = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
 
 
-def seed(engine: Engine, account: str, kind: Kind, facts: dict[str, Any], institution: str = INSTITUTION) -> str:
+def seed(engine: Engine, account: str, kind: MessageKind, facts: dict[str, Any], institution: str = INSTITUTION) -> str:
     with Session(engine) as session:
         note = intake.record(session, uuid.UUID(institution), str(uuid.uuid4()), Message(account, kind, facts), NOW)
         session.commit()
@@ -37,9 +37,9 @@ def person(mint: Mint, sub: str, role: str = "mentee", tid: str = INSTITUTION) -
 
 def test_her_inbox_is_paged_typed_and_marked_read_once(http: TestClient, engine: Engine, mint: Mint) -> None:
     meeting = str(uuid.uuid4())
-    ids = [seed(engine, "ana", Kind.meeting_proposed, {"meeting_id": meeting, "number": n, "start": NOW.isoformat(),
+    ids = [seed(engine, "ana", MessageKind.meeting_proposed, {"meeting_id": meeting, "number": n, "start": NOW.isoformat(),
                                                        "sequence": 0, "counterpart_account_id": "berta"}) for n in (1, 2, 3)]
-    seed(engine, "berta", Kind.meeting_proposed, {"meeting_id": meeting, "number": 1})
+    seed(engine, "berta", MessageKind.meeting_proposed, {"meeting_id": meeting, "number": 1})
     me = person(mint, "ana")
     first = http.get("/v1/notifications/mine", params={"limit": 2}, headers=me).json()
     assert [n["id"] for n in first["items"]] == ids[:2] and first["next_cursor"]
@@ -56,7 +56,7 @@ def test_her_inbox_is_paged_typed_and_marked_read_once(http: TestClient, engine:
 
 
 def test_another_persons_or_another_institutions_notification_is_a_404(http: TestClient, engine: Engine, mint: Mint) -> None:
-    hers = seed(engine, "ana", Kind.application_received, {})
+    hers = seed(engine, "ana", MessageKind.application_received, {})
     for headers in (person(mint, "berta"), person(mint, "ana", tid=OTHER_INSTITUTION), person(mint, "x", "coordinator")):
         answer = http.post(f"/v1/notifications/mine/{hers}/read", headers=headers)
         assert answer.status_code == 404, answer.text
@@ -80,7 +80,7 @@ def test_no_token_a_bad_token_a_client_and_a_token_without_institution_are_refus
 def test_preferences_explain_the_obligations_and_refuse_to_turn_them_off(http: TestClient, mint: Mint) -> None:
     me = person(mint, "ana")
     listed = {p["kind"]: p for p in http.get("/v1/notifications/preferences", headers=me).json()}
-    assert set(listed) == {k.value for k in Kind}
+    assert set(listed) == {k.value for k in MessageKind}
     assert listed["feedback_due"] == {"kind": "feedback_due", "setting": "on", "obligatory": True,
                                       "reason": "The program asks every member for a feedback form after each meeting."}
     assert listed["meeting_tomorrow"]["obligatory"] is False and listed["meeting_tomorrow"]["reason"] is None
@@ -108,8 +108,8 @@ def test_a_forged_or_broken_unsubscribe_link_is_a_404_and_changes_nothing(http: 
 
 
 def test_deliveries_are_for_the_institutions_coordinators(http: TestClient, engine: Engine, mint: Mint) -> None:
-    seed(engine, "ana", Kind.application_received, {})
-    seed(engine, "zoe", Kind.application_received, {}, institution=OTHER_INSTITUTION)
+    seed(engine, "ana", MessageKind.application_received, {})
+    seed(engine, "zoe", MessageKind.application_received, {}, institution=OTHER_INSTITUTION)
     url = f"/v1/notifications/institutions/{INSTITUTION}/deliveries"
     page = http.get(url, headers=person(mint, "coord", "coordinator")).json()
     assert [(d["account_id"], d["kind"], d["status"], d["attempts"]) for d in page["items"]] == [("ana", "application_received", "pending", 0)]

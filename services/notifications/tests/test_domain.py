@@ -7,17 +7,17 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Calendar
 
 from services.notifications.domain import calendar, links, plans, retry
-from services.notifications.enums import Kind
+from services.notifications.enums import MessageKind
 
 START = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
 
 
 def test_applications_tell_the_applicant_and_only_a_rejection_is_not_selected() -> None:
     base = {"application_id": "a", "program_id": "p", "account_id": "u", "interest": "XQ-private"}
-    assert plans.plan("application.submitted", base).messages == [plans.Message("u", Kind.application_received, {"application_id": "a", "program_id": "p"})]
+    assert plans.plan("application.submitted", base).messages == [plans.Message("u", MessageKind.application_received, {"application_id": "a", "program_id": "p"})]
     [selected] = plans.plan("application.invited", {**base, "confirm_by": START.isoformat()}).messages
-    assert selected.kind is Kind.selected and selected.facts["confirm_by"] == START.isoformat()
-    assert plans.plan("application.decided", {**base, "decision": "rejected"}).messages[0].kind is Kind.not_selected
+    assert selected.kind is MessageKind.selected and selected.facts["confirm_by"] == START.isoformat()
+    assert plans.plan("application.decided", {**base, "decision": "rejected"}).messages[0].kind is MessageKind.not_selected
     assert plans.plan("application.decided", {**base, "decision": "accepted"}).messages == []
     assert plans.plan("application.decided", {**base, "decision": "waitlisted"}).messages == []
     assert plans.plan("application.invited", {**base, "confirm_by": "not a date"}).messages == []
@@ -29,7 +29,7 @@ def test_meetings_tell_both_members_and_schedule_or_cancel_the_reminder_without_
                "mentee_account_id": "ana", "mentor_account_id": "berta", "reason": "XQ-private", "previous_start": "2026-08-31T15:00:00+00:00"}
     moved = plans.plan("meeting.rescheduled", payload)
     assert [(m.account_id, m.kind, m.facts["role"], m.facts["counterpart_account_id"]) for m in moved.messages] == [
-        ("ana", Kind.meeting_rescheduled, "mentee", "berta"), ("berta", Kind.meeting_rescheduled, "mentor", "ana")]
+        ("ana", MessageKind.meeting_rescheduled, "mentee", "berta"), ("berta", MessageKind.meeting_rescheduled, "mentor", "ana")]
     assert all("XQ-private" not in str(m.facts) for m in moved.messages)
     assert moved.cancel == ["meeting:m"]
     assert [(s.account_id, s.due_at, s.expires_at) for s in moved.schedule] == [("ana", START - timedelta(days=1), START),

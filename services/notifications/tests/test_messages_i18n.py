@@ -8,7 +8,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from services.notifications.domain.compose import LANGUAGES, SERVICE_DIR, TEMPLATES_DIR, Context, Recipient, catalog_path, compose, zone
-from services.notifications.enums import OBLIGATIONS, Kind
+from services.notifications.enums import OBLIGATIONS, MessageKind
 
 FACTS = {"number": 3, "start": "2026-09-01T15:00:00+00:00", "previous_start": "2026-08-31T15:00:00+00:00", "duration_minutes": 60,
          "role": "mentee", "confirm_by": "2026-08-10T05:00:00+00:00", "due_at": "2026-09-03T16:00:00+00:00", "meeting_id": "m"}
@@ -32,8 +32,8 @@ def test_every_msgid_is_translated_in_both_catalogs_and_nothing_is_left_outside(
         assert all(m.string and not m.fuzzy for m in catalog if m.id), lang
 
 
-@pytest.mark.parametrize("kind", list(Kind))
-def test_every_kind_is_written_in_each_language_without_the_other(kind: Kind) -> None:
+@pytest.mark.parametrize("kind", list(MessageKind))
+def test_every_kind_is_written_in_each_language_without_the_other(kind: MessageKind) -> None:
     ctx = Context(institution="UNSA", counterpart="Berta", action_url="https://app.test/x", unsubscribe_url="https://api.test/u")
     es = compose(kind, FACTS, Recipient("Ana", "es", zone("America/Lima")), ctx)
     en = compose(kind, FACTS, Recipient("Ana", "en", zone("America/Lima")), ctx)
@@ -46,6 +46,6 @@ def test_every_kind_is_written_in_each_language_without_the_other(kind: Kind) ->
 
 
 def test_html_escapes_what_it_is_given() -> None:
-    out = compose(Kind.match_announced, {"role": "mentee"}, Recipient("<b>Ana</b>", "es", zone(None)), Context(institution="A & B"))
+    out = compose(MessageKind.match_announced, {"role": "mentee"}, Recipient("<b>Ana</b>", "es", zone(None)), Context(institution="A & B"))
     assert "&lt;b&gt;Ana&lt;/b&gt;" in out.html and "A &amp; B" in out.html
     assert "<b>Ana</b>" in out.text
