@@ -1,4 +1,4 @@
-"""The event types a webhook can subscribe to: every type the four services
+"""The event types a webhook can subscribe to: every type the services
 write to their outboxes (``emit`` in services/), with the service and a short
 description. ``gateway/tests/test_webhooks_catalog.py`` fails when a service
 emits a type that is missing here.
