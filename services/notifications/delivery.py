@@ -218,7 +218,7 @@ class Sender:
 
     def _action_url(self, kind: MessageKind, facts: dict[str, Any]) -> str | None:
         base = self.settings.app_base_url.rstrip("/")
-        if kind is MessageKind.selected and facts.get("application_id"):
+        if kind in (MessageKind.selected, MessageKind.confirm_reminder) and facts.get("application_id"):
             return f"{base}/applications/{facts['application_id']}/confirm"
         if kind is MessageKind.match_announced and facts.get("counterpart_participant_id"):
             return f"{base}/participants/{facts['counterpart_participant_id']}/public-profile"

@@ -8,6 +8,7 @@ class MessageKind(StrEnum):
 
     application_received = "application_received"
     selected = "selected"
+    confirm_reminder = "confirm_reminder"
     not_selected = "not_selected"
     match_announced = "match_announced"
     meeting_proposed = "meeting_proposed"
@@ -20,6 +21,7 @@ class MessageKind(StrEnum):
 
 OBLIGATIONS: dict[MessageKind, str] = {
     MessageKind.selected: "Your place is kept only if you confirm it before the deadline.",
+    MessageKind.confirm_reminder: "Your place is kept only if you confirm it before the deadline.",
     MessageKind.feedback_due: "The program asks every member for a feedback form after each meeting.",
     MessageKind.feedback_overdue: "The program asks every member for a feedback form after each meeting.",
     MessageKind.meeting_cancelled: "A cancelled meeting must leave your calendar.",

@@ -137,6 +137,11 @@ def _sentences(kind: MessageKind, w: Words, facts: dict[str, Any], ctx: Context)
                 [w("You have been selected for the program."),
                  w("Please confirm your place before %(deadline)s.", deadline=w.when(facts["confirm_by"]))],
                 w("Confirm my place"))
+    if kind is MessageKind.confirm_reminder:
+        return (w("Reminder: confirm your place"),
+                [w("Your place in the program is waiting for you."),
+                 w("Please confirm your place before %(deadline)s.", deadline=w.when(facts["confirm_by"]))],
+                w("Confirm my place"))
     if kind is MessageKind.not_selected:
         return (w("About your application"),
                 [w("Thank you for applying. This time you have not been selected for the program.")], None)

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.notifications.enums import MessageKind
 
+CONFIRM_REMINDER_BEFORE = timedelta(hours=48)
 MEETING_REMINDER_BEFORE = timedelta(hours=24)
 FEEDBACK_REMINDER_BEFORE = timedelta(hours=24)
 
@@ -45,6 +46,10 @@ class Plan:
     cancel_dyads: list[str] = field(default_factory=list)
     # Every reminder of (account, program) no longer applies (she left the program).
     cancel_members: list[tuple[str, str]] = field(default_factory=list)
+
+
+def application_reason(application_id: str) -> str:
+    return f"application:{application_id}"
 
 
 def meeting_reason(meeting_id: str) -> str:
@@ -88,8 +93,14 @@ def _application(event_type: str, payload: dict[str, Any]) -> Plan:
     facts = _pick(payload, "application_id", "program_id")
     if event_type == "application.submitted":
         return Plan(messages=[Message(str(account), MessageKind.application_received, facts)])
-    if event_type == "application.invited" and _when(payload.get("confirm_by")):
-        return Plan(messages=[Message(str(account), MessageKind.selected, {**facts, "confirm_by": payload["confirm_by"]})])
+    deadline = _when(payload.get("confirm_by"))
+    if event_type == "application.invited" and deadline is not None and payload.get("application_id"):
+        facts["confirm_by"] = payload["confirm_by"]
+        reminder = Scheduled(str(account), MessageKind.confirm_reminder, application_reason(str(payload["application_id"])),
+                             deadline - CONFIRM_REMINDER_BEFORE, deadline, facts)
+        return Plan(messages=[Message(str(account), MessageKind.selected, facts)], schedule=[reminder])
+    if event_type in ("application.declined", "application.withdrawn", "application.expired") and payload.get("application_id"):
+        return Plan(cancel=[application_reason(str(payload["application_id"]))])
     if event_type == "application.decided" and payload.get("decision") == "rejected":
         return Plan(messages=[Message(str(account), MessageKind.not_selected, facts)])
     return Plan()
@@ -146,6 +157,8 @@ def plan(event_type: str, payload: dict[str, Any]) -> Plan:
     """What ``event_type`` with ``payload`` asks for; an event nobody must hear about plans nothing."""
     if event_type.startswith("application."):
         return _application(event_type, payload)
+    if event_type == "participant.confirmed" and payload.get("application_id"):
+        return Plan(cancel=[application_reason(str(payload["application_id"]))])
     if event_type == "match.published":
         return _match(payload)
     if event_type in ("meeting.scheduled", "meeting.rescheduled", "meeting.cancelled"):

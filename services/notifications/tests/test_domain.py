@@ -15,8 +15,14 @@ START = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
 def test_applications_tell_the_applicant_and_only_a_rejection_is_not_selected() -> None:
     base = {"application_id": "a", "program_id": "p", "account_id": "u", "interest": "XQ-private"}
     assert plans.plan("application.submitted", base).messages == [plans.Message("u", MessageKind.application_received, {"application_id": "a", "program_id": "p"})]
-    [selected] = plans.plan("application.invited", {**base, "confirm_by": START.isoformat()}).messages
+    invited = plans.plan("application.invited", {**base, "confirm_by": START.isoformat()})
+    [selected] = invited.messages
     assert selected.kind is MessageKind.selected and selected.facts["confirm_by"] == START.isoformat()
+    [reminder] = invited.schedule
+    assert (reminder.kind, reminder.reason, reminder.due_at, reminder.expires_at) == (
+        MessageKind.confirm_reminder, "application:a", START - timedelta(hours=48), START)
+    for ended in ("participant.confirmed", "application.declined", "application.withdrawn", "application.expired"):
+        assert plans.plan(ended, base).cancel == ["application:a"], ended
     assert plans.plan("application.decided", {**base, "decision": "rejected"}).messages[0].kind is MessageKind.not_selected
     assert plans.plan("application.decided", {**base, "decision": "accepted"}).messages == []
     assert plans.plan("application.decided", {**base, "decision": "waitlisted"}).messages == []

@@ -101,3 +101,17 @@ async def test_the_overdue_notice_goes_to_the_respondent_only(engine: Engine, fe
                                    "due_at": (frozen.at - timedelta(days=2)).isoformat(), "days_overdue": 2})
     await feeds.consumer(engine).poll_once()
     assert messages(engine) == [("mentor-1", "feedback_overdue")]
+
+
+async def test_the_confirmation_reminder_fires_before_the_deadline_unless_she_confirms(engine: Engine, feeds: Feeds, frozen: Clock) -> None:
+    deadline = frozen.at + timedelta(days=5)
+    for n in (1, 2):
+        feeds.add("application.invited", {"application_id": f"00000000-0000-7000-8000-00000000000{n}", "program_id": str(uuid.uuid4()),
+                                          "account_id": f"applicant-{n}", "confirm_by": deadline.isoformat()})
+    feeds.add("participant.confirmed", {"application_id": "00000000-0000-7000-8000-000000000001", "account_id": "applicant-1",
+                                        "participant_id": str(uuid.uuid4()), "program_id": str(uuid.uuid4())})
+    await feeds.consumer(engine, "participants").poll_once()
+    assert [r[:3] for r in rows(engine)] == [("applicant-1", "confirm_reminder", "cancelled"),
+                                             ("applicant-2", "confirm_reminder", "scheduled")]
+    assert fire(engine, deadline - timedelta(hours=47)) == 1
+    assert messages(engine) == [("applicant-1", "selected"), ("applicant-2", "confirm_reminder"), ("applicant-2", "selected")]
