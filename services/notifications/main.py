@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -50,8 +51,9 @@ SOURCES = ("participants", "matching", "sessions")
 
 def consumers(settings: Settings, engine: Engine, tokens: Tokens) -> list[FeedConsumer]:
     urls = {"participants": settings.participants_url, "matching": settings.matching_url, "sessions": settings.sessions_url}
+    handle = intake.handler(timedelta(hours=settings.max_event_age_hours))
     return [FeedConsumer(source=source, feed_url=urls[source].rstrip("/") + "/internal/events", tokens=tokens,  # type: ignore[arg-type]
-                         engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent, handler=intake.handle)
+                         engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent, handler=handle)
             for source in SOURCES]
 
 

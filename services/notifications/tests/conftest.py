@@ -209,10 +209,13 @@ class Feeds:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
 
-    def add(self, event_type: str, payload: dict[str, Any], *, tenant: str = INSTITUTION, event_id: str | None = None) -> str:
+    def add(self, event_type: str, payload: dict[str, Any], *, tenant: str = INSTITUTION, event_id: str | None = None,
+            occurred_at: datetime | None = None) -> str:
+        """Events are stamped with the real time (servicekit.outbox), whatever the frozen clock says."""
         event_id = event_id or str(uuid.uuid4())
+        stamp = (occurred_at or datetime.now(UTC)).isoformat()
         self.events.append({"event_id": event_id, "type": event_type, "tenant_id": tenant, "subject": str(uuid.uuid4()),
-                            "occurred_at": clock.now().isoformat(), "payload": payload, "cursor": str(len(self.events) + 1)})
+                            "occurred_at": stamp, "payload": payload, "cursor": str(len(self.events) + 1)})
         return event_id
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -221,7 +224,8 @@ class Feeds:
 
     def consumer(self, engine: Engine, source: str = "sessions") -> FeedConsumer:
         return FeedConsumer(source=source, feed_url="http://source.test/internal/events", tokens=StaticTokens(),  # type: ignore[arg-type]
-                            engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent, handler=intake.handle,
+                            engine=engine, cursor_model=FeedCursor, handled_model=HandledEvent,
+                            handler=intake.handler(timedelta(hours=72)),
                             client=httpx.AsyncClient(transport=httpx.MockTransport(self.handle)))
 
 

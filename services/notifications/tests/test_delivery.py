@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -247,3 +247,15 @@ async def test_the_one_click_unsubscribe_link_stops_that_kind_only(
     assert hers == [("sent", None), ("skipped", "unsubscribed from this kind"), ("sent", None)]
     with Session(engine) as session:  # the inbox still has all three
         assert len(session.exec(select(Notification).where(Notification.account_id == "mentee-1")).all()) == 3
+
+
+async def test_an_old_event_reaches_the_inbox_but_is_not_mailed(
+        engine: Engine, feeds: Feeds, smtp: SmtpServer, sender, contacts: Contacts, frozen: Clock) -> None:
+    people(contacts)
+    feeds.add("application.submitted", {"application_id": str(uuid.uuid4()), "program_id": str(uuid.uuid4()), "account_id": "mentee-1"},
+              occurred_at=datetime.now(UTC) - timedelta(hours=73))
+    await feeds.consumer(engine, "participants").poll_once()
+    assert await sender.send_due() == 0
+    assert deliveries(engine) == [] and smtp.received == []
+    with Session(engine) as session:
+        assert [n.kind for n in session.exec(select(Notification)).all()] == ["application_received"]
