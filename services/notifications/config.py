@@ -25,6 +25,8 @@
 - ``NOTIFICATIONS_MAX_EVENT_AGE_HOURS``: an event older than this when it is read
   reaches the inbox but is not e-mailed (a first start on a platform with a
   history, a long outage).
+- ``NOTIFICATIONS_DIGEST_EVERY_HOURS``: how long a message of a kind she gets as
+  a digest waits, at most, before her digest gathers it.
 - ``NOTIFICATIONS_FEED_POLL_SECONDS`` / ``_DELIVERY_POLL_SECONDS`` /
   ``_REMINDER_POLL_SECONDS``: how often the feeds, the deliveries due and the
   reminders due are looked at.
@@ -61,6 +63,7 @@ class Settings(BaseServiceSettings):
     retry_cap_seconds: float = Field(default=3 * 3600.0, gt=0)
     lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     max_event_age_hours: float = Field(default=72.0, gt=0)
+    digest_every_hours: float = Field(default=24.0, gt=0, le=24 * 31)
     feed_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     delivery_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     reminder_poll_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -12,7 +12,8 @@ Outcomes: accepted → ``sent``; a 5xx reply → ``failed`` at once (permanent,
 with the reply); a 4xx reply, no connection, or participants out of reach →
 tried again after ``backoff`` until ``max_attempts``, then ``failed``. A
 person participants does not know, one with no address, or one who turned the
-kind off → ``skipped`` with the reason.
+kind off → ``skipped`` with the reason; a kind she gets as a digest → ``held``
+for her next digest (``digests``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from services.notifications import preferences
 from services.notifications.clients.participants import Contact, ContactUnavailable, Participants
 from services.notifications.config import Settings
 from services.notifications.domain import calendar, compose, links, retry
-from services.notifications.enums import OBLIGATIONS, DeliveryStatus, MessageKind
+from services.notifications.enums import OBLIGATIONS, DeliveryStatus, EmailSetting, MessageKind
 from services.notifications.models import Delivery, Notification
 
 log = logging.getLogger("notifications.delivery")
@@ -97,15 +98,15 @@ def _finish(engine: Engine, job: Claimed, **values: Any) -> bool:
         return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _load(engine: Engine, job: Claimed) -> tuple[Delivery, Notification, bool]:
+def _load(engine: Engine, job: Claimed) -> tuple[Delivery, Notification, EmailSetting]:
     with Session(engine) as session:
         delivery = session.get(Delivery, job.delivery_id)
         assert delivery is not None
         note = session.get(Notification, delivery.notification_id)
         assert note is not None
-        wanted = preferences.wanted(session, delivery.institution_id, delivery.account_id, MessageKind(note.kind))
+        chosen = preferences.setting(session, delivery.institution_id, delivery.account_id, MessageKind(note.kind))
         session.expunge_all()
-        return delivery, note, wanted
+        return delivery, note, chosen
 
 
 class Sender:
@@ -135,10 +136,13 @@ class Sender:
                 pass
 
     async def deliver(self, job: Claimed) -> None:
-        delivery, note, wanted = await asyncio.to_thread(_load, self.engine, job)
+        delivery, note, chosen = await asyncio.to_thread(_load, self.engine, job)
+        if chosen is EmailSetting.digest:
+            await asyncio.to_thread(_finish, self.engine, job, status=DeliveryStatus.held.value)
+            return
         attempts = delivery.attempts + 1
         try:
-            if not wanted:
+            if chosen is EmailSetting.off:
                 raise Skip("unsubscribed from this kind")
             message, address = await self._message(delivery, note)
             await self._send(message)
@@ -224,6 +228,8 @@ class Sender:
             return f"{base}/participants/{facts['counterpart_participant_id']}/public-profile"
         if kind in (MessageKind.feedback_due, MessageKind.feedback_overdue):
             return f"{base}/feedback"
+        if kind is MessageKind.digest:
+            return f"{base}/notifications"
         return None
 
     async def _send(self, message: EmailMessage) -> None:

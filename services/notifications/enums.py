@@ -17,6 +17,7 @@ class MessageKind(StrEnum):
     meeting_tomorrow = "meeting_tomorrow"
     feedback_due = "feedback_due"
     feedback_overdue = "feedback_overdue"
+    digest = "digest"
 
 
 OBLIGATIONS: dict[MessageKind, str] = {
@@ -38,11 +39,16 @@ class DeliveryStatus(StrEnum):
     sent = "sent"
     failed = "failed"
     skipped = "skipped"
+    held = "held"
+    """Waiting for her digest (she chose ``digest`` for the kind)."""
+    digested = "digested"
+    """Sent within a digest."""
 
 
 class EmailSetting(StrEnum):
     on = "on"
     off = "off"
+    digest = "digest"
 
 
 class ReminderStatus(StrEnum):

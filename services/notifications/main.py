@@ -3,7 +3,8 @@
 When ``NOTIFICATIONS_CLIENT_ID`` / ``NOTIFICATIONS_CLIENT_SECRET`` are set, the
 lifespan runs: one feed consumer per source (participants, matching, sessions),
 which plans messages and reminders (``intake``); the reminder loop, which fires
-the reminders that are due (``reminders``); and the delivery loop, which sends
+the reminders and gathers the digests that are due (``reminders``, ``digests``);
+and the delivery loop, which sends
 what is due over SMTP (``delivery``). All are safe on several replicas.
 """
 
@@ -26,7 +27,7 @@ from servicekit.http import make_async_client
 from servicekit.service_auth import ServiceTokenProvider
 
 from services.notifications import data_rights as notifications_data_rights
-from services.notifications import intake, reminders
+from services.notifications import digests, intake, reminders
 from services.notifications.clients.participants import Participants, Tokens
 from services.notifications.config import Settings
 from services.notifications.delivery import Sender
@@ -57,17 +58,18 @@ def consumers(settings: Settings, engine: Engine, tokens: Tokens) -> list[FeedCo
             for source in SOURCES]
 
 
-def fire_reminders(engine: Engine) -> int:
+def scheduled_round(engine: Engine, digest_every: timedelta) -> int:
+    """Fire the reminders that are due and gather the digests that are due; how many messages that made."""
     with Session(engine) as session:
-        fired = reminders.fire_due(session, clock.now())
+        made = reminders.fire_due(session, clock.now()) + digests.collect(session, clock.now(), digest_every)
         session.commit()
-        return fired
+        return made
 
 
-async def reminder_loop(engine: Engine, stop: asyncio.Event, interval: float) -> None:
+async def reminder_loop(engine: Engine, stop: asyncio.Event, interval: float, digest_every: timedelta) -> None:
     while not stop.is_set():
         try:
-            await asyncio.to_thread(fire_reminders, engine)
+            await asyncio.to_thread(scheduled_round, engine, digest_every)
         except Exception as exc:  # try again on the next round
             log.warning("reminder round failed", extra={"error": type(exc).__name__})
         try:
@@ -100,7 +102,8 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
         app.state.sender = sender
         for consumer in consumers(settings, app.state.engine, source):
             background.start(consumer.run(background.stop, settings.feed_poll_seconds))
-        background.start(reminder_loop(app.state.engine, background.stop, settings.reminder_poll_seconds))
+        background.start(reminder_loop(app.state.engine, background.stop, settings.reminder_poll_seconds,
+                                       timedelta(hours=settings.digest_every_hours)))
         background.start(sender.run(background.stop, settings.delivery_poll_seconds))
 
     async def halt(app: FastAPI) -> None:

@@ -1,8 +1,9 @@
 """Her choices per kind of message, and unsubscribing by a signed link.
 
-A kind is ``on`` unless she turned it ``off``. Kinds that are part of the
-program's obligations (``enums.OBLIGATIONS``) cannot be turned off: they are
-listed with the reason, and an attempt to turn one off is a 409 saying why.
+A kind is ``on`` unless she turned it ``off`` or to ``digest`` (gathered into
+one message a day, ``digests``). Kinds that are part of the program's
+obligations (``enums.OBLIGATIONS``) are always sent on their own: they are
+listed with the reason, and an attempt to change one is a 409 saying why.
 ``off`` stops the e-mail; the inbox still holds the message.
 """
 
@@ -27,15 +28,15 @@ def _stored(session: Session, institution_id: uuid.UUID, account_id: str) -> dic
     return {p.kind: p.setting for p in rows}
 
 
-def wanted(session: Session, institution_id: uuid.UUID, account_id: str, kind: MessageKind) -> bool:
+def setting(session: Session, institution_id: uuid.UUID, account_id: str, kind: MessageKind) -> EmailSetting:
     if kind in OBLIGATIONS:
-        return True
+        return EmailSetting.on
     row = session.get(Preference, (institution_id, account_id, kind.value))
-    return row is None or row.setting == EmailSetting.on.value
+    return EmailSetting(row.setting) if row else EmailSetting.on
 
 
-def public(kind: MessageKind, setting: str) -> PreferencePublic:
-    return PreferencePublic(kind=kind, setting=EmailSetting.on if kind in OBLIGATIONS else EmailSetting(setting),
+def public(kind: MessageKind, stored: str) -> PreferencePublic:
+    return PreferencePublic(kind=kind, setting=EmailSetting.on if kind in OBLIGATIONS else EmailSetting(stored),
                             obligatory=kind in OBLIGATIONS, reason=OBLIGATIONS.get(kind))
 
 
@@ -44,14 +45,16 @@ def mine(session: Session, me: Person) -> list[PreferencePublic]:
     return [public(kind, stored.get(kind.value, EmailSetting.on.value)) for kind in MessageKind]
 
 
-def choose(session: Session, institution_id: uuid.UUID, account_id: str, kind: MessageKind, setting: EmailSetting) -> PreferencePublic:
-    if kind in OBLIGATIONS and setting is EmailSetting.off:
-        raise ProblemError(409, f"This message cannot be turned off: {OBLIGATIONS[kind]}", slug="obligatory-message",
+def choose(session: Session, institution_id: uuid.UUID, account_id: str, kind: MessageKind, chosen: EmailSetting) -> PreferencePublic:
+    if kind in OBLIGATIONS and chosen is not EmailSetting.on:
+        raise ProblemError(409, f"This message is always sent on its own: {OBLIGATIONS[kind]}", slug="obligatory-message",
                            kind=kind.value)
+    if kind is MessageKind.digest and chosen is EmailSetting.digest:
+        raise ProblemError(409, "The digest cannot go into a digest: turn it on or off", slug="digest-of-digests")
     row = session.get(Preference, (institution_id, account_id, kind.value))
     if row is None:
-        row = Preference(institution_id=institution_id, account_id=account_id, kind=kind.value, setting=setting.value)
-    row.setting, row.updated_at = setting.value, clock.now()
+        row = Preference(institution_id=institution_id, account_id=account_id, kind=kind.value, setting=chosen.value)
+    row.setting, row.updated_at = chosen.value, clock.now()
     session.add(row)
     session.flush()
     return public(kind, row.setting)

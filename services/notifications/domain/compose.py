@@ -120,6 +120,28 @@ class Words:
         return f"{format_date(moment, 'full', locale=self.lang)} {format_time(moment, 'short', locale=self.lang)} ({place})"
 
 
+def N_(msgid: str) -> str:  # noqa: N802 (the gettext convention)
+    """Marks ``msgid`` for extraction; translated where it is used."""
+    return msgid
+
+
+LABELS: dict[MessageKind, str] = {
+    MessageKind.application_received: N_("Application received"),
+    MessageKind.selected: N_("Selected"),
+    MessageKind.confirm_reminder: N_("Confirm your place"),
+    MessageKind.not_selected: N_("Not selected"),
+    MessageKind.match_announced: N_("Your match"),
+    MessageKind.meeting_proposed: N_("Meeting proposed"),
+    MessageKind.meeting_rescheduled: N_("Meeting moved"),
+    MessageKind.meeting_cancelled: N_("Meeting cancelled"),
+    MessageKind.meeting_tomorrow: N_("Meeting tomorrow"),
+    MessageKind.feedback_due: N_("Feedback form due"),
+    MessageKind.feedback_overdue: N_("Feedback form overdue"),
+    MessageKind.digest: N_("Digest"),
+}
+"""A short name of each kind, as a digest lists them."""
+
+
 def _counterpart(w: Words, facts: dict[str, Any], name: str | None) -> str:
     if name:
         return name
@@ -177,6 +199,11 @@ def _sentences(kind: MessageKind, w: Words, facts: dict[str, Any], ctx: Context)
         return (w("Your feedback form is overdue"),
                 [w("The feedback form for one of your meetings was due on %(deadline)s.", deadline=w.when(facts["due_at"])),
                  w("Please send it as soon as you can.")], w("Open my forms"))
+    if kind is MessageKind.digest:
+        counts = facts.get("counts", {})
+        lines = [w("%(label)s: %(count)s", label=w(LABELS[MessageKind(k)]), count=n) for k, n in counts.items()]
+        return (w("Your messages of the last days"),
+                [w("You have %(count)s new messages in your inbox:", count=sum(counts.values())), *lines], w("Open my inbox"))
     raise ValueError(f"no words for {kind}")
 
 

@@ -30,7 +30,7 @@ def list_my_notification_preferences(who: CurrentPrincipal, session: SessionDep)
 
 
 @router.put("/preferences/{kind}", response_model=PreferencePublic, operation_id="set_my_notification_preference",
-            summary="Turn a kind of message on or off (an obligatory one cannot be turned off: 409)",
+            summary="Get a kind of message by e-mail, in the daily digest, or not at all (obligatory ones: always, 409)",
             responses=problem_responses(401, 403, 409, 422))
 def set_my_notification_preference(kind: Annotated[MessageKind, Path(description="The kind of message.")], body: PreferenceUpdate,
                                    who: CurrentPrincipal, session: SessionDep) -> Any:

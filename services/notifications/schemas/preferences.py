@@ -11,9 +11,9 @@ from services.notifications.enums import MessageKind, EmailSetting
 
 class PreferencePublic(BaseModel):
     kind: MessageKind
-    setting: EmailSetting = Field(description="on: e-mailed; off: only in the inbox.")
-    obligatory: bool = Field(description="Part of the program's obligations: always e-mailed.")
-    reason: str | None = Field(description="Why an obligatory message cannot be turned off.")
+    setting: EmailSetting = Field(description="on: e-mailed; digest: gathered into one e-mail a day; off: only in the inbox.")
+    obligatory: bool = Field(description="Part of the program's obligations: always e-mailed on its own.")
+    reason: str | None = Field(description="Why an obligatory message cannot be turned off or put in the digest.")
 
 
 class PreferenceUpdate(InputModel):

@@ -87,11 +87,14 @@ def test_preferences_explain_the_obligations_and_refuse_to_turn_them_off(http: T
     refused = http.put("/v1/notifications/preferences/selected", json={"setting": "off"}, headers=me)
     assert refused.status_code == 409 and "confirm it before the deadline" in refused.json()["detail"]
     assert http.put("/v1/notifications/preferences/meeting_tomorrow", json={"setting": "off"}, headers=me).json()["setting"] == "off"
+    assert http.put("/v1/notifications/preferences/feedback_due", json={"setting": "digest"}, headers=me).status_code == 409
+    assert http.put("/v1/notifications/preferences/digest", json={"setting": "digest"}, headers=me).status_code == 409
+    assert http.put("/v1/notifications/preferences/meeting_proposed", json={"setting": "digest"}, headers=me).json()["setting"] == "digest"
     assert http.get("/v1/notifications/preferences", headers=person(mint, "berta")).json()[0]["setting"] == "on"
     mine = {p["kind"]: p["setting"] for p in http.get("/v1/notifications/preferences", headers=me).json()}
     assert mine["meeting_tomorrow"] == "off"
     assert http.put("/v1/notifications/preferences/nope", json={"setting": "off"}, headers=me).status_code == 422
-    assert http.put("/v1/notifications/preferences/meeting_tomorrow", json={"setting": "digest"}, headers=me).status_code == 422
+    assert http.put("/v1/notifications/preferences/meeting_tomorrow", json={"setting": "weekly"}, headers=me).status_code == 422
 
 
 @pytest.mark.parametrize("token", [

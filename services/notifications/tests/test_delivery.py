@@ -259,3 +259,45 @@ async def test_an_old_event_reaches_the_inbox_but_is_not_mailed(
     assert deliveries(engine) == [] and smtp.received == []
     with Session(engine) as session:
         assert [n.kind for n in session.exec(select(Notification)).all()] == ["application_received"]
+
+
+async def test_kinds_she_gets_as_a_digest_wait_and_arrive_together_once_a_day(
+        engine: Engine, feeds: Feeds, smtp: SmtpServer, sender, contacts: Contacts, frozen: Clock, http, mint) -> None:
+    from servicekit.testing import bearer
+
+    from services.notifications import digests
+
+    people(contacts)
+    me = bearer(mint(sub="mentee-1", tid=INSTITUTION, roles=["mentee"]))
+    for kind in ("meeting_proposed", "meeting_rescheduled"):
+        assert http.put(f"/v1/notifications/preferences/{kind}", json={"setting": "digest"}, headers=me).status_code == 200
+    meeting = str(uuid.uuid4())
+    start = frozen.at + timedelta(days=5)
+    feeds.add("meeting.scheduled", meeting_payload(meeting, start=start))
+    feeds.add("meeting.scheduled", meeting_payload(str(uuid.uuid4()), start=start + timedelta(days=7), number=2))
+    feeds.add("meeting.rescheduled", meeting_payload(meeting, start=start + timedelta(hours=2), sequence=1))
+    await feeds.consumer(engine).poll_once()
+    await sender.send_due()
+    assert sorted(m["To"] for m in smtp.received) == ["Berta Díaz <berta@ujat.test>"] * 3  # Berta gets hers one by one
+    assert sorted(d.status for d in deliveries(engine) if d.account_id == "mentee-1") == ["held"] * 3
+
+    def collect() -> int:
+        with Session(engine) as session:
+            made = digests.collect(session, frozen.at, timedelta(hours=24))
+            session.commit()
+            return made
+
+    frozen.advance(hours=23)
+    assert collect() == 0
+    frozen.advance(hours=1)
+    assert collect() == 1
+    assert collect() == 0  # gathered once
+    await sender.send_due()
+    [digest] = [m for m in smtp.received if "ana@" in m["To"]]
+    assert digest["Subject"] == "Tus mensajes de los últimos días"
+    text = parts(digest)["text/plain"]
+    assert "Tienes 3 mensajes nuevos en tu bandeja:" in text
+    assert "Reunión propuesta: 2" in text and "Reunión movida: 1" in text
+    assert "https://app.aliada.test/notifications" in text and "text/calendar" not in parts(digest)
+    statuses = sorted(d.status for d in deliveries(engine) if d.account_id == "mentee-1")
+    assert statuses == ["digested", "digested", "digested", "sent"]

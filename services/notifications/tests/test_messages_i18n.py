@@ -15,7 +15,7 @@ FACTS = {"number": 3, "start": "2026-09-01T15:00:00+00:00", "previous_start": "2
 
 
 def extracted() -> set[str]:
-    found = {m for _, m, _, _ in extract_from_file("python", SERVICE_DIR / "domain" / "compose.py", keywords={"w": None})}
+    found = {m for _, m, _, _ in extract_from_file("python", SERVICE_DIR / "domain" / "compose.py", keywords={"w": None, "N_": None})}
     for name in ("message.txt.j2", "message.html.j2"):
         found |= {m for _, m, _, _ in extract_from_file("jinja2.ext:babel_extract", TEMPLATES_DIR / name, keywords={"_": None},
                                                         options={"trim_blocks": "true", "lstrip_blocks": "true"})}

@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.Column('facts', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("kind IN ('application_received', 'selected', 'confirm_reminder', 'not_selected', 'match_announced', 'meeting_proposed', 'meeting_rescheduled', 'meeting_cancelled', 'meeting_tomorrow', 'feedback_due', 'feedback_overdue')", name=op.f('ck_notifications_kind')),
+    sa.CheckConstraint("kind IN ('application_received', 'selected', 'confirm_reminder', 'not_selected', 'match_announced', 'meeting_proposed', 'meeting_rescheduled', 'meeting_cancelled', 'meeting_tomorrow', 'feedback_due', 'feedback_overdue', 'digest')", name=op.f('ck_notifications_kind')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
     sa.UniqueConstraint('event_id', 'account_id', name=op.f('uq_notifications_event_id_account_id'))
     )
@@ -57,8 +57,8 @@ def upgrade() -> None:
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('setting', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("kind IN ('application_received', 'selected', 'confirm_reminder', 'not_selected', 'match_announced', 'meeting_proposed', 'meeting_rescheduled', 'meeting_cancelled', 'meeting_tomorrow', 'feedback_due', 'feedback_overdue')", name=op.f('ck_preferences_kind')),
-    sa.CheckConstraint("setting IN ('on', 'off')", name=op.f('ck_preferences_setting')),
+    sa.CheckConstraint("kind IN ('application_received', 'selected', 'confirm_reminder', 'not_selected', 'match_announced', 'meeting_proposed', 'meeting_rescheduled', 'meeting_cancelled', 'meeting_tomorrow', 'feedback_due', 'feedback_overdue', 'digest')", name=op.f('ck_preferences_kind')),
+    sa.CheckConstraint("setting IN ('on', 'off', 'digest')", name=op.f('ck_preferences_setting')),
     sa.PrimaryKeyConstraint('institution_id', 'account_id', 'kind', name=op.f('pk_preferences'))
     )
     op.create_table('reminders',
@@ -75,7 +75,7 @@ def upgrade() -> None:
     sa.Column('facts', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('settled_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("kind IN ('application_received', 'selected', 'confirm_reminder', 'not_selected', 'match_announced', 'meeting_proposed', 'meeting_rescheduled', 'meeting_cancelled', 'meeting_tomorrow', 'feedback_due', 'feedback_overdue')", name=op.f('ck_reminders_kind')),
+    sa.CheckConstraint("kind IN ('application_received', 'selected', 'confirm_reminder', 'not_selected', 'match_announced', 'meeting_proposed', 'meeting_rescheduled', 'meeting_cancelled', 'meeting_tomorrow', 'feedback_due', 'feedback_overdue', 'digest')", name=op.f('ck_reminders_kind')),
     sa.CheckConstraint("status IN ('scheduled', 'fired', 'cancelled')", name=op.f('ck_reminders_status')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminders'))
     )
@@ -103,7 +103,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("channel IN ('email')", name=op.f('ck_deliveries_channel')),
-    sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name=op.f('ck_deliveries_status')),
+    sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped', 'held', 'digested')", name=op.f('ck_deliveries_status')),
     sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_deliveries_notification_id_notifications')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
     sa.UniqueConstraint('event_id', 'account_id', 'channel', name=op.f('uq_deliveries_event_id_account_id_channel'))
