@@ -117,7 +117,7 @@ class Sender:
         self.domain = settings.mail_from.rpartition("@")[2] or "aliada.local"
 
     async def send_due(self) -> int:
-        """Send what is due now; the number of deliveries settled (sent, failed or skipped) or rescheduled."""
+        """Send what is due now; the number of deliveries handled (sent, failed, skipped, held for a digest or rescheduled)."""
         jobs = await asyncio.to_thread(claim, self.engine, clock.now(), timedelta(seconds=self.settings.lease_seconds))
         for job in jobs:
             await self.deliver(job)
