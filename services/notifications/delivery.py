@@ -1,9 +1,10 @@
 """Sending e-mail deliveries: claim with a lease, compose, send over SMTP, record the outcome.
 
 Exactly once, as far as SMTP allows. A delivery row exists once per (event,
-recipient, channel). A replica claims due rows with a conditional UPDATE that
-sets ``lease_until``; only the holder of that lease may record the outcome,
-and a replica that dies mid-send leaves the row to another once the lease ends.
+recipient, channel). Deliveries are servicekit leased jobs: a replica claims
+due rows (``servicekit.jobs.Lease``), only the holder of the lease may record
+the outcome, and a replica that dies mid-send leaves the row to another once
+the lease ends. ``Runner`` sends several at once and stops cleanly.
 The one window left is a crash after the server accepted the message and
 before the outcome was written: the message is then sent again with the same
 ``Message-ID`` (the delivery's id), which mail systems use to spot duplicates.
@@ -22,18 +23,18 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 from urllib.parse import quote
 
 import aiosmtplib
-from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from servicekit import clock
+from servicekit.jobs import Lease, Runner, new_holder
 
 from services.notifications import preferences
 from services.notifications.clients.participants import Contact, ContactUnavailable, Participants
@@ -63,39 +64,34 @@ class Skip(Exception):
 @dataclass(frozen=True)
 class Claimed:
     delivery_id: uuid.UUID
-    lease: datetime
+    holder: str
 
 
-def claim(engine: Engine, now: datetime, lease: timedelta, limit: int = BATCH) -> list[Claimed]:
-    """Take up to ``limit`` due deliveries nobody holds; each is held until ``now + lease``."""
-    until = now + lease
-    claimed = []
+def leases(settings: Settings) -> Lease:
+    return Lease(Delivery, holder="lease_holder", until="lease_until", seconds=settings.lease_seconds)
+
+
+def claim(engine: Engine, lease: Lease, limit: int = BATCH) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries nobody holds."""
+    holder = new_holder()
+    due = (select(Delivery.id)
+           .where(Delivery.status == DeliveryStatus.pending.value, col(Delivery.next_attempt_at) <= clock.now())
+           .order_by(col(Delivery.next_attempt_at), col(Delivery.id)).limit(limit))  # fmt: skip
     with Session(engine) as session:
-        due = session.exec(select(Delivery.id).where(
-            Delivery.status == DeliveryStatus.pending.value, col(Delivery.next_attempt_at) <= now,
-            or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now),
-        ).order_by(col(Delivery.next_attempt_at)).limit(limit)).all()
-        for delivery_id in due:
-            taken = session.execute(
-                update(Delivery).where(
-                    Delivery.id == delivery_id, Delivery.status == DeliveryStatus.pending.value,  # type: ignore[arg-type]
-                    or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < now))
-                .values(lease_until=until).execution_options(synchronize_session=False))
-            if taken.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(Claimed(delivery_id, until))
+        if not lease.claim(session, due, Delivery.status == DeliveryStatus.pending.value, holder=holder, skip_locked=True):
+            session.rollback()
+            return []
         session.commit()
-    return claimed
+        ids = session.exec(select(Delivery.id).where(Delivery.lease_holder == holder)).all()
+    return [Claimed(delivery_id, holder) for delivery_id in ids]
 
 
-def _finish(engine: Engine, job: Claimed, **values: Any) -> bool:
+def _finish(engine: Engine, lease: Lease, job: Claimed, **values: Any) -> bool:
     """Write the outcome if this replica still holds the lease."""
     with Session(engine) as session:
-        done = session.execute(
-            update(Delivery).where(Delivery.id == job.delivery_id, Delivery.lease_until == job.lease,  # type: ignore[arg-type]
-                                   Delivery.status == DeliveryStatus.pending.value)  # type: ignore[arg-type]
-            .values(lease_until=None, updated_at=clock.now(), **values).execution_options(synchronize_session=False))
+        done = lease.release(session, job.delivery_id, job.holder, updated_at=clock.now(), **values)
         session.commit()
-        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+        return done
 
 
 def _load(engine: Engine, job: Claimed) -> tuple[Delivery, Notification, EmailSetting]:
@@ -115,30 +111,23 @@ class Sender:
         self.engine = engine
         self.participants = participants
         self.domain = settings.mail_from.rpartition("@")[2] or "aliada.local"
+        self.leases = leases(settings)
+        self.runner: Runner[Claimed] = Runner(
+            "notifications-deliveries", claim=lambda limit: claim(self.engine, self.leases, limit), work=self.deliver,
+            concurrency=BATCH, interval=settings.delivery_poll_seconds, stop_timeout=settings.smtp_timeout_seconds + 5,
+        )  # fmt: skip
 
     async def send_due(self) -> int:
-        """Send what is due now; the number of deliveries handled (sent, failed, skipped, held for a digest or rescheduled)."""
-        jobs = await asyncio.to_thread(claim, self.engine, clock.now(), timedelta(seconds=self.settings.lease_seconds))
-        for job in jobs:
-            await self.deliver(job)
-        return len(jobs)
+        """Send what is due now, here; the number of deliveries handled (sent, failed, skipped, held for a digest or rescheduled)."""
+        return await self.runner.run_once()
 
-    async def run(self, stop: asyncio.Event, interval: float) -> None:
-        while not stop.is_set():
-            try:
-                while await self.send_due() and not stop.is_set():
-                    pass
-            except Exception as exc:  # keep going: the database may be back on the next round
-                log.warning("delivery round failed", extra={"error": type(exc).__name__})
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+    def finish(self, job: Claimed, **values: Any) -> bool:
+        return _finish(self.engine, self.leases, job, **values)
 
     async def deliver(self, job: Claimed) -> None:
         delivery, note, chosen = await asyncio.to_thread(_load, self.engine, job)
         if chosen is EmailSetting.digest:
-            await asyncio.to_thread(_finish, self.engine, job, status=DeliveryStatus.held.value)
+            await asyncio.to_thread(self.finish, job, status=DeliveryStatus.held.value)
             return
         attempts = delivery.attempts + 1
         try:
@@ -147,10 +136,10 @@ class Sender:
             message, address = await self._message(delivery, note)
             await self._send(message)
         except Skip as why:
-            await asyncio.to_thread(_finish, self.engine, job, status=DeliveryStatus.skipped.value, last_error=str(why))
+            await asyncio.to_thread(self.finish, job, status=DeliveryStatus.skipped.value, last_error=str(why))
         except Permanent as why:
             log.warning("delivery failed", extra={"delivery_id": str(delivery.id), "error": str(why)[:200]})
-            await asyncio.to_thread(_finish, self.engine, job, status=DeliveryStatus.failed.value, attempts=attempts,
+            await asyncio.to_thread(self.finish, job, status=DeliveryStatus.failed.value, attempts=attempts,
                                     last_error=str(why)[:300])
         except Temporary as why:
             if attempts >= self.settings.max_attempts:
@@ -159,9 +148,9 @@ class Sender:
             else:
                 wait = retry.backoff(attempts, self.settings.retry_base_seconds, self.settings.retry_cap_seconds)
                 values = {"next_attempt_at": clock.now() + wait, "last_error": str(why)[:300]}
-            await asyncio.to_thread(_finish, self.engine, job, attempts=attempts, **values)
+            await asyncio.to_thread(self.finish, job, attempts=attempts, **values)
         else:
-            await asyncio.to_thread(_finish, self.engine, job, status=DeliveryStatus.sent.value, attempts=attempts,
+            await asyncio.to_thread(self.finish, job, status=DeliveryStatus.sent.value, attempts=attempts,
                                     sent_at=clock.now(), to_address=address, message_id=message["Message-ID"], last_error=None)
 
     async def _contact(self, institution_id: uuid.UUID, account_id: str) -> Contact | None:

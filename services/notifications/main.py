@@ -104,9 +104,12 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
             background.start(consumer.run(background.stop, settings.feed_poll_seconds))
         background.start(reminder_loop(app.state.engine, background.stop, settings.reminder_poll_seconds,
                                        timedelta(hours=settings.digest_every_hours)))
-        background.start(sender.run(background.stop, settings.delivery_poll_seconds))
+        await sender.runner.start()
 
     async def halt(app: FastAPI) -> None:
+        sender = getattr(app.state, "sender", None)
+        if sender is not None:
+            await sender.runner.stop()
         await background.halt()
         client = getattr(app.state, "http_client", None)
         if client is not None:

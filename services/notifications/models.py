@@ -90,7 +90,8 @@ class Delivery(Base, table=True):
     status: str = Field(default=DeliveryStatus.pending.value, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    # Held by the replica sending it until then; NULL when nobody holds it.
+    # The claim of the replica sending it (servicekit.jobs) and until when; NULL when nobody holds it.
+    lease_holder: str | None = Field(default=None, max_length=32)
     lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_error: str | None = Field(default=None, max_length=300)
     to_address: str | None = Field(default=None, max_length=254)
