@@ -38,10 +38,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from services.evaluation.analytics import DisclosurePolicy, build_report, render_html, render_pdf, report_charts
-from services.evaluation.analytics import report as report_module
-from services.evaluation.analytics.charts import STYLE
-from services.evaluation.analytics.page import clear_caches
+from services.evaluation.domain import DisclosurePolicy, build_report, render_html, render_pdf, report_charts
+from services.evaluation.domain import report as report_module
+from services.evaluation.domain.charts import STYLE
+from services.evaluation.domain.page import clear_caches
 from services.evaluation.tests.analytics_cohorts import large_program, mexico_pilot
 
 SEED = 20240601

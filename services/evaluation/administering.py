@@ -29,7 +29,7 @@ from servicekit.problems import FieldError, ProblemError, conflict, not_found
 from servicekit.tenancy import scoped
 
 from services.evaluation import catalog
-from services.evaluation.analytics import Role, check_response, validate_response
+from services.evaluation.domain import Role, check_response, validate_response
 from services.evaluation.models import AdministrationRow, OutboxEvent, ResponseRow
 
 ROLE_AUDIENCE = {"mentor": "mentors", "mentee": "mentees"}

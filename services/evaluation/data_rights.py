@@ -51,7 +51,7 @@ from servicekit.personal_data import drop_idempotency, exported, new_pseudonym
 from servicekit.problems import ProblemError
 
 from services.evaluation import access, catalog, interviews
-from services.evaluation.analytics.instruments import ItemType
+from services.evaluation.domain.instruments import ItemType
 from services.evaluation.config import Settings
 from services.evaluation.models import (
     AdministrationRow,

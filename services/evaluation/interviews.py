@@ -6,7 +6,7 @@ sub-themes by several readers):
 
 1. **Guides.** An ordered list of open questions for one role, in Spanish and
    English. A coordinator creates one from her own questions or from the
-   built-in default (``analytics.interviews.DEFAULT_GUIDES``). A guide never
+   built-in default (``domain.interviews.DEFAULT_GUIDES``). A guide never
    changes once created: answers and codes refer to its question keys.
 2. **The team.** Coordinators name, per program, the interviewers (evaluators
    of the institution; coordinators always may interview) and the coders
@@ -14,7 +14,7 @@ sub-themes by several readers):
 3. **A proposed sample.** From the program's members who consent to research
    (the participants service's research roster, read with this service's own
    ``research:read`` token), ``n`` per role stratified on career stage and STEM
-   field (``analytics.interviews.propose_sample``; age is not collected, so it
+   field (``domain.interviews.propose_sample``; age is not collected, so it
    is no stratum). The same candidates and seed give the same picks; each pick
    says which strata it fills. The coordinator swaps picks and accepts it.
 4. **Interviews.** An interviewer records the date, the guide, her answer to
@@ -35,10 +35,10 @@ sub-themes by several readers):
    interview carries a theme when its consensus names it, else when every
    coder named it; a sub-theme brings its theme. Agreement is Cohen's kappa per
    theme between two coders over the answers both coded (the mean over pairs
-   with more than two coders): ``analytics.stats.theme_counts``.
+   with more than two coders): ``domain.stats.theme_counts``.
 7. **Quotes.** A coder marks a de-identified excerpt of one answer as a quote
    of a theme; the excerpt must be her words in order with every edit in
-   square brackets (``analytics.interviews.excerpt_problem``). It reaches the
+   square brackets (``domain.interviews.excerpt_problem``). It reaches the
    report only when she agreed to be quoted (and the participants service holds
    her consent to quotes), the interview is settled and carries the theme, and
    her role has at least ``k_text`` settled interviews (the report applies that
@@ -84,8 +84,8 @@ from servicekit.problems import FieldError, ProblemError, conflict, field_proble
 from servicekit.tenancy import scoped
 
 from services.evaluation import access
-from services.evaluation.analytics import DisclosurePolicy, Quote, Role, Text, Theme, ThemeCoding, carried_themes
-from services.evaluation.analytics.interviews import (
+from services.evaluation.domain import DisclosurePolicy, Quote, Role, Text, Theme, ThemeCoding, carried_themes
+from services.evaluation.domain.interviews import (
     DEFAULT_GUIDES,
     DEFAULT_TITLES,
     DIMENSIONS,
@@ -435,7 +435,7 @@ def ordered_themes(rows: Sequence[ThemeRow]) -> list[ThemeRow]:
     return [x for top in children[None] for x in (top, *children[top.id])]
 
 
-def analytics_themes(rows: Sequence[ThemeRow]) -> tuple[Theme, ...]:
+def domain_themes(rows: Sequence[ThemeRow]) -> tuple[Theme, ...]:
     code_of = {r.id: r.code for r in rows}
     return tuple(Theme(r.code, Text(r.label_es, r.label_en), code_of.get(r.parent_id) if r.parent_id else None)
                  for r in ordered_themes(rows))
@@ -673,7 +673,7 @@ def report_codings(session: Session, institution_id: uuid.UUID, program_id: uuid
 
 def _quote_checks(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID
                   ) -> tuple[dict[uuid.UUID, InterviewRow], dict[uuid.UUID, frozenset[str]], dict[str, int]]:
-    themes = analytics_themes(codebook_rows(session, institution_id, program_id))
+    themes = domain_themes(codebook_rows(session, institution_id, program_id))
     settled = _settled(session, institution_id, program_id)
     carried = {r.id: carried_themes([_theme_coding(r, c) for c in cs], themes) for r, cs in settled}
     per_role = {role: sum(1 for r, _ in settled if r.role == role) for role in ROLES}

@@ -20,7 +20,7 @@ from servicekit.db import SESSION_DEPENDENCY
 from servicekit.outbox import feed_router
 from servicekit import scopes
 
-from services.evaluation.analytics import i18n
+from services.evaluation.domain import i18n
 from services.evaluation import data_rights, interviews
 from services.evaluation.clients import Upstreams
 from services.evaluation.config import Settings

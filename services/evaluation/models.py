@@ -1,7 +1,7 @@
 """Tables of the evaluation service, on its own metadata.
 
 Every row carries ``institution_id`` and every query filters by it. Built-in
-instruments are not stored: they come from ``analytics.BUILTIN`` with stable ids.
+instruments are not stored: they come from ``domain.BUILTIN`` with stable ids.
 
 Responses of an anonymous administration store no person link: ``participant_id``
 and ``account_id`` stay null and ``pseudonym`` is HMAC(key, program_id + account sub),

@@ -1,4 +1,4 @@
-"""The evaluation analytics core: instruments, statistics, disclosure control,
+"""The evaluation core (pure): instruments, statistics, disclosure control,
 charts and the program report, with no HTTP and no database. See README.md."""
 
 from .charts import (
