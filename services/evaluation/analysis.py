@@ -62,7 +62,9 @@ from services.evaluation.domain import (
 )
 from services.evaluation.domain.report import themes_section as protected_themes
 from services.evaluation.domain.disclosure import MIN_K
-from services.evaluation.domain.report import PerceivedSource, open_text_terms, publish_items
+from services.evaluation.domain.publish import publish_items
+from services.evaluation.domain.report import open_text_terms
+from services.evaluation.domain.report_input import PerceivedSource
 from services.evaluation.clients.upstream import MatchingOutcomes, ProgramOutcomes, Upstreams
 from services.evaluation.models import AdministrationRow, CodingRow, DisclosureSettingsRow, ResponseRow, ThemeRow
 

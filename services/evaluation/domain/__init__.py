@@ -57,7 +57,10 @@ from .library import (
     objectives_mentor,
     soft_skills,
 )
-from .report import (
+from .page import program_report_html, render_html, render_pdf, report_charts
+from .publish import publish_items
+from .report import build_report, open_text_terms
+from .report_input import (
     Administration,
     DyadRecord,
     DyadStatus,
@@ -67,18 +70,10 @@ from .report import (
     MeetingPlan,
     PerceivedSource,
     ProgramInfo,
-    ProgramReport,
-    PublishedItem,
     ReportInput,
     TrainingModule,
-    build_report,
-    open_text_terms,
-    program_report_html,
-    publish_items,
-    render_html,
-    render_pdf,
-    report_charts,
 )
+from .report_model import ProgramReport, PublishedItem
 from .stats import (
     GROUPS,
     AchievementComparison,

@@ -37,7 +37,7 @@ from services.evaluation.domain.disclosure import (
     audit_figures,
     mean_figure,
 )
-from services.evaluation.domain.report import WithheldBecause, _satisfaction
+from services.evaluation.domain.satisfaction import WithheldBecause, satisfaction_section
 
 INSTRUMENT = closing_assessment()
 LIKERT = [i for i in INSTRUMENT.items() if i.type is ItemType.LIKERT]
@@ -124,7 +124,7 @@ def cohort(seed: int, mentors: int = 15, mentees: int = 13, skip: float = 0.0) -
 def satisfaction(responses: list[Response], k: int = 5):  # type: ignore[no-untyped-def]
     inp = ReportInput(program=ProgramInfo(program_id="p", name="p", institution="i"),
                       closing=Administration(INSTRUMENT, "closing", tuple(responses)))
-    sat = _satisfaction(inp, DisclosurePolicy(k=k, k_text=max(10, k)))
+    sat = satisfaction_section(inp, DisclosurePolicy(k=k, k_text=max(10, k)))
     assert sat is not None
     return sat
 

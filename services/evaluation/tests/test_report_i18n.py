@@ -27,7 +27,7 @@ from services.evaluation.domain.page import _environment
 from .analytics_cohorts import mexico_pilot
 
 DOMAIN = Path(__file__).resolve().parent.parent / "domain"
-PY_SOURCES = ("report.py", "page.py", "charts.py")
+PY_SOURCES = ("labels.py", "report.py", "page.py", "charts.py")
 KEYWORDS = {"_": None, "N_": None, "w": None}
 
 
