@@ -66,6 +66,7 @@ from services.evaluation.domain.publish import publish_items
 from services.evaluation.domain.report import open_text_terms
 from services.evaluation.domain.report_input import PerceivedSource
 from services.evaluation.clients.upstream import MatchingOutcomes, ProgramOutcomes, Upstreams
+from services.evaluation.enums import Moment
 from services.evaluation.models import AdministrationRow, CodingRow, DisclosureSettingsRow, ResponseRow, ThemeRow
 
 ROLES = ("mentor", "mentee")
@@ -164,7 +165,7 @@ def pick_pre_post(session: Session, adms: list[AdministrationRow], pre_id: uuid.
     by_id = {a.id: a for a in adms}
     if pre_id or post_id:
         pre, post = by_id.get(pre_id) if pre_id else None, by_id.get(post_id) if post_id else None  # type: ignore[arg-type]
-        if pre is None or pre.moment != "pre":
+        if pre is None or pre.moment != Moment.PRE:
             raise field_problem("query.pre", "not a pre administration of this program")
         if post is None or post.moment != "post":
             raise field_problem("query.post", "not a post administration of this program")
