@@ -41,7 +41,7 @@ from matplotlib.patches import Patch
 from services.evaluation.domain import DisclosurePolicy, build_report, render_html, render_pdf, report_charts
 from services.evaluation.domain import report as report_module
 from services.evaluation.domain.satisfaction import satisfaction_section
-from services.evaluation.domain.charts import STYLE
+from services.evaluation.domain.chart_layout import STYLE
 from services.evaluation.domain.page import clear_caches
 from services.evaluation.tests.analytics_cohorts import large_program, mexico_pilot
 

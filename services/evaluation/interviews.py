@@ -35,7 +35,7 @@ sub-themes by several readers):
    interview carries a theme when its consensus names it, else when every
    coder named it; a sub-theme brings its theme. Agreement is Cohen's kappa per
    theme between two coders over the answers both coded (the mean over pairs
-   with more than two coders): ``domain.stats.theme_counts``.
+   with more than two coders): ``domain.themes.theme_counts``.
 7. **Quotes.** A coder marks a de-identified excerpt of one answer as a quote
    of a theme; the excerpt must be her words in order with every edit in
    square brackets (``domain.interviews.excerpt_problem``). It reaches the

@@ -5,13 +5,12 @@ from .charts import (
     Chart,
     achievement_chart,
     bar_chart,
-    cloud_layout,
     funnel_chart,
     likert_chart,
     skill_change_chart,
     stacked_share_chart,
-    word_cloud_chart,
 )
+from .cloud import cloud_layout, word_cloud_chart
 from .disclosure import (
     MIN_K,
     DisclosurePolicy,
@@ -77,32 +76,31 @@ from .report_model import ProgramReport, PublishedItem
 from .stats import (
     GROUPS,
     AchievementComparison,
-    Agreement,
     DyadAchievement,
     ItemDistribution,
     PairedChange,
     Response,
     SkillChange,
     Summary,
-    TermCount,
-    Quote,
-    Theme,
-    ThemeCoding,
-    ThemeSummary,
     achievement_comparison,
-    carried_themes,
-    cohen_kappa,
     exact_signed_rank_p,
     item_distributions,
-    normalise_term,
     paired_change,
     rank_biserial,
     rank_biserial_from_counts,
     signed_rank_sums,
     skill_changes,
-    stop_words,
     summarise,
-    term_frequencies,
+)
+from .terms import TermCount, normalise_term, stop_words, term_frequencies
+from .themes import (
+    Agreement,
+    Quote,
+    Theme,
+    ThemeCoding,
+    ThemeSummary,
+    carried_themes,
+    cohen_kappa,
     theme_counts,
 )
 

@@ -28,6 +28,7 @@ from typing import Any
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .chart_layout import text_extent
 from .charts import (
     OKABE_ITO,
     ChangeRow,
@@ -41,9 +42,8 @@ from .charts import (
     likert_chart,
     skill_change_chart,
     stacked_share_chart,
-    text_extent,
-    word_cloud_chart,
 )
+from .cloud import word_cloud_chart
 from .disclosure import DisclosurePolicy
 from .i18n import N_, Words
 from .instruments import Lang

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from .disclosure import DisclosurePolicy, ProtectedTable, hidden_groups, protect_split, protect_table
+from .disclosure import (
+    DisclosurePolicy,
+    ProtectedTable,
+    hidden_groups,
+    protect_split,
+    protect_table,
+)
 from .i18n import bilingual
 from .instruments import AnswerMatrix, Instrument, ItemType, Role
 from .labels import BAND_NAMES

@@ -70,14 +70,12 @@ from .satisfaction import satisfaction_section
 from .stats import (
     AchievementComparison,
     PairedChange,
-    TermCount,
-    Theme,
     achievement_comparison,
     skill_changes,
     summarise,
-    term_frequencies,
-    theme_counts,
 )
+from .terms import TermCount, term_frequencies
+from .themes import Theme, theme_counts
 
 # ============================================================================= build
 

@@ -8,7 +8,8 @@ from datetime import date
 from enum import StrEnum
 
 from .instruments import Instrument, Text
-from .stats import DyadAchievement, Quote, Response, Theme, ThemeCoding
+from .stats import DyadAchievement, Response
+from .themes import Quote, Theme, ThemeCoding
 
 ROLES: tuple[str, str] = ("mentor", "mentee")
 

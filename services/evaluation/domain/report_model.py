@@ -15,7 +15,9 @@ import numpy as np
 from .disclosure import DisclosurePolicy, ProtectedTable
 from .instruments import ItemType, Text
 from .report_input import MatchingSummary, PerceivedSource, ProgramInfo
-from .stats import PairedChange, Quote, Summary, TermCount, Theme
+from .stats import PairedChange, Summary
+from .terms import TermCount
+from .themes import Quote, Theme
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,20 @@ from .disclosure import (
     hidden_groups,
     mean_figure,
 )
-from .instruments import AnswerMatrix, Audience, Instrument, ItemType, Role, Text, answer_matrix, likert_ids
+from .instruments import (
+    AnswerMatrix,
+    Audience,
+    Instrument,
+    ItemType,
+    Role,
+    Text,
+    answer_matrix,
+    likert_ids,
+    score_matrix,
+)
 from .publish import LIKERT_BANDS, publish_items, whole_groups
 from .report_input import ROLES, ReportInput
 from .report_model import ItemTable, PublishedItem, SatisfactionSection, Subscale
-from .stats import score_matrix
 
 
 def _agree_band(points: int) -> tuple[int, ...]:

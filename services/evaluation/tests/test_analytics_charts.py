@@ -146,7 +146,7 @@ def test_every_chart_is_laid_out_inside_its_figure(monkeypatch: pytest.MonkeyPat
     from services.evaluation.domain import charts as charts_module
 
     drawn: list[tuple[str, Figure]] = []
-    render = charts_module._render
+    render = charts_module.render
 
     def keeping(name, title, alt, size, draw, png=True):  # type: ignore[no-untyped-def]
         def draw_and_keep(fig: Figure) -> None:
@@ -154,7 +154,7 @@ def test_every_chart_is_laid_out_inside_its_figure(monkeypatch: pytest.MonkeyPat
             drawn.append((title, fig))
         return render(name, title, alt, size, draw_and_keep, png)
 
-    monkeypatch.setattr(charts_module, "_render", keeping)
+    monkeypatch.setattr(charts_module, "render", keeping)
     kinds = len(charts("es"))
     charts("en")
     long = "Una afirmación larga que ocupa casi todo el ancho de la figura y que debe partirse en líneas " * 2
