@@ -1,8 +1,9 @@
 """The boundaries of docs/architecture.md hold: import-linter's contracts
 (pyproject.toml, ``[tool.importlinter]``) are checked on every run of the
 suite. Apps never import each other (a test may start another app as a real
-peer), servicekit imports no app, the apps import no tool or benchmark, and
-the pure cores import no web framework, database layer or HTTP client."""
+peer), servicekit imports no app, the apps import no tool or benchmark,
+the pure cores import no web framework, database layer or HTTP client, and
+evaluation's routers import no model."""
 
 from __future__ import annotations
 
