@@ -20,25 +20,20 @@ codings by coders (per answer) and a consensus coding, and quotes. An interview'
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
-from servicekit.db import new_registry
+from servicekit.db import new_registry, one_of
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
 from services.evaluation.domain.instruments import Audience, Role
 from services.evaluation.enums import InterviewStatus, Moment, PickSource, SampleStatus, Submission
 
-
-def one_of(column: str, vocabulary: type[StrEnum]) -> CheckConstraint:
-    """CHECK that ``column`` holds a value of ``vocabulary`` (named ``ck_<table>_<column>``)."""
-    return CheckConstraint(f"{column} IN ({', '.join(repr(v.value) for v in vocabulary)})", name=column)
 
 
 class Base(SQLModel, registry=new_registry()):

@@ -10,15 +10,14 @@ rendered when it is sent and not stored.
 
 import uuid
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Index, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
-from servicekit.db import new_registry
+from servicekit.db import new_registry, one_of
 from servicekit.outbox import utcnow
 
 from services.notifications.enums import Channel, DeliveryStatus, MessageKind, ReminderStatus, EmailSetting
@@ -47,9 +46,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 class Base(SQLModel, registry=new_registry()):
     pass
 
-
-def one_of(column: str, vocabulary: type[StrEnum]) -> CheckConstraint:
-    return CheckConstraint(f"{column} IN ({', '.join(repr(v.value) for v in vocabulary)})", name=column)
 
 
 class Notification(Base, table=True):
