@@ -4,13 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-APPS := gateway services.participants services.matching services.sessions services.evaluation
+APPS := gateway services.participants services.matching services.sessions services.evaluation services.notifications
 
 .DEFAULT_GOAL := help
 .PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching bench-supervision bench-views bench-tenants bench-load bench-faults clean
 
 help:
-	@echo "make run    start the gateway (:8000) and the four services (:8001-8004) on SQLite under var/"
+	@echo "make run    start the gateway (:8000), the five services (:8001-8005) and a mail server (:8025) on SQLite under var/"
 	@echo "make test   run the whole suite on SQLite and on PostgreSQL, side by side"
 	@echo "make demo   with make run going: play the Mexico pilot through the API (PILOT=peru for Peru)"
 	@echo "make openapi   regenerate the committed OpenAPI documents under openapi/"
@@ -53,6 +53,8 @@ run: migrate
 	@echo "    matching      http://127.0.0.1:8002/docs"
 	@echo "    sessions      http://127.0.0.1:8003/docs"
 	@echo "    evaluation    http://127.0.0.1:8004/docs"
+	@echo "    notifications http://127.0.0.1:8005/docs"
+	@echo "    mail          SMTP on 127.0.0.1:8025; every message sent is an .eml file under var/mail/"
 	@echo "    readiness     curl http://127.0.0.1:8000/readyz"
 	@echo ""
 	@echo "  Log in as the bootstrap admin (her password is GATEWAY_BOOTSTRAP_ADMIN_PASSWORD in var/dev.env,"

@@ -15,7 +15,7 @@ from pydantic_settings import NoDecode, SettingsConfigDict
 
 from servicekit.settings import BaseServiceSettings
 
-SERVICES = ("participants", "matching", "sessions", "evaluation")
+SERVICES = ("participants", "matching", "sessions", "evaluation", "notifications")
 
 # The routing table: public path prefix -> owning service. The one place that
 # says which service serves what; the longest matching prefix wins, and a
@@ -40,6 +40,7 @@ DEFAULT_ROUTES: dict[str, str] = {
     "/v1/administrations": "evaluation",
     "/v1/reports": "evaluation",
     "/v1/interviews": "evaluation",
+    "/v1/notifications": "notifications",
 }
 
 
@@ -82,14 +83,18 @@ class Settings(BaseServiceSettings):
     matching_url: str = "http://127.0.0.1:8002"
     sessions_url: str = "http://127.0.0.1:8003"
     evaluation_url: str = "http://127.0.0.1:8004"
+    notifications_url: str = "http://127.0.0.1:8005"
     routes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_ROUTES))
     # Proxied paths reachable without a token, as "METHOD /path/{param}"
     # (e.g. "GET /v1/calls/{call_id}"); "*" as method matches any method.
     # Default: the open calls of the participants service, which applicants
-    # read before they have an account, and the sessions service's private
-    # calendar feeds (their secret is the unguessable, revocable URL).
+    # read before they have an account, the sessions service's private
+    # calendar feeds (their secret is the unguessable, revocable URL), and the
+    # notifications service's unsubscribe links (signed; RFC 8058 one-click
+    # POSTs come from mail systems that hold no token).
     public_paths: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["GET /v1/calls", "GET /v1/calls/{program_id}", "GET /v1/meetings/calendar/{feed}"]
+        default_factory=lambda: ["GET /v1/calls", "GET /v1/calls/{program_id}", "GET /v1/meetings/calendar/{feed}",
+                                 "GET /v1/notifications/unsubscribe", "POST /v1/notifications/unsubscribe"]
     )
 
     # Upstream calls. Each service has its own connection pool of
@@ -216,7 +221,7 @@ class Settings(BaseServiceSettings):
     # step is retried by the sweep (every data_rights_sweep_seconds, at most
     # data_rights_sweep_batch steps per pass) after min(cap, base * 2**(n-1))
     # seconds, until it is done: never dropped.
-    data_rights_services: list[Literal["participants", "matching", "sessions", "evaluation"]] = Field(
+    data_rights_services: list[Literal["participants", "matching", "sessions", "evaluation", "notifications"]] = Field(
         default_factory=lambda: list(SERVICES)
     )
     data_rights_sweeper_enabled: bool = True

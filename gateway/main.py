@@ -1,5 +1,5 @@
 """The gateway app: identity (accounts, clients, tokens, keys), the reverse
-proxy to the four services, rate limits, the merged OpenAPI document, CORS and
+proxy to the services, rate limits, the merged OpenAPI document, CORS and
 aggregated readiness."""
 
 from __future__ import annotations

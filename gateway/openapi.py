@@ -1,4 +1,4 @@
-"""The merged OpenAPI document: the gateway's own plus the four services'.
+"""The merged OpenAPI document: the gateway's own plus each service's.
 
 ``merge_openapi`` is a pure function (used at runtime by ``/openapi.json`` and
 by ``tools/openapi.py``):

@@ -24,6 +24,10 @@ def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
             # Consumers poll their sources often, so journeys need not wait.
             "SESSIONS_FEED_POLL_SECONDS": "0.5", "EVALUATION_FEED_POLL_SECONDS": "0.5", "MATCHING_FEED_POLL_SECONDS": "0.5",
             "GATEWAY_PARTICIPANT_ROLES_POLL_SECONDS": "0.3",
+            # Notifications: quick feeds and deliveries, and a short backoff while no mail server listens.
+            "NOTIFICATIONS_FEED_POLL_SECONDS": "0.5", "NOTIFICATIONS_DELIVERY_POLL_SECONDS": "0.3",
+            "NOTIFICATIONS_RETRY_BASE_SECONDS": "0.5", "NOTIFICATIONS_RETRY_CAP_SECONDS": "2",
+            "NOTIFICATIONS_MAX_ATTEMPTS": "50",
             # Webhook receivers of the tests listen on loopback (refused in
             # production); short polls and backoff so deliveries need no wait.
             "GATEWAY_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true", "GATEWAY_WEBHOOKS_POLL_SECONDS": "0.3",

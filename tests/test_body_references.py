@@ -17,9 +17,10 @@ from typing import Any
 from servicekit.references import declared
 from tools.stack import REPO
 
-DOCUMENTS = ("gateway", "participants", "matching", "sessions", "evaluation")
+DOCUMENTS = ("gateway", "participants", "matching", "sessions", "evaluation", "notifications")
 # Importing an app's routers registers its declarations.
-APPS = ("gateway.main", "services.participants.main", "services.matching.main", "services.sessions.main", "services.evaluation.main")
+APPS = ("gateway.main", "services.participants.main", "services.matching.main", "services.sessions.main", "services.evaluation.main",
+        "services.notifications.main")
 ID_NAME = re.compile(r"(^id|_id|_ids)$")
 
 # Why these ids need no reference check of their own. Kinds of reasons:
@@ -98,7 +99,7 @@ EXEMPT: dict[tuple[str, str, str], str] = {
     ("sessions", "create_objective", "body.dyad_id"): ADDRESSED,
     ("sessions", "submit_feedback", "body.meeting_id"): ADDRESSED,
 }
-for _service in ("participants", "matching", "sessions", "evaluation"):
+for _service in ("participants", "matching", "sessions", "evaluation", "notifications"):
     for _op in ("export_data_subject_internal", "erase_data_subject_internal"):
         for _field in ("body.account_id", "body.institution_id", "body.participant_ids"):
             EXEMPT[(_service, _op, _field)] = INTERNAL

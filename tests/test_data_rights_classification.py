@@ -23,7 +23,8 @@ from servicekit import data_rights
 from servicekit.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_APPS = ("gateway", "services.participants", "services.matching", "services.sessions", "services.evaluation")
+ALL_APPS = ("gateway", "services.participants", "services.matching", "services.sessions", "services.evaluation",
+            "services.notifications")
 APPS = ALL_APPS
 
 

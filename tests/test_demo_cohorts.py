@@ -92,7 +92,7 @@ def test_peru_interviews_answer_the_default_guides_in_the_codebook_themes() -> N
     """Ten interviews (five per role), the eight questions of the platform's default guide
     for her role, every code in the codebook (three themes and their sub-themes), each of the
     three themes carried by both roles, and each quote verbatim in one coded answer."""
-    from services.evaluation.analytics.interviews import DEFAULT_GUIDES
+    from services.evaluation.domain.interviews import DEFAULT_GUIDES
     from tools.demo.interviews import CODEBOOK, MENTEES, MENTORS
 
     themes = {code for code, parent, *_ in CODEBOOK if parent is None}

@@ -62,6 +62,7 @@ APPS: dict[str, tuple[str, str, int]] = {
     "matching": ("services.matching", "services.matching.main:create_app", 8002),
     "sessions": ("services.sessions", "services.sessions.main:create_app", 8003),
     "evaluation": ("services.evaluation", "services.evaluation.main:create_app", 8004),
+    "notifications": ("services.notifications", "services.notifications.main:create_app", 8005),
 }
 SERVICES = [app for app in APPS if app != "gateway"]
 
@@ -174,12 +175,18 @@ def uvicorn_args(command: list[str]) -> dict[str, Any]:
     return parsed
 
 
+# Procfile entries that are no app: the development mail server (tools/mailsink.py).
+DEV_ONLY = {"mail"}
+
+
 def procfile() -> dict[str, dict[str, Any]]:
     entries = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         name, _, cmd = line.partition(":")
+        if name.strip() in DEV_ONLY:
+            continue
         entries[name.strip()] = uvicorn_args(shlex.split(cmd))
     return entries
 
@@ -370,7 +377,10 @@ def test_only_the_gateway_is_published(compose) -> None:
     for name, svc in compose["services"].items():
         if name != "gateway":
             assert "edge" not in svc.get("networks", []), f"{name} must stay on the internal network"
+        if name != "notifications":
+            assert "mail" not in svc.get("networks", []), f"{name} has no business with the mail server"
     assert compose["networks"]["backend"]["internal"] is True
+    assert "internal" not in compose["networks"]["mail"], "the notifications service reaches an outside SMTP server"
 
 
 def test_gateway_wiring(compose) -> None:

@@ -32,7 +32,7 @@ def _page_assets(html: str) -> list[str]:
     return parser.urls
 
 
-@pytest.mark.parametrize("name", ["gateway", "participants", "matching", "sessions", "evaluation"])
+@pytest.mark.parametrize("name", ["gateway", "participants", "matching", "sessions", "evaluation", "notifications"])
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_documentation_pages_load_nothing_from_another_host(name: str, page: str) -> None:
     client = TestClient(apps()[name])

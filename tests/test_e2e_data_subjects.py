@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, create_engine, select
 from tests.journeys import PASSWORD, Client, confirmed_cohort, login
 from tools.stack import Stack
 
-WIRED = {"gateway", "participants", "matching", "sessions", "evaluation"}
+WIRED = {"gateway", "participants", "matching", "sessions", "evaluation", "notifications"}
 
 
 def _dump(url: str) -> dict[str, str]:
@@ -131,7 +131,7 @@ def test_erasure_reaches_every_service(stack: Stack, http: httpx.Client, admin_t
     erased = coordinator.ok("POST", "/v1/data-subject-requests", 201, json={"kind": "erasure", "account_id": me["subject"]})
     steps = {s["service"]: s for s in erased["steps"]}
     assert {name: s["status"] for name, s in steps.items()} == dict.fromkeys(
-        ("gateway", "participants", "matching", "sessions", "evaluation"), "done"), steps
+        ("gateway", "participants", "matching", "sessions", "evaluation", "notifications"), "done"), steps
 
     assert mentor.client.get(f"/v1/diary/{entry['id']}").status_code == 404
     assert http.get(feed_path).status_code == 404

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 from servicekit import clock
-from services.evaluation.analytics import soft_skills
+from services.evaluation.domain import soft_skills
 from services.evaluation.tests.test_api_analysis import closing_answers
 from services.matching.tests.conftest import profile_body
 from services.participants.tests.conftest import phases

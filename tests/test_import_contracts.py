@@ -3,7 +3,8 @@
 suite. Apps never import each other (a test may start another app as a real
 peer), servicekit imports no app, the apps import no tool or benchmark, the
 pure cores import no web framework, database layer or HTTP client, and the
-routers of sessions, matching, participants and the gateway import no table."""
+routers of sessions, matching, evaluation, participants and the gateway import
+no table."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from servicekit.inputs import InputModel, StorableTextMiddleware
 from servicekit.limits import BodyLimitMiddleware
 
-SERVICES = ("participants", "matching", "sessions", "evaluation")
+SERVICES = ("participants", "matching", "sessions", "evaluation", "notifications")
 
 # Models read by hand, with the same rule applied by the code that reads them.
 CHECKED_BY_HAND = {

@@ -5,6 +5,7 @@ proves one check: algorithm pinning, typ, kid, signature, exp, iat/nbf, aud,
 iss, size, JWE."""
 
 import importlib
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,14 +26,23 @@ def service_client(request, database_factory, key_source):
         yield client
 
 
+def probe(service_client) -> str:
+    """An authenticated route of the service: its outbox feed, or (the notifications service has none) her preferences."""
+    return "/v1/notifications/preferences" if service_client.app.title == "Aliada notifications service" else "/internal/events"
+
+
 def test_service_refuses_every_attack(service_client, signing_key) -> None:
     answers = {
-        name: service_client.get("/internal/events", headers=bearer(token)).status_code
+        name: service_client.get(probe(service_client), headers=bearer(token)).status_code
         for name, token in attack_tokens(signing_key).items()
     }
     assert answers == {name: 401 for name in answers}
 
 
 def test_service_accepts_the_valid_token_the_attacks_were_derived_from(service_client, mint) -> None:
-    r = service_client.get("/internal/events", headers=bearer(mint(sub="svc", scope="events:read", client_id="svc")))
-    assert r.status_code == 200
+    path = probe(service_client)
+    if path == "/internal/events":
+        token = mint(sub="svc", scope="events:read", client_id="svc")
+    else:
+        token = mint(sub="ana", tid=str(uuid.uuid4()), roles=["mentee"])
+    assert service_client.get(path, headers=bearer(token)).status_code == 200

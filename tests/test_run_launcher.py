@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_procfile_names_every_app_and_its_port() -> None:
     apps = run.procfile_apps(ROOT / "Procfile")
-    assert [a.name for a in apps] == ["gateway", "participants", "matching", "sessions", "evaluation"]
-    assert [a.port for a in apps] == [8000, 8001, 8002, 8003, 8004]
+    assert [a.name for a in apps] == ["gateway", "participants", "matching", "sessions", "evaluation", "notifications"]
+    assert [a.port for a in apps] == [8000, 8001, 8002, 8003, 8004, 8005]
 
 
 @pytest.fixture()

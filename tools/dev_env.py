@@ -32,6 +32,8 @@ def service_client_env(secret_for=lambda name: secrets.token_urlsafe(32)) -> dic
     env["GATEWAY_SERVICE_CLIENTS"] = json.dumps(specs)
     # The evaluation service's key for anonymous pre/post pseudonyms.
     env["EVALUATION_PSEUDONYM_KEY"] = secret_for("evaluation-pseudonyms")
+    # The notifications service's key for signed unsubscribe links.
+    env["NOTIFICATIONS_UNSUBSCRIBE_KEY"] = secret_for("notifications-unsubscribe")
     return env
 
 
@@ -39,7 +41,7 @@ def dev_env(have: dict[str, str] | None = None) -> dict[str, str]:
     """The development environment, keeping every secret ``have`` already holds
     (so restarts keep their keys) and the scopes of this module's SERVICE_SCOPES."""
     have = have or {}
-    keys = {"evaluation-pseudonyms": "EVALUATION_PSEUDONYM_KEY"}
+    keys = {"evaluation-pseudonyms": "EVALUATION_PSEUDONYM_KEY", "notifications-unsubscribe": "NOTIFICATIONS_UNSUBSCRIBE_KEY"}
 
     def secret_for(name: str) -> str:
         return have.get(keys.get(name, f"{name.upper()}_CLIENT_SECRET")) or secrets.token_urlsafe(32)

@@ -22,7 +22,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "openapi"
-SERVICES = ("participants", "matching", "sessions", "evaluation")
+SERVICES = ("participants", "matching", "sessions", "evaluation", "notifications")
 
 
 def render(doc: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""The five apps as real processes on loopback ports, as production runs them
+"""The six apps as real processes on loopback ports, as production runs them
 (used by the cross-service tests in tests/ and by the benchmarks in bench/):
 separate uvicorn processes, real HTTP between them, real databases (SQLite
 files or PostgreSQL databases, per ALIADA_TEST_BACKEND), migrations applied
@@ -40,6 +40,7 @@ APPS = (
     App("matching", "services.matching", "MATCHING"),
     App("sessions", "services.sessions", "SESSIONS"),
     App("evaluation", "services.evaluation", "EVALUATION"),
+    App("notifications", "services.notifications", "NOTIFICATIONS"),
 )
 SERVICES = APPS[1:]
 
@@ -61,6 +62,9 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     # The services' own API clients (tools/dev_env.py), fresh secrets per stack.
     service_env: dict[str, str] = field(default_factory=service_client_env)
+    # Where the notifications service sends mail: a test that reads it listens here (nothing does by default:
+    # the deliveries wait and retry, as they would for a mail server that is down).
+    smtp_port: int = field(default_factory=lambda: free_port())
 
     def url(self, app: str) -> str:
         return f"http://127.0.0.1:{self.ports[app]}"
@@ -97,6 +101,9 @@ class Stack:
             # answer lets the journeys see a suspension take effect without a long wait.
             env["SESSIONS_GATEWAY_URL"] = issuer
             env["SESSIONS_ACCOUNT_STATUS_CACHE_SECONDS"] = "1"
+        if app.name == "notifications":
+            env["NOTIFICATIONS_SMTP_PORT"] = str(self.smtp_port)
+            env["NOTIFICATIONS_PUBLIC_BASE_URL"] = issuer
         if app.name == "gateway":
             env["GATEWAY_BOOTSTRAP_ADMIN_EMAIL"] = self.admin_email
             env["GATEWAY_BOOTSTRAP_ADMIN_PASSWORD"] = self.admin_password
@@ -108,7 +115,7 @@ class Stack:
         return env
 
     def migrate(self) -> None:
-        """Each app migrates its own database; the five run side by side."""
+        """Each app migrates its own database; all run side by side."""
         running = [
             (app, subprocess.Popen([sys.executable, "-m", app.package, "migrate"], cwd=REPO, env=self.env_for(app),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT))

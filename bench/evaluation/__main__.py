@@ -38,10 +38,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from services.evaluation.analytics import DisclosurePolicy, build_report, render_html, render_pdf, report_charts
-from services.evaluation.analytics import report as report_module
-from services.evaluation.analytics.charts import STYLE
-from services.evaluation.analytics.page import clear_caches
+from services.evaluation.domain import DisclosurePolicy, build_report, render_html, render_pdf, report_charts
+from services.evaluation.domain import report as report_module
+from services.evaluation.domain.satisfaction import satisfaction_section
+from services.evaluation.domain.chart_layout import STYLE
+from services.evaluation.domain.page import clear_caches
 from services.evaluation.tests.analytics_cohorts import large_program, mexico_pilot
 
 SEED = 20240601
@@ -222,10 +223,10 @@ def national(n: int, runs: int) -> None:
 
     parts = {
         "skills pre/post (7 skills x 3 groups, 2,000 resamples each)": lambda: report_module._skills(inp, policy, SEED, 2000),
-        "satisfaction (distributions, suppression, subscales)": lambda: report_module._satisfaction(inp, policy),
+        "satisfaction (distributions, suppression, subscales)": lambda: satisfaction_section(inp, policy),
         "objectives measured vs perceived (3 gaps, 2,000 resamples)": lambda: report_module._objectives(inp, policy, SEED, 2000),
         "word clouds (term frequencies)": lambda: report_module._clouds(inp, policy),
-        "themes": lambda: report_module._themes(inp, policy),
+        "themes": lambda: report_module.themes_section(inp, policy),
         "funnel, adherence, retention": lambda: (report_module._funnel(inp.funnel), report_module._adherence(inp),
                                                  report_module._retention(inp, policy)),
     }

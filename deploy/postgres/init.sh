@@ -7,7 +7,7 @@
 # from the environment:
 #   POSTGRES_USER                 the superuser (set by the postgres image)
 #   GATEWAY_DB_PASSWORD, PARTICIPANTS_DB_PASSWORD, MATCHING_DB_PASSWORD,
-#   SESSIONS_DB_PASSWORD, EVALUATION_DB_PASSWORD
+#   SESSIONS_DB_PASSWORD, EVALUATION_DB_PASSWORD, NOTIFICATIONS_DB_PASSWORD
 #                                 each role's password (URL-safe characters,
 #                                 since they are also written into the apps'
 #                                 <APP>_DATABASE_URL)
@@ -24,7 +24,7 @@ run_sql() {
     psql -v ON_ERROR_STOP=1 --no-psqlrc --quiet --username "$superuser" "$@"
 }
 
-for app in gateway participants matching sessions evaluation; do
+for app in gateway participants matching sessions evaluation notifications; do
     var="$(echo "$app" | tr '[:lower:]' '[:upper:]')_DB_PASSWORD"
     eval "password=\${$var:-}"
     if [ -z "$password" ]; then

@@ -23,7 +23,7 @@ from gateway.tests.upstream import UpstreamServer, dead_url
 INSTITUTION_A = "0190f1c2-0000-7000-8000-00000000000a"
 INSTITUTION_B = "0190f1c2-0000-7000-8000-00000000000b"
 URL = "/v1/data-subject-requests"
-SERVICES = ("participants", "matching", "sessions", "evaluation")
+SERVICES = ("participants", "matching", "sessions", "evaluation", "notifications")
 
 
 @dataclass
@@ -295,7 +295,7 @@ def test_participants_down_before_resolution_fails_every_step_then_recovers(gw: 
     assert login.status_code in (400, 401)
     assert {s["service"]: s for s in record["steps"]}["gateway"]["rows"]["accounts"] == 1
     state.down.clear()
-    assert _sweep(gw) == 5
+    assert _sweep(gw) == len(SERVICES) + 1  # the gateway's step and each service's
     done = gw.client.get(f"{URL}/{record['id']}", headers=admin).json()
     assert done["status"] == "done" and done["account_id"] is None
     gateway_step = {s["service"]: s for s in done["steps"]}["gateway"]

@@ -8,7 +8,7 @@ exponential backoff with jitter, a delivery log and manual redelivery. Which
 targets may be called is servicekit's outbound-URL policy (``servicekit.outbound``),
 checked at subscription and again at every delivery.
 
-- ``catalog``: the event types of the four services, documented;
+- ``catalog``: the event types of the services, documented;
 - ``models``: subscriptions, stored events, deliveries, attempts, feed cursors;
 - ``signing``: secrets (``whsec_``), encryption at rest, Standard Webhooks headers;
 - ``service``: subscription and delivery-log logic on a session;

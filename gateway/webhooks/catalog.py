@@ -1,4 +1,4 @@
-"""The event types a webhook can subscribe to: every type the four services
+"""The event types a webhook can subscribe to: every type the services
 write to their outboxes (``emit`` in services/), with the service and a short
 description. ``gateway/tests/test_webhooks_catalog.py`` fails when a service
 emits a type that is missing here.
@@ -45,6 +45,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType("meeting.scheduled", "sessions", "A dyad's meeting was scheduled."),
     EventType("meeting.held", "sessions", "A meeting was confirmed as held."),
     EventType("meeting.rescheduled", "sessions", "A meeting moved to another time."),
+    EventType("meeting.cancelled", "sessions", "A meeting was cancelled (never the reason)."),
     EventType("objective.created", "sessions", "A mentee set a SMART objective."),
     EventType("objective.assessed", "sessions", "A member rated the achievement she perceives on an objective (never the rating)."),
     EventType("milestone.reported", "sessions", "A mentee reported a milestone met (ids and dates; never the evidence)."),

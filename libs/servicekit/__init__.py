@@ -1,4 +1,4 @@
-"""Mechanism shared by the gateway and the four services.
+"""Mechanism shared by the gateway and the services.
 
 servicekit holds no tables and no domain schemas, and never imports from
 ``services/`` or ``gateway/``. Each module is one mechanism:

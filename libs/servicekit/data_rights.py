@@ -1,6 +1,6 @@
 """Data-subject rights (GDPR Art. 15/20 export, Art. 17 erasure), one service at a time.
 
-Every app (the gateway and the four services) owns the data of its own tables
+Every app (the gateway and each service) owns the data of its own tables
 and so owns a handler module ``<app>/data_rights.py`` with this contract::
 
     PERSONAL: dict[str, str]      # table -> what personal data it holds

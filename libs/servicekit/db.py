@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from sqlalchemy import MetaData, event, make_url
+from sqlalchemy import CheckConstraint, MetaData, event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import registry
@@ -35,6 +36,14 @@ def new_registry() -> registry:
         class Base(SQLModel, registry=new_registry()): ...
     """
     return registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+def one_of(column: str, vocabulary: type[StrEnum], *, nullable: bool = False) -> CheckConstraint:
+    """A CHECK that ``column`` holds a value of ``vocabulary`` (named ``ck_<table>_<column>``
+    by the naming convention). A NULL passes either way (SQL's IN is unknown on NULL);
+    ``nullable`` only spells that out in the constraint, as some migrations wrote it."""
+    condition = f"{column} IN ({', '.join(repr(v.value) for v in vocabulary)})"
+    return CheckConstraint(f"{column} IS NULL OR {condition}" if nullable else condition, name=column)
 
 
 def normalise_url(url: str) -> str:

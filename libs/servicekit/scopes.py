@@ -31,9 +31,11 @@ DATA_SUBJECTS_INTERNAL = "data-subjects:internal"
 """The gateway's export and erasure steps in each service."""
 SCIM = "scim"
 """SCIM 2.0 provisioning of users and groups."""
+CONTACTS_READ = "contacts:read"
+"""How to reach a person: name, e-mail, language and time zone (the notifications service)."""
 
 ALL = frozenset({EVENTS_READ, REPORTS_READ, RESEARCH_READ, IDENTITY_READ, TRAINING_WRITE, INSTITUTIONS_READ,
-                 ACCOUNTS_READ, DATA_SUBJECTS_INTERNAL, SCIM})  # fmt: skip
+                 ACCOUNTS_READ, DATA_SUBJECTS_INTERNAL, SCIM, CONTACTS_READ})  # fmt: skip
 
 SERVICE_SCOPES: dict[str, list[str]] = {
     # Consented identity data; the participants feed (a withdrawal ends her matches).
@@ -44,4 +46,6 @@ SERVICE_SCOPES: dict[str, list[str]] = {
     # who consents to research and to quotes (interview samples, consent checks); the participants feed
     # (consent withdrawals and erasures reach the interviews). Each call asks for its one scope.
     "evaluation": [REPORTS_READ, RESEARCH_READ, EVENTS_READ],
+    # The feeds it turns into messages; how to reach each recipient.
+    "notifications": [EVENTS_READ, CONTACTS_READ],
 }

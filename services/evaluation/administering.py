@@ -29,7 +29,8 @@ from servicekit.problems import FieldError, ProblemError, conflict, not_found
 from servicekit.tenancy import scoped
 
 from services.evaluation import catalog
-from services.evaluation.analytics import Role, check_response, validate_response
+from services.evaluation.domain import Role, check_response, validate_response
+from services.evaluation.enums import Submission
 from services.evaluation.models import AdministrationRow, OutboxEvent, ResponseRow
 
 ROLE_AUDIENCE = {"mentor": "mentors", "mentee": "mentees"}
@@ -178,7 +179,7 @@ def _jsonable(answers: dict[str, Any]) -> dict[str, Any]:
 
 def save_draft(session: Session, adm: AdministrationRow, me: Respondent, answers: dict[str, Any]) -> ResponseRow:
     existing = mine(session, adm, me)
-    if existing is not None and existing.status == "submitted":
+    if existing is not None and existing.status == Submission.SUBMITTED:
         raise conflict("You already submitted this questionnaire; it cannot change", submitted=True)
     _window(adm)
     instrument = catalog.load(session, adm.institution_id, adm.instrument_id)
@@ -202,7 +203,7 @@ def submit(session: Session, adm: AdministrationRow, me: Respondent, answers: di
            dyad_ref: str | None = None) -> ResponseRow:
     """The one submission; ``dyad_ref`` (perceived-achievement instruments) ties it to her dyad's pseudonym."""
     existing = mine(session, adm, me)
-    if existing is not None and existing.status == "submitted":
+    if existing is not None and existing.status == Submission.SUBMITTED:
         raise conflict("You already submitted this questionnaire: it is accepted exactly once", submitted=True)
     _window(adm)
     if answers is not None:
@@ -213,7 +214,7 @@ def submit(session: Session, adm: AdministrationRow, me: Respondent, answers: di
     issues = check_response(instrument, existing.answers, role=Role(me.role), complete=True)
     if issues:
         raise _invalid(issues, prefix="answers")
-    existing.status = "submitted"
+    existing.status = Submission.SUBMITTED.value
     existing.submitted_at = now()
     existing.dyad_ref = dyad_ref
     session.add(existing)
@@ -229,14 +230,14 @@ def respondents(session: Session, adm: AdministrationRow) -> dict[str, Any]:
             ResponseRow.institution_id == adm.institution_id, ResponseRow.administration_id == adm.id
         )
     ).all()
-    submitted = [r for r in rows if r[0] == "submitted"]
+    submitted = [r for r in rows if r[0] == Submission.SUBMITTED]
     by_role = {"mentor": 0, "mentee": 0}
     for r in submitted:
         by_role[r[1]] = by_role.get(r[1], 0) + 1
     return {
         "administration_id": adm.id,
         "anonymous": adm.anonymous,
-        "drafts": sum(1 for r in rows if r[0] == "draft"),
+        "drafts": sum(1 for r in rows if r[0] == Submission.DRAFT),
         "submitted": len(submitted),
         "submitted_by_role": by_role,
         "participant_ids": None if adm.anonymous else sorted((r[2] for r in submitted if r[2] is not None), key=str),

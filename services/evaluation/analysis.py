@@ -1,6 +1,6 @@
-"""Aggregates of a program's evaluation, built on the analytics core, always protected.
+"""Aggregates of a program's evaluation, built on the pure core (domain/), always protected.
 
-Responses enter the analytics as ``Response(respondent=pseudonym, role, answers)``:
+Responses enter the core as ``Response(respondent=pseudonym, role, answers)``:
 pre and post pair by pseudonym, so anonymous administrations pair too.
 
 The program report is authorized here first (coordinators and evaluators of the
@@ -31,7 +31,7 @@ from servicekit.problems import ProblemError, conflict, field_problem, not_found
 from servicekit.tenancy import scoped, tenant_of
 
 from services.evaluation import access, catalog, interviews
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     Administration,
     DisclosurePolicy,
     DyadAchievement,
@@ -60,10 +60,13 @@ from services.evaluation.analytics import (
     term_frequencies,
     theme_counts,
 )
-from services.evaluation.analytics.report import themes_section as protected_themes
-from services.evaluation.analytics.disclosure import MIN_K
-from services.evaluation.analytics.report import PerceivedSource, open_text_terms, publish_items
+from services.evaluation.domain.report import themes_section as protected_themes
+from services.evaluation.domain.disclosure import MIN_K
+from services.evaluation.domain.publish import publish_items
+from services.evaluation.domain.report import open_text_terms
+from services.evaluation.domain.report_input import PerceivedSource
 from services.evaluation.clients.upstream import MatchingOutcomes, ProgramOutcomes, Upstreams
+from services.evaluation.enums import Moment
 from services.evaluation.models import AdministrationRow, CodingRow, DisclosureSettingsRow, ResponseRow, ThemeRow
 
 ROLES = ("mentor", "mentee")
@@ -153,7 +156,7 @@ def submitted(session: Session, adm: AdministrationRow) -> tuple[Response, ...]:
     return tuple(Response(r.pseudonym, Role(r.role), r.answers) for r in rows)
 
 
-def analytics_administration(session: Session, adm: AdministrationRow) -> Administration:
+def domain_administration(session: Session, adm: AdministrationRow) -> Administration:
     return Administration(catalog.load(session, adm.institution_id, adm.instrument_id), adm.moment, submitted(session, adm))
 
 
@@ -162,7 +165,7 @@ def pick_pre_post(session: Session, adms: list[AdministrationRow], pre_id: uuid.
     by_id = {a.id: a for a in adms}
     if pre_id or post_id:
         pre, post = by_id.get(pre_id) if pre_id else None, by_id.get(post_id) if post_id else None  # type: ignore[arg-type]
-        if pre is None or pre.moment != "pre":
+        if pre is None or pre.moment != Moment.PRE:
             raise field_problem("query.pre", "not a pre administration of this program")
         if post is None or post.moment != "post":
             raise field_problem("query.post", "not a post administration of this program")
@@ -185,7 +188,7 @@ def skills(session: Session, who: Principal, program_id: uuid.UUID, settings: An
         raise not_found("Pre and post administrations of one instrument with subscales")
     pre, post = pair
     inp = ReportInput(program=ProgramInfo(program_id=str(program_id), name="", institution=""),
-                      skills_pre=analytics_administration(session, pre), skills_post=analytics_administration(session, post))
+                      skills_pre=domain_administration(session, pre), skills_post=domain_administration(session, post))
     report = build_report(inp, policy=policy, seed=0, n_boot=n_boot)
     data = report.to_dict()["skills"]
     data.update(program_id=program_id, pre_administration_id=pre.id, post_administration_id=post.id, k=policy.k)
@@ -203,7 +206,7 @@ def _text(t: Text) -> dict[str, str]:
 def items(session: Session, who: Principal, program_id: uuid.UUID, settings: Any,
           administration_id: uuid.UUID | None) -> dict[str, Any]:
     """Every closed and numeric item of the program's administrations, as the report publishes them
-    (``analytics.publish_items``: the same form and the same hidden cells)."""
+    (``domain.publish_items``: the same form and the same hidden cells)."""
     adms = require_program(session, who, program_id)
     policy = policy_for(session, settings, adms[0].institution_id, program_id)
     if administration_id is not None:
@@ -213,7 +216,7 @@ def items(session: Session, who: Principal, program_id: uuid.UUID, settings: Any
     respondents: dict[str, Any] = {}
     out: list[dict[str, Any]] = []
     for adm in adms:
-        ad = analytics_administration(session, adm)
+        ad = domain_administration(session, adm)
         split, published = publish_items(ad.instrument, ad.responses, policy=policy, groups=_groups(adm))
         respondents[str(adm.id)] = split.to_dict()
         for p in published:
@@ -236,7 +239,7 @@ def texts(session: Session, who: Principal, program_id: uuid.UUID, settings: Any
     policy = policy_for(session, settings, adms[0].institution_id, program_id)
     out = []
     for adm in adms:
-        ad = analytics_administration(session, adm)
+        ad = domain_administration(session, adm)
         for item in ad.instrument.items():
             if item.type is not ItemType.OPEN_TEXT:
                 continue
@@ -305,7 +308,7 @@ def theme_inputs(session: Session, institution_id: uuid.UUID, program_id: uuid.U
     """The codebook (each theme followed by its sub-themes) and the codings the themes section counts: the settled
     interviews' (response id = the interview's code), else the coded open answers'."""
     rows = _themes_of(session, institution_id, program_id)
-    return rows, interviews.analytics_themes(rows), _codings(session, institution_id, program_id)[0]
+    return rows, interviews.domain_themes(rows), _codings(session, institution_id, program_id)[0]
 
 
 def _codings(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> tuple[tuple[ThemeCoding, ...], str]:
@@ -325,7 +328,7 @@ def theme_summary(session: Session, who: Principal, program_id: uuid.UUID, setti
     institution_id = require_known_program(session, who, program_id)
     policy = policy_for(session, settings, institution_id, program_id)
     rows = _themes_of(session, institution_id, program_id)
-    themes = interviews.analytics_themes(rows)
+    themes = interviews.domain_themes(rows)
     codings, source = _codings(session, institution_id, program_id)
     if not themes:
         return {"program_id": program_id, "source": source,
@@ -510,9 +513,9 @@ def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: di
         meetings=meetings,
         feedback=feedback,
         dyads=records,
-        skills_pre=analytics_administration(session, pair[0]) if pair else None,
-        skills_post=analytics_administration(session, pair[1]) if pair else None,
-        closing=analytics_administration(session, closing[-1]) if closing else None,
+        skills_pre=domain_administration(session, pair[0]) if pair else None,
+        skills_post=domain_administration(session, pair[1]) if pair else None,
+        closing=domain_administration(session, closing[-1]) if closing else None,
         achievement=achievement,
         perceived_source=source,
         themes=themes,

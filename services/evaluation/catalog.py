@@ -21,7 +21,7 @@ from servicekit.problems import FieldError, ProblemError, conflict, not_found
 from servicekit.tenancy import scoped
 
 from services.evaluation import access
-from services.evaluation.analytics import BUILTIN, Instrument, InstrumentError, Text
+from services.evaluation.domain import BUILTIN, Instrument, InstrumentError, Text
 from services.evaluation.models import AdministrationRow, InstrumentVersion
 
 BUILTIN_NAMESPACE = uuid.UUID("7d4b9c8e-3f0a-5b7e-9a61-2c1e8f0d4a33")

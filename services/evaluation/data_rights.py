@@ -51,8 +51,9 @@ from servicekit.personal_data import drop_idempotency, exported, new_pseudonym
 from servicekit.problems import ProblemError
 
 from services.evaluation import access, catalog, interviews
-from services.evaluation.analytics.instruments import ItemType
+from services.evaluation.domain.instruments import ItemType
 from services.evaluation.config import Settings
+from services.evaluation.enums import Submission
 from services.evaluation.models import (
     AdministrationRow,
     CodingRow,
@@ -191,7 +192,7 @@ def erase_subject(session: Session, institution_id: uuid.UUID, account_id: str, 
     per_program: dict[uuid.UUID, str] = {}
     open_items: dict[uuid.UUID, list[str]] = {}
     for r in rows:
-        if r.status != "submitted":
+        if r.status != Submission.SUBMITTED:
             session.delete(r)
             counts["responses"] += 1
             continue

@@ -6,7 +6,7 @@ sub-themes by several readers):
 
 1. **Guides.** An ordered list of open questions for one role, in Spanish and
    English. A coordinator creates one from her own questions or from the
-   built-in default (``analytics.interviews.DEFAULT_GUIDES``). A guide never
+   built-in default (``domain.interviews.DEFAULT_GUIDES``). A guide never
    changes once created: answers and codes refer to its question keys.
 2. **The team.** Coordinators name, per program, the interviewers (evaluators
    of the institution; coordinators always may interview) and the coders
@@ -14,7 +14,7 @@ sub-themes by several readers):
 3. **A proposed sample.** From the program's members who consent to research
    (the participants service's research roster, read with this service's own
    ``research:read`` token), ``n`` per role stratified on career stage and STEM
-   field (``analytics.interviews.propose_sample``; age is not collected, so it
+   field (``domain.interviews.propose_sample``; age is not collected, so it
    is no stratum). The same candidates and seed give the same picks; each pick
    says which strata it fills. The coordinator swaps picks and accepts it.
 4. **Interviews.** An interviewer records the date, the guide, her answer to
@@ -35,10 +35,10 @@ sub-themes by several readers):
    interview carries a theme when its consensus names it, else when every
    coder named it; a sub-theme brings its theme. Agreement is Cohen's kappa per
    theme between two coders over the answers both coded (the mean over pairs
-   with more than two coders): ``analytics.stats.theme_counts``.
+   with more than two coders): ``domain.themes.theme_counts``.
 7. **Quotes.** A coder marks a de-identified excerpt of one answer as a quote
    of a theme; the excerpt must be her words in order with every edit in
-   square brackets (``analytics.interviews.excerpt_problem``). It reaches the
+   square brackets (``domain.interviews.excerpt_problem``). It reaches the
    report only when she agreed to be quoted (and the participants service holds
    her consent to quotes), the interview is settled and carries the theme, and
    her role has at least ``k_text`` settled interviews (the report applies that
@@ -84,8 +84,8 @@ from servicekit.problems import FieldError, ProblemError, conflict, field_proble
 from servicekit.tenancy import scoped
 
 from services.evaluation import access
-from services.evaluation.analytics import DisclosurePolicy, Quote, Role, Text, Theme, ThemeCoding, carried_themes
-from services.evaluation.analytics.interviews import (
+from services.evaluation.domain import DisclosurePolicy, Quote, Role, Text, Theme, ThemeCoding, carried_themes
+from services.evaluation.domain.interviews import (
     DEFAULT_GUIDES,
     DEFAULT_TITLES,
     DIMENSIONS,
@@ -96,6 +96,7 @@ from services.evaluation.analytics.interviews import (
     propose_sample,
     strata_summary,
 )
+from services.evaluation.enums import InterviewStatus, PickSource, SampleStatus, Submission
 from services.evaluation.models import (
     AdministrationRow,
     CodingRow,
@@ -231,7 +232,7 @@ def propose(session: Session, who: Principal, institution_id: uuid.UUID, body: A
     session.flush()
     for role in ROLES:
         for p in picks[role]:
-            session.add(_pick_row(sample, role, p, "proposal"))
+            session.add(_pick_row(sample, role, p, PickSource.PROPOSAL.value))
     session.flush()
     return sample
 
@@ -283,7 +284,7 @@ def get_sample(session: Session, who: Principal, sample_id: uuid.UUID) -> Interv
 
 def swap_pick(session: Session, sample: InterviewSampleRow, pick_id: uuid.UUID, participant_id: uuid.UUID,
               roster: Sequence[Any]) -> InterviewSampleRow:
-    if sample.status != "proposed":
+    if sample.status != SampleStatus.PROPOSED:
         raise conflict("The sample was accepted: its picks no longer change")
     picks = _picks(session, sample)
     pick = next((p for p in picks if p.id == pick_id), None)
@@ -309,9 +310,9 @@ def swap_pick(session: Session, sample: InterviewSampleRow, pick_id: uuid.UUID, 
 
 
 def accept_sample(session: Session, who: Principal, sample: InterviewSampleRow) -> InterviewSampleRow:
-    if sample.status == "accepted":
+    if sample.status == SampleStatus.ACCEPTED:
         raise conflict("The sample is already accepted")
-    sample.status, sample.accepted_by, sample.accepted_at = "accepted", who.subject, clock.now()
+    sample.status, sample.accepted_by, sample.accepted_at = SampleStatus.ACCEPTED.value, who.subject, clock.now()
     session.add(sample)
     session.flush()
     return sample
@@ -386,7 +387,7 @@ def _codings(session: Session, interview_ids: Sequence[uuid.UUID], institution_i
 
 
 def _progress(codings: Sequence[InterviewCodingRow]) -> tuple[int, bool, bool]:
-    submitted = sum(1 for c in codings if not c.consensus and c.status == "submitted")
+    submitted = sum(1 for c in codings if not c.consensus and c.status == Submission.SUBMITTED)
     consensus = any(c.consensus for c in codings)
     return submitted, consensus, consensus or submitted >= 2
 
@@ -435,7 +436,7 @@ def ordered_themes(rows: Sequence[ThemeRow]) -> list[ThemeRow]:
     return [x for top in children[None] for x in (top, *children[top.id])]
 
 
-def analytics_themes(rows: Sequence[ThemeRow]) -> tuple[Theme, ...]:
+def domain_themes(rows: Sequence[ThemeRow]) -> tuple[Theme, ...]:
     code_of = {r.id: r.code for r in rows}
     return tuple(Theme(r.code, Text(r.label_es, r.label_en), code_of.get(r.parent_id) if r.parent_id else None)
                  for r in ordered_themes(rows))
@@ -576,7 +577,7 @@ def coding_public(row: InterviewCodingRow, interview: InterviewRow) -> dict[str,
 
 
 def _codable(interview: InterviewRow) -> None:
-    if interview.status != "recorded":
+    if interview.status != InterviewStatus.RECORDED:
         raise conflict(f"The interview is {interview.status}: it is not coded any more")
 
 
@@ -593,7 +594,7 @@ def save_coding(session: Session, who: Principal, interview: InterviewRow, codes
     access.coder(session, who, interview.institution_id, interview.program_id)
     _codable(interview)
     row = _coding_row(session, interview, who.subject, False)
-    if row is not None and row.status == "submitted":
+    if row is not None and row.status == Submission.SUBMITTED:
         raise conflict("You already submitted your coding of this interview; it no longer changes", submitted=True)
     if codes is None and row is None:
         raise conflict("There is nothing to submit: save your codes first (or send them with the submission)")
@@ -604,7 +605,7 @@ def save_coding(session: Session, who: Principal, interview: InterviewRow, codes
         row.codes, row.saved_at = _check_codes(session, interview, codes), now
     if submit:
         row.codes = {key: row.codes.get(key, []) for key in interview.answers}
-        row.status, row.submitted_at = "submitted", now
+        row.status, row.submitted_at = Submission.SUBMITTED.value, now
     session.add(row)
     session.flush()
     return row
@@ -614,10 +615,10 @@ def codings_of(session: Session, who: Principal, interview: InterviewRow) -> lis
     """Every submitted coding of the interview and its consensus, for a coder who submitted hers."""
     access.coder(session, who, interview.institution_id, interview.program_id)
     mine = _coding_row(session, interview, who.subject, False)
-    if mine is None or mine.status != "submitted":
+    if mine is None or mine.status != Submission.SUBMITTED:
         raise forbidden("Coders code independently: submit your own coding of this interview before reading the others'")
     rows = _codings(session, [interview.id], interview.institution_id)[interview.id]
-    return [c for c in rows if c.status == "submitted"]
+    return [c for c in rows if c.status == Submission.SUBMITTED]
 
 
 def write_consensus(session: Session, who: Principal, interview: InterviewRow, codes: dict[str, list[str]]) -> InterviewCodingRow:
@@ -627,7 +628,7 @@ def write_consensus(session: Session, who: Principal, interview: InterviewRow, c
     if submitted < 2:
         raise conflict(f"A consensus reconciles independent codings: {submitted} submitted, two are needed")
     mine = _coding_row(session, interview, who.subject, False)
-    if mine is None or mine.status != "submitted":
+    if mine is None or mine.status != Submission.SUBMITTED:
         raise forbidden("Coders code independently: submit your own coding of this interview before the consensus")
     existing = session.exec(select(InterviewCodingRow).where(
         InterviewCodingRow.institution_id == interview.institution_id, InterviewCodingRow.interview_id == interview.id,
@@ -636,7 +637,8 @@ def write_consensus(session: Session, who: Principal, interview: InterviewRow, c
     now = clock.now()
     row = existing or InterviewCodingRow(institution_id=interview.institution_id, program_id=interview.program_id,
                                          interview_id=interview.id, coder=who.subject, consensus=True)
-    row.coder, row.codes, row.status, row.saved_at, row.submitted_at = who.subject, _check_codes(session, interview, codes), "submitted", now, now
+    row.coder, row.codes, row.status, row.saved_at, row.submitted_at = (
+        who.subject, _check_codes(session, interview, codes), Submission.SUBMITTED.value, now, now)
     session.add(row)
     session.flush()
     return row
@@ -649,12 +651,12 @@ def _settled(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID
              ) -> list[tuple[InterviewRow, list[InterviewCodingRow]]]:
     """Interviews counted in the themes (not withdrawn; two codings submitted, or a consensus), with their codings."""
     rows = list(session.exec(select(InterviewRow).where(
-        InterviewRow.institution_id == institution_id, InterviewRow.program_id == program_id, InterviewRow.status != "withdrawn",
+        InterviewRow.institution_id == institution_id, InterviewRow.program_id == program_id, InterviewRow.status != InterviewStatus.WITHDRAWN,
     ).order_by(InterviewRow.created_at, InterviewRow.id)).all())
     codings = _codings(session, [r.id for r in rows], institution_id)
     out = []
     for r in rows:
-        done = [c for c in codings[r.id] if c.status == "submitted"]
+        done = [c for c in codings[r.id] if c.status == Submission.SUBMITTED]
         if _progress(done)[2]:
             out.append((r, done))
     return out
@@ -673,7 +675,7 @@ def report_codings(session: Session, institution_id: uuid.UUID, program_id: uuid
 
 def _quote_checks(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID
                   ) -> tuple[dict[uuid.UUID, InterviewRow], dict[uuid.UUID, frozenset[str]], dict[str, int]]:
-    themes = analytics_themes(codebook_rows(session, institution_id, program_id))
+    themes = domain_themes(codebook_rows(session, institution_id, program_id))
     settled = _settled(session, institution_id, program_id)
     carried = {r.id: carried_themes([_theme_coding(r, c) for c in cs], themes) for r, cs in settled}
     per_role = {role: sum(1 for r, _ in settled if r.role == role) for role in ROLES}
@@ -685,7 +687,7 @@ def _quote_checks(session: Session, institution_id: uuid.UUID, program_id: uuid.
 def _withheld(quote: QuoteRow, interview: InterviewRow, carried: dict[uuid.UUID, frozenset[str]], per_role: dict[str, int],
               policy: DisclosurePolicy | None) -> list[str]:
     reasons = []
-    if not interview.quote_consent or interview.status != "recorded":
+    if not interview.quote_consent or interview.status != InterviewStatus.RECORDED:
         reasons.append("no_quote_consent")
     if interview.id not in carried:
         reasons.append("interview_not_settled")
@@ -783,7 +785,7 @@ def export_person(session: Session, institution_id: uuid.UUID, participant_id: u
     hers = _hers(session, participant_id, institution_id)
     for r in hers:
         guide = session.get(InterviewGuideRow, r.guide_id)
-        done = [c for c in _codings(session, [r.id], institution_id)[r.id] if c.status == "submitted"]
+        done = [c for c in _codings(session, [r.id], institution_id)[r.id] if c.status == Submission.SUBMITTED]
         independent = [c for c in done if not c.consensus]
         codings = [{**coding_public(c, r), "coder": "consensus" if c.consensus else f"coder {independent.index(c) + 1}"}
                    for c in done]
@@ -827,8 +829,8 @@ def erase_person(session: Session, institution_id: uuid.UUID, participant_id: uu
         InterviewCodingRow.institution_id == institution_id, InterviewCodingRow.interview_id.in_(ids))).one() if ids else 0  # type: ignore[attr-defined]
     now = clock.now()
     for r in hers:
-        if r.status == "recorded":
-            r.status = "erased"
+        if r.status == InterviewStatus.RECORDED:
+            r.status = InterviewStatus.ERASED.value
         r.answers, r.participant_id, r.application_id, r.quote_consent, r.erased_at = {}, None, None, False, now
         session.add(r)
     picks = session.execute(delete(SamplePickRow).where(SamplePickRow.institution_id == institution_id,
@@ -850,7 +852,7 @@ def withdraw_research(session: Session, institution_id: uuid.UUID, application_i
     session.execute(delete(QuoteRow).where(QuoteRow.interview_id.in_(ids)))  # type: ignore[attr-defined]
     session.execute(delete(InterviewCodingRow).where(InterviewCodingRow.interview_id.in_(ids)))  # type: ignore[attr-defined]
     for r in rows:
-        r.status, r.answers, r.quote_consent = "withdrawn", {}, False
+        r.status, r.answers, r.quote_consent = InterviewStatus.WITHDRAWN.value, {}, False
         session.add(r)
     _forget_replays(session, ids)
     session.flush()

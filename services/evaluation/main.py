@@ -21,7 +21,7 @@ from servicekit.outbox import feed_router
 from servicekit import scopes
 from servicekit.service_auth import ServiceTokenProvider, TokenSource
 
-from services.evaluation.analytics import i18n
+from services.evaluation.domain import i18n
 from services.evaluation import data_rights, interviews
 from services.evaluation.clients import Upstreams
 from services.evaluation.config import Settings

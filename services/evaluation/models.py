@@ -1,7 +1,7 @@
 """Tables of the evaluation service, on its own metadata.
 
 Every row carries ``institution_id`` and every query filters by it. Built-in
-instruments are not stored: they come from ``analytics.BUILTIN`` with stable ids.
+instruments are not stored: they come from ``domain.BUILTIN`` with stable ids.
 
 Responses of an anonymous administration store no person link: ``participant_id``
 and ``account_id`` stay null and ``pseudonym`` is HMAC(key, program_id + account sub),
@@ -27,9 +27,13 @@ from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
-from servicekit.db import new_registry
+from servicekit.db import new_registry, one_of
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
+
+from services.evaluation.domain.instruments import Audience, Role
+from services.evaluation.enums import InterviewStatus, Moment, PickSource, SampleStatus, Submission
+
 
 
 class Base(SQLModel, registry=new_registry()):
@@ -75,6 +79,7 @@ class InstrumentVersion(Base, table=True):
 
 class AdministrationRow(Base, table=True):
     __tablename__ = "administrations"
+    __table_args__ = (one_of("audience", Audience), one_of("moment", Moment))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -95,7 +100,7 @@ class AdministrationRow(Base, table=True):
 
 class ResponseRow(Base, table=True):
     __tablename__ = "responses"
-    __table_args__ = (UniqueConstraint("administration_id", "pseudonym"),)
+    __table_args__ = (UniqueConstraint("administration_id", "pseudonym"), one_of("role", Role), one_of("status", Submission))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -111,7 +116,7 @@ class ResponseRow(Base, table=True):
                     "dyad as she submitted, so that mentee and mentor pair per dyad; never the dyad id itself.",
     )
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    status: str = Field(default="draft", max_length=20)
+    status: str = Field(default=Submission.DRAFT.value, max_length=20)
     saved_at: datetime = _ts()
     submitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
@@ -137,7 +142,7 @@ class ThemeRow(Base, table=True):
 
 class CodingRow(Base, table=True):
     __tablename__ = "codings"
-    __table_args__ = (UniqueConstraint("response_id", "evaluator"),)
+    __table_args__ = (UniqueConstraint("response_id", "evaluator"), one_of("role", Role))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -173,6 +178,7 @@ class InterviewGuideRow(Base, table=True):
     ``questions`` is ``[{"key", "es", "en"}, ...]``; a guide never changes once created."""
 
     __tablename__ = "interview_guides"
+    __table_args__ = (one_of("role", Role),)
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -207,6 +213,7 @@ class InterviewSampleRow(Base, table=True):
     candidates per role and stratum when proposed (counts only)."""
 
     __tablename__ = "interview_samples"
+    __table_args__ = (one_of("status", SampleStatus),)
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -214,7 +221,7 @@ class InterviewSampleRow(Base, table=True):
     seed: int
     requested: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
     population: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    status: str = Field(default="proposed", max_length=20)
+    status: str = Field(default=SampleStatus.PROPOSED.value, max_length=20)
     created_by: str = Field(max_length=200)
     created_at: datetime = _ts()
     accepted_by: str | None = Field(default=None, max_length=200)
@@ -225,7 +232,8 @@ class SamplePickRow(Base, table=True):
     """One person of a sample, with the strata she fills (``strata``) and why, in words."""
 
     __tablename__ = "interview_sample_picks"
-    __table_args__ = (UniqueConstraint("sample_id", "participant_id"),)
+    __table_args__ = (UniqueConstraint("sample_id", "participant_id"), one_of("role", Role),
+                      one_of("chosen_by", PickSource))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -248,7 +256,8 @@ class InterviewRow(Base, table=True):
     anonymous counts)."""
 
     __tablename__ = "interviews"
-    __table_args__ = (UniqueConstraint("program_id", "code"), UniqueConstraint("program_id", "participant_id"))
+    __table_args__ = (UniqueConstraint("program_id", "code"), UniqueConstraint("program_id", "participant_id"),
+                      one_of("role", Role), one_of("status", InterviewStatus))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -263,7 +272,7 @@ class InterviewRow(Base, table=True):
     language: str = Field(max_length=2)
     quote_consent: bool = False
     answers: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
-    status: str = Field(default="recorded", max_length=20)
+    status: str = Field(default=InterviewStatus.RECORDED.value, max_length=20)
     created_at: datetime = _ts()
     erased_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
@@ -273,7 +282,7 @@ class InterviewCodingRow(Base, table=True):
     until submitted; ``consensus`` marks the lead coder's reconciled coding."""
 
     __tablename__ = "interview_codings"
-    __table_args__ = (UniqueConstraint("interview_id", "coder", "consensus"),)
+    __table_args__ = (UniqueConstraint("interview_id", "coder", "consensus"), one_of("status", Submission))
 
     id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
     institution_id: uuid.UUID = Field(index=True)
@@ -282,7 +291,7 @@ class InterviewCodingRow(Base, table=True):
     coder: str = Field(max_length=200)
     consensus: bool = False
     codes: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON)
-    status: str = Field(default="draft", max_length=20)
+    status: str = Field(default=Submission.DRAFT.value, max_length=20)
     saved_at: datetime = _ts()
     submitted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 

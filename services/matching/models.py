@@ -8,25 +8,19 @@ vocabulary of ``enums`` has a CHECK constraint listing its values.
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
-from servicekit.db import new_registry
+from servicekit.db import new_registry, one_of
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
 from services.matching.enums import Actor, Algorithm, Delivery, MatchStatus, Objective, OfferStatus, Role, RunStatus
 
-
-def one_of(column: str, vocabulary: type[StrEnum], *, nullable: bool = False) -> CheckConstraint:
-    """CHECK that ``column`` holds a value of ``vocabulary`` (named ``ck_<table>_<column>``)."""
-    condition = f"{column} IN ({', '.join(repr(v.value) for v in vocabulary)})"
-    return CheckConstraint(f"{column} IS NULL OR {condition}" if nullable else condition, name=column)
 
 
 class Base(SQLModel, registry=new_registry()):

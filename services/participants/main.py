@@ -20,7 +20,7 @@ from services.participants import data_rights as participants_data_rights
 from services.participants.config import Settings
 from services.participants.models import OutboxEvent
 from services.participants.roster import runner as roster_runner
-from services.participants.routers import provisioning, roster, router, xapi
+from services.participants.routers import contacts, provisioning, roster, router, xapi
 
 DESCRIPTION = """Who takes part: institutions (the tenants), their campuses and academic
 units; programs (cohorts) and their dated phases; the public open call;
@@ -67,6 +67,7 @@ def create_app(
         routers=[
             router,
             provisioning.router,
+            contacts.router,
             xapi.router,
             feed_router(OutboxEvent, SESSION_DEPENDENCY),
             data_rights.router(participants_data_rights),

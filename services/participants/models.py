@@ -21,11 +21,10 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKeyConstraint, Index, Strin
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
-from servicekit.db import new_registry
+from servicekit.db import new_registry, one_of
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
-from services.participants.constraints import one_of, tenant_fk
 from services.participants.schemas.enums import (
     Affiliation,
     ApplicationStatus,
@@ -49,6 +48,11 @@ from services.participants.schemas.enums import (
     XapiActorId,
 )
 from services.participants.schemas.institutions import UnitKind
+
+
+def tenant_fk(column: str, table: str, **kwargs: Any) -> ForeignKeyConstraint:
+    """``(institution_id, column)`` → ``table(institution_id, id)``: same-tenant references only."""
+    return ForeignKeyConstraint(["institution_id", column], [f"{table}.institution_id", f"{table}.id"], **kwargs)
 
 
 class Base(SQLModel, registry=new_registry()):

@@ -1,5 +1,5 @@
 """The sessions service's vocabularies, each defined once: the tables keep
-their columns inside them (CHECK constraints, ``models.one_of``), and the code,
+their columns inside them (CHECK constraints, ``servicekit.db.one_of``), and the code,
 the pure core (``domain``) and the request and response models use them.
 
 The pure core's own judgements that are stored (``domain.Health`` in

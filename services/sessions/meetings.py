@@ -88,7 +88,7 @@ def confirm(session: Session, meeting: Meeting, dyad: Dyad, side: str, notes: st
         for role, account in (("mentee", dyad.mentee_account_id), ("mentor", dyad.mentor_account_id)):
             session.add(FeedbackForm(institution_id=dyad.institution_id, program_id=dyad.program_id, dyad_id=dyad.id,
                                      meeting_id=meeting.id, respondent_role=role, respondent_account_id=account, due_at=due))
-        emit_meeting(session, "meeting.held", meeting, dyad, confirmed_by=side)
+        emit_meeting(session, "meeting.held", meeting, dyad, confirmed_by=side, feedback_due=due.isoformat())
     session.add(meeting)
     session.flush()
     return meeting
@@ -119,6 +119,7 @@ def cancel(session: Session, meeting: Meeting, dyad: Dyad, by: str, reason: str)
     meeting.status, meeting.sequence, meeting.updated_at = MeetingStatus.CANCELLED.value, meeting.sequence + 1, now
     session.add(meeting)
     session.flush()
+    emit_meeting(session, "meeting.cancelled", meeting, dyad, by=by)
     return meeting
 
 

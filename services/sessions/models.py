@@ -8,14 +8,13 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
-from servicekit.db import new_registry
+from servicekit.db import new_registry, one_of
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
@@ -46,10 +45,6 @@ class UtcDateTime(TypeDecorator[datetime]):
 class Base(SQLModel, registry=new_registry()):
     pass
 
-
-def one_of(column: str, vocabulary: type[StrEnum]) -> CheckConstraint:
-    """A CHECK constraint keeping ``column`` inside ``vocabulary`` (NULL passes: a nullable column stays nullable)."""
-    return CheckConstraint(f"{column} IN ({', '.join(repr(v.value) for v in vocabulary)})", name=column)
 
 
 class OutboxEvent(OutboxEventBase, Base, table=True):

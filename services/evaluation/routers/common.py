@@ -6,8 +6,8 @@ from typing import Any
 
 from servicekit.idempotency import Idempotency
 
+from services.evaluation import idempotency
 from services.evaluation.access import in_thread
-from services.evaluation.models import IdempotencyRecord
 
 CREATED: dict[int | str, dict[str, Any]] = {
     201: {
@@ -22,8 +22,8 @@ CREATED: dict[int | str, dict[str, Any]] = {
 
 
 async def replay(idem: Idempotency, session: Any) -> Any:
-    return await in_thread(idem.replay, session, IdempotencyRecord)
+    return await in_thread(idempotency.replay, idem, session)
 
 
 async def remember(idem: Idempotency, session: Any, status: int, body: Any) -> None:
-    await in_thread(idem.remember, session, IdempotencyRecord, status, body)
+    await in_thread(idempotency.remember, idem, session, status, body)

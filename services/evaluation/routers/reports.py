@@ -17,7 +17,7 @@ from servicekit.tenancy import tenant_of
 
 from services.evaluation import access, analysis
 from services.evaluation.access import in_thread
-from services.evaluation.analytics import render_html, render_pdf, report_charts
+from services.evaluation.domain import render_html, render_pdf, report_charts
 from services.evaluation.routers.common import CREATED, remember, replay
 from services.evaluation.schemas import (
     CodingCreate,

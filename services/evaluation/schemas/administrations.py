@@ -11,15 +11,9 @@ from pydantic import ConfigDict, Field, model_validator
 
 from servicekit.types import Instant
 
+from services.evaluation.enums import Moment
 from services.evaluation.schemas.common import Input, Output
 from services.evaluation.schemas.instruments import AudienceIn
-
-
-class Moment(StrEnum):
-    pre = "pre"
-    post = "post"
-    closing = "closing"
-    custom = "custom"
 
 
 class WindowState(StrEnum):
@@ -59,7 +53,7 @@ class AdministrationCreate(Input):
     def _check(self) -> Self:
         if self.closes_at <= self.opens_at:
             raise ValueError("closes_at must be after opens_at")
-        if self.moment is Moment.custom and not self.label:
+        if self.moment is Moment.CUSTOM and not self.label:
             raise ValueError("a custom moment needs a label")
         return self
 

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, Valid
 
 from servicekit.types import Day
 
+from services.evaluation.enums import InterviewStatus, PickSource, SampleStatus, Submission
 from services.evaluation.schemas.common import Input, Output, TextOut
 
 __all__ = [
@@ -220,7 +221,7 @@ class PickPublic(Output):
     stem_field: str | None
     strata: list[StratumOut] = Field(description="The strata this pick represents, the rarer first.")
     reason: TextOut
-    chosen_by: Literal["proposal", "coordinator"]
+    chosen_by: Literal[PickSource.PROPOSAL, PickSource.COORDINATOR]
     interviewed: bool
 
 
@@ -234,7 +235,7 @@ class SamplePublic(Output):
     )
     dimensions: list[str]
     not_stratified: dict[str, TextOut] = Field(description="Dimensions asked for that the platform does not collect, and why.")
-    status: Literal["proposed", "accepted"]
+    status: Literal[SampleStatus.PROPOSED, SampleStatus.ACCEPTED]
     created_at: datetime
     accepted_at: datetime | None
     picks: list[PickPublic]
@@ -276,7 +277,7 @@ class InterviewPublic(Output):
     role: str
     guide_id: uuid.UUID
     language: str
-    status: Literal["recorded", "withdrawn", "erased"]
+    status: Literal[InterviewStatus.RECORDED, InterviewStatus.WITHDRAWN, InterviewStatus.ERASED]
     view: Literal["interviewer", "coder", "record"]
     participant_id: uuid.UUID | None
     interviewer: str | None
@@ -358,7 +359,7 @@ class InterviewCodingPublic(Output):
     code: str = Field(description="The interview's pseudonymous code.")
     coder: str
     consensus: bool
-    status: Literal["draft", "submitted"]
+    status: Literal[Submission.DRAFT, Submission.SUBMITTED]
     codes: dict[str, list[str]]
     saved_at: datetime
     submitted_at: datetime | None

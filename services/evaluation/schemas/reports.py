@@ -190,7 +190,7 @@ class OpenAnswerOut(Output):
 
 
 class ProgramReportOut(Output):
-    """The program report (analytics.ProgramReport.to_dict): published cells only."""
+    """The program report (domain.ProgramReport.to_dict): published cells only."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -25,7 +25,7 @@ from datetime import date
 
 import numpy as np
 
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     Administration,
     DyadAchievement,
     DyadRecord,

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     Administration,
     DisclosurePolicy,
     ItemType,
@@ -31,13 +31,13 @@ from services.evaluation.analytics import (
     closing_assessment,
     protect_table,
 )
-from services.evaluation.analytics.disclosure import (
+from services.evaluation.domain.disclosure import (
     CountTable,
     LinearFigure,
     audit_figures,
     mean_figure,
 )
-from services.evaluation.analytics.report import WithheldBecause, _satisfaction
+from services.evaluation.domain.satisfaction import WithheldBecause, satisfaction_section
 
 INSTRUMENT = closing_assessment()
 LIKERT = [i for i in INSTRUMENT.items() if i.type is ItemType.LIKERT]
@@ -124,7 +124,7 @@ def cohort(seed: int, mentors: int = 15, mentees: int = 13, skip: float = 0.0) -
 def satisfaction(responses: list[Response], k: int = 5):  # type: ignore[no-untyped-def]
     inp = ReportInput(program=ProgramInfo(program_id="p", name="p", institution="i"),
                       closing=Administration(INSTRUMENT, "closing", tuple(responses)))
-    sat = _satisfaction(inp, DisclosurePolicy(k=k, k_text=max(10, k)))
+    sat = satisfaction_section(inp, DisclosurePolicy(k=k, k_text=max(10, k)))
     assert sat is not None
     return sat
 
@@ -289,8 +289,8 @@ def test_the_page_prints_each_mean_at_the_decimals_it_was_published_at() -> None
     how means are published."""
     import re
 
-    from services.evaluation.analytics.page import page_context
-    from services.evaluation.analytics.report import build_report
+    from services.evaluation.domain.page import page_context
+    from services.evaluation.domain.report import build_report
 
     responses = cohort(1)
     inp = ReportInput(program=ProgramInfo(program_id="p", name="p", institution="i"),

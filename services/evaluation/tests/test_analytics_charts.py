@@ -10,7 +10,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     Chart,
     achievement_chart,
     bar_chart,
@@ -21,7 +21,7 @@ from services.evaluation.analytics import (
     stacked_share_chart,
     word_cloud_chart,
 )
-from services.evaluation.analytics.charts import LABELS, ChangeRow, FunnelBar, LikertItem, LikertRow
+from services.evaluation.domain.charts import LABELS, ChangeRow, FunnelBar, LikertItem, LikertRow
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SCALE = ["Totalmente en desacuerdo", "En desacuerdo", "Neutral", "De acuerdo", "Totalmente de acuerdo"]
@@ -126,8 +126,8 @@ def test_cloud_layout_is_deterministic_without_overlaps() -> None:
 def test_pyplot_is_never_imported() -> None:
     code = (
         "import sys\n"
-        "from services.evaluation.analytics import funnel_chart\n"
-        "from services.evaluation.analytics.charts import FunnelBar\n"
+        "from services.evaluation.domain import funnel_chart\n"
+        "from services.evaluation.domain.charts import FunnelBar\n"
         "funnel_chart('f', 't', [FunnelBar('a', 1, 2)])\n"
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
         "import matplotlib; print(matplotlib.get_backend())\n"
@@ -143,10 +143,10 @@ def test_every_chart_is_laid_out_inside_its_figure(monkeypatch: pytest.MonkeyPat
     from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-    from services.evaluation.analytics import charts as charts_module
+    from services.evaluation.domain import charts as charts_module
 
     drawn: list[tuple[str, Figure]] = []
-    render = charts_module._render
+    render = charts_module.render
 
     def keeping(name, title, alt, size, draw, png=True):  # type: ignore[no-untyped-def]
         def draw_and_keep(fig: Figure) -> None:
@@ -154,7 +154,7 @@ def test_every_chart_is_laid_out_inside_its_figure(monkeypatch: pytest.MonkeyPat
             drawn.append((title, fig))
         return render(name, title, alt, size, draw_and_keep, png)
 
-    monkeypatch.setattr(charts_module, "_render", keeping)
+    monkeypatch.setattr(charts_module, "render", keeping)
     kinds = len(charts("es"))
     charts("en")
     long = "Una afirmación larga que ocupa casi todo el ancho de la figura y que debe partirse en líneas " * 2

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     DisclosurePolicy,
     ProtectedTable,
     hidden_groups,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     AGREEMENT_5,
     BUILTIN,
     Audience,
@@ -64,7 +64,7 @@ def tiny() -> Instrument:
 
 
 def _opt(v: str):
-    from services.evaluation.analytics import Option
+    from services.evaluation.domain import Option
 
     return Option(v, T(v, v))
 

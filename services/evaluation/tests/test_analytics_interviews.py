@@ -8,8 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from services.evaluation.analytics import Role
-from services.evaluation.analytics.interviews import DEFAULT_GUIDES, Candidate, excerpt_problem, propose_sample
+from services.evaluation.domain import Role
+from services.evaluation.domain.interviews import DEFAULT_GUIDES, Candidate, excerpt_problem, propose_sample
 
 
 def test_the_default_guides_ask_both_sides_the_same_things() -> None:

@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     DisclosurePolicy,
     ProgramReport,
     build_report,
     render_html,
     report_charts,
 )
-from services.evaluation.analytics.disclosure import ProtectedTable
+from services.evaluation.domain.disclosure import ProtectedTable
 
 from .analytics_cohorts import mexico_pilot, synthetic_program
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     AGREEMENT_5,
     Agreement,
     DyadAchievement,
@@ -37,7 +37,7 @@ from services.evaluation.analytics import (
     term_frequencies,
     theme_counts,
 )
-from services.evaluation.analytics.instruments import answer_matrix, likert_ids, score_matrix
+from services.evaluation.domain.instruments import answer_matrix, likert_ids, score_matrix
 
 T = Text
 

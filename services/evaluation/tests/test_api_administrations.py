@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.evaluation.access import pseudonym
-from services.evaluation.analytics import soft_skills
+from services.evaluation.domain import soft_skills
 from services.evaluation.tests.conftest import all_rows
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from services.evaluation.access import pseudonym
-from services.evaluation.analytics import Response, Role, closing_assessment, skill_changes, soft_skills
+from services.evaluation.domain import Response, Role, closing_assessment, skill_changes, soft_skills
 
 
 def answers_for(person: int, moment: str) -> dict[str, int]:

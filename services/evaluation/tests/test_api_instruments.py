@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from servicekit.testing import bearer
 
-from services.evaluation.analytics import BUILTIN
+from services.evaluation.domain import BUILTIN
 
 
 def test_library_readable_by_anyone_authenticated(world):

@@ -301,7 +301,7 @@ def test_two_coders_code_independently_and_agree_with_a_known_kappa(iw: Any, eng
     def carried() -> dict[str, int]:
         with Session(engine) as session:
             _, themes, codings = analysis.theme_inputs(session, w.institution_id, w.program_id)
-        from services.evaluation.analytics import theme_counts
+        from services.evaluation.domain import theme_counts
 
         return {c.theme.id: c.responses["all"] for c in theme_counts(codings, themes).counts}
 

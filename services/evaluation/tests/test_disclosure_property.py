@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from services.evaluation.analytics import (
+from services.evaluation.domain import (
     Administration,
     DisclosurePolicy,
     ItemType,
@@ -34,7 +34,7 @@ from services.evaluation.analytics import (
     closing_assessment,
     publish_items,
 )
-from services.evaluation.analytics.disclosure import ProtectedTable
+from services.evaluation.domain.disclosure import ProtectedTable
 
 INSTRUMENT = closing_assessment()
 LIKERT = [i for i in INSTRUMENT.items() if i.type is ItemType.LIKERT]

@@ -1,21 +1,39 @@
-"""The alembic head is the schema the models describe; the interviews migration keeps existing themes and codings."""
+"""The alembic head is the schema the models describe, vocabularies checked by the database; the interviews
+migration keeps existing themes and codings."""
 
 import uuid
 from typing import Any
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import CheckConstraint, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from servicekit.db import make_engine
 from servicekit.migrations import upgrade
 from servicekit.testing import assert_down_and_up_again, assert_head_matches_models
 
 from services.evaluation.db import SERVICE_DIR, migrate
-from services.evaluation.models import Base
+from services.evaluation.models import Base, InterviewSampleRow
 
 
 def test_the_migrated_database_matches_the_models(engine: Engine) -> None:
     assert_head_matches_models(engine, Base.metadata)
+
+
+def test_the_database_holds_each_vocabulary(engine: Engine) -> None:
+    """The migrations make every CHECK the models declare (alembic's comparison does not look at them),
+    and the database refuses a value outside its vocabulary."""
+    declared = {(t.name, c.name) for t in Base.metadata.tables.values() for c in t.constraints
+                if isinstance(c, CheckConstraint)}
+    made = {(t, c["name"]) for t in Base.metadata.tables for c in inspect(engine).get_check_constraints(t)}
+    assert ("interview_samples", "ck_interview_samples_status") in declared
+    assert made == declared
+    with Session(engine) as session, pytest.raises(IntegrityError):
+        session.add(InterviewSampleRow(institution_id=uuid.uuid4(), program_id=uuid.uuid4(), seed=1, status="pending",
+                                       created_by="coordinator-1"))
+        session.flush()
 
 
 def test_existing_themes_become_the_codebook_and_codings_stay(database_factory: Any) -> None:

@@ -20,22 +20,22 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from jinja2 import nodes
 
-from services.evaluation.analytics import build_report, render_html, report_charts
-from services.evaluation.analytics.i18n import LANGUAGES, catalog_path
-from services.evaluation.analytics.page import _environment
+from services.evaluation.domain import build_report, render_html, report_charts
+from services.evaluation.domain.i18n import LANGUAGES, catalog_path
+from services.evaluation.domain.page import _environment
 
 from .analytics_cohorts import mexico_pilot
 
-ANALYTICS = Path(__file__).resolve().parent.parent / "analytics"
-PY_SOURCES = ("report.py", "page.py", "charts.py")
+DOMAIN = Path(__file__).resolve().parent.parent / "domain"
+PY_SOURCES = ("labels.py", "report.py", "page.py", "charts.py")
 KEYWORDS = {"_": None, "N_": None, "w": None}
 
 
 def extracted() -> set[str]:
     found = set()
     for name in PY_SOURCES:
-        found |= {msg for _, msg, _, _ in extract_from_file("python", ANALYTICS / name, keywords=KEYWORDS)}
-    template = ANALYTICS / "templates" / "report.html.j2"
+        found |= {msg for _, msg, _, _ in extract_from_file("python", DOMAIN / name, keywords=KEYWORDS)}
+    template = DOMAIN / "templates" / "report.html.j2"
     found |= {msg for _, msg, _, _ in extract_from_file("jinja2.ext:babel_extract", template, keywords={"_": None},
                                                         options={"trim_blocks": "true", "lstrip_blocks": "true"})}
     return found
@@ -64,7 +64,7 @@ def test_every_msgid_is_translated_in_both_catalogs_and_nothing_is_left_outside(
 
 def test_the_template_has_no_literal_words() -> None:
     env = _environment()
-    source = (ANALYTICS / "templates" / "report.html.j2").read_text(encoding="utf-8")
+    source = (DOMAIN / "templates" / "report.html.j2").read_text(encoding="utf-8")
     # the literal parts in order (expressions left out), so tags split by an expression join up again
     literal = "".join(node.data for node in env.parse(source).find_all(nodes.TemplateData))
     visible = re.sub(r"<[^>]*>", " ", literal)

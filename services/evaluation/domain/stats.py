@@ -44,32 +44,30 @@ Objective achievement (:func:`achievement_comparison`)
     achievement, 0-100, per dyad and as distributions, with the paired gaps
     (perceived - measured, mentee - mentor) through :func:`paired_change`.
 
-Open text (:func:`term_frequencies`, :func:`theme_counts`)
-    lowercased, accent-insensitive term counts without Spanish and English stop
-    words (lists shipped in ``stopwords/``); theme counts from evaluators'
-    coding (a response carries a theme when its consensus coding, or else every
-    one of its coders, names it; sub-themes imply their parent) and agreement
-    between coders per theme as Cohen's kappa (scikit-learn), over the units
-    both coded, averaged over coder pairs when more than two coded.
+Open answers and interview themes are in :mod:`.terms` and :mod:`.themes`.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 import zlib
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
-from itertools import chain
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
 
-from .instruments import Answer, AnswerMatrix, Instrument, ItemType, Role, Text, answer_matrix, score_matrix
+from .instruments import (
+    Answer,
+    AnswerMatrix,
+    Instrument,
+    ItemType,
+    Role,
+    Text,
+    answer_matrix,
+    score_matrix,
+)
 
 GROUPS: tuple[str, ...] = ("mentor", "mentee", "all")
 """Respondent groups of every split: mentors, mentees and everyone."""
@@ -553,245 +551,3 @@ def achievement_comparison(
         else:
             spearman[f"measured~{who}"] = None
     return AchievementComparison(ordered, {k: summarise(v) for k, v in col.items()}, gaps, spearman)
-
-
-# ----------------------------------------------------------------------------- open text
-
-
-@cache
-def stop_words(lang: str) -> frozenset[str]:
-    """The shipped stop words of ``lang`` ("es" or "en"), normalised like terms."""
-    text = resources.files(__package__).joinpath("stopwords", f"{lang}.txt").read_text(encoding="utf-8")
-    words = (w for line in text.splitlines() if not line.startswith("#") for w in line.split())
-    return frozenset(normalise_term(w) for w in words)
-
-
-_COMBINING = re.compile(r"[\u0300-\u036f]")
-_TOKEN = re.compile(r"[^\W\d_]+")
-
-
-@cache
-def normalise_term(word: str) -> str:
-    """Lowercased (casefolded) and without accents: "Investigación" -> "investigacion"."""
-    return _COMBINING.sub("", unicodedata.normalize("NFD", word.casefold())).replace("ß", "ss")
-
-
-@dataclass(frozen=True)
-class TermCount:
-    """``term`` is the most used spelling (accents kept), ``key`` the normalised
-    form that was counted; ``documents`` is how many responses used it."""
-
-    term: str
-    key: str
-    count: int
-    documents: int
-
-
-def term_frequencies(
-    texts: Iterable[str],
-    *,
-    languages: Sequence[str] = ("es", "en"),
-    extra_stop_words: Iterable[str] = (),
-    min_length: int = 3,
-    min_documents: int = 1,
-    top: int | None = 60,
-) -> tuple[TermCount, ...]:
-    """Term counts for a word cloud, most frequent first (ties: alphabetical key)."""
-    stop = set().union(*(stop_words(lang) for lang in languages)) | {normalise_term(w) for w in extra_stop_words}
-    # Each distinct text is split once (short answers repeat: "Más reuniones presenciales."); tokens
-    # are counted in bulk (Counter over all of them, C code), then each distinct spelling is normalised
-    # and filtered once; documents count the distinct keys of each text.
-    texts = list(texts)
-    split = {text: _TOKEN.findall(text.lower()) for text in dict.fromkeys(texts)}
-    tokens = [split[text] for text in texts]
-    spelled = Counter(chain.from_iterable(tokens))
-    keys = {token: normalise_term(token) for token in spelled}
-    kept = {token: key for token, key in keys.items() if len(key) >= min_length and key not in stop}
-    counts: Counter[str] = Counter()
-    spellings: dict[str, dict[str, int]] = defaultdict(dict)
-    for token, key in kept.items():
-        n = spelled[token]
-        counts[key] += n
-        spellings[key][token] = n
-    distinct_keys = {text: {keys[t] for t in doc} for text, doc in split.items()}
-    documents = Counter(chain.from_iterable(distinct_keys[text] for text in texts))
-    terms = [
-        TermCount(min(spellings[k].items(), key=lambda kv: (-kv[1], kv[0]))[0], k, c, documents[k])
-        for k, c in counts.items()
-        if documents[k] >= min_documents
-    ]
-    terms.sort(key=lambda t: (-t.count, t.key))
-    return tuple(terms[:top] if top is not None else terms)
-
-
-@dataclass(frozen=True)
-class Theme:
-    """A theme of a codebook; ``parent`` is the theme a sub-theme belongs to."""
-
-    id: str
-    label: Text
-    parent: str | None = None
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A verbatim excerpt cleared for publication: its speaker consented to quotes
-    and it is de-identified. Published only under the theme it illustrates and
-    only when the speaker's role has at least ``k_text`` coded interviews."""
-
-    theme: str
-    role: Role
-    text: str
-
-
-@dataclass(frozen=True)
-class ThemeCoding:
-    """Themes an evaluator assigned to one response (an interview, an open answer).
-
-    ``units`` optionally gives her codes per coding unit of the response (an
-    interview's answers, by question key); ``themes`` is what she attributed to
-    the whole response (the union of her units' codes). ``consensus`` marks the
-    reconciled coding of a response (written by the lead coder after the
-    independent ones): it decides the response's themes and takes no part in
-    agreement."""
-
-    response_id: str
-    role: Role
-    themes: frozenset[str]
-    evaluator: str = ""
-    units: tuple[tuple[str, frozenset[str]], ...] = ()
-    consensus: bool = False
-
-
-@dataclass(frozen=True)
-class ThemeCount:
-    theme: Theme
-    responses: Mapping[str, int]  # per group: coded responses that carry the theme
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """Agreement between coders on one theme: Cohen's kappa (the mean over coder
-    pairs when more than two coded), how many pairs gave a defined kappa, the
-    units compared (summed over pairs) and the observed share of units on which
-    the two coders of a pair agreed (pooled over pairs)."""
-
-    kappa: float | None
-    pairs: int
-    units: int
-    observed: float | None
-
-
-@dataclass(frozen=True)
-class ThemeSummary:
-    counts: tuple[ThemeCount, ...]  # in the order of the themes given
-    coded: Mapping[str, int]  # per group: responses coded at all
-    evaluators: int
-    agreement: Mapping[str, float | None] = field(default_factory=dict)  # Cohen's kappa per theme
-    agreements: Mapping[str, Agreement] = field(default_factory=dict)
-
-
-def cohen_kappa(first: Sequence[bool], second: Sequence[bool]) -> float | None:
-    """Cohen's kappa of two coders' yes/no marks on the same units (scikit-learn's
-    ``cohen_kappa_score``). ``None`` when it is undefined: no unit, or both coders
-    gave every unit the same single mark, so that chance agreement is 1."""
-    if len(first) != len(second):
-        raise ValueError("both coders must mark the same units")
-    if not first or len(set(first) | set(second)) < 2:
-        return None
-    from sklearn.metrics import cohen_kappa_score  # imported on first use: scikit-learn is slow to import
-
-    return float(cohen_kappa_score(list(first), list(second), labels=[False, True]))
-
-
-def _closure(codes: frozenset[str], parent: Mapping[str, str | None]) -> frozenset[str]:
-    """The codes with the parent theme of each sub-theme."""
-    return codes | {p for c in codes if (p := parent.get(c)) is not None}
-
-
-def carried_themes(codings: Sequence[ThemeCoding], themes: Sequence[Theme]) -> frozenset[str]:
-    """The themes one response carries (the rule of :func:`theme_counts`): its consensus coding's, else those
-    every evaluator who coded it named; sub-themes bring their parent."""
-    parent = {t.id: t.parent for t in themes}
-    consensus = [c for c in codings if c.consensus]
-    if consensus:
-        return _closure(consensus[0].themes, parent)
-    independent = [c for c in codings if not c.consensus]
-    return frozenset.intersection(*(_closure(c.themes, parent) for c in independent)) if independent else frozenset()
-
-
-def theme_counts(codings: Sequence[ThemeCoding], themes: Sequence[Theme]) -> ThemeSummary:
-    """Responses per theme, per group, and agreement between coders per theme.
-
-    Sub-themes imply their parent: a coding that names a sub-theme carries its
-    parent theme too (in counts and in agreement). A theme has at most one
-    parent, itself a theme without parent (two levels).
-
-    A response carries a theme when its consensus coding names it; without a
-    consensus, when every evaluator who coded it named it (they agreed; a
-    response coded by one evaluator carries her themes).
-
-    ``agreement[theme]`` is Cohen's kappa between two evaluators on whether each
-    unit carries the theme, over the units both coded: the units of a response
-    (an interview's answers) when both coded it unit by unit, else the response
-    itself. With more than two evaluators it is the mean of the pairwise kappas
-    (over the pairs for which kappa is defined). Kappa is undefined, and
-    ``None``, when a pair gave every shared unit the same single mark (neither
-    ever used the theme, or both used it everywhere), and without double coding.
-    Consensus codings take no part in agreement. ``agreements[theme]`` adds the
-    number of pairs, units compared and the observed share of agreement."""
-    known = {t.id for t in themes}
-    parent = {t.id: t.parent for t in themes}
-    for t in themes:
-        if t.parent is not None and (t.parent not in known or parent[t.parent] is not None or t.parent == t.id):
-            raise ValueError(f"theme {t.id!r}: its parent must be a theme without parent")
-    by_response: dict[str, list[ThemeCoding]] = defaultdict(list)
-    for c in codings:
-        unknown = (c.themes | frozenset().union(*(codes for _, codes in c.units))) - known
-        if unknown:
-            raise ValueError(f"response {c.response_id!r}: unknown themes {sorted(unknown)}")
-        by_response[c.response_id].append(c)
-    counts = {t.id: {g: 0 for g in GROUPS} for t in themes}
-    coded = {g: 0 for g in GROUPS}
-    marks: dict[tuple[str, str], list[tuple[frozenset[str], frozenset[str]]]] = defaultdict(list)
-    for rid, cs in by_response.items():
-        roles = {c.role for c in cs}
-        if len(roles) > 1:
-            raise ValueError(f"response {rid!r} is coded with two roles")
-        group = next(iter(roles)).value
-        coded[group] += 1
-        coded["all"] += 1
-        consensus = [c for c in cs if c.consensus]
-        independent = sorted((c for c in cs if not c.consensus), key=lambda c: c.evaluator)
-        if len(consensus) > 1 or len({c.evaluator for c in independent}) < len(independent):
-            raise ValueError(f"response {rid!r} is coded twice by one evaluator (or has two consensus codings)")
-        for t in carried_themes(cs, themes):
-            counts[t][group] += 1
-            counts[t]["all"] += 1
-        for i, a in enumerate(independent):
-            for b in independent[i + 1 :]:
-                units_a, units_b = dict(a.units), dict(b.units)
-                shared = sorted(units_a.keys() & units_b.keys()) if units_a and units_b else []
-                pairs = [(units_a[u], units_b[u]) for u in shared] if shared else [(a.themes, b.themes)]
-                marks[(a.evaluator, b.evaluator)].extend((_closure(x, parent), _closure(y, parent)) for x, y in pairs)
-    agreements = {}
-    for t in themes:
-        kappas, units, agreed = [], 0, 0
-        for pair_marks in marks.values():
-            first = [t.id in x for x, _ in pair_marks]
-            second = [t.id in y for _, y in pair_marks]
-            units += len(first)
-            agreed += sum(x == y for x, y in zip(first, second, strict=True))
-            if (k := cohen_kappa(first, second)) is not None:
-                kappas.append(k)
-        agreements[t.id] = Agreement(
-            kappa=float(np.mean(kappas)) if kappas else None, pairs=len(kappas), units=units,
-            observed=agreed / units if units else None,
-        )
-    return ThemeSummary(
-        counts=tuple(ThemeCount(t, counts[t.id]) for t in themes),
-        coded=coded,
-        evaluators=len({c.evaluator for c in codings if not c.consensus}),
-        agreement={t: a.kappa for t, a in agreements.items()},
-        agreements=agreements,
-    )

@@ -8,21 +8,22 @@ chart. Fonts are matplotlib's bundled DejaVu Sans; SVG text stays text
 (``svg.fonttype: none``: searchable, read by screen readers). Output is
 deterministic (fixed SVG id salt, no dates in metadata).
 
-Layout: each chart places its axes itself, in inches from the figure's edges,
+Layout (:mod:`.chart_layout`): each chart places its axes itself, in inches from the figure's edges,
 from the measured sizes of the texts around them (title, row labels, tick
 labels, axis label, legend). No layout engine runs: ``constrained_layout``
 measured every text of a chart twice more than drawing it does, and was most
 of the time of a report. Row labels of categorical axes are texts beside the
 axes rather than ticks (a tick is five artists), and the bars of a Likert chart
 are one collection. Text sizes are measured once per text, size and weight
-(:func:`text_extent`, cached).
+(:func:`.chart_layout.text_extent`, cached).
 
 Colours are colour-blind safe: Okabe-Ito for categories (mentors blue, mentees
 orange, measured green) and a purple-orange diverging scheme (ColorBrewer PuOr)
 for Likert points, with a grey neutral; suppressed data is grey and hatched.
 
 Each function takes plain numbers and labels (``None`` marks a suppressed
-value) and returns a :class:`Chart`. ``lang`` chooses es or en axis text.
+value) and returns a :class:`Chart`. ``lang`` chooses es or en axis text. The
+word cloud is in :mod:`.cloud`.
 """
 
 from __future__ import annotations
@@ -33,21 +34,16 @@ import textwrap
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
 
 import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.legend import Legend
 from matplotlib.patches import Patch
-from matplotlib.text import Text
-from matplotlib.ticker import MaxNLocator
-from matplotlib.transforms import Affine2D, ScaledTranslation
+from matplotlib.transforms import ScaledTranslation
 
+from . import chart_layout as layout
 from .i18n import N_, gettext
 
 OKABE_ITO = {
@@ -72,26 +68,6 @@ SUPPRESSED = "#bdbdbd"
 HIDDEN_AT = 112  # x where a Likert bar's hidden answers are drawn, apart from the -100..100 scale
 CLOUD_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
-STYLE = {
-    "font.family": "DejaVu Sans",
-    "font.size": 9,
-    "axes.titlesize": 10.5,
-    "axes.titleweight": "bold",
-    "axes.titlelocation": "left",
-    "axes.labelsize": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.edgecolor": "#666666",
-    "xtick.color": "#333333",
-    "ytick.color": "#333333",
-    "legend.frameon": False,
-    "legend.fontsize": 8,
-    "hatch.color": "#7a7a7a",
-    "svg.fonttype": "none",
-    "svg.hashsalt": "aliada-charts",
-    "figure.dpi": 100,
-    "figure.facecolor": "white",
-}
 _LOCK = threading.Lock()
 
 LABELS: dict[str, str] = {
@@ -133,10 +109,11 @@ class Chart:
     png: bytes
 
 
-def _render(
+def render(
     name: str, title: str, alt: str, size: tuple[float, float], draw: Callable[[Figure], None], png: bool = True
 ) -> Chart:
-    with _LOCK, matplotlib.rc_context(STYLE):
+    """One chart: ``draw`` fills a fresh figure of ``size`` inches, saved as SVG (and PNG with ``png``)."""
+    with _LOCK, matplotlib.rc_context(layout.STYLE):
         fig = Figure(figsize=size)  # no layout engine: ``draw`` places its axes (see the module docstring)
         FigureCanvasAgg(fig)
         draw(fig)
@@ -150,126 +127,12 @@ def _render(
     return Chart(name, title, alt, svg_buf.getvalue(), png_bytes)
 
 
-# ----------------------------------------------------------------------------- layout
-
-PT = 1 / 72  # inches in a point
-PAD = 0.08  # inches between the figure's edge and the nearest text
-TICK_SPACE = 7 * PT  # tick mark (3.5 pt) and the pad to its label (3.5 pt), matplotlib's defaults
-LABEL_PAD = 4 * PT  # axes.labelpad
-TITLE_PAD = 6 * PT  # axes.titlepad
-GAP = 0.1  # inches between stacked parts (title and axes, legend and axis label)
-MEASURE_DPI = 100  # STYLE's figure.dpi: sizes measured at it are the figures' own
-FONT_SIZE = float(STYLE["font.size"])  # tick labels, axis labels, row labels
-
-
-@cache
-def _measurer() -> tuple[Figure, RendererAgg]:
-    fig = Figure(dpi=MEASURE_DPI)
-    return fig, FigureCanvasAgg(fig).get_renderer()
-
-
-@lru_cache(maxsize=8192)
-def text_extent(text: str, size: float, weight: str = "normal") -> tuple[float, float]:
-    """Width and height in inches of ``text`` (lines split at newlines) in DejaVu Sans at ``size``
-    points, as matplotlib lays it out. Cached: a report measures the same labels again and again."""
-    fig, renderer = _measurer()
-    artist = Text(0, 0, text, fontsize=size, fontweight=weight, fontfamily=STYLE["font.family"])
-    artist.set_figure(fig)
-    box = artist.get_window_extent(renderer)
-    return box.width / MEASURE_DPI, box.height / MEASURE_DPI
-
-
-def _legend_height(legend: Legend) -> float:
-    """Inches from the figure's bottom edge to the top of a legend anchored there."""
-    _, renderer = _measurer()
-    box = legend.get_window_extent(renderer)
-    return box.height / MEASURE_DPI + legend.borderaxespad * legend.prop.get_size_in_points() * PT
-
-
-def _tick_height() -> float:
-    return text_extent("0123456789%", FONT_SIZE)[1]
-
-
-def _x_axis_height(xlabel: bool = True) -> float:
-    """Inches below an axes taken by its x tick labels and, with ``xlabel``, its label."""
-    height = TICK_SPACE + _tick_height()
-    return height + (LABEL_PAD + text_extent("Ag", float(STYLE["axes.labelsize"]))[1] if xlabel else 0.0)
-
-
-def _suptitle(fig: Figure, title: str) -> float:
-    """The chart's title at the top left; returns the inches it takes from the top edge."""
-    width, height = fig.get_size_inches()
-    fig.suptitle(title, x=PAD / width, y=1 - PAD / height, ha="left", va="top", fontsize=11.5, fontweight="bold")
-    return PAD + text_extent(title, 11.5, "bold")[1] + GAP
-
-
-def _axes_title(ax: Axes, title: str) -> float:
-    """The axes' own title (left, bold, STYLE); returns the inches it takes above the axes."""
-    ax.set_title(title)
-    return PAD + text_extent(title, float(STYLE["axes.titlesize"]), str(STYLE["axes.titleweight"]))[1] + TITLE_PAD
-
-
-def _bottom_legend(fig: Figure, **kwargs: object) -> float:
-    """A legend centred at the bottom edge; returns the inches it takes from it, with the gap above it."""
-    legend = fig.legend(loc="lower center", bbox_to_anchor=(0.5, 0.0), **kwargs)  # type: ignore[arg-type]
-    return _legend_height(legend) + GAP
-
-
-def _place(fig: Figure, axes: Sequence[Axes], *, left: float, right: float, top: float, bottom: float,
-           gaps: Sequence[float] = (), ratios: Sequence[float] | None = None) -> None:
-    """Set the axes side by side, ``left``, ``right``, ``top`` and ``bottom`` inches from the figure's
-    edges, ``gaps`` inches apart, their widths in ``ratios``."""
-    width, height = fig.get_size_inches()
-    ratios = ratios or [1.0] * len(axes)
-    free = width - left - right - sum(gaps)
-    x = left
-    for i, (ax, ratio) in enumerate(zip(axes, ratios, strict=True)):
-        w = free * ratio / sum(ratios)
-        ax.set_position((x / width, bottom / height, w / width, (height - top - bottom) / height))
-        x += w + (gaps[i] if i < len(gaps) else 0.0)
-
-
-def _row_labels(ax: Axes, ys: Sequence[float], labels: Sequence[str], *, pad: float = 3.5 * PT) -> float:
-    """Labels of a categorical y axis, right-aligned ``pad`` inches left of the axes (texts, not ticks);
-    returns the inches they take beside it."""
-    ax.set_yticks([])
-    fig = ax.get_figure(root=True)
-    assert fig is not None
-    where = ax.get_yaxis_transform() + ScaledTranslation(-pad, 0, fig.dpi_scale_trans)
-    for y, label in zip(ys, labels, strict=True):
-        ax.text(0, y, label, transform=where, ha="right", va="center", fontsize=FONT_SIZE, color=STYLE["ytick.color"])
-    return pad + max((text_extent(label, FONT_SIZE)[0] for label in labels), default=0.0)
-
-
-def _few_ticks(axis: object, bins: int = 5) -> None:
-    """At most ``bins`` intervals of round numbers on an automatic axis: every tick is five artists
-    (two marks, a grid line, two labels) and the dearest part of a small chart."""
-    axis.set_major_locator(MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10]))  # type: ignore[attr-defined]
-
-
-def _right_margin(width: float, left: float, texts: Sequence[tuple[float, float]] = ()) -> float:
-    """The right margin (inches) that keeps texts written inside the axes within the figure: each text
-    starts at a fraction of the axes' width and is so many inches wide. Never less than half a tick
-    label ("100%"), which an axis ending on a tick centres on its edge."""
-    need = [(width - left) - (width - PAD - left - w) / frac for frac, w in texts if frac > 0]
-    return max([PAD + text_extent("100%", FONT_SIZE)[0] / 2, *need])
-
-
-def _tick_label_width(ax: Axes, axis: str = "y") -> float:
-    """Inches taken by the widest tick label an automatic axis will draw (its locator and formatter
-    asked now, without making its ticks)."""
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    ax.autoscale_view()
-    locs = [v for v in target.get_majorticklocs() if min(target.get_view_interval()) <= v <= max(target.get_view_interval())]
-    labels = target.get_major_formatter().format_ticks(locs)
-    return max((text_extent(label, FONT_SIZE)[0] for label in labels), default=0.0)
-
-
 def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
-def _t(lang: str, key: str, **fields: object) -> str:
+def words(lang: str, key: str, **fields: object) -> str:
+    """The chart text ``key`` of :data:`LABELS` in ``lang``."""
     return gettext(lang, LABELS[key], **fields)
 
 
@@ -313,20 +176,20 @@ def likert_chart(
     width = 8.0
 
     def group_name(row: LikertRow) -> str:
-        return _t(lang, row.group) if row.group in LABELS else row.group
+        return words(lang, row.group) if row.group in LABELS else row.group
 
-    labels = [group_name(r) if not r.n else f"{group_name(r)}  ({_t(lang, 'n')}={r.n})" for i in items for r in i.rows]
-    left_margin = PAD + 3.5 * PT + max((text_extent(label, FONT_SIZE)[0] for label in labels), default=0.0)
+    labels = [group_name(r) if not r.n else f"{group_name(r)}  ({words(lang, 'n')}={r.n})" for i in items for r in i.rows]
+    left_margin = layout.PAD + 3.5 * layout.PT + max((layout.text_extent(label, layout.FONT_SIZE)[0] for label in labels), default=0.0)
     any_hidden = any(r.n and any(c is None for c in r.counts) for i in items for r in i.rows)
     span = (HIDDEN_AT + 48 if any_hidden else 100) + 100  # data units across the axes
     # Room on the right for the hidden counts written past the scale's end.
-    widest_hidden = max((text_extent(_t(lang, "hidden_n", n=r.n), 7.5)[0] for i in items for r in i.rows
+    widest_hidden = max((layout.text_extent(words(lang, "hidden_n", n=r.n), 7.5)[0] for i in items for r in i.rows
                          if r.n and any(c is None for c in r.counts)), default=0.0)
-    right_margin = _right_margin(width, left_margin, [((HIDDEN_AT + 31 + 100) / span, widest_hidden)] if any_hidden else [])
+    right_margin = layout.right_margin(width, left_margin, [((HIDDEN_AT + 31 + 100) / span, widest_hidden)] if any_hidden else [])
     # A statement starts at the scale's left end (-100) and must end inside the figure: wrap it to fit.
     room = width - left_margin - right_margin
     wrap_at = 100
-    while wrap_at > 30 and any(text_extent(_wrap(i.text, wrap_at), 8.5)[0] > room for i in items):
+    while wrap_at > 30 and any(layout.text_extent(_wrap(i.text, wrap_at), 8.5)[0] > room for i in items):
         wrap_at -= 5
     statements = [_wrap(i.text, wrap_at) for i in items]
 
@@ -334,7 +197,7 @@ def likert_chart(
         # One axes for every item (subplots per item cost most of the report's rendering time):
         # each item is a block of bars under its wrapped statement; hidden answers sit right of the scale.
         ax = fig.add_subplot()
-        top = _suptitle(fig, title)
+        top = layout.suptitle(fig, title)
         ticks: list[float] = []
         bars: list[list[tuple[float, float]]] = []  # one collection for every bar: far fewer artists to draw
         bar_colours: list[str] = []
@@ -351,7 +214,7 @@ def likert_chart(
                 y += 0.72
                 ticks.append(y)
                 if not row.n:
-                    ax.text(0, y, _t(lang, "suppressed_row", k=k), ha="center", va="center",
+                    ax.text(0, y, words(lang, "suppressed_row", k=k), ha="center", va="center",
                             fontsize=8, color="#555555", style="italic")
                     continue
                 pct = [None if c is None else 100.0 * c / row.n for c in row.counts]
@@ -371,7 +234,7 @@ def likert_chart(
                 hidden_n = row.n - sum(c for c in row.counts if c is not None)
                 if any(c is None for c in row.counts) and hidden_n >= 0:
                     bar(hidden_bars, y, HIDDEN_AT, 30.0 * hidden_n / row.n)
-                    ax.text(HIDDEN_AT + 31, y, _t(lang, "hidden_n", n=hidden_n), va="center", ha="left",
+                    ax.text(HIDDEN_AT + 31, y, words(lang, "hidden_n", n=hidden_n), va="center", ha="left",
                             fontsize=7.5, color="#333333")
             y += 0.85
         if bars:
@@ -380,32 +243,32 @@ def likert_chart(
         if hidden_bars:
             ax.add_collection(PolyCollection(hidden_bars, facecolors=SUPPRESSED, edgecolors="white", linewidths=0.6,
                                              hatch="////"), autolim=False)
-        _row_labels(ax, ticks, labels)
+        layout.row_labels(ax, ticks, labels)
         ax.set_ylim(y - 0.5, -0.2)
         ax.axvline(0, color="#444444", linewidth=0.8)
         if any_hidden:
             ax.axvline(HIDDEN_AT - 4, color="#bbbbbb", linewidth=0.6, linestyle=":")
         ax.set_xlim(-100, HIDDEN_AT + 48 if any_hidden else 100)
         ax.set_xticks(range(-100, 101, 50), [f"{abs(v)}%" for v in range(-100, 101, 50)])
-        ax.set_xlabel(_t(lang, "percent"))
+        ax.set_xlabel(words(lang, "percent"))
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
         ax.spines["bottom"].set_bounds(-100, 100)
         handles = [Patch(color=colours[i], label=scale[i]) for i in range(points)]
         if any_hidden:
-            handles.append(Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white", label=_t(lang, "suppressed")))
-        bottom = _bottom_legend(fig, handles=handles, ncol=min(len(handles), 3)) + _x_axis_height()
-        _place(fig, [ax], left=left_margin, right=right_margin, top=top, bottom=bottom)
+            handles.append(Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white", label=words(lang, "suppressed")))
+        bottom = layout.bottom_legend(fig, handles=handles, ncol=min(len(handles), 3)) + layout.x_axis_height()
+        layout.place(fig, [ax], left=left_margin, right=right_margin, top=top, bottom=bottom)
 
     lines = sum(s.count("\n") + 1 for s in statements)
     height = 1.1 + 0.12 * lines + sum(0.2 + 0.22 * len(i.rows) for i in items) + 0.22 * math.ceil((points + 1) / 3)
     alt = f"{title}: " + "; ".join(
         f"{i.text} — " + ", ".join(
-            f"{group_name(r)} {_t(lang, 'n')}={r.n if r.n else _t(lang, 'hidden')}"
+            f"{group_name(r)} {words(lang, 'n')}={r.n if r.n else words(lang, 'hidden')}"
             for r in i.rows)
         for i in items
     )
-    return _render(name, title, alt, (width, height), draw, png)
+    return render(name, title, alt, (width, height), draw, png)
 
 
 # ----------------------------------------------------------------------------- skill change
@@ -434,7 +297,7 @@ def skill_change_chart(
     with_means = any(r.mean_change is not None for r in rows)
 
     def draw(fig: Figure) -> None:
-        top = _suptitle(fig, title)
+        top = layout.suptitle(fig, title)
         if with_means:
             left = fig.add_subplot()
             right = fig.add_axes((0.5, 0.1, 0.4, 0.8), sharey=left)  # placed below
@@ -459,31 +322,31 @@ def skill_change_chart(
                 # A percentile bootstrap interval need not contain the estimate (a skewed
                 # resampling distribution): draw the interval as it is, not as +/- errors.
                 ax.hlines(y, lo, hi, color=GROUP_COLOURS[g], linewidth=1.4, zorder=2)
-                ax.plot(x, y, marker[g], color=GROUP_COLOURS[g], markersize=5.5, label=_t(lang, g), zorder=3)
-            ax.set_xlabel(_t(lang, label))
+                ax.plot(x, y, marker[g], color=GROUP_COLOURS[g], markersize=5.5, label=words(lang, g), zorder=3)
+            ax.set_xlabel(words(lang, label))
             ax.grid(axis="x", color="#dddddd", linewidth=0.6)
             ax.set_axisbelow(True)
         right.set_xlim(-1.12, 1.12)
         right.set_xticks([-1, -0.5, 0, 0.5, 1])
         if with_means:
-            _few_ticks(left.xaxis)
-        left_margin = PAD + _row_labels(left, range(len(skills)), [_wrap(s, 24) for s in skills])
+            layout.few_ticks(left.xaxis)
+        left_margin = layout.PAD + layout.row_labels(left, range(len(skills)), [_wrap(s, 24) for s in skills])
         left.set_ylim(len(skills) - 0.5, -0.5)
         handles, labels = left.get_legend_handles_labels()
-        bottom = PAD
+        bottom = layout.PAD
         if handles:
-            bottom = _bottom_legend(fig, handles=handles, labels=labels, ncol=len(handles))
+            bottom = layout.bottom_legend(fig, handles=handles, labels=labels, ncol=len(handles))
         axes = [left, right] if with_means else [right]
-        _place(fig, axes, left=left_margin, right=PAD + 0.1, top=top, bottom=bottom + _x_axis_height(),
+        layout.place(fig, axes, left=left_margin, right=layout.PAD + 0.1, top=top, bottom=bottom + layout.x_axis_height(),
                gaps=[0.25], ratios=[1.15, 1.0] if with_means else None)
 
     alt = f"{title}: " + "; ".join(
-        f"{r.skill} ({_t(lang, r.group)}, {_t(lang, 'n')}={r.n}): "
+        f"{r.skill} ({words(lang, r.group)}, {words(lang, 'n')}={r.n}): "
         + (f"{r.mean_change:+.2f}" if r.mean_change is not None else "–")
         + (f", r={r.effect:+.2f}" if r.effect is not None else "")
         for r in rows
     )
-    return _render(name, title, alt, (8.0, 1.4 + 0.48 * len(skills)), draw, png)
+    return render(name, title, alt, (8.0, 1.4 + 0.48 * len(skills)), draw, png)
 
 
 # ----------------------------------------------------------------------------- achievement
@@ -521,8 +384,8 @@ def achievement_chart(
     def draw(fig: Figure) -> None:
         main = fig.add_subplot()
         gaps = fig.add_axes((0.7, 0.1, 0.25, 0.8)) if with_gaps else None  # placed below
-        top = _suptitle(fig, title)
-        label_height = text_extent("Ag", float(STYLE["axes.labelsize"]))[1]
+        top = layout.suptitle(fig, title)
+        label_height = layout.text_extent("Ag", float(layout.STYLE["axes.labelsize"]))[1]
         if small:
             y = np.arange(n)
             stack = np.vstack([m, e, r, sr])
@@ -532,43 +395,43 @@ def achievement_chart(
             lo[ok] = np.nanmin(stack[:, ok], axis=0)
             hi[ok] = np.nanmax(stack[:, ok], axis=0)
             main.hlines(y[ok], lo[ok], hi[ok], color="#bbbbbb", linewidth=2, zorder=1)
-            main.scatter(m, y, marker="s", s=34, color=OKABE_ITO["green"], label=_t(lang, "measured"), zorder=3)
+            main.scatter(m, y, marker="s", s=34, color=OKABE_ITO["green"], label=words(lang, "measured"), zorder=3)
             if (~np.isnan(sr)).any():
                 main.scatter(sr, y, marker="D", s=30, facecolors="white", edgecolors=OKABE_ITO["green"], linewidths=1.2,
-                             label=_t(lang, "self_reported"), zorder=3)
+                             label=words(lang, "self_reported"), zorder=3)
             if (~np.isnan(e)).any():
-                main.scatter(e, y, marker="o", s=34, color=OKABE_ITO["orange"], label=_t(lang, "perceived_mentee"), zorder=3)
+                main.scatter(e, y, marker="o", s=34, color=OKABE_ITO["orange"], label=words(lang, "perceived_mentee"), zorder=3)
             if (~np.isnan(r)).any():
-                main.scatter(r, y, marker="^", s=38, color=OKABE_ITO["blue"], label=_t(lang, "perceived_mentor"), zorder=3)
-            beside = _row_labels(main, list(y), [str(i + 1) for i in y])
+                main.scatter(r, y, marker="^", s=38, color=OKABE_ITO["blue"], label=words(lang, "perceived_mentor"), zorder=3)
+            beside = layout.row_labels(main, list(y), [str(i + 1) for i in y])
             main.set_ylim(n - 0.5, -0.5)
-            main.set_ylabel(_t(lang, "dyad"))
+            main.set_ylabel(words(lang, "dyad"))
             # The dyads' numbers are texts, not ticks: the axis label goes left of them.
             main.yaxis.set_label_coords(0, 0.5, transform=main.transAxes + ScaledTranslation(
-                -(beside + LABEL_PAD), 0, fig.dpi_scale_trans))
-            main.set_xlabel(_t(lang, "achievement"))
+                -(beside + layout.LABEL_PAD), 0, fig.dpi_scale_trans))
+            main.set_xlabel(words(lang, "achievement"))
             main.set_xlim(-2, 102)
             main.set_xticks(range(0, 101, 25))
             main.grid(axis="x", color="#e3e3e3", linewidth=0.6)
         else:
             main.plot([0, 100], [0, 100], color="#666666", linewidth=0.8, linestyle="--", zorder=1)
             # thousands of points: raster them inside the SVG (still self-contained, much smaller)
-            main.scatter(m, e, s=6, alpha=0.35, color=OKABE_ITO["orange"], label=_t(lang, "perceived_mentee"),
+            main.scatter(m, e, s=6, alpha=0.35, color=OKABE_ITO["orange"], label=words(lang, "perceived_mentee"),
                          linewidths=0, rasterized=True)
-            main.scatter(m, r, s=6, alpha=0.35, color=OKABE_ITO["blue"], label=_t(lang, "perceived_mentor"),
+            main.scatter(m, r, s=6, alpha=0.35, color=OKABE_ITO["blue"], label=words(lang, "perceived_mentor"),
                          linewidths=0, marker="^", rasterized=True)
             main.set_xlim(0, 100)
             main.set_ylim(0, 100)
             main.set_xticks(range(0, 101, 25))
             main.set_yticks(range(0, 101, 25))
-            main.set_xlabel(_t(lang, "measured") + " (0–100)")
-            main.set_ylabel(_t(lang, "perceived"))
-            beside = TICK_SPACE + _tick_label_width(main)
+            main.set_xlabel(words(lang, "measured") + " (0–100)")
+            main.set_ylabel(words(lang, "perceived"))
+            beside = layout.TICK_SPACE + layout.tick_label_width(main)
         handles, labels = main.get_legend_handles_labels()
-        bottom = _bottom_legend(fig, handles=handles, labels=labels, ncol=2, markerscale=1.2 if small else 3.5)
+        bottom = layout.bottom_legend(fig, handles=handles, labels=labels, ncol=2, markerscale=1.2 if small else 3.5)
         gap_width = 0.0
         if gaps is not None:
-            names = [_t(lang, key) for key, d in zip(("gap_mentee", "gap_mentor"), data, strict=True) if d.size]
+            names = [words(lang, key) for key, d in zip(("gap_mentee", "gap_mentor"), data, strict=True) if d.size]
             colours = [c for c, d in zip((OKABE_ITO["orange"], OKABE_ITO["blue"]), data, strict=True) if d.size]
             box = gaps.boxplot(with_gaps, tick_labels=names, widths=0.55, patch_artist=True,
                                medianprops={"color": "black"}, flierprops={"markersize": 3})
@@ -576,100 +439,18 @@ def achievement_chart(
                 patch.set_facecolor(colour)
                 patch.set_alpha(0.75)
             gaps.axhline(0, color="#444444", linewidth=0.8)
-            gaps.set_ylabel(_t(lang, "gap"))
-            _few_ticks(gaps.yaxis)
-            gap_width = 0.2 + label_height + LABEL_PAD + TICK_SPACE + _tick_label_width(gaps)
+            gaps.set_ylabel(words(lang, "gap"))
+            layout.few_ticks(gaps.yaxis)
+            gap_width = 0.2 + label_height + layout.LABEL_PAD + layout.TICK_SPACE + layout.tick_label_width(gaps)
         axes = [main, gaps] if gaps is not None else [main]
-        _place(fig, axes, left=PAD + label_height + LABEL_PAD + beside, right=PAD, top=top,
-               bottom=bottom + _x_axis_height(), gaps=[gap_width], ratios=[2.3, 1.0] if gaps is not None else None)
+        layout.place(fig, axes, left=layout.PAD + label_height + layout.LABEL_PAD + beside, right=layout.PAD, top=top,
+               bottom=bottom + layout.x_axis_height(), gaps=[gap_width], ratios=[2.3, 1.0] if gaps is not None else None)
 
-    means = [f"{_t(lang, key)} {np.nanmean(x):.0f}" for key, x in
+    means = [f"{words(lang, key)} {np.nanmean(x):.0f}" for key, x in
              (("measured", m), ("self_reported", sr), ("perceived_mentee", e), ("perceived_mentor", r)) if (~np.isnan(x)).any()]
     alt = f"{title}: {n}; " + ", ".join(means) if means else title
     height = 2.1 + 0.2 * n if small else 4.6
-    return _render(name, title, alt, (8.0, max(3.4, height)), draw, png)
-
-
-# ----------------------------------------------------------------------------- word cloud
-
-
-def word_cloud_chart(
-    name: str,
-    title: str,
-    terms: Sequence[tuple[str, int]],
-    *,
-    lang: str = "es",
-    size: tuple[float, float] = (8.0, 3.8),
-    png: bool = True,
-) -> Chart:
-    """A term-frequency cloud laid out deterministically: most frequent term in
-    the centre, the others along an Archimedean spiral at the first place where
-    their box overlaps nothing; size grows with the square root of the count."""
-    width_px, height_px = size[0] * 100, (size[1] - 0.45) * 100
-    placements = cloud_layout(terms, width_px, height_px)
-
-    def draw(fig: Figure) -> None:
-        # No axes (nothing of an axis is drawn): the terms are placed on the figure in the layout's
-        # pixels at 100 dpi, from its bottom-left corner, under the title.
-        _suptitle(fig, title)
-        pixels = Affine2D().scale(1 / 100) + fig.dpi_scale_trans
-        if not placements:
-            fig.text(width_px / 2, height_px / 2, _t(lang, "no_terms"), ha="center", va="center", color="#666666",
-                     transform=pixels)
-        for i, (term, x, y, fontsize) in enumerate(placements):
-            fig.text(x, y, term, fontsize=fontsize, ha="center", va="center", color=CLOUD_COLOURS[i % len(CLOUD_COLOURS)],
-                     fontweight="bold" if i < 3 else "normal", transform=pixels)
-
-    alt = f"{title}: " + ", ".join(f"{t} ({c})" for t, c in terms[:25])
-    return _render(name, title, alt, size, draw, png)
-
-
-_SPIRAL = np.arange(4000) * 0.12  # the spiral's parameter t at each step
-
-
-def cloud_layout(
-    terms: Sequence[tuple[str, int]], width: float, height: float, *, min_size: float = 9, max_size: float = 34
-) -> list[tuple[str, float, float, float]]:
-    """``(term, x, y, font size in points)`` for each placed term, in pixels at
-    100 dpi from the bottom-left corner. Terms that find no room are left out.
-
-    Each term walks an Archimedean spiral from the centre (4,000 steps) and takes the
-    first step where its box is inside the area and overlaps no placed box; it gives up
-    at the first step outside the area once the spiral is wider than the area. The steps
-    are tested with numpy in blocks of 256, in order, so the first fitting step is the same
-    as walking them one by one."""
-    if not terms:
-        return []
-    counts = np.array([c for _, c in terms], dtype=float)
-    lo, hi = math.sqrt(counts.min()), math.sqrt(counts.max())
-    renderer = _measurer()[1]  # at 100 dpi
-    xs = width / 2 + 3.2 * _SPIRAL * np.cos(_SPIRAL) * 1.6
-    ys = height / 2 + 3.2 * _SPIRAL * np.sin(_SPIRAL)
-    placed = np.empty((0, 4))
-    out = []
-    for term, count in terms:
-        scale = 1.0 if hi == lo else (math.sqrt(count) - lo) / (hi - lo)
-        fontsize = min_size + scale * (max_size - min_size)
-        w, h, _ = renderer.get_text_width_height_descent(term, FontProperties(family="DejaVu Sans", size=fontsize,
-                                                         weight="bold" if len(out) < 3 else "normal"), ismath=False)
-        w, h = w + 6, h + 4
-        for start in range(0, _SPIRAL.size, 256):  # most terms find room early on the spiral
-            part = slice(start, start + 256)
-            x0, y0, x1, y1 = xs[part] - w / 2, ys[part] - h / 2, xs[part] + w / 2, ys[part] + h / 2
-            inside = (x0 >= 0) & (y0 >= 0) & (x1 <= width) & (y1 <= height)
-            give_up = ~inside & (3.2 * _SPIRAL[part] > width)
-            free = np.ones_like(inside)
-            if placed.size:
-                free = ~np.any((x1[:, None] > placed[:, 0]) & (x0[:, None] < placed[:, 2])
-                               & (y1[:, None] > placed[:, 1]) & (y0[:, None] < placed[:, 3]), axis=1)
-            stop = np.flatnonzero((inside & free) | give_up)
-            if stop.size:
-                i = stop[0]
-                if inside[i]:
-                    placed = np.vstack([placed, (x0[i], y0[i], x1[i], y1[i])])
-                    out.append((term, float(xs[part][i]), float(ys[part][i]), fontsize))
-                break
-    return out
+    return render(name, title, alt, (8.0, max(3.4, height)), draw, png)
 
 
 # ----------------------------------------------------------------------------- funnel and bars
@@ -689,33 +470,33 @@ def funnel_chart(name: str, title: str, stages: Sequence[FunnelBar], *, lang: st
     totals = np.array([s.mentees + s.mentors for s in stages])
     top_count = max(int(totals.max()), 1) if len(stages) else 1
     first = totals[0] if len(stages) and totals[0] else None
-    notes = [f"{t:,}" + (f"  ·  {_t(lang, 'of_first', pct=f'{100 * t / first:.0f}')}" if first and i else "")
+    notes = [f"{t:,}" + (f"  ·  {words(lang, 'of_first', pct=f'{100 * t / first:.0f}')}" if first and i else "")
              for i, t in enumerate(totals)]
-    left = PAD + 3.5 * PT + max((text_extent(s.label, FONT_SIZE)[0] for s in stages), default=0.0)
-    right = _right_margin(width, left, [((t + top_count * 0.01) / (top_count * 1.42), text_extent(note, 8)[0])
+    left = layout.PAD + 3.5 * layout.PT + max((layout.text_extent(s.label, layout.FONT_SIZE)[0] for s in stages), default=0.0)
+    right = layout.right_margin(width, left, [((t + top_count * 0.01) / (top_count * 1.42), layout.text_extent(note, 8)[0])
                                         for t, note in zip(totals, notes, strict=True)])
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
-        top = _axes_title(ax, title)
+        top = layout.axes_title(ax, title)
         y = np.arange(len(stages))
         mentees = np.array([s.mentees for s in stages])
         mentors = np.array([s.mentors for s in stages])
-        ax.barh(y, mentees, color=OKABE_ITO["orange"], label=_t(lang, "mentee"), height=0.62)
-        ax.barh(y, mentors, left=mentees, color=OKABE_ITO["blue"], label=_t(lang, "mentor"), height=0.62)
+        ax.barh(y, mentees, color=OKABE_ITO["orange"], label=words(lang, "mentee"), height=0.62)
+        ax.barh(y, mentors, left=mentees, color=OKABE_ITO["blue"], label=words(lang, "mentor"), height=0.62)
         for yi, t, note in zip(y, totals, notes, strict=True):
             ax.text(t + top_count * 0.01, yi, note, va="center", fontsize=8)
-        _row_labels(ax, list(y), [s.label for s in stages])
+        layout.row_labels(ax, list(y), [s.label for s in stages])
         ax.set_ylim(len(stages) - 0.5, -0.6)
         ax.set_xlim(0, top_count * 1.42)
-        _few_ticks(ax.xaxis)
-        ax.set_xlabel(_t(lang, "people"))
+        layout.few_ticks(ax.xaxis)
+        ax.set_xlabel(words(lang, "people"))
         # Below the axes, as the other charts do: inside, it covers the last stage's label.
-        bottom = _bottom_legend(fig, ncol=2) + _x_axis_height()
-        _place(fig, [ax], left=left, right=right, top=top, bottom=bottom)
+        bottom = layout.bottom_legend(fig, ncol=2) + layout.x_axis_height()
+        layout.place(fig, [ax], left=left, right=right, top=top, bottom=bottom)
 
     alt = f"{title}: " + "; ".join(f"{s.label} {s.mentors + s.mentees}" for s in stages)
-    return _render(name, title, alt, (width, 1.2 + 0.42 * len(stages)), draw, png)
+    return render(name, title, alt, (width, 1.2 + 0.42 * len(stages)), draw, png)
 
 
 def stacked_share_chart(
@@ -728,7 +509,7 @@ def stacked_share_chart(
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
-        top = _axes_title(ax, title)
+        top = layout.axes_title(ax, title)
         left = 0.0
         for (label, count), colour in zip(parts, colours, strict=True):
             share = 100.0 * count / total if total else 0.0
@@ -741,12 +522,12 @@ def stacked_share_chart(
         ax.set_xticks(range(0, 101, 25))
         ax.set_yticks([])
         ax.spines["left"].set_visible(False)
-        ax.set_xlabel(f"% · {_t(lang, unit)} = {total:,}")
-        bottom = _bottom_legend(fig, ncol=min(len(parts), 3)) + _x_axis_height()
-        _place(fig, [ax], left=PAD + 0.1, right=_right_margin(8.0, PAD + 0.1), top=top, bottom=bottom)
+        ax.set_xlabel(f"% · {words(lang, unit)} = {total:,}")
+        bottom = layout.bottom_legend(fig, ncol=min(len(parts), 3)) + layout.x_axis_height()
+        layout.place(fig, [ax], left=layout.PAD + 0.1, right=layout.right_margin(8.0, layout.PAD + 0.1), top=top, bottom=bottom)
 
     alt = f"{title}: " + ", ".join(f"{label} {c}" for label, c in parts)
-    return _render(name, title, alt, (8.0, 2.2), draw, png)
+    return render(name, title, alt, (8.0, 2.2), draw, png)
 
 
 def bar_chart(
@@ -758,27 +539,27 @@ def bar_chart(
     known = [c for _, c in bars if c is not None]
     top_count = max(known) if known else k
     labels = [_wrap(label, 34) for label, _ in bars]
-    left = PAD + 3.5 * PT + max((text_extent(label, FONT_SIZE)[0] for label in labels), default=0.0)
-    right = _right_margin(width, left, [((c + top_count * 0.01) / (top_count * 1.15 if top_count else 1), text_extent(f"{c:,}", 8)[0])
+    left = layout.PAD + 3.5 * layout.PT + max((layout.text_extent(label, layout.FONT_SIZE)[0] for label in labels), default=0.0)
+    right = layout.right_margin(width, left, [((c + top_count * 0.01) / (top_count * 1.15 if top_count else 1), layout.text_extent(f"{c:,}", 8)[0])
                                         for c in known])
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
-        top = _axes_title(ax, title)
+        top = layout.axes_title(ax, title)
         for y, (_, count) in enumerate(bars):
             if count is None:
-                ax.text(0, y, " " + _t(lang, "suppressed"), va="center", fontsize=8, color="#555555", style="italic")
+                ax.text(0, y, " " + words(lang, "suppressed"), va="center", fontsize=8, color="#555555", style="italic")
             else:
                 ax.text(count + top_count * 0.01, y, f"{count:,}", va="center", fontsize=8)
         shown = [(y, c) for y, (_, c) in enumerate(bars) if c is not None]
         if shown:  # one call: one container of bars
             ax.barh([y for y, _ in shown], [c for _, c in shown], color=colour, height=0.6)
-        _row_labels(ax, range(len(bars)), labels)
+        layout.row_labels(ax, range(len(bars)), labels)
         ax.set_ylim(len(bars) - 0.5, -0.5)
         ax.set_xlim(0, top_count * 1.15 if top_count else 1)
-        _few_ticks(ax.xaxis)
-        ax.set_xlabel(_t(lang, "count"))
-        _place(fig, [ax], left=left, right=right, top=top, bottom=PAD + _x_axis_height())
+        layout.few_ticks(ax.xaxis)
+        ax.set_xlabel(words(lang, "count"))
+        layout.place(fig, [ax], left=left, right=right, top=top, bottom=layout.PAD + layout.x_axis_height())
 
-    alt = f"{title}: " + ", ".join(f"{label} {_t(lang, 'hidden') if c is None else c}" for label, c in bars)
-    return _render(name, title, alt, (width, 1.1 + 0.36 * len(bars)), draw, png)
+    alt = f"{title}: " + ", ".join(f"{label} {words(lang, 'hidden') if c is None else c}" for label, c in bars)
+    return render(name, title, alt, (width, 1.1 + 0.36 * len(bars)), draw, png)

@@ -23,11 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .chart_layout import text_extent
 from .charts import (
     OKABE_ITO,
     ChangeRow,
@@ -41,15 +42,15 @@ from .charts import (
     likert_chart,
     skill_change_chart,
     stacked_share_chart,
-    text_extent,
-    word_cloud_chart,
 )
+from .cloud import word_cloud_chart
+from .disclosure import DisclosurePolicy
 from .i18n import N_, Words
 from .instruments import Lang
+from .publish import LIKERT_BANDS
+from .report import build_report
+from .report_model import ProgramReport
 from .stats import MIN_NONZERO
-
-if TYPE_CHECKING:
-    from .report import ProgramReport
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -435,14 +436,12 @@ def page_context(report: ProgramReport, charts: Mapping[str, Chart], lang: str) 
             items.append({"text": it.text.get(lang), "head": [w("Group"), *cats],
                           "rows": _protected_rows(f, it.table, groups), "collapsed": it.collapsed})
         subscales = [[Cell(sub.label.get(lang), left=True),
-                      # A mean is printed at the decimals it was proven safe at (report._satisfaction's audit).
+                      # A mean is printed at the decimals it was proven safe at (the audit of satisfaction.satisfaction_section).
                       *(f.cell(sub.means[g], sub.means[g] is None,
                                digits=2 if sub.decimals.get(g) is None else sub.decimals[g]) for g in ("mentor", "mentee", "all")),
                       *(f.cell(sub.agree[g], sub.agree[g] is None, pct=True) for g in ("mentor", "mentee", "all"))]
                      for sub in sat.subscales]
         likert = [fig(n) for n in sorted((n for n in charts if n.startswith("likert_")), key=lambda x: int(x.split("_")[1]))]
-        from .report import LIKERT_BANDS
-
         points = sat.points
         agree_band = LIKERT_BANDS.get(points, ((points,),))[-1]
         satisfaction = {
@@ -533,9 +532,6 @@ def render_pdf(report: ProgramReport, charts: Mapping[str, Chart] | None = None,
 
 def program_report_html(inp: Any, *, policy: Any = None, lang: Lang = "es", seed: int = 0) -> str:
     """``build_report``, its charts and the page, in one call."""
-    from .disclosure import DisclosurePolicy
-    from .report import build_report
-
     report = build_report(inp, policy=policy or DisclosurePolicy(), seed=seed)
     return render_html(report, report_charts(report, lang=lang, png=False), lang=lang)
 

@@ -1,17 +1,16 @@
-"""The evaluation analytics core: instruments, statistics, disclosure control,
+"""The evaluation core (pure): instruments, statistics, disclosure control,
 charts and the program report, with no HTTP and no database. See README.md."""
 
 from .charts import (
     Chart,
     achievement_chart,
     bar_chart,
-    cloud_layout,
     funnel_chart,
     likert_chart,
     skill_change_chart,
     stacked_share_chart,
-    word_cloud_chart,
 )
+from .cloud import cloud_layout, word_cloud_chart
 from .disclosure import (
     MIN_K,
     DisclosurePolicy,
@@ -57,7 +56,10 @@ from .library import (
     objectives_mentor,
     soft_skills,
 )
-from .report import (
+from .page import program_report_html, render_html, render_pdf, report_charts
+from .publish import publish_items
+from .report import build_report, open_text_terms
+from .report_input import (
     Administration,
     DyadRecord,
     DyadStatus,
@@ -67,47 +69,38 @@ from .report import (
     MeetingPlan,
     PerceivedSource,
     ProgramInfo,
-    ProgramReport,
-    PublishedItem,
     ReportInput,
     TrainingModule,
-    build_report,
-    open_text_terms,
-    program_report_html,
-    publish_items,
-    render_html,
-    render_pdf,
-    report_charts,
 )
+from .report_model import ProgramReport, PublishedItem
 from .stats import (
     GROUPS,
     AchievementComparison,
-    Agreement,
     DyadAchievement,
     ItemDistribution,
     PairedChange,
     Response,
     SkillChange,
     Summary,
-    TermCount,
-    Quote,
-    Theme,
-    ThemeCoding,
-    ThemeSummary,
     achievement_comparison,
-    carried_themes,
-    cohen_kappa,
     exact_signed_rank_p,
     item_distributions,
-    normalise_term,
     paired_change,
     rank_biserial,
     rank_biserial_from_counts,
     signed_rank_sums,
     skill_changes,
-    stop_words,
     summarise,
-    term_frequencies,
+)
+from .terms import TermCount, normalise_term, stop_words, term_frequencies
+from .themes import (
+    Agreement,
+    Quote,
+    Theme,
+    ThemeCoding,
+    ThemeSummary,
+    carried_themes,
+    cohen_kappa,
     theme_counts,
 )
 

@@ -1,0 +1,83 @@
+"""Turning feed events into messages, deliveries and reminders (the feed consumers' handler).
+
+Runs inside the consumer's transaction (servicekit.consumer), which records the
+event as handled: an event is planned once. Each message is an inbox row
+(``notifications``) and an e-mail delivery (``deliveries``), unique per
+(event, recipient[, channel]); reminders are stored to fire later
+(``reminders``). Nothing is sent here: the delivery loop sends.
+
+An event older than ``max_age`` (real time, as events are stamped) reaches the
+inbox but is not e-mailed: a service that starts on a platform with a history,
+or comes back after a long outage, does not mail stale news.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from servicekit import clock
+from servicekit.consumer import event_uuid
+from servicekit.outbox import EventOut
+
+from services.notifications.domain import plans
+from services.notifications.enums import Channel, ReminderStatus
+from services.notifications.models import Delivery, Notification, Reminder
+
+
+def record(session: Session, institution_id: uuid.UUID, event_id: str, message: plans.Message, now: datetime,
+           *, mail: bool = True) -> Notification:
+    """One message to one person: her inbox row and (``mail``) its e-mail delivery, due now."""
+    note = Notification(institution_id=institution_id, account_id=message.account_id, kind=message.kind.value,
+                        event_id=event_id, facts=message.facts, created_at=now)
+    session.add(note)
+    session.flush()
+    if not mail:
+        return note
+    session.add(Delivery(notification_id=note.id, institution_id=institution_id, account_id=message.account_id,
+                         event_id=event_id, channel=Channel.email.value, next_attempt_at=now, created_at=now, updated_at=now))
+    return note
+
+
+def _cancel(session: Session, institution_id: uuid.UUID, now: datetime, *conditions: object) -> None:
+    session.execute(
+        update(Reminder).where(Reminder.institution_id == institution_id, Reminder.status == ReminderStatus.scheduled.value,  # type: ignore[arg-type]
+                               *conditions)
+        .values(status=ReminderStatus.cancelled.value, settled_at=now).execution_options(synchronize_session=False)
+    )
+
+
+def apply(session: Session, institution_id: uuid.UUID, event_id: str, plan: plans.Plan, now: datetime, *, mail: bool = True) -> None:
+    if plan.cancel:
+        _cancel(session, institution_id, now, col(Reminder.reason).in_(plan.cancel))
+    for dyad in filter(None, map(event_uuid, plan.cancel_dyads)):
+        _cancel(session, institution_id, now, Reminder.dyad_id == dyad)
+    for account, program in plan.cancel_members:
+        if (program_id := event_uuid(program)) is not None:
+            _cancel(session, institution_id, now, Reminder.account_id == account, Reminder.program_id == program_id)
+    for message in plan.messages:
+        record(session, institution_id, event_id, message, now, mail=mail)
+    for item in plan.schedule:
+        if item.expires_at <= now:
+            continue
+        session.add(Reminder(institution_id=institution_id, account_id=item.account_id, kind=item.kind.value,
+                             program_id=event_uuid(item.facts.get("program_id")), dyad_id=event_uuid(item.facts.get("dyad_id")),
+                             reason=item.reason, due_at=item.due_at, expires_at=item.expires_at, facts=item.facts, created_at=now))
+    session.flush()
+
+
+def handler(max_age: timedelta) -> Callable[[Session, EventOut], None]:
+    """The handler of every feed this service reads."""
+
+    def handle(session: Session, event: EventOut) -> None:
+        institution_id = event_uuid(event.tenant_id)
+        if institution_id is None:
+            return
+        fresh = datetime.now(UTC) - event.occurred_at <= max_age
+        apply(session, institution_id, str(event.event_id), plans.plan(event.type, event.payload), clock.now(), mail=fresh)
+
+    return handle
