@@ -38,7 +38,7 @@ from services.participants.config import Settings
 from services.participants.db import migrate
 from services.participants.models import AcademicUnit, Campus, Institution, Participant, RosterImport
 from services.participants.roster.runner import RosterJobs
-from services.participants.schemas.enums import RosterIdKind, RosterMode, RosterPass
+from services.participants.enums import RosterIdKind, RosterMode, RosterPass
 
 HEADER = ["external_id", "email", "given_name", "family_name", "campus", "academic_unit", "affiliation", "career_stage", "lms_id"]
 

@@ -6,8 +6,9 @@ It is the reference layout for every service:
 - ``config.py``: settings, env prefix ``PARTICIPANTS_``;
 - ``models.py``: table classes only, on this service's own ``Base``;
 - ``schemas/``: the Create / Update / Public families of the HTTP API, one
-  module per sub-domain (``common``, ``enums``, ``institutions``, ``programs``,
-  ``applications``, ``people``, ``training``), all re-exported by the package;
+  module per sub-domain (``common``, ``institutions``, ``programs``,
+  ``applications``, ``people``, ``training``), all re-exported by the package
+  (with the vocabularies of ``enums.py``, which models, code and schemas share);
 - ``dependencies.py``: who may call what, from the token alone (``AdminOnly``,
   ``CoordinatorOf``...); ``access.py``: who may do what with a record, from
   the token *and* the data (her applications, her memberships);

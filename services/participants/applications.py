@@ -46,8 +46,8 @@ from services.participants.models import (
     Program,
 )
 from services.participants.schemas.applications import ApplicationCreate, ApplicationPublic, ApplicationUpdate
-from services.participants.schemas.enums import ApplicationStatus as S
-from services.participants.schemas.enums import ConsentPurpose, MembershipStatus, ProgramStatus, Role
+from services.participants.enums import ApplicationStatus as S
+from services.participants.enums import ConsentPurpose, MembershipStatus, ProgramStatus, Role
 from services.participants.service import PLACES, Rows
 
 GENERAL_FIELDS = (

@@ -45,7 +45,7 @@ from services.participants.models import (
     Program,
 )
 from services.participants.schemas.applications import IdentityData, MatchingIdentity, ResearchMember
-from services.participants.schemas.enums import ConsentPurpose
+from services.participants.enums import ConsentPurpose
 from services.participants.service import Rows
 
 

@@ -15,7 +15,7 @@ from services.participants.domain.applications import OVERRIDABLE
 from services.participants.domain.eligibility import Applicant, evaluate
 from services.participants.models import Application, EligibilityOverride, Program
 from services.participants.schemas.applications import EligibilityPublic, OverridePublic, RuleResult
-from services.participants.schemas.enums import EligibilityField, Role
+from services.participants.enums import EligibilityField, Role
 from services.participants.schemas.programs import expression
 
 

@@ -7,7 +7,7 @@ key ``(institution_id, <ref>_id)`` onto the target's ``(institution_id, id)``,
 so no record can ever point into another tenant (e.g. an academic unit to a
 campus, an application to a program, a membership to a participant).
 
-Vocabularies are ``StrEnum``s of ``schemas.enums``; each column holding one has
+Vocabularies are ``StrEnum``s of ``enums``; each column holding one has
 a CHECK constraint listing its values. Personal data lives in few columns:
 ``applications`` (the form), ``identity_data`` (optional, consented),
 ``participants`` (the profile); ``people.erase`` knows every one of them.
@@ -25,7 +25,7 @@ from servicekit.db import new_registry, one_of
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
-from services.participants.schemas.enums import (
+from services.participants.enums import (
     Affiliation,
     ApplicationStatus,
     CareerStage,

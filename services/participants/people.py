@@ -55,7 +55,7 @@ from services.participants.models import (
     XapiStatement,
 )
 from services.participants.schemas.applications import ConsentPublic, IdentityPublic, OverridePublic
-from services.participants.schemas.enums import AccountLink, ApplicationStatus, MembershipStatus
+from services.participants.enums import AccountLink, ApplicationStatus, MembershipStatus
 from services.participants.schemas.people import (
     ApplicationRecord,
     DataExport,

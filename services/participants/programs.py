@@ -28,7 +28,7 @@ from services.participants.domain import programs as machine
 from services.participants.domain.memberships import CURRENT
 from services.participants.domain.programs import CRITERIA_EDITABLE, call_closed_because, call_closes_at, roles_offered
 from services.participants.models import Institution, Membership, OutboxEvent, Program, ProgramPhase
-from services.participants.schemas.enums import PhaseKind, ProgramStatus
+from services.participants.enums import PhaseKind, ProgramStatus
 from services.participants.schemas.programs import (
     CallPublic,
     EligibilityRulePublic,

@@ -35,7 +35,7 @@ from services.participants.schemas.applications import (
     StageCounts,
     StatusCounts,
 )
-from services.participants.schemas.enums import (
+from services.participants.enums import (
     ApplicationStatus as S,
     Decision,
     MembershipStatus,

@@ -31,7 +31,7 @@ from servicekit import clock
 from services.participants import programs
 from services.participants.domain.memberships import CURRENT
 from services.participants.models import Membership, OutboxEvent, Participant, Program, TrainingCompletion, TrainingModule
-from services.participants.schemas.enums import MembershipStatus, PhaseKind
+from services.participants.enums import MembershipStatus, PhaseKind
 from services.participants.schemas.training import (
     CompletionCreate,
     CompletionPublic,

@@ -64,7 +64,7 @@ from services.participants.models import (
     XapiSettings,
     XapiStatement,
 )
-from services.participants.schemas.enums import MembershipStatus, ModuleKind, TrainingVerb, XapiActorId
+from services.participants.enums import MembershipStatus, ModuleKind, TrainingVerb, XapiActorId
 from services.participants.schemas.training import CompletionCreate
 from services.participants.schemas.xapi import VERB_IRIS, CompletionWebhook, Statement, XapiSettingsPut
 

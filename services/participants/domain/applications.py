@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Literal
 
 from services.participants.domain.refusal import Refusal
-from services.participants.schemas.enums import ApplicationStatus as S
-from services.participants.schemas.enums import Role
+from services.participants.enums import ApplicationStatus as S
+from services.participants.enums import Role
 
 Action = Literal["submit", "decide", "invite", "confirm", "decline", "withdraw"]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.participants.schemas.enums import Role, RuleOp, RuleOutcome, Verdict
+from services.participants.enums import Role, RuleOp, RuleOutcome, Verdict
 
 _SYMBOLS = {RuleOp.gt: ">", RuleOp.gte: ">=", RuleOp.lt: "<", RuleOp.lte: "<="}
 _COMPARE: dict[RuleOp, Callable[[Any, Any], bool]] = {

@@ -6,7 +6,7 @@ Withdrawn and completed are final.
 """
 
 from services.participants.domain.refusal import Refusal
-from services.participants.schemas.enums import MembershipStatus as M
+from services.participants.enums import MembershipStatus as M
 
 TRANSITIONS: dict[M, frozenset[M]] = {
     M.active: frozenset({M.substitute, M.withdrawn, M.completed}),

@@ -14,8 +14,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.participants.domain.refusal import Refusal
-from services.participants.schemas.enums import MentoringMode, Role
-from services.participants.schemas.enums import ProgramStatus as P
+from services.participants.enums import MentoringMode, Role
+from services.participants.enums import ProgramStatus as P
 
 NEXT: dict[P, P] = {
     P.draft: P.call_open,

@@ -91,7 +91,7 @@ from services.participants.models import (
     RosterImportFile,
 )
 from services.participants.roster.file import read_header
-from services.participants.schemas.enums import (
+from services.participants.enums import (
     RosterIdKind,
     RosterMode,
     RosterPass,

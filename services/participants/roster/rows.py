@@ -21,7 +21,7 @@ from services.participants.models import (
     Participant,
     RosterImport,
 )
-from services.participants.schemas.enums import RosterIdKind
+from services.participants.enums import RosterIdKind
 from services.participants.schemas.roster import ROSTER_COLUMNS, RosterRow
 
 ID_COLUMN = {RosterIdKind.sis: "sis_id", RosterIdKind.hr: "hr_id"}

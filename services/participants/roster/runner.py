@@ -41,7 +41,7 @@ from services.participants.roster.rows import (
     process_batch,
     refresh_statistics,
 )
-from services.participants.schemas.enums import RosterMode, RosterPass, RosterStage, RosterStatus
+from services.participants.enums import RosterMode, RosterPass, RosterStage, RosterStatus
 
 log = logging.getLogger("participants.roster")
 

@@ -7,20 +7,27 @@ else 404). The format and the rules are in ``services.participants.roster``.
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response, status
-from starlette.datastructures import UploadFile
-
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import ProblemError, field_problem, problem_responses
+from starlette.datastructures import UploadFile
 
-from services.participants import roster, service
-from services.participants.roster import runner
-from services.participants.roster.file import decode
+from services.participants import idempotency, roster, service
 from services.participants.config import Settings
 from services.participants.dependencies import CoordinatorOf, InstitutionId
-from services.participants.models import IdempotencyRecord
+from services.participants.roster import runner
+from services.participants.roster.file import decode
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
     RosterCommit,
@@ -176,7 +183,7 @@ def create_roster_import(
     id_kind: Annotated[RosterIdKind, Query(description="What `external_id` holds: the SIS (student) or HR (staff) id.")],
 ) -> Any:
     service.get_institution(session, institution_id)
-    if (replay := idem.replay(session, IdempotencyRecord)) is not None:
+    if (replay := idempotency.replay(idem, session)) is not None:
         return replayed(replay, request, "get_roster_import", "import_id", institution_id=institution_id)
     text = decode(upload.content, upload.charset)
     job = roster.create(
@@ -190,7 +197,7 @@ def create_roster_import(
         settings=_settings(request),
     )
     result = roster.public(job)
-    idem.remember(session, IdempotencyRecord, status.HTTP_201_CREATED, result)
+    idempotency.remember(idem, session, result)
     response.headers["Location"] = location(request, "get_roster_import", institution_id=institution_id, import_id=job.id)
     return result
 

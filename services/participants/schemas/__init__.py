@@ -4,7 +4,7 @@ from here: every public name of the modules is re-exported."""
 
 from services.participants.schemas.applications import *  # noqa: F403
 from services.participants.schemas.common import *  # noqa: F403
-from services.participants.schemas.enums import *  # noqa: F403
+from services.participants.enums import *  # noqa: F403
 from services.participants.schemas.institutions import *  # noqa: F403
 from services.participants.schemas.people import *  # noqa: F403
 from services.participants.schemas.programs import *  # noqa: F403

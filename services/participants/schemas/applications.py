@@ -23,7 +23,7 @@ from services.participants.schemas.common import (
     long_text,
     short_text,
 )
-from services.participants.schemas.enums import (
+from services.participants.enums import (
     Affiliation,
     ApplicationStatus,
     CareerStage,

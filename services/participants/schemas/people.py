@@ -27,7 +27,7 @@ from services.participants.schemas.common import (
     long_text,
     short_text,
 )
-from services.participants.schemas.enums import Affiliation, CareerStage, Discipline, MembershipStatus, Role
+from services.participants.enums import Affiliation, CareerStage, Discipline, MembershipStatus, Role
 from services.participants.schemas.programs import Reason
 from services.participants.schemas.training import CompletionPublic
 

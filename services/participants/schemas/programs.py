@@ -19,7 +19,7 @@ from services.participants.schemas.common import (
     long_text,
     short_text,
 )
-from services.participants.schemas.enums import (
+from services.participants.enums import (
     PHASE_ORDER,
     Affiliation,
     CareerStage,

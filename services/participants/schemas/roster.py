@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.participants.schemas.common import CreateModel, Email, ExternalId, Name, PublicModel, short_text
-from services.participants.schemas.enums import (
+from services.participants.enums import (
     Affiliation,
     CareerStage,
     RosterIdKind,

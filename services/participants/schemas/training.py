@@ -18,7 +18,7 @@ from services.participants.schemas.common import (
     short_text,
     update_config,
 )
-from services.participants.schemas.enums import ModuleKind
+from services.participants.enums import ModuleKind
 
 ModuleTitle = short_text(200, "Módulo 1: liderazgo y comunicación asertiva")
 IRI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[!#-~]+$"

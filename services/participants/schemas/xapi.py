@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field
 from servicekit.inputs import InputModel
 
 from services.participants.schemas.common import CreateModel, ExternalId, Instant, PublicModel
-from services.participants.schemas.enums import TrainingVerb, XapiActorId
+from services.participants.enums import TrainingVerb, XapiActorId
 from services.participants.schemas.training import ActivityIri, parsable_iri
 
 ADL_VERBS = "http://adlnet.gov/expapi/verbs/"

@@ -327,6 +327,7 @@ ENDPOINTS: dict[str, tuple[str, str, Any]] = {
     # SCIM provisioning (the gateway, forwarding its SCIM client's token): no role here has scope scim.
     "provision_participant": ("PUT", "/internal/institutions/{a}/provisioned-participants/acct-new", {"display_name": "Nueva"}),
     "delete_provisioned_participant": ("DELETE", "/internal/institutions/{a}/provisioned-participants/participant-p", None),
+    "get_contact_internal": ("GET", "/internal/institutions/{a}/contacts/participant-p", None),
 }
 
 # Columns, in this order (anonymous always gets 401 unless the route is public):
@@ -444,6 +445,8 @@ _TABLE: dict[str, tuple[int, ...]] = {
     # Only admins (and clients with scope scim, tested in test_provisioning.py); she has memberships: 409.
     "provision_participant": _row(201, *(403,) * 12),
     "delete_provisioned_participant": _row(409, *(403,) * 12),
+    # Only a service client with contacts:read (none of these columns; test_contacts.py has her).
+    "get_contact_internal": _row(*(403,) * 13),
 }
 PUBLIC_OPERATIONS = {"list_calls", "get_call"}
 EXPECTED = {

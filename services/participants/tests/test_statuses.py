@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.participants.domain import applications, memberships, programs
-from services.participants.schemas.enums import ApplicationStatus as S
-from services.participants.schemas.enums import MembershipStatus as M
-from services.participants.schemas.enums import ProgramStatus as P
+from services.participants.enums import ApplicationStatus as S
+from services.participants.enums import MembershipStatus as M
+from services.participants.enums import ProgramStatus as P
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)
