@@ -190,7 +190,8 @@ class Settings(BaseServiceSettings):
 
     # Participant roles (gateway/participant_roles.py): how often the participants
     # feed is read for confirmations and withdrawals that change an account's
-    # roles; 0 switches the reader off (on a replica that serves requests only).
+    # roles (up to four times less often while it is quiet: servicekit.consumer);
+    # 0 switches the reader off (on a replica that serves requests only).
     participant_roles_poll_seconds: float = Field(default=2.0, ge=0, le=300)
 
     # Outgoing webhooks (gateway/webhooks): the dispatcher reads every
