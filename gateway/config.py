@@ -198,7 +198,8 @@ class Settings(BaseServiceSettings):
     # service's outbox feed and delivers signed events to subscribers.
     # Off on a replica that should serve requests only (others deliver).
     webhooks_dispatcher_enabled: bool = True
-    # How often each feed is polled and due deliveries are looked for.
+    # How often each feed is polled (up to four times less often while it is
+    # quiet: servicekit.consumer) and due deliveries are looked for.
     webhooks_poll_seconds: float = Field(default=2.0, gt=0, le=300)
     # Attempts per delivery before it is marked failed (manual redelivery
     # starts a new round), and the exponential backoff between them: the n-th
