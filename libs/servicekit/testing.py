@@ -5,7 +5,9 @@ Databases. ``ALIADA_TEST_BACKEND`` chooses ``sqlite`` (default) or
 else 127.0.0.1:5432 (user postgres, trust auth); else a throwaway cluster
 started from the local PostgreSQL binaries with pytest-postgresql. If none of
 these works the run stops with an error saying how to install PostgreSQL: a
-PostgreSQL run never skips.
+PostgreSQL run never skips. ``database_factory.new`` makes an empty database;
+``database_factory.migrated`` one at an app's head, copied from a template
+migrated once per run.
 
 Tokens. ``signing_key`` is an RSA key made for the session; ``mint`` signs
 access tokens exactly as the gateway does; ``key_source`` gives apps under test
