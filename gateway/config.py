@@ -190,14 +190,16 @@ class Settings(BaseServiceSettings):
 
     # Participant roles (gateway/participant_roles.py): how often the participants
     # feed is read for confirmations and withdrawals that change an account's
-    # roles; 0 switches the reader off (on a replica that serves requests only).
+    # roles (up to four times less often while it is quiet: servicekit.consumer);
+    # 0 switches the reader off (on a replica that serves requests only).
     participant_roles_poll_seconds: float = Field(default=2.0, ge=0, le=300)
 
     # Outgoing webhooks (gateway/webhooks): the dispatcher reads every
     # service's outbox feed and delivers signed events to subscribers.
     # Off on a replica that should serve requests only (others deliver).
     webhooks_dispatcher_enabled: bool = True
-    # How often each feed is polled and due deliveries are looked for.
+    # How often each feed is polled (up to four times less often while it is
+    # quiet: servicekit.consumer) and due deliveries are looked for.
     webhooks_poll_seconds: float = Field(default=2.0, gt=0, le=300)
     # Attempts per delivery before it is marked failed (manual redelivery
     # starts a new round), and the exponential backoff between them: the n-th

@@ -21,11 +21,12 @@ def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
             # Every journey signs people up and logs them in from 127.0.0.1;
             # the per-address limit itself is tested in gateway/tests.
             "GATEWAY_TOKEN_RATE_LIMIT_PER_IP": "100000/minute",
-            # Consumers poll their sources often, so journeys need not wait.
-            "SESSIONS_FEED_POLL_SECONDS": "0.5", "EVALUATION_FEED_POLL_SECONDS": "0.5", "MATCHING_FEED_POLL_SECONDS": "0.5",
-            "GATEWAY_PARTICIPANT_ROLES_POLL_SECONDS": "0.3",
+            # Consumers poll their sources often, so journeys need not wait:
+            # every 0.25 s while events come, every 1 s when idle (servicekit.consumer.idle_wait).
+            "SESSIONS_FEED_POLL_SECONDS": "0.25", "EVALUATION_FEED_POLL_SECONDS": "0.25", "MATCHING_FEED_POLL_SECONDS": "0.25",
+            "GATEWAY_PARTICIPANT_ROLES_POLL_SECONDS": "0.25",
             # Notifications: quick feeds and deliveries, and a short backoff while no mail server listens.
-            "NOTIFICATIONS_FEED_POLL_SECONDS": "0.5", "NOTIFICATIONS_DELIVERY_POLL_SECONDS": "0.3",
+            "NOTIFICATIONS_FEED_POLL_SECONDS": "0.25", "NOTIFICATIONS_DELIVERY_POLL_SECONDS": "0.3",
             "NOTIFICATIONS_RETRY_BASE_SECONDS": "0.5", "NOTIFICATIONS_RETRY_CAP_SECONDS": "2",
             "NOTIFICATIONS_MAX_ATTEMPTS": "50",
             # Webhook receivers of the tests listen on loopback (refused in

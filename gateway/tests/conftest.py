@@ -115,8 +115,7 @@ def make_gateway(database_factory, upstream: UpstreamServer) -> Iterator[Gateway
 
     def factory(**overrides: Any) -> Gateway:
         if "database_url" not in overrides:
-            overrides["database_url"] = database_factory.new("gateway")
-            migrate(overrides["database_url"])
+            overrides["database_url"] = database_factory.migrated("gateway", migrate)
         settings = base_settings(upstream_url=upstream.url, **overrides)
         client = TestClient(create_app(settings))
         client.__enter__()
@@ -133,8 +132,7 @@ def make_gateway(database_factory, upstream: UpstreamServer) -> Iterator[Gateway
 @pytest.fixture(scope="module")
 def gw(database_factory, upstream: UpstreamServer) -> Iterator[Gateway]:
     """One gateway shared by the tests of a module (they use unique emails)."""
-    url = database_factory.new("gateway")
-    migrate(url)
+    url = database_factory.migrated("gateway", migrate)
     settings = base_settings(url, upstream.url)
     with TestClient(create_app(settings)) as client:
         yield Gateway(client, settings)

@@ -179,8 +179,7 @@ def participants() -> Iterator[Participants]:
 
 @pytest.fixture(scope="session")
 def scim_gw(database_factory, participants: Participants) -> Iterator[Gateway]:
-    url = database_factory.new("gateway")
-    migrate(url)
+    url = database_factory.migrated("gateway", migrate)
     settings = base_settings(url, participants.url)  # type: ignore[attr-defined]
     with TestClient(create_app(settings)) as client:
         yield Gateway(client, settings)

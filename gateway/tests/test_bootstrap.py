@@ -62,8 +62,7 @@ def test_password_from_the_environment_is_used_and_not_printed(make_gateway, mon
 
 
 def test_replicas_racing_create_one_admin(database_factory, monkeypatch, capsys) -> None:
-    url = database_factory.new("gateway")
-    migrate(url)
+    url = database_factory.migrated("gateway", migrate)
     engine = make_engine(url)
     settings = Settings(database_url=url, bootstrap_admin_password=None)
     passwords = Passwords(time_cost=1, memory_kib=256, parallelism=1)

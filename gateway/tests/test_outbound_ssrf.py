@@ -90,8 +90,7 @@ def listener() -> Iterator[Listener]:
 @pytest.fixture(scope="module")
 def gw(database_factory, upstream: UpstreamServer) -> Iterator[Gateway]:
     """A gateway with the production policy: https and public hosts only."""
-    url = database_factory.new("gateway")
-    migrate(url)
+    url = database_factory.migrated("gateway", migrate)
     settings = base_settings(url, upstream.url, webhooks_dispatcher_enabled=False, sso_jwks_refetch_seconds=0)
     assert not settings.sso_allow_insecure_urls and not settings.webhooks_allow_private_targets
     with pytest.MonkeyPatch.context() as patch:

@@ -21,9 +21,7 @@ SPEC = {"client_id": "svc-matching", "secret": SECRET, "scopes": ["identity:read
 def gateway_url(database_factory, upstream) -> str:
     from gateway.db import migrate
 
-    url = database_factory.new("gateway_svc")
-    migrate(url)
-    return url
+    return database_factory.migrated("gateway", migrate)
 
 
 def _token(client: TestClient, secret: str, scope: str = "identity:read") -> httpx.Response:

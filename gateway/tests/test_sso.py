@@ -211,8 +211,7 @@ def idps() -> Iterator[IdpServer]:
 
 @pytest.fixture(scope="module")
 def gw(database_factory, upstream: UpstreamServer) -> Iterator[Gateway]:
-    url = database_factory.new("gateway")
-    migrate(url)
+    url = database_factory.migrated("gateway", migrate)
     # Tests serve their IdPs over http on loopback: the development setting.
     settings = base_settings(url, upstream.url, sso_allow_insecure_urls=True, sso_jwks_refetch_seconds=60, sso_jwks_max_age_seconds=3600)
     with TestClient(create_app(settings)) as client:

@@ -18,7 +18,8 @@ A service declares the two tables on its own base::
     class HandledEvent(HandledEventBase, Base, table=True): pass
 
 and runs ``FeedConsumer(...).run(stop, interval)`` from its lifespan, with
-``Background`` (which also runs its other loops, such as sweeps).
+``Background`` (which also runs its other loops, such as sweeps). An idle feed
+is polled less often, down to every ``4 * interval`` (``idle_wait``).
 """
 
 import asyncio
@@ -41,6 +42,18 @@ from servicekit.service_auth import ServiceTokenProvider
 log = logging.getLogger("servicekit.consumer")
 
 Handler = Callable[[Session, EventOut], None]
+
+# An idle feed is polled up to 2**IDLE_DOUBLINGS times less often than a busy one.
+IDLE_DOUBLINGS = 2
+
+
+def idle_wait(interval: float, empty_polls: int) -> float:
+    """The wait before the next poll: ``interval`` after a poll that applied an
+    event and after the first that applied nothing, then twice as long after
+    each further empty poll (or failure), up to ``2**IDLE_DOUBLINGS * interval``.
+    A busy feed is followed every ``interval``; an idle one costs a quarter of
+    that, and the first event after a quiet time waits at most the cap."""
+    return interval * 2 ** min(max(empty_polls - 1, 0), IDLE_DOUBLINGS)
 
 
 def event_uuid(value: Any) -> uuid.UUID | None:
@@ -158,16 +171,21 @@ class FeedConsumer:
 
     async def run(self, stop: asyncio.Event, interval: float = 2.0) -> None:
         """Poll until ``stop`` is set, on one client (and its kept-alive
-        connection) for the whole run. Failures are logged and retried later."""
+        connection) for the whole run, waiting ``idle_wait(interval, n)`` after
+        each poll (``n``: the polls in a row that applied nothing). Failures are
+        logged and retried later."""
         client = self._client or make_async_client(timeout=10.0)
+        empty = 0
         try:
             while not stop.is_set():
+                applied = 0
                 try:
-                    await self.poll_once(client)
+                    applied = await self.poll_once(client)
                 except Exception as exc:  # keep polling: the source may be down for a while
                     log.warning("feed poll failed", extra={"source": self.source, "error": type(exc).__name__})
+                empty = 0 if applied else empty + 1
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
+                    await asyncio.wait_for(stop.wait(), timeout=idle_wait(interval, empty))
                 except TimeoutError:
                     pass
         finally:

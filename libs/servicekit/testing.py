@@ -5,7 +5,9 @@ Databases. ``ALIADA_TEST_BACKEND`` chooses ``sqlite`` (default) or
 else 127.0.0.1:5432 (user postgres, trust auth); else a throwaway cluster
 started from the local PostgreSQL binaries with pytest-postgresql. If none of
 these works the run stops with an error saying how to install PostgreSQL: a
-PostgreSQL run never skips.
+PostgreSQL run never skips. ``database_factory.new`` makes an empty database;
+``database_factory.migrated`` one at an app's head, copied from a template
+migrated once per run.
 
 Tokens. ``signing_key`` is an RSA key made for the session; ``mint`` signs
 access tokens exactly as the gateway does; ``key_source`` gives apps under test
@@ -18,9 +20,11 @@ import glob
 import os
 import shutil
 import socket
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -137,24 +141,42 @@ def _with_db(url: str, dbname: str) -> str:
 
 
 class DatabaseFactory:
-    """Creates empty databases for the chosen backend and drops them at the end."""
+    """Creates databases for the chosen backend and drops them at the end."""
 
     def __init__(self, kind: str, tmp: Path, server_url: str | None) -> None:
         self.kind = kind
         self.tmp = tmp
         self.server_url = server_url
         self.created: list[str] = []
+        self.templates: dict[Callable[[str], None], str] = {}
 
-    def new(self, name: str) -> str:
+    def new(self, name: str, template: str | None = None) -> str:
+        """An empty database, or a copy of the database ``template`` (a URL this factory made)."""
         suffix = uuid.uuid4().hex[:10]
         if self.kind == "sqlite":
-            return f"sqlite:///{self.tmp / f'{name}-{suffix}.db'}"
+            url = f"sqlite:///{self.tmp / f'{name}-{suffix}.db'}"
+            if template is not None:
+                with closing(sqlite3.connect(urlsplit(template).path[1:])) as source, \
+                        closing(sqlite3.connect(urlsplit(url).path[1:])) as copy:
+                    source.backup(copy)
+            return url
         assert self.server_url is not None
         dbname = f"aliada_test_{name}_{suffix}"
+        copied = f' TEMPLATE "{urlsplit(template).path[1:]}"' if template is not None else ""
         with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
+            conn.execute(f'CREATE DATABASE "{dbname}"{copied}')
         self.created.append(dbname)
         return _with_db(self.server_url, dbname)
+
+    def migrated(self, name: str, migrate: Callable[[str], None]) -> str:
+        """A new database as ``migrate`` leaves an empty one. ``migrate`` runs once,
+        on a template that the later databases copy (the migrations themselves are
+        tested from an empty database by each app's test_migrations.py)."""
+        if migrate not in self.templates:
+            template = self.new(f"{name}_template")
+            migrate(template)
+            self.templates[migrate] = template
+        return self.new(name, template=self.templates[migrate])
 
     def drop_all(self) -> None:
         if self.kind != "postgresql" or not self.server_url:

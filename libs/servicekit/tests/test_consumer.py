@@ -153,3 +153,28 @@ async def test_a_running_consumer_polls_on_one_connection(kit_app, consumer_engi
         await serving
     assert applied(consumer_engine) == ["a", "b", "c"]
     assert len(set(seen)) == 1, f"{len(set(seen))} connections for {len(seen)} polls"
+
+
+async def test_an_idle_feed_is_polled_less_often_until_an_event_comes(kit_app, consumer_engine, mint, monkeypatch) -> None:
+    """run()'s waits between polls, recorded instead of slept: the interval while
+    events come, then doubling with each empty poll up to four times the interval,
+    and the interval again after a poll that applies an event."""
+    publish(kit_app, "a")
+    stop = asyncio.Event()
+    waits: list[float] = []
+
+    async def pause(awaitable, timeout):
+        awaitable.close()
+        waits.append(timeout)
+        if len(waits) == 6:
+            publish(kit_app, "b")
+        if len(waits) == 8:
+            stop.set()
+        raise TimeoutError
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=kit_app)) as client:
+        c = consumer(kit_app, consumer_engine, mint, record, client)
+        monkeypatch.setattr(asyncio, "wait_for", pause)
+        await c.run(stop, interval=1.0)
+    assert waits == [1.0, 1.0, 2.0, 4.0, 4.0, 4.0, 1.0, 1.0]
+    assert applied(consumer_engine) == ["a", "b"]
