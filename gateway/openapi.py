@@ -23,6 +23,7 @@ import asyncio
 import copy
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -119,6 +120,7 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
     included: list[str] = []
     unavailable: list[str] = []
     conflicts: list[str] = []
+    renamed: set[tuple[str, str]] = set()
 
     for service in sorted(service_docs):
         doc = service_docs[service]
@@ -150,6 +152,8 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
                 if target != name and isinstance(component, dict) and component.get("title") == name:
                     # Generators name classes by title: a renamed schema keeps no clashing title.
                     component["title"] = target
+                if target != name:
+                    renamed.add((section, target))
                 components[section][target] = component
 
         doc_tags = {t["name"]: t for t in doc.get("tags", []) if isinstance(t, dict) and "name" in t}
@@ -184,6 +188,14 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
         included.append(f"{service} ({' '.join(str(v) for v in (info.get('title'), info.get('version')) if v) or service})")
         if service_tags:
             tag_groups.append({"name": service, "tags": sorted(service_tags)})
+
+    # A renamed schema whose own title is still another's (a generic's, "Page[DeliveryPublic]",
+    # from two services paging different items) takes its new name as title too.
+    titles = Counter(c.get("title") for section in components.values() for c in section.values() if isinstance(c, dict))
+    for section, name in renamed:
+        component = components[section][name]
+        if isinstance(component, dict) and component.get("title") is not None and titles[component["title"]] > 1:
+            component["title"] = name
 
     if tag_entries:
         merged["tags"] = [tag_entries[name] for name in sorted(tag_entries)]

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tools.stack import APPS, Stack
+from tools.stack import APPS, Stack, small_pools
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +17,7 @@ def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
         # Cheap argon2 for the many sign-ups and logins of the journeys; the
         # production costs are the defaults in gateway/config.py.
         extra_env={
+            **small_pools(),
             "GATEWAY_PASSWORD_TIME_COST": "1", "GATEWAY_PASSWORD_MEMORY_KIB": "1024", "GATEWAY_PASSWORD_PARALLELISM": "1",
             # Every journey signs people up and logs them in from 127.0.0.1;
             # the per-address limit itself is tested in gateway/tests.

@@ -22,7 +22,7 @@ import pytest
 
 from servicekit.testing import backend
 
-from tools.stack import APPS, REPO, Stack
+from tools.stack import APPS, REPO, Stack, small_pools
 
 REPORTS = REPO / "reports" / "schemathesis"
 MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "10"))
@@ -35,7 +35,7 @@ def contract_stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
     stack = Stack(
         workdir=tmp_path_factory.mktemp("contract"),
         database_urls=urls,
-        extra_env={"GATEWAY_RATE_LIMIT_PER_TOKEN": "100000/minute"},
+        extra_env={**small_pools(), "GATEWAY_RATE_LIMIT_PER_TOKEN": "100000/minute"},
     )
     try:
         stack.start()

@@ -32,9 +32,19 @@ def gateway_attacks(stack: Stack) -> dict[str, str]:
     return attack_tokens(mimic, issuer=stack.gateway, audience="aliada")
 
 
+# A route of each service that needs a token and that the admin's own token is refused
+# (verified, then forbidden): the outbox feed (scope events:read), or for the
+# notifications service, which publishes no feed, an inbox (a person of an institution's).
+DOORS = {"notifications": "/v1/notifications/mine"}
+
+
+def _door(stack: Stack, service: str) -> str:
+    return f"{stack.url(service)}{DOORS.get(service, '/internal/events')}"
+
+
 def _targets(stack: Stack) -> list[tuple[str, str]]:
     targets = [("gateway", f"{stack.gateway}/v1/auth/me"), ("gateway-proxy", f"{stack.gateway}/v1/institutions")]
-    targets += [(svc.name, f"{stack.url(svc.name)}/internal/events") for svc in SERVICES]
+    targets += [(svc.name, _door(stack, svc.name)) for svc in SERVICES]
     return targets
 
 
@@ -53,6 +63,6 @@ def test_a_real_token_passes_the_same_doors(stack: Stack, admin_token: str) -> N
     assert httpx.get(f"{stack.gateway}/v1/auth/me", headers={"Authorization": f"Bearer {admin_token}"}).status_code == 200
     assert httpx.get(f"{stack.gateway}/v1/institutions", headers={"Authorization": f"Bearer {admin_token}"}).status_code == 200
     for svc in SERVICES:
-        # An admin person token lacks the events:read scope: verified, then forbidden.
-        r = httpx.get(f"{stack.url(svc.name)}/internal/events", headers={"Authorization": f"Bearer {admin_token}"})
+        # Verified, then forbidden: the admin lacks events:read, and has no inbox (no institution).
+        r = httpx.get(_door(stack, svc.name), headers={"Authorization": f"Bearer {admin_token}"})
         assert r.status_code == 403, svc.name

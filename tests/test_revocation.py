@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tools.stack import APPS, REPO, Stack, free_port
+from tools.stack import APPS, REPO, Stack, free_port, small_pools
 
 SERVICE_CACHE = 1.0
 GATEWAY_CACHE = 1.0
@@ -34,6 +34,7 @@ def start(database_factory, tmp_path_factory, extra_env: dict[str, str]) -> Stac
         workdir=tmp_path_factory.mktemp("revocation"),
         database_urls={name: database_factory.new(f"revocation_{name}") for name in names},
         extra_env={
+            **small_pools(),
             "GATEWAY_PASSWORD_TIME_COST": "1", "GATEWAY_PASSWORD_MEMORY_KIB": "1024", "GATEWAY_PASSWORD_PARALLELISM": "1",
             "GATEWAY_REVOCATION_CACHE_SECONDS": str(GATEWAY_CACHE),
             "PARTICIPANTS_REVOCATION_CACHE_SECONDS": str(SERVICE_CACHE),

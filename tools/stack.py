@@ -57,6 +57,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def small_pools() -> dict[str, str]:
+    """Environment for a stack that serves one test at a time: 8 worker threads
+    per app (and so at most 8 + overflow database connections, servicekit.db), so
+    that the suite's stacks side by side stay within PostgreSQL's default 100
+    connections. Production and the benchmarks keep the defaults."""
+    return {f"{app.prefix}_THREADPOOL_SIZE": "8" for app in APPS} | {f"{app.prefix}_DB_POOL_OVERFLOW": "2" for app in APPS}
+
+
 @dataclass
 class Stack:
     workdir: Path

@@ -42,6 +42,7 @@ def base_settings(database_url: str, upstream_url: str, **overrides: Any) -> Set
         "matching_url": upstream_url,
         "sessions_url": upstream_url,
         "evaluation_url": upstream_url,
+        "notifications_url": upstream_url,
         "bootstrap_admin_password": ADMIN_PASSWORD,
         # Cheap argon2 so the suite stays fast; production uses RFC 9106 costs.
         "password_time_cost": 1,

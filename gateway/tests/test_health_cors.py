@@ -11,7 +11,7 @@ def test_readyz_is_ready_when_every_service_is(gw: Gateway) -> None:
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == {"database", "participants", "matching", "sessions", "evaluation"}
+    assert set(body["checks"]) == {"database", "participants", "matching", "sessions", "evaluation", "notifications"}
     assert gw.client.get("/healthz").json() == {"status": "ok", "service": "gateway"}
 
 
@@ -28,7 +28,7 @@ def test_readyz_lists_the_services_that_are_not_ready(make_gateway, nowhere: str
         body = gw.client.get("/readyz").json()
     finally:
         recorder.ready = True
-    assert body["detail"] == "Not ready: participants, matching, sessions, evaluation"
+    assert body["detail"] == "Not ready: participants, matching, sessions, evaluation, notifications"
     assert "status 503" in body["checks"]["sessions"]["detail"]
 
 

@@ -114,6 +114,13 @@ def test_a_renamed_component_takes_its_new_name_as_title() -> None:
     titled = {"title": "Page", "type": "object", "properties": {"total": {"type": "integer"}}}
     merged = merge_openapi(gateway_doc(), {"matching": service_doc("Matching", "list_runs", "/v1/matching/runs", titled)})
     assert merged["components"]["schemas"]["MatchingPage"] == {**titled, "title": "MatchingPage"}
+    # A generic's title ("Page[Delivery]") clashes the same way when two services page different items.
+    generic = {**titled, "title": "Page[Delivery]"}
+    gateway = gateway_doc()
+    gateway["components"]["schemas"]["Page_Delivery_"] = {"title": "Page[Delivery]", "type": "object"}
+    merged = merge_openapi(gateway, {"matching": service_doc("Matching", "list_runs", "/v1/matching/runs", generic)})
+    titles = [s["title"] for s in merged["components"]["schemas"].values() if "title" in s]
+    assert len(titles) == len(set(titles)) and "Page[Delivery]" in titles
 
 
 def test_merge_notes_unavailable_services_and_resolves_operation_id_clashes() -> None:
@@ -134,12 +141,12 @@ def test_merge_notes_unavailable_services_and_resolves_operation_id_clashes() ->
 
 
 def test_gateway_serves_the_merged_document_and_docs(make_gateway, nowhere: str) -> None:
-    gw: Gateway = make_gateway(matching_url=nowhere, sessions_url=nowhere, evaluation_url=nowhere)
+    gw: Gateway = make_gateway(matching_url=nowhere, sessions_url=nowhere, evaluation_url=nowhere, notifications_url=nowhere)
     doc = gw.client.get("/openapi.json").json()
     assert doc["paths"]["/v1/institutions/{institution_id}"]["get"]["operationId"] == "get_institution"
     assert doc["paths"]["/v1/auth/token"]["post"]["operationId"] == "issue_token"
     assert doc["components"]["schemas"]["ParticipantsProblem"]["title"] == "Not the gateway's Problem"
-    assert "evaluation, matching, sessions" in doc["info"]["description"]
+    assert "evaluation, matching, notifications, sessions" in doc["info"]["description"]
     assert "/healthz" in doc["paths"] and "/internal/events" not in doc["paths"]
     docs = gw.client.get("/docs")
     assert docs.status_code == 200 and "/openapi.json" in docs.text

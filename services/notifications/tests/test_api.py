@@ -102,6 +102,7 @@ def test_preferences_explain_the_obligations_and_refuse_to_turn_them_off(http: T
     links.sign(b"another-key", links.Unsubscribe(INSTITUTION, "ana", "meeting_tomorrow")),
     links.sign(UNSUBSCRIBE_KEY.encode(), links.Unsubscribe(INSTITUTION, "ana", "no_such_kind")),
     links.sign(UNSUBSCRIBE_KEY.encode(), links.Unsubscribe(INSTITUTION, "ana", "meeting_tomorrow"))[:-2] + "xx",
+    links.sign(UNSUBSCRIBE_KEY.encode(), links.Unsubscribe(INSTITUTION, "ana", "meeting_tomorrow"))[:-1] + "ñ",
 ])
 def test_a_forged_or_broken_unsubscribe_link_is_a_404_and_changes_nothing(http: TestClient, mint: Mint, token: str) -> None:
     assert http.post("/v1/notifications/unsubscribe", params={"token": token}).status_code == 404

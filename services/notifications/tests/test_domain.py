@@ -55,7 +55,8 @@ def test_a_signed_link_verifies_and_any_change_to_it_does_not() -> None:
     assert links.verify(b"key", token) == links.Unsubscribe("i", "u", "meeting_tomorrow")
     payload, signature = token.split(".")
     other = links.sign(b"key", links.Unsubscribe("i", "v", "meeting_tomorrow")).split(".")[0]
-    for forged in (f"{other}.{signature}", f"{payload}.{signature[:-1]}A", payload, f"{payload}.", "a.b.c", ""):
+    for forged in (f"{other}.{signature}", f"{payload}.{signature[:-1]}A", payload, f"{payload}.", "a.b.c", "",
+                   f"{payload}.{signature[:-1]}ñ", "ñ.ñ", f"{payload}\x00.{signature}"):
         assert links.verify(b"key", forged) is None, forged
     assert links.verify(b"another key", token) is None
 
