@@ -13,7 +13,7 @@ from the perceived-achievement instruments' answers, tied to the respondent's
 dyad when she submitted (``ResponseRow.dyad_ref``, a keyed pseudonym of the dyad
 id); measured and perceived meet on that pseudonym, so no dyad id is stored here
 and no person is ever read from the other services. Interview themes, codings
-and cleared quotes come from ``interviews.py`` (``theme_inputs``).
+and cleared quotes come from ``interview_quotes.py`` (``theme_inputs``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from servicekit.auth import Principal
 from servicekit.problems import ProblemError, conflict, field_problem, not_found
 from servicekit.tenancy import scoped, tenant_of
 
-from services.evaluation import access, catalog, interviews
+from services.evaluation import access, catalog, interview_coding, interview_common, interview_quotes
 from services.evaluation.domain import (
     Administration,
     DisclosurePolicy,
@@ -254,7 +254,7 @@ def texts(session: Session, who: Principal, program_id: uuid.UUID, settings: Any
 
 # ------------------------------------------------------------------ themes and codings
 #
-# The program's themes are its interview codebook (``interviews.py``): themes and sub-themes. The themes
+# The program's themes are its interview codebook (``interview_coding.py``): themes and sub-themes. The themes
 # section counts the program's settled interviews (one coding per interview and coder, the consensus when
 # written); a program without coded interviews shows its coded open answers of anonymous questionnaires instead
 # (one coding per response and evaluator).
@@ -263,24 +263,24 @@ def texts(session: Session, who: Principal, program_id: uuid.UUID, settings: Any
 def require_known_program(session: Session, who: Principal, program_id: uuid.UUID) -> uuid.UUID:
     """The institution of a program this service holds something of (administrations, a codebook, interviews)."""
     access.staff_role(who)
-    institution_id = interviews.known_program(session, who, program_id)
+    institution_id = interview_common.known_program(session, who, program_id)
     if institution_id is None:
         raise not_found("Program")
     return institution_id
 
 
 def theme_public(t: ThemeRow, code_of: dict[uuid.UUID, str] | None = None) -> dict[str, Any]:
-    return interviews.theme_public(t, code_of or {})
+    return interview_coding.theme_public(t, code_of or {})
 
 
 def create_theme(session: Session, who: Principal, program_id: uuid.UUID, code: str, label: dict[str, str],
                  definition: dict[str, str] | None = None, parent: str | None = None) -> ThemeRow:
     institution_id = require_known_program(session, who, program_id)
-    return interviews.add_theme(session, who, institution_id, program_id, code, label, definition, parent)
+    return interview_coding.add_theme(session, who, institution_id, program_id, code, label, definition, parent)
 
 
 def _themes_of(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> list[ThemeRow]:
-    return interviews.ordered_themes(interviews.codebook_rows(session, institution_id, program_id))
+    return interview_coding.ordered_themes(interview_coding.codebook_rows(session, institution_id, program_id))
 
 
 def create_coding(session: Session, who: Principal, program_id: uuid.UUID, response_id: uuid.UUID, codes: list[str]) -> CodingRow:
@@ -308,11 +308,11 @@ def theme_inputs(session: Session, institution_id: uuid.UUID, program_id: uuid.U
     """The codebook (each theme followed by its sub-themes) and the codings the themes section counts: the settled
     interviews' (response id = the interview's code), else the coded open answers'."""
     rows = _themes_of(session, institution_id, program_id)
-    return rows, interviews.domain_themes(rows), _codings(session, institution_id, program_id)[0]
+    return rows, interview_coding.domain_themes(rows), _codings(session, institution_id, program_id)[0]
 
 
 def _codings(session: Session, institution_id: uuid.UUID, program_id: uuid.UUID) -> tuple[tuple[ThemeCoding, ...], str]:
-    codings = interviews.report_codings(session, institution_id, program_id)
+    codings = interview_quotes.report_codings(session, institution_id, program_id)
     if codings:
         return codings, "interviews"
     return tuple(
@@ -328,7 +328,7 @@ def theme_summary(session: Session, who: Principal, program_id: uuid.UUID, setti
     institution_id = require_known_program(session, who, program_id)
     policy = policy_for(session, settings, institution_id, program_id)
     rows = _themes_of(session, institution_id, program_id)
-    themes = interviews.domain_themes(rows)
+    themes = interview_coding.domain_themes(rows)
     codings, source = _codings(session, institution_id, program_id)
     if not themes:
         return {"program_id": program_id, "source": source,
@@ -501,7 +501,7 @@ def report_input(session: Session, who: Principal, program_id: uuid.UUID, up: di
                                as_of=(outcomes.computed_at or clock.now()).date())
     _, themes, codings = theme_inputs(session, program.institution_id, program_id)
     achievement, source = achievement_inputs(session, adms, program_id, outcomes, key)
-    quotes = interviews.report_quotes(session, program.institution_id, program_id)
+    quotes = interview_quotes.report_quotes(session, program.institution_id, program_id)
     return ReportInput(
         program=ProgramInfo(program_id=str(program_id), name=program.name, institution=up["institution"].name,
                             institution_id=str(program.institution_id), period=program.period,

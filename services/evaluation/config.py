@@ -18,7 +18,8 @@
   With ``events:read`` it follows the participants service's feed: a withdrawn
   research or quotes consent and a data subject's erasure reach her interviews;
   unset, the feed is not followed.
-- ``EVALUATION_FEED_POLL_SECONDS``: how often the participants feed is polled.
+- ``EVALUATION_FEED_POLL_SECONDS``: how often the participants feed is polled (up to
+  four times less often while it is quiet: ``servicekit.consumer``).
 - ``EVALUATION_UPSTREAM_TIMEOUT``: seconds per upstream call.
 - ``EVALUATION_MIN_CELL``: k, the smallest group published (default 5, never below 3).
 - ``EVALUATION_MIN_TEXT``: the floor of k_text, the answers of one role needed before any of its open text,

@@ -8,7 +8,8 @@
   was unavailable, and the feed consumer does not run (a withdrawal does not end
   her matches).
 - ``MATCHING_FEED_POLL_SECONDS``: how often the participants feed is polled
-  (``participant.withdrawn`` dissolves her live matches in that program).
+  (up to four times less often while it is quiet: ``servicekit.consumer``;
+  ``participant.withdrawn`` dissolves her live matches in that program).
 - ``MATCHING_PARTICIPANTS_TIMEOUT``: seconds per call to participants.
 """
 

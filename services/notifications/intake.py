@@ -78,6 +78,7 @@ def handler(max_age: timedelta) -> Callable[[Session, EventOut], None]:
         if institution_id is None:
             return
         fresh = datetime.now(UTC) - event.occurred_at <= max_age
-        apply(session, institution_id, str(event.event_id), plans.plan(event.type, event.payload), clock.now(), mail=fresh)
+        now = clock.now()
+        apply(session, institution_id, str(event.event_id), plans.plan(event.type, event.payload, now), now, mail=fresh)
 
     return handle

@@ -8,7 +8,8 @@
   service's client-credentials identity (scopes ``events:read`` and
   ``accounts:read``). Unset: the feed consumer does not run, and calendar feeds
   answer 503 (their owners' status cannot be checked).
-- ``SESSIONS_FEED_POLL_SECONDS``: how often the feed is polled.
+- ``SESSIONS_FEED_POLL_SECONDS``: how often the feed is polled (up to four times
+  less often while it is quiet: ``servicekit.consumer``).
 - ``SESSIONS_OVERDUE_SWEEP_SECONDS``: how often overdue feedback forms are
   announced (``feedback.overdue``) by the background sweep; 0 switches it off.
 - ``SESSIONS_HEALTH_SWEEP_SECONDS``: how often the background sweep assesses

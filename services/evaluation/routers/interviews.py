@@ -20,7 +20,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import ProblemError, problem_responses
 from servicekit.tenancy import tenant_of
 
-from services.evaluation import access, analysis, interviews
+from services.evaluation import access, analysis, interview_coding, interview_common, interview_quotes, interview_samples, interviews
 from services.evaluation.access import in_thread
 from services.evaluation.routers.common import CREATED, remember, replay
 from services.evaluation.schemas import (
@@ -91,7 +91,7 @@ def _policy(request: Request) -> Any:
             responses=READ)
 def list_default_interview_guides(who: CurrentPrincipal) -> Any:
     access.staff_role(who)
-    return interviews.default_guides()
+    return interview_samples.default_guides()
 
 
 @router.post("/guides", status_code=201, response_model=GuidePublic, operation_id="create_interview_guide",
@@ -103,8 +103,8 @@ async def create_interview_guide(body: GuideCreate, request: Request, response: 
     institution_id = await _institution(request, who, body.program_id, COORDINATORS)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    row = await in_thread(interviews.create_guide, session, who, institution_id, body)
-    out = GuidePublic.model_validate(interviews.guide_public(row))
+    row = await in_thread(interview_samples.create_guide, session, who, institution_id, body)
+    out = GuidePublic.model_validate(interview_samples.guide_public(row))
     await remember(idem, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/guides/{row.id}"
     return out
@@ -115,15 +115,15 @@ async def create_interview_guide(body: GuideCreate, request: Request, response: 
 def list_interview_guides(program_id: ProgramQuery, who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
                           cursor: Cursor = None) -> Any:
     access.staff_role(who)
-    rows, nxt = interviews.page(session, who, "guides", program_id, limit, cursor)
-    return Page[GuidePublic](items=[GuidePublic.model_validate(interviews.guide_public(r)) for r in rows], next_cursor=nxt)
+    rows, nxt = interview_common.page(session, who, "guides", program_id, limit, cursor)
+    return Page[GuidePublic](items=[GuidePublic.model_validate(interview_samples.guide_public(r)) for r in rows], next_cursor=nxt)
 
 
 @router.get("/guides/{guide_id}", response_model=GuidePublic, operation_id="get_interview_guide",
             summary="One interview guide (coordinators, evaluators)", responses=READ)
 def get_interview_guide(guide_id: Annotated[uuid.UUID, Path(description="The guide's id.")], who: CurrentPrincipal,
                         session: SessionDep) -> Any:
-    return interviews.guide_public(interviews.get_guide(session, who, guide_id))
+    return interview_samples.guide_public(interview_samples.get_guide(session, who, guide_id))
 
 
 # ----------------------------------------------------------------------------- the team
@@ -135,7 +135,7 @@ def get_interview_guide(guide_id: Annotated[uuid.UUID, Path(description="The gui
 async def list_interview_team(program_id: ProgramId, request: Request, who: CurrentPrincipal, session: SessionDep,
                               limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Any:
     await _institution(request, who, program_id)
-    rows, nxt = await in_thread(interviews.page, session, who, "team", program_id, limit, cursor)
+    rows, nxt = await in_thread(interview_common.page, session, who, "team", program_id, limit, cursor)
     return Page[TeamMemberPublic](items=[TeamMemberPublic.model_validate(r) for r in rows], next_cursor=nxt)
 
 
@@ -147,7 +147,7 @@ async def list_interview_team(program_id: ProgramId, request: Request, who: Curr
 async def set_interview_team_member(program_id: ProgramId, account_id: AccountId, body: TeamMemberUpdate, request: Request,
                                     who: CurrentPrincipal, session: SessionDep) -> Any:
     institution_id = await _institution(request, who, program_id, COORDINATORS)
-    return await in_thread(interviews.set_member, session, who, institution_id, program_id, account_id, body)
+    return await in_thread(interview_samples.set_member, session, who, institution_id, program_id, account_id, body)
 
 
 @router.delete("/teams/{program_id}/members/{account_id}", status_code=204, response_model=None,
@@ -156,7 +156,7 @@ async def set_interview_team_member(program_id: ProgramId, account_id: AccountId
 async def remove_interview_team_member(program_id: ProgramId, account_id: AccountId, request: Request, who: CurrentPrincipal,
                                        session: SessionDep) -> None:
     institution_id = await _institution(request, who, program_id, COORDINATORS)
-    await in_thread(interviews.remove_member, session, institution_id, program_id, account_id)
+    await in_thread(interview_samples.remove_member, session, institution_id, program_id, account_id)
 
 
 # ----------------------------------------------------------------------------- samples
@@ -174,8 +174,8 @@ async def propose_interview_sample(body: SampleCreate, request: Request, respons
     if (replayed := await replay(idem, session)) is not None:
         return replayed
     roster = await _roster(request, who, body.program_id)
-    sample = await in_thread(interviews.propose, session, who, institution_id, body, roster)
-    out = SamplePublic.model_validate(await in_thread(interviews.sample_public, session, sample))
+    sample = await in_thread(interview_samples.propose, session, who, institution_id, body, roster)
+    out = SamplePublic.model_validate(await in_thread(interview_samples.sample_public, session, sample))
     await remember(idem, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/samples/{sample.id}"
     return out
@@ -186,15 +186,15 @@ async def propose_interview_sample(body: SampleCreate, request: Request, respons
 def list_interview_samples(program_id: ProgramQuery, who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
                            cursor: Cursor = None) -> Any:
     access.staff_role(who, COORDINATORS)
-    rows, nxt = interviews.page(session, who, "samples", program_id, limit, cursor)
-    return Page[SamplePublic](items=[SamplePublic.model_validate(interviews.sample_public(session, r)) for r in rows], next_cursor=nxt)
+    rows, nxt = interview_common.page(session, who, "samples", program_id, limit, cursor)
+    return Page[SamplePublic](items=[SamplePublic.model_validate(interview_samples.sample_public(session, r)) for r in rows], next_cursor=nxt)
 
 
 @router.get("/samples/{sample_id}", response_model=SamplePublic, operation_id="get_interview_sample",
             summary="A proposed sample with each pick, the strata it fills and whether she was interviewed (coordinators)",
             responses=READ)
 def get_interview_sample(sample_id: SampleId, who: CurrentPrincipal, session: SessionDep) -> Any:
-    return interviews.sample_public(session, interviews.get_sample(session, who, sample_id))
+    return interview_samples.sample_public(session, interview_samples.get_sample(session, who, sample_id))
 
 
 @router.put("/samples/{sample_id}/picks/{pick_id}", response_model=SamplePublic, operation_id="swap_interview_sample_pick",
@@ -202,17 +202,17 @@ def get_interview_sample(sample_id: SampleId, who: CurrentPrincipal, session: Se
             description="The new pick says which strata it fills; 409 once the sample is accepted.", responses=WRITE_UPSTREAM)
 async def swap_interview_sample_pick(sample_id: SampleId, pick_id: Annotated[uuid.UUID, Path(description="The pick's id.")],
                                      body: PickSwap, request: Request, who: CurrentPrincipal, session: SessionDep) -> Any:
-    sample = await in_thread(interviews.get_sample, session, who, sample_id)
+    sample = await in_thread(interview_samples.get_sample, session, who, sample_id)
     roster = await _roster(request, who, sample.program_id)
-    await in_thread(interviews.swap_pick, session, sample, pick_id, body.participant_id, roster)
-    return await in_thread(interviews.sample_public, session, sample)
+    await in_thread(interview_samples.swap_pick, session, sample, pick_id, body.participant_id, roster)
+    return await in_thread(interview_samples.sample_public, session, sample)
 
 
 @router.post("/samples/{sample_id}/acceptance", response_model=SamplePublic, operation_id="accept_interview_sample",
              summary="Accept the sample as it stands (coordinators); its picks no longer change", responses=WRITE)
 def accept_interview_sample(sample_id: SampleId, who: CurrentPrincipal, session: SessionDep) -> Any:
-    sample = interviews.get_sample(session, who, sample_id)
-    return interviews.sample_public(session, interviews.accept_sample(session, who, sample))
+    sample = interview_samples.get_sample(session, who, sample_id)
+    return interview_samples.sample_public(session, interview_samples.accept_sample(session, who, sample))
 
 
 # ----------------------------------------------------------------------------- the codebook
@@ -223,7 +223,7 @@ def accept_interview_sample(sample_id: SampleId, who: CurrentPrincipal, session:
             responses=READ_UPSTREAM)
 async def get_codebook(program_id: ProgramId, request: Request, who: CurrentPrincipal, session: SessionDep) -> Any:
     institution_id = await _institution(request, who, program_id)
-    return await in_thread(interviews.codebook, session, institution_id, program_id)
+    return await in_thread(interview_coding.codebook, session, institution_id, program_id)
 
 
 @router.post("/codebooks/{program_id}/themes", status_code=201, response_model=ThemePublic, operation_id="create_codebook_theme",
@@ -234,9 +234,9 @@ async def create_codebook_theme(program_id: ProgramId, body: ThemeCreateIn, requ
     institution_id = await _institution(request, who, program_id)
     if (replayed := await replay(idem, session)) is not None:
         return replayed
-    row = await in_thread(interviews.add_theme, session, who, institution_id, program_id, body.code, body.label.model_dump(),
+    row = await in_thread(interview_coding.add_theme, session, who, institution_id, program_id, body.code, body.label.model_dump(),
                           body.definition.model_dump() if body.definition else None, body.parent)
-    out = ThemePublic.model_validate(interviews.theme_public(row, {}) | {"parent": body.parent})
+    out = ThemePublic.model_validate(interview_coding.theme_public(row, {}) | {"parent": body.parent})
     await remember(idem, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/codebooks/{program_id}"
     return out
@@ -252,7 +252,7 @@ async def update_codebook_theme(program_id: ProgramId, code: ThemeCodePath, body
     institution_id = await _institution(request, who, program_id)
 
     def run() -> dict[str, Any]:
-        return interviews.theme_view(session, interviews.update_theme(session, institution_id, program_id, code, body))
+        return interview_coding.theme_view(session, interview_coding.update_theme(session, institution_id, program_id, code, body))
 
     return await in_thread(run)
 
@@ -263,7 +263,7 @@ async def update_codebook_theme(program_id: ProgramId, code: ThemeCodePath, body
 async def delete_codebook_theme(program_id: ProgramId, code: ThemeCodePath, request: Request, who: CurrentPrincipal,
                                 session: SessionDep) -> None:
     institution_id = await _institution(request, who, program_id)
-    await in_thread(interviews.delete_theme, session, institution_id, program_id, code)
+    await in_thread(interview_coding.delete_theme, session, institution_id, program_id, code)
 
 
 # ----------------------------------------------------------------------------- quotes (of a program)
@@ -279,8 +279,8 @@ async def list_interview_quotes(program_id: ProgramQuery, request: Request, who:
 
     def run() -> Page[QuotePublic]:
         access.coder(session, who, institution_id, program_id)
-        rows, nxt = interviews.page(session, who, "quotes", program_id, limit, cursor)
-        return Page[QuotePublic](items=[QuotePublic.model_validate(q) for q in interviews.quotes_public(session, rows, policy)],
+        rows, nxt = interview_common.page(session, who, "quotes", program_id, limit, cursor)
+        return Page[QuotePublic](items=[QuotePublic.model_validate(q) for q in interview_quotes.quotes_public(session, rows, policy)],
                                  next_cursor=nxt)
 
     return await in_thread(run)
@@ -292,14 +292,14 @@ QuoteId = Annotated[uuid.UUID, Path(description="The quote's id.")]
 @router.get("/quotes/{quote_id}", response_model=QuotePublic, operation_id="get_interview_quote",
             summary="One quote, saying whether it is published and why not (the program's coders)", responses=READ)
 def get_interview_quote(quote_id: QuoteId, request: Request, who: CurrentPrincipal, session: SessionDep) -> Any:
-    return interviews.quote_view(session, interviews.get_quote(session, who, quote_id), _policy(request))
+    return interview_quotes.quote_view(session, interview_quotes.get_quote(session, who, quote_id), _policy(request))
 
 
 @router.delete("/quotes/{quote_id}", status_code=204, response_model=None, operation_id="delete_interview_quote",
                summary="Delete a quote (the coder who marked it, the lead coder)", responses=READ)
 def delete_interview_quote(quote_id: QuoteId, who: CurrentPrincipal,
                            session: SessionDep) -> None:
-    interviews.delete_quote(session, who, quote_id)
+    interview_quotes.delete_quote(session, who, quote_id)
 
 
 # ----------------------------------------------------------------------------- her data
@@ -388,7 +388,7 @@ async def record_interview(body: InterviewCreate, request: Request, response: Re
 def list_interviews(program_id: ProgramQuery, who: CurrentPrincipal, session: SessionDep, limit: Limit = DEFAULT_LIMIT,
                     cursor: Cursor = None) -> Any:
     access.staff_role(who)
-    rows, nxt = interviews.page(session, who, "interviews", program_id, limit, cursor)
+    rows, nxt = interview_common.page(session, who, "interviews", program_id, limit, cursor)
     return Page[InterviewPublic](items=[InterviewPublic.model_validate(i) for i in interviews.interviews_public(session, who, rows)],
                                  next_cursor=nxt)
 
@@ -406,8 +406,8 @@ def get_interview(interview_id: InterviewId, who: CurrentPrincipal, session: Ses
             responses=READ)
 def list_interview_codings(interview_id: InterviewId, who: CurrentPrincipal, session: SessionDep) -> Any:
     row = access.interview(session, who, interview_id)
-    codings = interviews.codings_of(session, who, row)
-    return {"interview_id": row.id, "code": row.code, "codings": [interviews.coding_public(c, row) for c in codings]}
+    codings = interview_coding.codings_of(session, who, row)
+    return {"interview_id": row.id, "code": row.code, "codings": [interview_coding.coding_public(c, row) for c in codings]}
 
 
 @router.get("/{interview_id}/codings/mine", response_model=InterviewCodingPublic, operation_id="get_my_interview_coding",
@@ -415,7 +415,7 @@ def list_interview_codings(interview_id: InterviewId, who: CurrentPrincipal, ses
             responses=READ)
 def get_my_interview_coding(interview_id: InterviewId, who: CurrentPrincipal, session: SessionDep) -> Any:
     row = access.interview(session, who, interview_id)
-    return interviews.coding_public(interviews.my_coding(session, who, row), row)
+    return interview_coding.coding_public(interview_coding.my_coding(session, who, row), row)
 
 
 @router.put("/{interview_id}/codings/mine", response_model=InterviewCodingPublic, operation_id="save_my_interview_coding",
@@ -424,7 +424,7 @@ def get_my_interview_coding(interview_id: InterviewId, who: CurrentPrincipal, se
                         "409 once submitted.", responses=WRITE)
 def save_my_interview_coding(interview_id: InterviewId, body: InterviewCodingIn, who: CurrentPrincipal, session: SessionDep) -> Any:
     row = access.interview(session, who, interview_id)
-    return interviews.coding_public(interviews.save_coding(session, who, row, body.codes, submit=False), row)
+    return interview_coding.coding_public(interview_coding.save_coding(session, who, row, body.codes, submit=False), row)
 
 
 @router.post("/{interview_id}/codings/mine/submission", status_code=201, response_model=InterviewCodingPublic,
@@ -438,8 +438,8 @@ async def submit_my_interview_coding(interview_id: InterviewId, response: Respon
         return replayed
 
     def run() -> InterviewCodingPublic:
-        coding = interviews.save_coding(session, who, row, body.codes if body else None, submit=True)
-        return InterviewCodingPublic.model_validate(interviews.coding_public(coding, row))
+        coding = interview_coding.save_coding(session, who, row, body.codes if body else None, submit=True)
+        return InterviewCodingPublic.model_validate(interview_coding.coding_public(coding, row))
 
     out = await in_thread(run)
     await remember(idem, session, 201, out)
@@ -454,7 +454,7 @@ async def submit_my_interview_coding(interview_id: InterviewId, response: Respon
             responses=WRITE)
 def write_interview_consensus(interview_id: InterviewId, body: InterviewCodingIn, who: CurrentPrincipal, session: SessionDep) -> Any:
     row = access.interview(session, who, interview_id)
-    return interviews.coding_public(interviews.write_consensus(session, who, row, body.codes), row)
+    return interview_coding.coding_public(interview_coding.write_consensus(session, who, row, body.codes), row)
 
 
 @router.post("/{interview_id}/quotes", status_code=201, response_model=QuotePublic, operation_id="create_interview_quote",
@@ -471,8 +471,8 @@ async def create_interview_quote(interview_id: InterviewId, body: QuoteCreate, r
     policy = _policy(request)
 
     def run() -> QuotePublic:
-        quote = interviews.add_quote(session, who, row, body)
-        return QuotePublic.model_validate(interviews.quote_view(session, quote, policy))
+        quote = interview_quotes.add_quote(session, who, row, body)
+        return QuotePublic.model_validate(interview_quotes.quote_view(session, quote, policy))
 
     out = await in_thread(run)
     await remember(idem, session, 201, out)

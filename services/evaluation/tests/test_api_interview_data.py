@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from servicekit.outbox import EventOut
 
-from services.evaluation import interviews
+from services.evaluation import interview_quotes, interviews
 from services.evaluation.tests.conftest import all_rows
 from services.evaluation.tests.interview_world import MENTEE_ANSWERS, MENTOR_ANSWERS, make_interview_world
 
@@ -70,7 +70,7 @@ def test_withdrawing_quotes_consent_stops_her_quotes(iw: Any, engine: Any) -> No
     assert "no_quote_consent" in _quote_status(iw)[0]
     assert iw.http.get(f"/v1/interviews/{first['id']}", headers=iw.coder_a).json()["quote_consent"] is False
     with Session(engine) as session:
-        assert interviews.report_quotes(session, iw.world.institution_id, iw.world.program_id) == ()
+        assert interview_quotes.report_quotes(session, iw.world.institution_id, iw.world.program_id) == ()
 
 
 def test_withdrawing_research_consent_takes_her_interview_out(iw: Any, engine: Any) -> None:
@@ -88,7 +88,7 @@ def test_withdrawing_research_consent_takes_her_interview_out(iw: Any, engine: A
     assert seen["status"] == "withdrawn" and seen["answers"] == {} and seen["codings_submitted"] == 0
     assert iw.http.get("/v1/interviews/quotes", params={"program_id": iw.program}, headers=iw.coder_a).json()["items"] == []
     with Session(engine) as session:
-        codings = interviews.report_codings(session, iw.world.institution_id, iw.world.program_id)
+        codings = interview_quotes.report_codings(session, iw.world.institution_id, iw.world.program_id)
     assert {c.response_id for c in codings} == {second["code"]}  # left out of every analysis
     assert MENTEE_ANSWERS["gains"] not in json.dumps(all_rows(engine), default=str, ensure_ascii=False)
     # she cannot be coded any more
@@ -101,7 +101,7 @@ def test_erasure_removes_her_text_quotes_and_link_and_keeps_the_counts(iw: Any, 
     sample = http.post("/v1/interviews/samples", json={"program_id": iw.program, "mentors": 2, "mentees": 10}, headers=w.coordinator)
     assert str(iw.mentees[0]) in {p["participant_id"] for p in sample.json()["picks"]}
     with Session(engine) as session:
-        before = {(c.response_id, c.evaluator, c.themes) for c in interviews.report_codings(session, w.institution_id, w.program_id)}
+        before = {(c.response_id, c.evaluator, c.themes) for c in interview_quotes.report_codings(session, w.institution_id, w.program_id)}
 
     # her export, by her and by the coordinator; nobody else
     mentee_sub = iw.mentee_subs[0]
@@ -132,7 +132,7 @@ def test_erasure_removes_her_text_quotes_and_link_and_keeps_the_counts(iw: Any, 
     seen = http.get(f"/v1/interviews/{first['id']}", headers=iw.coder_a).json()
     assert seen["status"] == "erased" and seen["answers"] == {} and seen["code"] == first["code"]
     with Session(engine) as session:
-        after = {(c.response_id, c.evaluator, c.themes) for c in interviews.report_codings(session, w.institution_id, w.program_id)}
+        after = {(c.response_id, c.evaluator, c.themes) for c in interview_quotes.report_codings(session, w.institution_id, w.program_id)}
     assert after == before  # the published counts and kappa do not change
     assert http.get(f"/v1/interviews/data-subjects/{iw.mentees[0]}/export", headers=w.coordinator).status_code == 404
     assert http.post(f"/v1/interviews/data-subjects/{iw.mentees[0]}/erasure", headers=w.coordinator).status_code == 404

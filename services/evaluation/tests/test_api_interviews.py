@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from services.evaluation import analysis, interviews
+from services.evaluation import analysis, interview_quotes
 from services.evaluation.tests.conftest import all_rows
 from services.evaluation.tests.interview_world import MENTEE_ANSWERS, MENTEES, MENTORS, NO_RESEARCH, make_interview_world
 
@@ -386,7 +386,7 @@ def test_quotes_need_consent_a_settled_theme_and_k_text(iw: Any, small_k: None, 
     assert status(other["id"]) == ["no_quote_consent", "role_below_k_text"]
     assert status(off_theme["id"]) == ["theme_not_attributed", "role_below_k_text"]
     with Session(engine) as session:
-        cleared = interviews.report_quotes(session, w.institution_id, w.program_id)
+        cleared = interview_quotes.report_quotes(session, w.institution_id, w.program_id)
     assert [(c.theme, c.role.value, c.text) for c in cleared] == [("confidence", "mentee", QUOTE)]
 
     third = iw.recorded(iw.mentees[4], "mentee")

@@ -14,6 +14,9 @@ from typing import Any
 from services.notifications.enums import MessageKind
 
 CONFIRM_REMINDER_BEFORE = timedelta(hours=48)
+# A meeting's invitation goes out this long before it (or at once, when it is
+# nearer): a new dyad's twelve meetings do not fill her mailbox on day one.
+INVITE_AHEAD = timedelta(days=14)
 MEETING_REMINDER_BEFORE = timedelta(hours=24)
 FEEDBACK_REMINDER_BEFORE = timedelta(hours=24)
 
@@ -119,7 +122,16 @@ def _match(payload: dict[str, Any]) -> Plan:
     return Plan(messages=messages)
 
 
-def _meeting(event_type: str, payload: dict[str, Any]) -> Plan:
+def invited(start: datetime, now: datetime) -> bool:
+    """Whether a meeting at ``start`` has had its invitation by ``now`` (``INVITE_AHEAD``)."""
+    return start - INVITE_AHEAD <= now
+
+
+def _meeting(event_type: str, payload: dict[str, Any], now: datetime) -> Plan:
+    """A meeting proposed, moved or cancelled. Its invitation goes out ``INVITE_AHEAD``
+    before it (a reminder until then); a move or a cancellation of a meeting
+    whose invitation has not gone out yet is no news: the invitation that goes
+    out later says the current time, and a cancelled one is never sent."""
     meeting_id, start = payload.get("meeting_id"), _when(payload.get("start"))
     if not meeting_id or start is None:
         return Plan()
@@ -127,14 +139,22 @@ def _meeting(event_type: str, payload: dict[str, Any]) -> Plan:
     plan = Plan()
     if event_type in ("meeting.rescheduled", "meeting.cancelled"):
         plan.cancel.append(meeting_reason(str(meeting_id)))
+    previous = _when(payload.get("previous_start"))
+    if event_type == "meeting.cancelled" and not invited(start, now):
+        return plan
     kind = {"meeting.scheduled": MessageKind.meeting_proposed, "meeting.rescheduled": MessageKind.meeting_rescheduled,
             "meeting.cancelled": MessageKind.meeting_cancelled}[event_type]
     extra = _pick(payload, "previous_start") if event_type == "meeting.rescheduled" else {}
+    if kind is MessageKind.meeting_rescheduled and previous is not None and not invited(previous, now):
+        kind, extra = MessageKind.meeting_proposed, {}  # she never had the first time: this is her invitation
     for account, role, counterpart in _both_members(payload):
         facts = {**base, **extra, "role": role}
         if counterpart:
             facts["counterpart_account_id"] = counterpart
-        plan.messages.append(Message(account, kind, facts))
+        if kind is MessageKind.meeting_proposed and not invited(start, now):
+            plan.schedule.append(Scheduled(account, kind, meeting_reason(str(meeting_id)), start - INVITE_AHEAD, start, facts))
+        else:
+            plan.messages.append(Message(account, kind, facts))
         if event_type != "meeting.cancelled":
             plan.schedule.append(Scheduled(account, MessageKind.meeting_tomorrow, meeting_reason(str(meeting_id)),
                                            start - MEETING_REMINDER_BEFORE, start, {k: v for k, v in facts.items() if k != "previous_start"}))
@@ -153,8 +173,8 @@ def _held(payload: dict[str, Any]) -> Plan:
     return plan
 
 
-def plan(event_type: str, payload: dict[str, Any]) -> Plan:
-    """What ``event_type`` with ``payload`` asks for; an event nobody must hear about plans nothing."""
+def plan(event_type: str, payload: dict[str, Any], now: datetime) -> Plan:
+    """What ``event_type`` with ``payload`` asks for at ``now``; an event nobody must hear about plans nothing."""
     if event_type.startswith("application."):
         return _application(event_type, payload)
     if event_type == "participant.confirmed" and payload.get("application_id"):
@@ -162,7 +182,7 @@ def plan(event_type: str, payload: dict[str, Any]) -> Plan:
     if event_type == "match.published":
         return _match(payload)
     if event_type in ("meeting.scheduled", "meeting.rescheduled", "meeting.cancelled"):
-        return _meeting(event_type, payload)
+        return _meeting(event_type, payload, now)
     if event_type == "meeting.held":
         return _held(payload)
     if event_type == "feedback.submitted" and payload.get("meeting_id") and payload.get("respondent_role"):

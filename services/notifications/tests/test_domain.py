@@ -10,44 +10,78 @@ from services.notifications.domain import calendar, links, plans, retry
 from services.notifications.enums import MessageKind
 
 START = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
+NOW = START - timedelta(days=2)  # the meeting is two days away: its invitation is due
 
 
 def test_applications_tell_the_applicant_and_only_a_rejection_is_not_selected() -> None:
     base = {"application_id": "a", "program_id": "p", "account_id": "u", "interest": "XQ-private"}
-    assert plans.plan("application.submitted", base).messages == [plans.Message("u", MessageKind.application_received, {"application_id": "a", "program_id": "p"})]
-    invited = plans.plan("application.invited", {**base, "confirm_by": START.isoformat()})
+    assert plans.plan("application.submitted", base, NOW).messages == [plans.Message("u", MessageKind.application_received, {"application_id": "a", "program_id": "p"})]
+    invited = plans.plan("application.invited", {**base, "confirm_by": START.isoformat()}, NOW)
     [selected] = invited.messages
     assert selected.kind is MessageKind.selected and selected.facts["confirm_by"] == START.isoformat()
     [reminder] = invited.schedule
     assert (reminder.kind, reminder.reason, reminder.due_at, reminder.expires_at) == (
         MessageKind.confirm_reminder, "application:a", START - timedelta(hours=48), START)
     for ended in ("participant.confirmed", "application.declined", "application.withdrawn", "application.expired"):
-        assert plans.plan(ended, base).cancel == ["application:a"], ended
-    assert plans.plan("application.decided", {**base, "decision": "rejected"}).messages[0].kind is MessageKind.not_selected
-    assert plans.plan("application.decided", {**base, "decision": "accepted"}).messages == []
-    assert plans.plan("application.decided", {**base, "decision": "waitlisted"}).messages == []
-    assert plans.plan("application.invited", {**base, "confirm_by": "not a date"}).messages == []
-    assert plans.plan("application.submitted", {"application_id": "a"}).messages == []
+        assert plans.plan(ended, base, NOW).cancel == ["application:a"], ended
+    assert plans.plan("application.decided", {**base, "decision": "rejected"}, NOW).messages[0].kind is MessageKind.not_selected
+    assert plans.plan("application.decided", {**base, "decision": "accepted"}, NOW).messages == []
+    assert plans.plan("application.decided", {**base, "decision": "waitlisted"}, NOW).messages == []
+    assert plans.plan("application.invited", {**base, "confirm_by": "not a date"}, NOW).messages == []
+    assert plans.plan("application.submitted", {"application_id": "a"}, NOW).messages == []
 
 
 def test_meetings_tell_both_members_and_schedule_or_cancel_the_reminder_without_any_reason_text() -> None:
     payload = {"meeting_id": "m", "dyad_id": "d", "program_id": "p", "number": 2, "start": START.isoformat(), "sequence": 1,
                "mentee_account_id": "ana", "mentor_account_id": "berta", "reason": "XQ-private", "previous_start": "2026-08-31T15:00:00+00:00"}
-    moved = plans.plan("meeting.rescheduled", payload)
+    moved = plans.plan("meeting.rescheduled", payload, NOW)
     assert [(m.account_id, m.kind, m.facts["role"], m.facts["counterpart_account_id"]) for m in moved.messages] == [
         ("ana", MessageKind.meeting_rescheduled, "mentee", "berta"), ("berta", MessageKind.meeting_rescheduled, "mentor", "ana")]
     assert all("XQ-private" not in str(m.facts) for m in moved.messages)
     assert moved.cancel == ["meeting:m"]
     assert [(s.account_id, s.due_at, s.expires_at) for s in moved.schedule] == [("ana", START - timedelta(days=1), START),
                                                                                 ("berta", START - timedelta(days=1), START)]
-    cancelled = plans.plan("meeting.cancelled", payload)
+    cancelled = plans.plan("meeting.cancelled", payload, NOW)
     assert cancelled.cancel == ["meeting:m"] and cancelled.schedule == []
-    assert plans.plan("meeting.held", {**payload, "feedback_due": None}).schedule == []
+    assert plans.plan("meeting.held", {**payload, "feedback_due": None}, NOW).schedule == []
+
+
+def test_an_invitation_goes_out_two_weeks_ahead_and_a_change_before_it_is_no_news() -> None:
+    payload = {"meeting_id": "m", "dyad_id": "d", "program_id": "p", "number": 9, "start": START.isoformat(), "sequence": 0,
+               "mentee_account_id": "ana", "mentor_account_id": "berta"}
+    early = START - plans.INVITE_AHEAD - timedelta(hours=1)
+    proposed = plans.plan("meeting.scheduled", payload, early)
+    assert proposed.messages == []  # not on the day the dyad starts
+    invitations = [s for s in proposed.schedule if s.kind is MessageKind.meeting_proposed]
+    assert [(s.account_id, s.due_at, s.expires_at, s.reason) for s in invitations] == [
+        ("ana", START - plans.INVITE_AHEAD, START, "meeting:m"), ("berta", START - plans.INVITE_AHEAD, START, "meeting:m")]
+    # Moved before anyone was invited: still one invitation, for the new time, when it is due.
+    later = START + timedelta(days=7)
+    moved = plans.plan("meeting.rescheduled", {**payload, "start": later.isoformat(), "sequence": 1,
+                                               "previous_start": START.isoformat()}, early)
+    assert moved.messages == [] and moved.cancel == ["meeting:m"]
+    assert {(s.kind, s.due_at) for s in moved.schedule if s.kind is not MessageKind.meeting_tomorrow} == {
+        (MessageKind.meeting_proposed, later - plans.INVITE_AHEAD)}
+    # Moved within the horizon, never invited: the invitation goes now, as a proposal (she has nothing to move).
+    soon = plans.plan("meeting.rescheduled", {**payload, "start": (early + timedelta(days=3)).isoformat(), "sequence": 1,
+                                              "previous_start": START.isoformat()}, early)
+    assert {m.kind for m in soon.messages} == {MessageKind.meeting_proposed}
+    assert all("previous_start" not in m.facts for m in soon.messages)
+    # Cancelled before its invitation: nothing to tell, the reminders go.
+    cancelled = plans.plan("meeting.cancelled", {**payload, "sequence": 1}, early)
+    assert cancelled.messages == [] and cancelled.schedule == [] and cancelled.cancel == ["meeting:m"]
+    # Once invited, a move and a cancellation are news at once.
+    invited_at = START - plans.INVITE_AHEAD
+    assert {m.kind for m in plans.plan("meeting.rescheduled", {**payload, "start": later.isoformat(), "sequence": 1,
+                                                               "previous_start": START.isoformat()}, invited_at).messages} == {
+        MessageKind.meeting_rescheduled}
+    assert {m.kind for m in plans.plan("meeting.cancelled", {**payload, "sequence": 1}, invited_at).messages} == {
+        MessageKind.meeting_cancelled}
 
 
 def test_events_nobody_must_hear_about_plan_nothing() -> None:
     for event_type in ("objective.created", "milestone.reported", "dyad.health_changed", "consent.withdrawn", "institution.created"):
-        assert plans.plan(event_type, {"account_id": "u"}) == plans.Plan()
+        assert plans.plan(event_type, {"account_id": "u"}, NOW) == plans.Plan()
 
 
 def test_a_signed_link_verifies_and_any_change_to_it_does_not() -> None:

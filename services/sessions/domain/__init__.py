@@ -14,33 +14,39 @@ from .deadlines import (
     list_overdue,
 )
 from .digest import Change, Digest, Unmet, weekly_digest
-from .health import (
+from .health import Signals, interval_days, measure
+from .health_policy import (
     KINDS,
     SIGNALS,
-    Cohort,
-    DyadHealth,
     Health,
     HealthPolicy,
     Level,
-    Norm,
     PolicyError,
-    ProgramNorms,
-    Reason,
     Rule,
-    Signals,
+)
+from .judgement import (
+    DyadHealth,
+    Reason,
     assess,
     assess_cohort,
     at_risk,
-    interval_days,
     judge,
-    measure,
-    observe,
-    program_norms,
     rank_dyads,
     rank_key,
     rank_key_of,
 )
-from .model import DomainError, DyadActivity, FeedbackForm, Meeting, MeetingChange, MeetingStatus, Milestone, Modality, Touch
+from .model import (
+    DomainError,
+    DyadActivity,
+    FeedbackForm,
+    Meeting,
+    MeetingChange,
+    MeetingStatus,
+    Milestone,
+    Modality,
+    Touch,
+)
+from .norms import Cohort, Norm, ProgramNorms, observe, program_norms
 from .schedule import (
     Availability,
     Break,

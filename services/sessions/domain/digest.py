@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .health import DyadHealth, Health, HealthPolicy, ProgramNorms, assess_cohort, rank_key
+from .health_policy import Health, HealthPolicy
+from .judgement import DyadHealth, assess_cohort, rank_key
 from .model import DomainError, DyadActivity, MeetingStatus, require_aware
+from .norms import ProgramNorms
 
 WEEK = timedelta(days=7)
 
