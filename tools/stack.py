@@ -58,11 +58,14 @@ def free_port() -> int:
 
 
 def small_pools() -> dict[str, str]:
-    """Environment for a stack that serves one test at a time: 8 worker threads
-    per app (and so at most 8 + overflow database connections, servicekit.db), so
-    that the suite's stacks side by side stay within PostgreSQL's default 100
-    connections. Production and the benchmarks keep the defaults."""
-    return {f"{app.prefix}_THREADPOOL_SIZE": "8" for app in APPS} | {f"{app.prefix}_DB_POOL_OVERFLOW": "2" for app in APPS}
+    """Environment for a stack that serves one test at a time: 16 worker threads
+    per app, so a pool keeps at most 16 idle database connections (servicekit.db)
+    and the suite's stacks side by side stay within PostgreSQL's default 100
+    connections. The overflow stays: background loops (feeds, job runners) take
+    connections beside the request threads, and with 8 threads and 2 spare a
+    request waited past the gateway's timeout. Production and the benchmarks
+    keep the defaults."""
+    return {f"{app.prefix}_THREADPOOL_SIZE": "16" for app in APPS}
 
 
 @dataclass
