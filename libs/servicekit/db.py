@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from sqlalchemy import CheckConstraint, MetaData, event, make_url
+from sqlalchemy import CheckConstraint, DateTime, MetaData, TypeDecorator, event, make_url
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import registry
@@ -36,6 +37,26 @@ def new_registry() -> registry:
         class Base(SQLModel, registry=new_registry()): ...
     """
     return registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A column of aware UTC times: aware UTC in, aware UTC out (SQLite forgets the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def one_of(column: str, vocabulary: type[StrEnum], *, nullable: bool = False) -> CheckConstraint:

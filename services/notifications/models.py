@@ -9,38 +9,19 @@ rendered when it is sent and not stored.
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
-from servicekit.db import new_registry, one_of
+from servicekit.db import UtcDateTime, new_registry, one_of
 from servicekit.outbox import utcnow
 
 from services.notifications.enums import Channel, DeliveryStatus, MessageKind, ReminderStatus, EmailSetting
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC in, aware UTC out (SQLite forgets the offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(SQLModel, registry=new_registry()):

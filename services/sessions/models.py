@@ -5,41 +5,22 @@ query filters by it. Timestamps are stored as UTC and read back aware.
 """
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
-from servicekit.db import new_registry, one_of
+from servicekit.db import UtcDateTime, new_registry, one_of
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
 from services.sessions import domain
 from services.sessions.enums import DyadStatus, GroupEventKind, MeetingChangeKind, MeetingStatus, MilestoneChangeKind, MilestoneStatus, Modality
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC in, aware UTC out (SQLite forgets the offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(SQLModel, registry=new_registry()):

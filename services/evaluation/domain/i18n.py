@@ -14,13 +14,9 @@ JSON report. Placeholders use ``str.format`` fields (``{k}``).
 
 from __future__ import annotations
 
-import io
-from functools import cache
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
+from servicekit.catalogs import Catalogs
 
 from .instruments import Text
 
@@ -34,21 +30,9 @@ def N_(msgid: str) -> str:  # noqa: N802 (the gettext convention)
     return msgid
 
 
-def catalog_path(lang: str) -> Path:
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-@cache
-def translations(lang: str) -> Translations:
-    """The compiled catalog of ``lang`` (es or en)."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"no catalog for {lang!r}")
-    with catalog_path(lang).open("rb") as f:
-        catalog = read_po(f, locale=lang, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(buf, domain=DOMAIN)
+CATALOGS = Catalogs(LOCALE_DIR, LANGUAGES, DOMAIN)
+catalog_path = CATALOGS.path
+translations = CATALOGS.translations
 
 
 def load() -> None:

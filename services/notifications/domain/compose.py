@@ -9,7 +9,6 @@ Dates are written in her language and her time zone.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -18,10 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_time, get_timezone_location
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from servicekit.catalogs import Catalogs
 
 from services.notifications.enums import OBLIGATIONS, MessageKind
 
@@ -32,20 +30,9 @@ DOMAIN = "messages"
 LANGUAGES = ("es", "en")
 
 
-def catalog_path(lang: str) -> Path:
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-@cache
-def translations(lang: str) -> Translations:
-    if lang not in LANGUAGES:
-        raise ValueError(f"no catalog for {lang!r}")
-    with catalog_path(lang).open("rb") as f:
-        catalog = read_po(f, locale=lang, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(buf, domain=DOMAIN)
+CATALOGS = Catalogs(LOCALE_DIR, LANGUAGES, DOMAIN)
+catalog_path = CATALOGS.path
+translations = CATALOGS.translations
 
 
 @cache
