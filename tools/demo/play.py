@@ -407,6 +407,9 @@ class Demo:
                 done = self.c.post(f"/v1/matching/matches/{dyad.id}/completion")
                 finished |= {done["mentee_participant_id"], done["mentor_participant_id"]}
                 completed += 1
+        for dyad in self.dyads:  # the report reads dyads from sessions, which hears of completions on its feed
+            if dyad.breaks_after is None:
+                wait_for(lambda d=dyad.id: self.c.get(f"/v1/dyads/{d}")["status"] == "completed", "sessions to end the completed dyads")
         memberships = self.c.get(f"/v1/programs/{pid}/memberships", params={"limit": 100})["items"]
         for membership in memberships:
             if membership["participant_id"] in finished and membership["status"] == "active":
