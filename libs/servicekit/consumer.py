@@ -30,10 +30,11 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declared_attr
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col
 
 from servicekit.http import make_async_client
 from servicekit.outbox import EventFeed, EventOut, utcnow
@@ -121,6 +122,10 @@ class FeedConsumer:
         (here, or by another replica at the same moment)."""
         with Session(self.engine) as session:
             try:
+                # The cursor row first, as a write: an erasure (servicekit.erasures.hold_feeds) waits for
+                # this event's transaction, and this one for an erasure that holds the row.
+                session.execute(update(self.cursor_model).where(col(self.cursor_model.source) == self.source)
+                                .values(updated_at=utcnow()))
                 if session.get(self.handled_model, str(event.event_id)) is not None:
                     applied = False
                 else:

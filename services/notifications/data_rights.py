@@ -8,7 +8,8 @@ address each message went to, the outcome), her preferences and her scheduled
 reminders.
 
 Erasure: all four are deleted (her deliveries before the messages they
-belong to). Her counterpart's messages and reminders name her account id in
+belong to), and a digest of her account is kept so that an event already on its
+way writes nothing for her (servicekit.erasures). Her counterpart's messages and reminders name her account id in
 their facts (``counterpart_account_id``): it is replaced by one random
 ``erased-…`` pseudonym, so the message stays in the counterpart's inbox without
 pointing at her. A second call finds nothing of hers and returns zeros.
@@ -23,9 +24,10 @@ from typing import Any
 from sqlalchemy import String, cast, delete
 from sqlmodel import Session, col, select
 
+from servicekit import erasures
 from servicekit.personal_data import exported, new_pseudonym, replace_strings
 
-from services.notifications.models import Delivery, Notification, Preference, Reminder
+from services.notifications.models import Delivery, ErasedSubject, FeedCursor, Notification, Preference, Reminder
 
 PERSONAL: dict[str, str] = {
     "notifications": "her inbox: what each message was about (ids, dates, numbers), when she read it",
@@ -36,6 +38,7 @@ PERSONAL: dict[str, str] = {
 NOT_PERSONAL: dict[str, str] = {
     "feed_cursors": "how far this service has read other services' event feeds: a source name and a cursor",
     "handled_events": "ids and types of the feed events already handled: no person",
+    **erasures.NOT_PERSONAL,
 }
 
 NOTIFICATION_COLUMNS = ("id", "kind", "event_id", "facts", "created_at", "read_at")
@@ -71,6 +74,8 @@ def _scrub_mentions(session: Session, model: Any, institution_id: uuid.UUID, acc
 
 
 def erase_subject(session: Session, institution_id: uuid.UUID, account_id: str, participant_ids: Sequence[uuid.UUID]) -> dict[str, int]:
+    # Events about her already read from a feed must not write her back (servicekit.erasures).
+    erasures.hold_feeds(session, FeedCursor)
     counts: dict[str, int] = {}
     for model, table in ((Delivery, "deliveries"), (Notification, "notifications"), (Preference, "preferences"), (Reminder, "reminders")):
         result = session.execute(delete(model).where(col(model.institution_id) == institution_id, col(model.account_id) == account_id))
@@ -78,5 +83,6 @@ def erase_subject(session: Session, institution_id: uuid.UUID, account_id: str, 
     pseudonym = new_pseudonym()
     counts["notifications"] += _scrub_mentions(session, Notification, institution_id, account_id, pseudonym)
     counts["reminders"] += _scrub_mentions(session, Reminder, institution_id, account_id, pseudonym)
+    erasures.remember(session, ErasedSubject, institution_id, account_id)
     session.flush()
     return counts

@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from servicekit import clock
+from servicekit import clock, erasures
 from servicekit.consumer import event_uuid
+from servicekit.personal_data import new_pseudonym, replace_strings
 from servicekit.outbox import EventOut
 
 from services.notifications.domain import plans
 from services.notifications.enums import Channel, ReminderStatus
-from services.notifications.models import Delivery, Notification, Reminder
+from services.notifications.models import Delivery, ErasedSubject, Notification, Reminder
 
 
 def record(session: Session, institution_id: uuid.UUID, event_id: str, message: plans.Message, now: datetime,
@@ -59,14 +62,25 @@ def apply(session: Session, institution_id: uuid.UUID, event_id: str, plan: plan
     for account, program in plan.cancel_members:
         if (program_id := event_uuid(program)) is not None:
             _cancel(session, institution_id, now, Reminder.account_id == account, Reminder.program_id == program_id)
+    # Nothing is written for a person erased here, even from an event read before her erasure.
+    gone = erasures.erased(session, ErasedSubject, institution_id,
+                           [m.account_id for m in plan.messages] + [i.account_id for i in plan.schedule])
+    # Her counterpart still hears, from facts that name her by a pseudonym, as her erasure left his earlier messages.
+    pseudonym = new_pseudonym()
+
+    def unnamed(facts: dict[str, Any]) -> dict[str, Any]:
+        return replace_strings(facts, gone, pseudonym)[0] if gone else facts
+
     for message in plan.messages:
-        record(session, institution_id, event_id, message, now, mail=mail)
+        if message.account_id not in gone:
+            record(session, institution_id, event_id, replace(message, facts=unnamed(message.facts)), now, mail=mail)
     for item in plan.schedule:
-        if item.expires_at <= now:
+        if item.expires_at <= now or item.account_id in gone:
             continue
         session.add(Reminder(institution_id=institution_id, account_id=item.account_id, kind=item.kind.value,
                              program_id=event_uuid(item.facts.get("program_id")), dyad_id=event_uuid(item.facts.get("dyad_id")),
-                             reason=item.reason, due_at=item.due_at, expires_at=item.expires_at, facts=item.facts, created_at=now))
+                             reason=item.reason, due_at=item.due_at, expires_at=item.expires_at, facts=unnamed(item.facts),
+                             created_at=now))
     session.flush()
 
 

@@ -18,6 +18,7 @@ from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
 from servicekit.db import UtcDateTime, new_registry, one_of
+from servicekit.erasures import ErasedSubjectBase
 from servicekit.outbox import utcnow
 
 from services.notifications.enums import Channel, DeliveryStatus, MessageKind, ReminderStatus, EmailSetting
@@ -121,4 +122,8 @@ class FeedCursor(FeedCursorBase, Base, table=True):
 
 
 class HandledEvent(HandledEventBase, Base, table=True):
+    pass
+
+
+class ErasedSubject(ErasedSubjectBase, Base, table=True):
     pass

@@ -54,6 +54,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
+from servicekit import erasures
 from servicekit.personal_data import ERASED_TEXT, drop_idempotency, exported, new_pseudonym, scrub_events
 
 from services.sessions import meetings, milestones, objectives
@@ -62,7 +63,9 @@ from services.sessions.models import (
     CalendarToken,
     DiaryEntry,
     Dyad,
+    ErasedSubject,
     FeedbackForm,
+    FeedCursor,
     IdempotencyRecord,
     OutboxEvent,
 )  # fmt: skip
@@ -89,6 +92,7 @@ NOT_PERSONAL: dict[str, str] = {
     "never exported (they repeat rows exported from their own tables)",
     "feed_cursors": "how far this service has read other services' event feeds: a source name and a cursor",
     "handled_events": "ids and types of the events already handled (for exactly-once handling): no payload",
+    **erasures.NOT_PERSONAL,
 }
 
 _DYAD = ("id", "program_id", "status", "activated_at", "ended_at")
@@ -180,6 +184,9 @@ def export_subject(session: Session, institution_id: uuid.UUID, account_id: str,
 
 
 def erase_subject(session: Session, institution_id: uuid.UUID, account_id: str, participant_ids: Sequence[uuid.UUID]) -> dict[str, int]:
+    # A match event about her already read from matching's feed must not make her a dyad afterwards (servicekit.erasures).
+    erasures.hold_feeds(session, FeedCursor)
+    erasures.remember(session, ErasedSubject, institution_id, account_id)
     held = _mine(session, institution_id, account_id, participant_ids)
     counts = dict.fromkeys([*PERSONAL, "outbox_events", "idempotency_records"], 0)
     pseudonym = new_pseudonym()

@@ -16,12 +16,12 @@ from sqlmodel import Session, select
 from servicekit.auth import Principal
 from servicekit.outbox import EventOut, emit
 from servicekit.pagination import paginate
-from servicekit import clock
+from servicekit import clock, erasures
 from servicekit.tenancy import tenant_of
 
 from services.sessions import domain
 from services.sessions.enums import PENDING, DyadStatus, MeetingChangeKind, MeetingStatus, Modality
-from services.sessions.models import Dyad, Meeting, MeetingChange, OutboxEvent, ProgramSettings
+from services.sessions.models import Dyad, ErasedSubject, Meeting, MeetingChange, OutboxEvent, ProgramSettings
 
 log = logging.getLogger("sessions.dyads")
 
@@ -132,8 +132,10 @@ def activate(session: Session, payload: dict[str, Any], occurred_at: datetime) -
     dyad_id = uuid.UUID(payload["match_id"])
     if session.get(Dyad, dyad_id) is not None:
         return None  # already applied
-    program = _program(session, payload)
     mentee, mentor = payload["mentee"], payload["mentor"]
+    if erasures.erased(session, ErasedSubject, uuid.UUID(payload["institution_id"]), [mentee["account_id"], mentor["account_id"]]):
+        return None  # a member was erased here after matching published the match: no dyad is made of her
+    program = _program(session, payload)
     dyad = Dyad(
         id=dyad_id,
         institution_id=uuid.UUID(payload["institution_id"]),

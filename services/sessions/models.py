@@ -15,6 +15,7 @@ from uuid6 import uuid7
 
 from servicekit.consumer import FeedCursorBase, HandledEventBase
 from servicekit.db import UtcDateTime, new_registry, one_of
+from servicekit.erasures import ErasedSubjectBase
 from servicekit.idempotency import IdempotencyRecordBase
 from servicekit.outbox import OutboxEventBase, utcnow
 
@@ -37,6 +38,10 @@ class IdempotencyRecord(IdempotencyRecordBase, Base, table=True):
 
 
 class FeedCursor(FeedCursorBase, Base, table=True):
+    pass
+
+
+class ErasedSubject(ErasedSubjectBase, Base, table=True):
     pass
 
 

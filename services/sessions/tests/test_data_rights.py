@@ -17,7 +17,7 @@ from sqlmodel import Session
 from servicekit.personal_data import classified, traces
 
 from services.sessions import data_rights
-from services.sessions.models import Base
+from services.sessions.models import Base, Dyad
 from services.sessions.tests.conftest import RATINGS, objective_body, ok
 
 M = {  # her markers: each appears only in what she wrote
@@ -222,3 +222,23 @@ def test_erasing_her_mentor_removes_his_words_and_keeps_hers(her: dict[str, Any]
         again = data_rights.erase_subject(session, uuid.UUID(dyad.institution_id), mentor_account,
                                           [uuid.UUID(dyad.payload["mentor"]["participant_id"])])
     assert set(again.values()) == {0}, again
+
+
+def test_a_match_published_before_her_erasure_and_read_after_it_makes_no_dyad(engine: Any, world: Any) -> None:
+    """Matching published her match and scrubbed its feed at her erasure, but sessions had the event
+    in hand: read after the erasure reached sessions, it makes no dyad of her. Another
+    institution's account with the same id is another person and gets hers."""
+    from services.sessions.tests.conftest import activated, deliver
+
+    inst, other = world.institution(), world.institution()
+    with Session(engine) as session:
+        data_rights.erase_subject(session, uuid.UUID(inst.id), "ana-7731", [])
+        session.commit()
+    late = activated(inst.id, inst.program_id, mentee_account="ana-7731", mentor_account="mentor-late")
+    deliver(engine, "match.activated", late)
+    assert traces(engine, Base.metadata, ["ana-7731"]) == {}
+    with Session(engine) as session:
+        assert session.get(Dyad, uuid.UUID(late["match_id"])) is None
+    elsewhere = activated(other.id, other.program_id, mentee_account="ana-7731", mentor_account="mentor-other")
+    deliver(engine, "match.activated", elsewhere)
+    assert [d["id"] for d in ok(other.coordinator.get(f"/v1/dyads/programs/{other.program_id}"))["items"]] == [elsewhere["match_id"]]
