@@ -79,9 +79,7 @@ TAGS = [
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
     if engine is None:
-        engine = make_engine(
-            settings.effective_database_url, pool_size=settings.threadpool_size, max_overflow=settings.db_pool_overflow
-        )
+        engine = make_engine(settings.effective_database_url, **settings.db_pool)
     ring = KeyRing(engine, settings)
     revoked = RevokedSessions(
         engine,

@@ -78,8 +78,7 @@ def create_service_app(
     if use_database and engine is None:
         engine = make_engine(
             settings.effective_database_url,
-            pool_size=settings.threadpool_size,
-            max_overflow=settings.db_pool_overflow,
+            **settings.db_pool,
         )
     keys = key_source or RemoteKeySource(settings.jwks_url)
     startup, shutdown = list(on_startup), list(on_shutdown)

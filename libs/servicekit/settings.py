@@ -45,6 +45,10 @@ class BaseServiceSettings(BaseSettings):
     # a burst of requests can never starve the pool (see docs/architecture.md).
     threadpool_size: int = Field(default=40, ge=1, le=1000)
     db_pool_overflow: int = Field(default=10, ge=0)
+    # How many of those connections stay open while idle (default: all of them). Fewer keeps a
+    # quiet app's share of the server's connections small; the pool can still open one per
+    # thread (plus the overflow) under load, and closes the extra ones as they come back.
+    db_pool_idle: int | None = Field(default=None, ge=1, le=1000)
     log_level: str = "INFO"
     log_json: bool = True
     # The largest request body this app reads (413 problem beyond it, while it
@@ -85,6 +89,13 @@ class BaseServiceSettings(BaseSettings):
     def sqlite_default(self, name: str) -> str:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{VAR_DIR / (name + '.db')}"
+
+    @property
+    def db_pool(self) -> dict[str, int]:
+        """``make_engine``'s pool arguments: a connection for every worker thread plus the
+        overflow, of which ``db_pool_idle`` stay open while idle."""
+        idle = min(self.db_pool_idle or self.threadpool_size, self.threadpool_size)
+        return {"pool_size": idle, "max_overflow": self.threadpool_size - idle + self.db_pool_overflow}
 
     @property
     def effective_database_url(self) -> str:
