@@ -7,6 +7,17 @@ import pytest
 
 from tools.stack import APPS, Stack, small_pools
 
+# The fixtures that start the platform as processes: a test that uses one is a journey
+# (scripts/run-tests plays the journeys on SQLite, and the `production_database` ones on PostgreSQL too).
+PLATFORM_FIXTURES = {"stack", "contract_stack", "over_http", "over_redis"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the mark
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if PLATFORM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.journey)
+
 
 @pytest.fixture(scope="session")
 def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:

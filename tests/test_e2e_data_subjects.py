@@ -10,10 +10,14 @@ in any database.
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy import MetaData, create_engine, select
 
 from tests.journeys import PASSWORD, Client, confirmed_cohort, login
 from tools.stack import Stack
+
+# Played on PostgreSQL too (scripts/run-tests): an erasure crosses every service's database, and races the feed consumers' transactions (servicekit.erasures).
+pytestmark = pytest.mark.production_database
 
 WIRED = {"gateway", "participants", "matching", "sessions", "evaluation", "notifications"}
 

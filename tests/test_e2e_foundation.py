@@ -9,6 +9,9 @@ import pytest
 
 from tools.stack import SERVICES, Stack
 
+# Played on PostgreSQL too (scripts/run-tests): the platform's foundations (sign-up, tokens, tenancy) on the database production uses.
+pytestmark = pytest.mark.production_database
+
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}

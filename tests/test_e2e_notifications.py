@@ -28,7 +28,8 @@ from services.participants.tests.conftest import phases
 from tests.journeys import PASSWORD, Client, login, university, wait_for
 from tools.stack import Stack
 
-pytestmark = pytest.mark.e2e
+# Played on PostgreSQL too (scripts/run-tests): exactly-once deliveries claim their rows with SKIP LOCKED, on PostgreSQL only (servicekit.jobs).
+pytestmark = [pytest.mark.e2e, pytest.mark.production_database]
 
 
 class Mailbox:

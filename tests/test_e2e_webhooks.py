@@ -16,6 +16,9 @@ import pytest
 from gateway.tests.webhook_receiver import Receiver, wait_for
 from tools.stack import Stack
 
+# Played on PostgreSQL too (scripts/run-tests): exactly-once deliveries claim their rows with SKIP LOCKED, on PostgreSQL only (servicekit.jobs).
+pytestmark = pytest.mark.production_database
+
 SUBS = "/v1/webhooks/subscriptions"
 
 

@@ -9,8 +9,6 @@ deny-list in Redis (127.0.0.1:6379, a key prefix of its own per test)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tools.stack import APPS, REPO, Stack, free_port, small_pools
+from tools.stack import APPS, START_SECONDS, Stack, free_port, small_pools
 
 SERVICE_CACHE = 1.0
 GATEWAY_CACHE = 1.0
@@ -43,12 +41,11 @@ def start(database_factory, tmp_path_factory, extra_env: dict[str, str]) -> Stac
     )
     for app in APPS:
         stack.ports.setdefault(app.name, free_port())
-    for app in (a for a in APPS if a.name in names):
-        subprocess.run([sys.executable, "-m", app.package, "migrate"], cwd=REPO, env=stack.env_for(app), check=True, capture_output=True, timeout=120)
+    stack.migrate(names)
     try:
         for name in names:
             stack.start_app(name)
-        stack.wait_healthy(60, list(names))
+        stack.wait_healthy(START_SECONDS, list(names))
     except Exception:
         stack.stop()
         raise

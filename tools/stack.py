@@ -59,13 +59,14 @@ def free_port() -> int:
 
 def small_pools() -> dict[str, str]:
     """Environment for a stack that serves one test at a time: 16 worker threads
-    per app, so a pool keeps at most 16 idle database connections (servicekit.db)
-    and the suite's stacks side by side stay within PostgreSQL's default 100
-    connections. The overflow stays: background loops (feeds, job runners) take
+    per app, and 2 database connections kept open while idle (servicekit.settings
+    ``db_pool``), so the suite's stacks and shards side by side stay well within
+    PostgreSQL's default 100 connections. The overflow stays: background loops (feeds, job runners) take
     connections beside the request threads, and with 8 threads and 2 spare a
     request waited past the gateway's timeout. Production and the benchmarks
     keep the defaults."""
-    return {f"{app.prefix}_THREADPOOL_SIZE": "16" for app in APPS}
+    return {setting: value for app in APPS
+            for setting, value in ((f"{app.prefix}_THREADPOOL_SIZE", "16"), (f"{app.prefix}_DB_POOL_IDLE", "2"))}
 
 
 @dataclass
@@ -131,12 +132,13 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def migrate(self) -> None:
-        """Each app migrates its own database; all run side by side."""
+    def migrate(self, names: tuple[str, ...] | None = None) -> None:
+        """Each app (of ``names``, else all) migrates its own database; all run side by side.
+        A failure names the app and ends with its output."""
         running = [
             (app, subprocess.Popen([sys.executable, "-m", app.package, "migrate"], cwd=REPO, env=self.env_for(app),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
-            for app in APPS
+            for app in APPS if names is None or app.name in names
         ]  # fmt: skip
         failed = []
         for app, proc in running:

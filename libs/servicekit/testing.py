@@ -55,19 +55,31 @@ def backend() -> str:
 
 
 ALONGSIDE = "ALIADA_POSTGRESQL_RUN_ALONGSIDE"
+DATABASE_TESTS_ONLY = "ALIADA_DATABASE_TESTS_ONLY"
+DATABASE_FIXTURES = {"database_factory", "postgres_server_url"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`make test` runs the SQLite and PostgreSQL halves side by side
-    (scripts/run-tests sets ALIADA_POSTGRESQL_RUN_ALONGSIDE=1 for the SQLite
-    half). Tests that use the PostgreSQL server whatever the backend (the outbox
-    race tests, the deploy migrations) then run in the PostgreSQL half only: one
-    run's open transactions would hold back the other's event feeds, which stop
-    before any transaction still running on the server (pg_snapshot_xmin is
-    server-wide)."""
-    if backend() != "sqlite" or os.environ.get(ALONGSIDE) != "1":
-        return
-    moved = [item for item in items if "postgres_server_url" in getattr(item, "fixturenames", ())]
+    """`make test` runs the SQLite and PostgreSQL halves side by side (scripts/run-tests).
+
+    - ALIADA_POSTGRESQL_RUN_ALONGSIDE=1 (the SQLite half): tests that use the
+      PostgreSQL server whatever the backend (the outbox race tests, the deploy
+      migrations) run in the PostgreSQL half only: one run's open transactions
+      would hold back the other's event feeds, which stop before any transaction
+      still running on the server (pg_snapshot_xmin is server-wide). For the
+      same reason the PostgreSQL half is one process.
+    - ALIADA_DATABASE_TESTS_ONLY=1 (the PostgreSQL half): a test that touches no
+      database (none of DATABASE_FIXTURES, directly or through its fixtures:
+      the pure cores, the documents, the deploy files) gives the same answer on
+      either backend, and runs once, in the SQLite half."""
+    if backend() == "sqlite" and os.environ.get(ALONGSIDE) == "1":
+        _deselect(config, items, lambda names: "postgres_server_url" in names)
+    if backend() == "postgresql" and os.environ.get(DATABASE_TESTS_ONLY) == "1":
+        _deselect(config, items, lambda names: not DATABASE_FIXTURES & names)
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], leave: Callable[[set[str]], bool]) -> None:
+    moved = [item for item in items if leave(set(getattr(item, "fixturenames", ())))]
     if moved:
         config.hook.pytest_deselected(items=moved)
         items[:] = [item for item in items if item not in moved]
