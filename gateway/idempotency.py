@@ -1,5 +1,6 @@
 """Idempotent creates at the gateway: servicekit's ``Idempotency-Key``
-handling on the gateway's record table, in one transaction with the create."""
+handling (on the record table the app binds, gateway.main) in one transaction
+with the create."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sqlmodel import Session
 from servicekit.idempotency import Idempotency
 
 from gateway.dependencies import in_transaction
-from gateway.models import IdempotencyRecord
 
 T = TypeVar("T")
 
@@ -24,11 +24,11 @@ async def create_once(request: Request, idem: Idempotency, status: int, create: 
     answered (a secret shown once is left out of it) and what this request is."""
 
     def work(session: Session) -> T | Response:
-        replay = idem.replay(session, IdempotencyRecord)
+        replay = idem.replay(session)
         if replay is not None:
             return replay
         remembered, answer = create(session)
-        idem.remember(session, IdempotencyRecord, status, remembered)
+        idem.remember(session, status, remembered)
         return answer
 
     return await in_transaction(request, work)

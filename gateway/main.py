@@ -27,6 +27,7 @@ from gateway.edge import EdgeAuth
 from gateway.grants import Grants
 from gateway.keys import KeyRing
 from gateway.minting import EVENTS_SCOPE, Minter
+from gateway.models import IdempotencyRecord
 from gateway.participant_roles import ParticipantRoles
 from gateway.openapi import OpenAPIAggregator
 from gateway.proxy import Proxy
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         openapi_tags=TAGS,
         body_limits=settings.body_limits,
         revocations=None,  # the edge checks revoked sessions itself (gateway/revocation.py)
+        idempotency_model=IdempotencyRecord,
     )
     install_scim(app)  # /scim/v2 (SCIM 2.0 provisioning), before the merged document captures app.openapi
     edge = EdgeAuth(app.state.token_verifier, revoked, key_generation=lambda: ring.generation)

@@ -6,7 +6,9 @@ context middleware (request id, access log, metrics), the input rule for
 paths and query strings, the body limit, the trusted-proxies rule for the
 client's address, /healthz, /readyz and
 /metrics, /docs and /redoc served with their assets from the installed
-``fastapi-offline`` package (no CDN: the pages work without internet), the token verifier, the database engine sized to the threadpool, and
+``fastapi-offline`` package (no CDN: the pages work without internet), the token verifier, the database engine sized to the threadpool,
+the app's idempotency record table (``idempotency_model``, what
+``IdempotencyDep`` reads and writes), and
 a lifespan that sets the threadpool size and disposes of what it opened.
 """
 
@@ -29,6 +31,7 @@ from servicekit.revocation import RevocationCheck, revocation_check
 # ``create_service_app(revocations=...)`` default: the check the settings choose.
 FROM_SETTINGS = object()
 from servicekit.db import make_engine
+from servicekit.idempotency import IdempotencyRecordBase, bind_model
 from servicekit.inputs import StorableTextMiddleware
 from servicekit.limits import BodyLimitMiddleware
 from servicekit.logging import configure_logging
@@ -73,6 +76,7 @@ def create_service_app(
     use_database: bool = True,
     body_limits: Mapping[str, int] | None = None,
     revocations: RevocationCheck | None | object = FROM_SETTINGS,
+    idempotency_model: type[IdempotencyRecordBase] | None = None,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
     if use_database and engine is None:
@@ -135,6 +139,8 @@ def create_service_app(
     app.include_router(health_router(settings.service_name, metrics, checks, readiness))
     for router in routers:
         app.include_router(router)
+    # ``IdempotencyDep`` keeps its keys here; routes that take one need it.
+    bind_model(app, idempotency_model)
     # Innermost first: the input rule for paths and query strings and the body
     # limit run inside the request context, so their 422s and 413s carry the
     # request id and are logged. ``body_limits``: larger limits for the routes

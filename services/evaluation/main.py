@@ -25,7 +25,7 @@ from services.evaluation.domain import i18n
 from services.evaluation import data_rights, interviews
 from services.evaluation.clients import Upstreams
 from services.evaluation.config import Settings
-from services.evaluation.models import FeedCursor, HandledEvent, OutboxEvent
+from services.evaluation.models import FeedCursor, HandledEvent, IdempotencyRecord, OutboxEvent
 from services.evaluation import data_rights as evaluation_data_rights
 from services.evaluation.routers import router
 
@@ -115,6 +115,7 @@ def create_app(
         on_startup=[start],
         on_shutdown=[close],
         openapi_tags=TAGS,
+        idempotency_model=IdempotencyRecord,
     )
     app.state.upstreams = Upstreams(
         participants_url=settings.participants_url, matching_url=settings.matching_url, sessions_url=settings.sessions_url,

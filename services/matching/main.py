@@ -22,7 +22,7 @@ from servicekit.service_auth import ServiceTokenProvider, TokenSource
 
 from services.matching.clients.participants import ParticipantsClient
 from services.matching.config import Settings
-from services.matching.models import FeedCursor, HandledEvent, OutboxEvent
+from services.matching.models import FeedCursor, HandledEvent, IdempotencyRecord, OutboxEvent
 from services.matching import data_rights as matching_data_rights
 from services.matching import withdrawals
 from services.matching.routers import router
@@ -83,6 +83,7 @@ def create_app(
         on_startup=[start],
         on_shutdown=[close],
         openapi_tags=TAGS,
+        idempotency_model=IdempotencyRecord,
     )
     app.state.participants = ParticipantsClient(
         settings.participants_url, timeout=settings.participants_timeout, transport=participants_transport

@@ -18,7 +18,7 @@ from servicekit.outbox import feed_router
 
 from services.participants import data_rights as participants_data_rights
 from services.participants.config import Settings
-from services.participants.models import OutboxEvent
+from services.participants.models import IdempotencyRecord, OutboxEvent
 from services.participants.roster import runner as roster_runner
 from services.participants.routers import contacts, provisioning, roster, router, xapi
 
@@ -75,6 +75,7 @@ def create_app(
         key_source=key_source,
         engine=engine,
         openapi_tags=OPENAPI_TAGS,
+        idempotency_model=IdempotencyRecord,
         on_startup=[roster_runner.start],
         on_shutdown=[roster_runner.stop],
         # Roster files are the one upload: larger than the service's body limit.

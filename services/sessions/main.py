@@ -29,7 +29,7 @@ from servicekit import clock
 
 from services.sessions import dyads, feedback, supervision
 from services.sessions.config import Settings
-from services.sessions.models import FeedCursor, HandledEvent, OutboxEvent
+from services.sessions.models import FeedCursor, HandledEvent, IdempotencyRecord, OutboxEvent
 from services.sessions.owners import ACCOUNTS_SCOPE, AccountStatuses
 from services.sessions import data_rights as sessions_data_rights
 from services.sessions.routers import router
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None, *, key_source: KeySource | None
         on_startup=[start],
         on_shutdown=[halt],
         openapi_tags=TAGS,
+        idempotency_model=IdempotencyRecord,
     )
     app.state.account_statuses = statuses if statuses is not None else account_statuses(settings)
     return app

@@ -55,7 +55,7 @@ def kit_router() -> APIRouter:
 
     @router.post("/v1/widgets", response_model=WidgetOut, status_code=201, operation_id="create_widget")
     def create_widget(body: WidgetIn, session: SessionDep, _p: CurrentPrincipal, idem: IdempotencyDep):
-        replay = idem.replay(session, KitIdempotency)
+        replay = idem.replay(session)
         if replay is not None:
             return replay
         widget = Widget(name=body.name)
@@ -65,7 +65,7 @@ def kit_router() -> APIRouter:
         if body.fail_after_write:
             raise ProblemError(409, "refused after writing", slug="conflict")
         out = WidgetOut(id=widget.id, name=widget.name)
-        idem.remember(session, KitIdempotency, 201, out)
+        idem.remember(session, 201, out)
         return out
 
     @router.get("/v1/widgets", response_model=Page[WidgetOut], operation_id="list_widgets")
@@ -93,7 +93,10 @@ def kit_url(database_factory) -> str:
 def kit_app(kit_url, key_source):
     settings = BaseServiceSettings(service_name="kit", database_url=kit_url, log_level="WARNING")
     routers = [kit_router(), feed_router(KitOutbox, SESSION_DEPENDENCY)]
-    return create_service_app(settings=settings, title="kit", description="servicekit test app", routers=routers, key_source=key_source)
+    return create_service_app(
+        settings=settings, title="kit", description="servicekit test app", routers=routers, key_source=key_source,
+        idempotency_model=KitIdempotency,
+    )
 
 
 @pytest.fixture()

@@ -1,5 +1,6 @@
 """Problems, the unit of work, pagination, idempotency and the feed, over HTTP."""
 
+import pytest
 from sqlmodel import func, select
 
 from servicekit.testing import bearer
@@ -80,6 +81,28 @@ def test_idempotency_key_replays_the_first_result(kit, kit_session, mint) -> Non
     # Keys are per caller: another person's identical key is independent.
     other_person = kit.post("/v1/widgets", json={"name": "hers"}, headers={**bearer(mint(sub="eva")), "Idempotency-Key": "k-1"})
     assert other_person.status_code == 201
+
+
+
+def test_an_app_whose_routes_take_a_key_needs_a_record_table(kit_url, key_source, mint, capsys) -> None:
+    from fastapi.testclient import TestClient
+
+    from servicekit.app import create_service_app
+    from servicekit.settings import BaseServiceSettings
+
+    from .conftest import kit_router
+
+    settings = BaseServiceSettings(service_name="kit", database_url=kit_url, log_level="WARNING")
+    with pytest.raises(RuntimeError, match=r"routes take an Idempotency-Key \(POST /v1/widgets\) .* pass idempotency_model="):
+        create_service_app(settings=settings, title="kit", description="d", key_source=key_source, routers=[kit_router()])
+    # A route added after the app was built fails on its first request, key or no key, and nothing is created.
+    app = create_service_app(settings=settings, title="kit", description="d", key_source=key_source)
+    app.include_router(kit_router())
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/v1/widgets", json={"name": "unprotected"}, headers=bearer(mint()))
+        assert r.status_code == 500
+        assert client.get("/v1/widgets", headers=bearer(mint())).json()["items"] == []
+    assert "POST /v1/widgets takes an Idempotency-Key but the app has no idempotency record table" in capsys.readouterr().out
 
 
 def test_feed_needs_the_events_scope_and_returns_events_in_order(kit, mint) -> None:

@@ -16,7 +16,7 @@ from servicekit.tenancy import tenant_of
 
 from services.evaluation import access, administering, analysis, catalog
 from services.evaluation.access import in_thread
-from services.evaluation.routers.common import CREATED, remember, replay
+from services.evaluation.routers.common import CREATED
 from services.evaluation.schemas import (
     AdministrationCreate,
     AdministrationPublic,
@@ -75,14 +75,14 @@ async def create_administration(body: AdministrationCreate, request: Request, re
                                 session: SessionDep, idem: IdempotencyDep) -> Any:
     access.staff_role(who, ("coordinator",))
     institution_id = access.institution_of(who)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     program = await request.app.state.upstreams.program(body.program_id, who.token)
     if program.institution_id != institution_id:
         raise not_found("Program")
     adm = await in_thread(administering.create, session, who, institution_id, body)
     out = AdministrationPublic.model_validate(administering.public(adm))
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/administrations/{adm.id}"
     return out
 
@@ -172,11 +172,11 @@ async def save_my_response(administration_id: AdministrationId, body: AnswersIn,
 async def submit_my_response(administration_id: AdministrationId, request: Request, response: Response, who: CurrentPrincipal,
                              session: SessionDep, idem: IdempotencyDep, body: SubmissionIn | None = None) -> Any:
     adm, me = await _respondent(request, who, session, administration_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     dyad_ref = await _dyad_ref(request, who, session, adm)
     row = await in_thread(administering.submit, session, adm, me, body.answers if body else None, dyad_ref)
     out = MyResponse.model_validate(row)
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/administrations/{adm.id}/responses/mine"
     return out

@@ -1,13 +1,8 @@
-"""What the routers share: 201 documentation, idempotent replays in a thread."""
+"""What the routers share: 201 documentation."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from servicekit.idempotency import Idempotency
-
-from services.evaluation import idempotency
-from services.evaluation.access import in_thread
 
 CREATED: dict[int | str, dict[str, Any]] = {
     201: {
@@ -19,11 +14,3 @@ CREATED: dict[int | str, dict[str, Any]] = {
         },
     }
 }
-
-
-async def replay(idem: Idempotency, session: Any) -> Any:
-    return await in_thread(idempotency.replay, idem, session)
-
-
-async def remember(idem: Idempotency, session: Any, status: int, body: Any) -> None:
-    await in_thread(idempotency.remember, idem, session, status, body)

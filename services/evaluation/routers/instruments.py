@@ -16,7 +16,7 @@ from servicekit.tenancy import tenant_of
 
 from services.evaluation import access, catalog
 from services.evaluation.access import in_thread
-from services.evaluation.routers.common import CREATED, remember, replay
+from services.evaluation.routers.common import CREATED
 from services.evaluation.schemas import InstrumentCopy, InstrumentPatch, InstrumentPublic, InstrumentRevision
 from services.evaluation.schemas.instruments import InstrumentKey
 
@@ -58,12 +58,12 @@ async def copy_instrument(instrument_id: InstrumentId, request: Request, respons
                           session: SessionDep, idem: IdempotencyDep, body: InstrumentCopy | None = None) -> Any:
     access.staff_role(who, ("coordinator",))
     access.institution_of(who)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     body = body or InstrumentCopy()
     created = await in_thread(catalog.copy, session, who, instrument_id, body.key, body.title.model_dump() if body.title else None)
     out = InstrumentPublic.model_validate((await in_thread(catalog.public, session, who, [created]))[0])
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/instruments/{out.id}"
     return out
 

@@ -22,7 +22,7 @@ from servicekit.tenancy import tenant_of
 
 from services.evaluation import access, analysis, interview_coding, interview_common, interview_quotes, interview_samples, interviews
 from services.evaluation.access import in_thread
-from services.evaluation.routers.common import CREATED, remember, replay
+from services.evaluation.routers.common import CREATED
 from services.evaluation.schemas import (
     CodebookPublic,
     GuideCreate,
@@ -101,11 +101,11 @@ def list_default_interview_guides(who: CurrentPrincipal) -> Any:
 async def create_interview_guide(body: GuideCreate, request: Request, response: Response, who: CurrentPrincipal,
                                  session: SessionDep, idem: IdempotencyDep) -> Any:
     institution_id = await _institution(request, who, body.program_id, COORDINATORS)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     row = await in_thread(interview_samples.create_guide, session, who, institution_id, body)
     out = GuidePublic.model_validate(interview_samples.guide_public(row))
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/guides/{row.id}"
     return out
 
@@ -171,12 +171,12 @@ async def remove_interview_team_member(program_id: ProgramId, account_id: Accoun
 async def propose_interview_sample(body: SampleCreate, request: Request, response: Response, who: CurrentPrincipal,
                                    session: SessionDep, idem: IdempotencyDep) -> Any:
     institution_id = await _institution(request, who, body.program_id, COORDINATORS)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     roster = await _roster(request, who, body.program_id)
     sample = await in_thread(interview_samples.propose, session, who, institution_id, body, roster)
     out = SamplePublic.model_validate(await in_thread(interview_samples.sample_public, session, sample))
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/samples/{sample.id}"
     return out
 
@@ -232,12 +232,12 @@ async def get_codebook(program_id: ProgramId, request: Request, who: CurrentPrin
 async def create_codebook_theme(program_id: ProgramId, body: ThemeCreateIn, request: Request, response: Response,
                                 who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
     institution_id = await _institution(request, who, program_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     row = await in_thread(interview_coding.add_theme, session, who, institution_id, program_id, body.code, body.label.model_dump(),
                           body.definition.model_dump() if body.definition else None, body.parent)
     out = ThemePublic.model_validate(interview_coding.theme_public(row, {}) | {"parent": body.parent})
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/codebooks/{program_id}"
     return out
 
@@ -368,7 +368,7 @@ async def record_interview(body: InterviewCreate, request: Request, response: Re
                            session: SessionDep, idem: IdempotencyDep) -> Any:
     institution_id = await _institution(request, who, body.program_id)
     await in_thread(access.may_interview, session, who, institution_id, body.program_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     member = next((m for m in await _roster(request, who, body.program_id) if m.participant_id == body.participant_id), None)
 
@@ -377,7 +377,7 @@ async def record_interview(body: InterviewCreate, request: Request, response: Re
         return InterviewPublic.model_validate(interviews.interview_public(session, row, access.INTERVIEWER, []))
 
     out = await in_thread(run)
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/{out.id}"
     return out
 
@@ -434,7 +434,7 @@ def save_my_interview_coding(interview_id: InterviewId, body: InterviewCodingIn,
 async def submit_my_interview_coding(interview_id: InterviewId, response: Response, who: CurrentPrincipal, session: SessionDep,
                                      idem: IdempotencyDep, body: InterviewCodingSubmission | None = None) -> Any:
     row = await in_thread(_coders_interview, session, who, interview_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
 
     def run() -> InterviewCodingPublic:
@@ -442,7 +442,7 @@ async def submit_my_interview_coding(interview_id: InterviewId, response: Respon
         return InterviewCodingPublic.model_validate(interview_coding.coding_public(coding, row))
 
     out = await in_thread(run)
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/{interview_id}/codings/mine"
     return out
 
@@ -466,7 +466,7 @@ def write_interview_consensus(interview_id: InterviewId, body: InterviewCodingIn
 async def create_interview_quote(interview_id: InterviewId, body: QuoteCreate, request: Request, response: Response,
                                  who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
     row = await in_thread(_coders_interview, session, who, interview_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     policy = _policy(request)
 
@@ -475,6 +475,6 @@ async def create_interview_quote(interview_id: InterviewId, body: QuoteCreate, r
         return QuotePublic.model_validate(interview_quotes.quote_view(session, quote, policy))
 
     out = await in_thread(run)
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/interviews/quotes/{out.id}"
     return out

@@ -18,7 +18,7 @@ from servicekit.tenancy import tenant_of
 from services.evaluation import access, analysis
 from services.evaluation.access import in_thread
 from services.evaluation.domain import render_html, render_pdf, report_charts
-from services.evaluation.routers.common import CREATED, remember, replay
+from services.evaluation.routers.common import CREATED
 from services.evaluation.schemas import (
     CodingCreate,
     CodingPublic,
@@ -86,11 +86,11 @@ def get_program_themes(program_id: ProgramId, request: Request, who: CurrentPrin
 async def create_program_theme(program_id: ProgramId, body: ThemeCreate, response: Response, who: CurrentPrincipal,
                                session: SessionDep, idem: IdempotencyDep) -> Any:
     access.staff_role(who)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     row = await in_thread(analysis.create_theme, session, who, program_id, body.code, body.label.model_dump())
     out = ThemePublic.model_validate(analysis.theme_public(row))
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/reports/programs/{program_id}/themes"
     return out
 
@@ -108,11 +108,11 @@ def list_program_open_answers(program_id: ProgramId, request: Request, who: Curr
 async def create_program_coding(program_id: ProgramId, body: CodingCreate, response: Response, who: CurrentPrincipal,
                                 session: SessionDep, idem: IdempotencyDep) -> Any:
     access.staff_role(who, ("evaluator",))
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     row = await in_thread(analysis.create_coding, session, who, program_id, body.response_id, body.themes)
     out = CodingPublic.model_validate(row)
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = f"/v1/reports/programs/{program_id}/themes"
     return out
 

@@ -1,16 +1,10 @@
-"""What the routers share: the prefix, 201 documentation, idempotent replays, the session in a thread."""
+"""What the routers share: the prefix, 201 documentation, Location paths."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
-
-from servicekit.idempotency import Idempotency
-
-from services.matching import db
-from services.matching.dependencies import in_thread
 
 PREFIX = "/v1/matching"
 
@@ -26,14 +20,6 @@ CREATED: dict[int | str, dict[str, Any]] = {
         },
     }
 }
-
-
-async def replay(idem: Idempotency, session: Any) -> JSONResponse | None:
-    return await in_thread(db.replayed, idem, session)
-
-
-async def remember(idem: Idempotency, session: Any, status: int, result: Any) -> None:
-    await in_thread(db.remember, idem, session, status, result)
 
 
 def path_for(request: Request, name: str, **params: Any) -> str:

@@ -16,7 +16,7 @@ from servicekit.tenancy import tenant_of
 from services.matching import access, matches
 from services.matching.dependencies import Ctx, MatchId, ProgramId, in_thread
 from services.matching.enums import Actor, MatchStatus
-from services.matching.routers.common import CREATED, path_for, remember, replay
+from services.matching.routers.common import CREATED, path_for
 from services.matching.schemas import Dissolution, MatchPublic, Rematch, SubstituteOfferPublic, SubstituteOption
 
 router = APIRouter(tags=["matches"])
@@ -149,11 +149,11 @@ async def create_rematch(
     program_id: ProgramId, body: Rematch, ctx: Ctx, idem: IdempotencyDep, session: SessionDep, request: Request, response: Response
 ) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     match = await matches.rematch(ctx, session, program, body)
     out = MatchPublic.model_validate(match)
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = path_for(request, "get_match", match_id=match.id)
     return out
 

@@ -15,7 +15,7 @@ from servicekit.problems import problem_responses
 
 from services.matching import access, matches, outcomes, runs
 from services.matching.dependencies import Ctx, ProgramId, RunId, in_thread
-from services.matching.routers.common import CREATED, path_for, remember, replay
+from services.matching.routers.common import CREATED, path_for
 from services.matching.schemas import Adjustments, MatchPublic, PairExplanation, Publication, RunCreate, RunPublic
 from services.matching.schemas.matches import SubstituteOfferPublic
 from services.matching.schemas.outcomes import MatchingOutcomes
@@ -48,11 +48,11 @@ async def create_matching_run(
     body: Annotated[RunCreate | None, Body()] = None,
 ) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     run = await runs.create(ctx, session, program, body or RunCreate())
     out = RunPublic.model_validate(run)
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = path_for(request, "get_matching_run", program_id=program.id, run_id=run.id)
     return out
 
@@ -108,11 +108,11 @@ async def adjust_matching_run(
     program_id: ProgramId, run_id: RunId, body: Adjustments, ctx: Ctx, idem: IdempotencyDep, session: SessionDep, request: Request, response: Response
 ) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     run = await runs.adjust(ctx, session, program, run_id, body)
     out = RunPublic.model_validate(run)
-    await remember(idem, session, 201, out)
+    await in_thread(idem.remember, session, 201, out)
     response.headers["Location"] = path_for(request, "get_matching_run", program_id=program.id, run_id=run.id)
     return out
 
@@ -131,7 +131,7 @@ async def adjust_matching_run(
 )
 async def publish_matching_run(program_id: ProgramId, run_id: RunId, ctx: Ctx, idem: IdempotencyDep, session: SessionDep) -> Any:
     program = await access.coordinated_program(ctx, program_id)
-    if (replayed := await replay(idem, session)) is not None:
+    if (replayed := await in_thread(idem.replay, session)) is not None:
         return replayed
     run, created, offers = await matches.publish(ctx, session, program, run_id)
     out = Publication(
@@ -139,7 +139,7 @@ async def publish_matching_run(program_id: ProgramId, run_id: RunId, ctx: Ctx, i
         matches=[MatchPublic.model_validate(m) for m in created],
         substitute_offers=[SubstituteOfferPublic.model_validate(o) for o in offers],
     )
-    await remember(idem, session, 200, out)
+    await in_thread(idem.remember, session, 200, out)
     return out
 
 

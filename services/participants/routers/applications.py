@@ -13,7 +13,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 
-from services.participants import access, applications, consents, eligibility, idempotency, selection
+from services.participants import access, applications, consents, eligibility, selection
 from services.participants.access import IDENTITY_CLIENT, OWNER, RESEARCH_CLIENT, RUN
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
@@ -85,11 +85,11 @@ def create_application(
     response: Response,
 ) -> Any:
     institution_id = access.applying_in(who)
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         return replayed(replay, request, "get_application", "application_id")
     application = applications.create(session, who.subject, institution_id, body)
     result = _one(session, application)
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = location(request, "get_application", application_id=application.id)
     return result
 

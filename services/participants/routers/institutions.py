@@ -10,7 +10,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 
-from services.participants import idempotency, service
+from services.participants import service
 from services.participants.dependencies import (
     AdminOnly,
     CoordinatorOf,
@@ -67,11 +67,11 @@ def create_institution(
     request: Request,
     response: Response,
 ) -> Any:
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         return _replayed(replay, request, "get_institution", "institution_id")
     institution = service.create_institution(session, body)
     result = InstitutionPublic.model_validate(institution)
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = _location(request, "get_institution", institution_id=institution.id)
     return result
 
@@ -143,11 +143,11 @@ def create_campus(
     request: Request,
     response: Response,
 ) -> Any:
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         return _replayed(replay, request, "get_campus", "campus_id", institution_id=institution_id)
     campus = service.create_campus(session, institution_id, body)
     result = CampusPublic.model_validate(campus)
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = _location(request, "get_campus", institution_id=institution_id, campus_id=campus.id)
     return result
 
@@ -238,11 +238,11 @@ def create_academic_unit(
     request: Request,
     response: Response,
 ) -> Any:
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         return _replayed(replay, request, "get_academic_unit", "unit_id", institution_id=institution_id)
     unit = service.create_academic_unit(session, institution_id, body)
     result = AcademicUnitPublic.model_validate(unit)
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = _location(
         request, "get_academic_unit", institution_id=institution_id, unit_id=unit.id
     )

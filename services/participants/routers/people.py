@@ -12,7 +12,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 from servicekit.tenancy import coordinates
 
-from services.participants import access, idempotency, people
+from services.participants import access, people
 from services.participants.access import COUNTERPART, RUN, SELF
 from services.participants.dependencies import CoordinatorOf, InstitutionId
 from services.participants.routers.common import CREATED, location, replayed
@@ -236,7 +236,7 @@ def erase_data_subject(
     body: ErasureCreate | None = None,
 ) -> Any:
     role = access.data_subject_access(who, institution_id, subject_id)
-    if role != "data_subject" and (replay := idempotency.replay(idem, session)) is not None:
+    if role != "data_subject" and (replay := idem.replay(session)) is not None:
         return replayed(replay, request, "get_erasure_request", "request_id", institution_id=institution_id)
     record = people.erase(
         session,
@@ -249,7 +249,7 @@ def erase_data_subject(
     if role != "data_subject":
         # The stored route would name her (it is in the path): keep the template.
         idem.route = f"POST /v1/institutions/{institution_id}/data-subjects/{{subject_id}}/erasure"
-        idempotency.remember(idem, session, result)
+        idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = location(
         request, "get_erasure_request", institution_id=institution_id, request_id=record.id
     )

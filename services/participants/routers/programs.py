@@ -11,7 +11,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 
-from services.participants import access, idempotency, programs
+from services.participants import access, programs
 from services.participants.access import MEMBER, REPORT_CLIENT, RUN
 from services.participants.dependencies import CoordinatorOf, InstitutionId
 from services.participants.routers.common import CREATED, location, replayed
@@ -49,11 +49,11 @@ def create_program(
     request: Request,
     response: Response,
 ) -> Any:
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         return replayed(replay, request, "get_program", "program_id")
     program = programs.create_program(session, institution_id, body)
     result = programs.public_one(session, program)
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = location(request, "get_program", program_id=program.id)
     return result
 

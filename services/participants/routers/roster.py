@@ -23,7 +23,7 @@ from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import ProblemError, field_problem, problem_responses
 from starlette.datastructures import UploadFile
 
-from services.participants import idempotency, roster, service
+from services.participants import roster, service
 from services.participants.config import Settings
 from services.participants.dependencies import CoordinatorOf, InstitutionId
 from services.participants.roster import runner
@@ -183,7 +183,7 @@ def create_roster_import(
     id_kind: Annotated[RosterIdKind, Query(description="What `external_id` holds: the SIS (student) or HR (staff) id.")],
 ) -> Any:
     service.get_institution(session, institution_id)
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         return replayed(replay, request, "get_roster_import", "import_id", institution_id=institution_id)
     text = decode(upload.content, upload.charset)
     job = roster.create(
@@ -197,7 +197,7 @@ def create_roster_import(
         settings=_settings(request),
     )
     result = roster.public(job)
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = location(request, "get_roster_import", institution_id=institution_id, import_id=job.id)
     return result
 

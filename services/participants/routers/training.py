@@ -11,7 +11,7 @@ from servicekit.idempotency import IdempotencyDep
 from servicekit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from servicekit.problems import problem_responses
 
-from services.participants import access, idempotency, training
+from services.participants import access, training
 from services.participants.access import MEMBER, REPORT_CLIENT, RUN, TRAINING_CLIENT
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
@@ -54,11 +54,11 @@ def create_training_module(
     response: Response,
 ) -> Any:
     program = access.program(session, who, program_id, lock=True)
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         return replayed(replay, request, "get_training_module", "module_id")
     module = training.create_module(session, program, body)
     result = TrainingModulePublic.model_validate(module)
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = location(request, "get_training_module", module_id=module.id)
     return result
 
@@ -135,11 +135,11 @@ def record_completion(
     response: Response,
 ) -> Any:
     module, _program = access.training_module(session, who, module_id, allow=WRITERS, action=WRITERS_ONLY)
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         return replayed(replay, request, "get_completion", "completion_id", module_id=module_id)
     completion, _membership, existed = training.record_completion(session, module, body, who.subject)
     (result,) = training.completion_public(session, [completion])
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = location(request, "get_completion", module_id=module_id, completion_id=completion.id)
     if existed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -17,7 +17,7 @@ from servicekit.db import SessionDep
 from servicekit.idempotency import IdempotencyDep
 from servicekit.problems import FieldError, ProblemError, problem_responses
 
-from services.participants import access, idempotency, training, xapi
+from services.participants import access, training, xapi
 from services.participants.dependencies import CoordinatorOf, InstitutionId
 from services.participants.routers.common import CREATED, location, replayed
 from services.participants.schemas import (
@@ -154,12 +154,12 @@ def record_lms_completion(
     request: Request,
     response: Response,
 ) -> Any:
-    if (replay := idempotency.replay(idem, session)) is not None:
+    if (replay := idem.replay(session)) is not None:
         module_id = uuid.UUID(json.loads(bytes(replay.body))["module_id"])
         return replayed(replay, request, "get_completion", "completion_id", module_id=module_id)
     completion, existed = xapi.record_webhook(session, who, body)
     (result,) = training.completion_public(session, [completion])
-    idempotency.remember(idem, session, result)
+    idem.remember(session, status.HTTP_201_CREATED, result)
     response.headers["Location"] = location(request, "get_completion", module_id=completion.module_id, completion_id=completion.id)
     if existed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -11,7 +11,6 @@ from servicekit.problems import problem_responses
 
 from services.sessions import access, diary, supervision
 from services.sessions.dependencies import CurrentPrincipal, EntryId, IdempotencyDep, SessionDep
-from services.sessions.idempotency import remember, replay
 from services.sessions.routers.common import CREATED, path_for
 from services.sessions.schemas import DiaryCreate, DiaryPublic, Sharing
 
@@ -21,12 +20,12 @@ router = APIRouter(prefix="/v1/diary", tags=["diary"])
 @router.post("", status_code=201, response_model=DiaryPublic, operation_id="create_diary_entry",
              summary="Write a diary entry (the mentee; private unless shared)", responses={**CREATED, **problem_responses(401, 403, 404, 409, 422)})
 def create_diary_entry(request: Request, response: Response, body: DiaryCreate, who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
-    if (again := replay(idem, session)) is not None:
+    if (again := idem.replay(session)) is not None:
         return again
     entry = diary.create(session, who, body)
     supervision.refresh_dyad(session, entry.dyad_id)  # a sign of life: her silence ends
     out = diary.public(entry)
-    remember(idem, session, 201, out)
+    idem.remember(session, 201, out)
     response.headers["Location"] = path_for(request, "get_diary_entry", entry_id=out.id)
     return out
 

@@ -10,7 +10,6 @@ from servicekit.problems import problem_responses
 
 from services.sessions import access, feedback, supervision
 from services.sessions.dependencies import CurrentPrincipal, FormId, IdempotencyDep, ProgramId, SessionDep
-from services.sessions.idempotency import remember, replay
 from services.sessions.routers.common import CREATED, path_for
 from services.sessions.schemas import FeedbackPublic, FeedbackSubmit, FeedbackTemplate, FeedbackTemplateOut, OverdueOut, SweepOut
 
@@ -56,12 +55,12 @@ def sweep_overdue_feedback(program_id: ProgramId, who: CurrentPrincipal, session
              summary="Submit my form about my counterpart for a held meeting (on time or late by server time)",
              responses={**CREATED, **problem_responses(401, 403, 404, 409, 422)})
 def submit_feedback(request: Request, response: Response, body: FeedbackSubmit, who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
-    if (again := replay(idem, session)) is not None:
+    if (again := idem.replay(session)) is not None:
         return again
     form = feedback.submit(session, who, body)
     supervision.refresh_dyad(session, form.dyad_id)
     out = feedback.public(form)
-    remember(idem, session, 201, out)
+    idem.remember(session, 201, out)
     response.headers["Location"] = path_for(request, "get_feedback", form_id=form.id)
     return out
 

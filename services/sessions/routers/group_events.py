@@ -11,7 +11,6 @@ from servicekit.problems import problem_responses
 
 from services.sessions import access, group_events
 from services.sessions.dependencies import CurrentPrincipal, EventId, IdempotencyDep, ProgramId, SessionDep
-from services.sessions.idempotency import remember, replay
 from services.sessions.routers.common import CREATED, path_for
 from services.sessions.schemas import AttendanceList, AttendanceUpdate, GroupEventCreate, GroupEventPublic
 
@@ -22,12 +21,12 @@ router = APIRouter(prefix="/v1/group-events", tags=["group events"])
              summary="Create a group event of the program (coordinators)", responses={**CREATED, **problem_responses(401, 403, 404, 409, 422)})
 def create_group_event(request: Request, response: Response, program_id: ProgramId, body: GroupEventCreate, who: CurrentPrincipal,
                        session: SessionDep, idem: IdempotencyDep) -> Any:
-    if (again := replay(idem, session)) is not None:
+    if (again := idem.replay(session)) is not None:
         return again
     program, _ = access.program_for(session, who, program_id)
     event = group_events.create(session, program, body)
     out = GroupEventPublic.model_validate(event)
-    remember(idem, session, 201, out)
+    idem.remember(session, 201, out)
     response.headers["Location"] = path_for(request, "get_group_event", event_id=event.id)
     return out
 

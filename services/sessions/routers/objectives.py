@@ -11,7 +11,6 @@ from servicekit import clock
 
 from services.sessions import milestones, objectives, supervision
 from services.sessions.dependencies import CurrentPrincipal, IdempotencyDep, ObjectiveId, SessionDep
-from services.sessions.idempotency import remember, replay
 from services.sessions.routers.common import CREATED, path_for
 from services.sessions.schemas import (
     Assessment, MilestoneCreate, MilestonePublic, ObjectiveCreate, ObjectivePublic, ProgressCreate, ProgressPublic,
@@ -25,12 +24,12 @@ router = APIRouter(prefix="/v1/objectives", tags=["objectives"])
                      "component at fault",
              responses={**CREATED, **problem_responses(401, 403, 404, 409, 422)})
 def create_objective(request: Request, response: Response, body: ObjectiveCreate, who: CurrentPrincipal, session: SessionDep, idem: IdempotencyDep) -> Any:
-    if (again := replay(idem, session)) is not None:
+    if (again := idem.replay(session)) is not None:
         return again
     objective = objectives.create(session, who, body)
     supervision.refresh_dyad(session, objective.dyad_id)  # a sign of life, and a new objective to progress on
     out = objectives.public(session, objective)
-    remember(idem, session, 201, out)
+    idem.remember(session, 201, out)
     response.headers["Location"] = path_for(request, "get_objective", objective_id=out.id)
     return out
 
@@ -46,13 +45,13 @@ def get_objective(objective_id: ObjectiveId, who: CurrentPrincipal, session: Ses
              summary="Record a value on the objective's metric (the mentee)", responses={**CREATED, **problem_responses(401, 403, 404, 409, 422)})
 def create_progress_entry(request: Request, response: Response, objective_id: ObjectiveId, body: ProgressCreate, who: CurrentPrincipal,
                           session: SessionDep, idem: IdempotencyDep) -> Any:
-    if (again := replay(idem, session)) is not None:
+    if (again := idem.replay(session)) is not None:
         return again
     objective, dyad, _ = objectives.objective_for(session, who, objective_id, allow=("mentee",))
     entry = objectives.add_progress(session, objective, dyad, body)
     supervision.refresh(session, dyad)
     out = objectives.progress_public(objective, entry)
-    remember(idem, session, 201, out)
+    idem.remember(session, 201, out)
     response.headers["Location"] = path_for(request, "list_progress_entries", objective_id=objective.id)
     return out
 
@@ -86,12 +85,12 @@ def list_objective_milestones(objective_id: ObjectiveId, who: CurrentPrincipal, 
              responses={**CREATED, **problem_responses(401, 403, 404, 409, 422)})
 def create_milestone(request: Request, response: Response, objective_id: ObjectiveId, body: MilestoneCreate, who: CurrentPrincipal,
                      session: SessionDep, idem: IdempotencyDep) -> Any:
-    if (again := replay(idem, session)) is not None:
+    if (again := idem.replay(session)) is not None:
         return again
     objective, dyad, _ = objectives.objective_for(session, who, objective_id, allow=("mentee",))
     milestone = milestones.create(session, objective, dyad, body)
     supervision.refresh(session, dyad)
     out = milestones.public(milestone, clock.now())
-    remember(idem, session, 201, out)
+    idem.remember(session, 201, out)
     response.headers["Location"] = path_for(request, "get_milestone", milestone_id=milestone.id)
     return out
