@@ -198,6 +198,8 @@ def end(session: Session, payload: dict[str, Any], status: DyadStatus) -> Dyad |
                                   from_start=meeting.start, reason=f"the match was {status}"))
         meeting.status, meeting.sequence, meeting.updated_at = MeetingStatus.CANCELLED.value, meeting.sequence + 1, now
         session.add(meeting)
+        # As any cancellation: the members' calendars drop it (notifications sends the invitation's CANCEL).
+        emit_meeting(session, "meeting.cancelled", meeting, dyad, by="system")
     session.flush()
     return dyad
 

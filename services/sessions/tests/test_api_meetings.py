@@ -91,3 +91,27 @@ def test_no_show_and_notes(world: Any, frozen: Any) -> None:
     nxt = dyad.meetings()[1]
     got = ok(dyad.mentor.patch(f"/v1/meetings/{nxt['id']}", json={"modality": "virtual", "link": "https://meet.example.org/x"}))
     assert got["link"] == "https://meet.example.org/x" and got["sequence"] == 1
+
+
+def test_a_dyad_that_ends_cancels_its_future_meetings_as_any_cancellation_does(world: Any, engine: Any, frozen: Any) -> None:
+    """Its members had invitations in their calendars: each future meeting is announced
+    cancelled (meeting.cancelled, a new SEQUENCE), so that notifications can send the CANCEL.
+    The meetings already held are left alone; another dyad's meetings are untouched."""
+    from services.sessions.tests.conftest import deliver
+
+    inst = world.institution()
+    ending, other = world.dyad(inst, 0), world.dyad(inst, 1)
+    meetings = ending.meetings()
+    frozen.set(datetime.fromisoformat(meetings[2]["start"]) + timedelta(hours=1))
+    ok(ending.mentee.post(f"/v1/meetings/{meetings[0]['id']}/confirmation", json={}))
+    before = len(events(engine, "meeting.cancelled"))
+    deliver(engine, "match.dissolved", {**ending.payload, "reason": "cambio de ciudad"})
+    cancelled = events(engine, "meeting.cancelled")[before:]
+    future = [m for m in meetings if datetime.fromisoformat(m["start"]) > frozen.at]
+    assert sorted(e["payload"]["meeting_id"] for e in cancelled) == sorted(m["id"] for m in future)
+    assert {e["payload"]["by"] for e in cancelled} == {"system"}
+    assert all(e["payload"]["sequence"] == 1 for e in cancelled)
+    assert "cambio de ciudad" not in str(cancelled)  # the reason for ending stays with the coordinators
+    by_id = {m["id"]: m for m in ending.meetings()}
+    assert by_id[meetings[0]["id"]]["status"] == "held" and all(by_id[m["id"]]["status"] == "cancelled" for m in future)
+    assert {m["status"] for m in other.meetings()} == {"scheduled"}
