@@ -7,7 +7,7 @@ the gateway mints client tokens with the scopes their client was given.
 
 ``SERVICE_SCOPES`` is what each service's own API client holds: the
 development environment (``tools/dev_env.py``), the tests' stack and the
-deployment manifests (checked by ``tests/test_deploy.py``) all take it from
+deployment manifests (checked by ``tests/deploy/``) all take it from
 here.
 """
 
