@@ -41,6 +41,8 @@ def stack(database_factory, tmp_path_factory) -> Iterator[Stack]:
             "NOTIFICATIONS_FEED_POLL_SECONDS": "0.25", "NOTIFICATIONS_DELIVERY_POLL_SECONDS": "0.3",
             "NOTIFICATIONS_RETRY_BASE_SECONDS": "0.5", "NOTIFICATIONS_RETRY_CAP_SECONDS": "2",
             "NOTIFICATIONS_MAX_ATTEMPTS": "50",
+            # Journeys run at any hour: no quiet hours (services/notifications/tests/test_quiet_hours.py tests them).
+            "NOTIFICATIONS_QUIET_HOURS": "",
             # Webhook receivers of the tests listen on loopback (refused in
             # production); short polls and backoff so deliveries need no wait.
             "GATEWAY_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true", "GATEWAY_WEBHOOKS_POLL_SECONDS": "0.3",

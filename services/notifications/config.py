@@ -27,6 +27,10 @@
   history, a long outage).
 - ``NOTIFICATIONS_DIGEST_EVERY_HOURS``: how long a message of a kind she gets as
   a digest waits, at most, before her digest gathers it.
+- ``NOTIFICATIONS_QUIET_HOURS``: ``HH:MM-HH:MM`` in the recipient's own time zone
+  (default ``21:00-08:00``; empty: none); a message due inside them waits until
+  they end. ``NOTIFICATIONS_QUIET_HOURS_BY_INSTITUTION``: a JSON object,
+  institution id to its own ``HH:MM-HH:MM`` (or ``""`` for none).
 - ``NOTIFICATIONS_FEED_POLL_SECONDS`` / ``_DELIVERY_POLL_SECONDS`` /
   ``_REMINDER_POLL_SECONDS``: how often the feeds, the deliveries due and the
   reminders due are looked at.
@@ -34,10 +38,12 @@
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import BaseServiceSettings
+
+from services.notifications.domain.quiet import QuietHours
 
 
 class Settings(BaseServiceSettings):
@@ -64,6 +70,25 @@ class Settings(BaseServiceSettings):
     lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     max_event_age_hours: float = Field(default=72.0, gt=0)
     digest_every_hours: float = Field(default=24.0, gt=0, le=24 * 31)
+    quiet_hours: str = "21:00-08:00"
+    quiet_hours_by_institution: dict[str, str] = Field(default_factory=dict)
     feed_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     delivery_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
     reminder_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
+
+    @field_validator("quiet_hours_by_institution")
+    @classmethod
+    def _quiet_hours_by_institution(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            QuietHours.parse(spec)
+        return value
+
+    def quiet_hours_of(self, institution_id: str) -> QuietHours | None:
+        """The institution's quiet hours, else the default; None when there are none."""
+        return QuietHours.parse(self.quiet_hours_by_institution.get(institution_id, self.quiet_hours))

@@ -5,9 +5,9 @@ that institution.
 
 Export: her inbox (kinds, facts, dates, read times), her deliveries (the
 address each message went to, the outcome), her preferences and her scheduled
-reminders.
+reminders, and the dyads she was recorded a member of (``dyad_members``).
 
-Erasure: all four are deleted (her deliveries before the messages they
+Erasure: all five are deleted (her deliveries before the messages they
 belong to), and a digest of her account is kept so that an event already on its
 way writes nothing for her (servicekit.erasures). Her counterpart's messages and reminders name her account id in
 their facts (``counterpart_account_id``): it is replaced by one random
@@ -27,13 +27,14 @@ from sqlmodel import Session, col, select
 from servicekit import erasures
 from servicekit.personal_data import exported, new_pseudonym, replace_strings
 
-from services.notifications.models import Delivery, ErasedSubject, FeedCursor, Notification, Preference, Reminder
+from services.notifications.models import Delivery, DyadMember, ErasedSubject, FeedCursor, Notification, Preference, Reminder
 
 PERSONAL: dict[str, str] = {
     "notifications": "her inbox: what each message was about (ids, dates, numbers), when she read it",
     "deliveries": "where each message to her went (her e-mail address), when, and the mail server's answer",
     "preferences": "which kinds of message she turned on or off",
     "reminders": "messages scheduled for her: kind, when, what about (ids and dates)",
+    "dyad_members": "the dyads she is a member of and her role in each (so her counterpart's milestones reach her)",
 }
 NOT_PERSONAL: dict[str, str] = {
     "feed_cursors": "how far this service has read other services' event feeds: a source name and a cursor",
@@ -57,6 +58,7 @@ def export_subject(session: Session, institution_id: uuid.UUID, account_id: str,
         "deliveries": [exported(d, DELIVERY_COLUMNS) for d in session.exec(_hers(Delivery, institution_id, account_id)).all()],
         "preferences": [exported(p, ("kind", "setting", "updated_at")) for p in session.exec(_hers(Preference, institution_id, account_id)).all()],
         "reminders": [exported(r, REMINDER_COLUMNS) for r in session.exec(_hers(Reminder, institution_id, account_id)).all()],
+        "dyad_members": [exported(m, ("dyad_id", "role", "updated_at")) for m in session.exec(_hers(DyadMember, institution_id, account_id)).all()],
     }
 
 
@@ -77,7 +79,8 @@ def erase_subject(session: Session, institution_id: uuid.UUID, account_id: str, 
     # Events about her already read from a feed must not write her back (servicekit.erasures).
     erasures.hold_feeds(session, FeedCursor)
     counts: dict[str, int] = {}
-    for model, table in ((Delivery, "deliveries"), (Notification, "notifications"), (Preference, "preferences"), (Reminder, "reminders")):
+    for model, table in ((Delivery, "deliveries"), (Notification, "notifications"), (Preference, "preferences"), (Reminder, "reminders"),
+                         (DyadMember, "dyad_members")):
         result = session.execute(delete(model).where(col(model.institution_id) == institution_id, col(model.account_id) == account_id))
         counts[table] = int(result.rowcount or 0)  # type: ignore[attr-defined]
     pseudonym = new_pseudonym()

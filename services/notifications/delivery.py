@@ -15,6 +15,12 @@ tried again after ``backoff`` until ``max_attempts``, then ``failed``. A
 person participants does not know, one with no address, or one who turned the
 kind off → ``skipped`` with the reason; a kind she gets as a digest → ``held``
 for her next digest (``digests``).
+
+Quiet hours (``domain.quiet``; ``NOTIFICATIONS_QUIET_HOURS``, by default
+21:00-08:00 in her time zone, or her institution's own period): a delivery due
+inside them is not sent; its ``next_attempt_at`` moves to their end, and that
+counts as no attempt. Every kind waits, the obligations too: none is urgent at
+night.
 """
 
 from __future__ import annotations
@@ -59,6 +65,14 @@ class Permanent(Exception):
 
 class Skip(Exception):
     """Nothing to send, for a reason worth recording."""
+
+
+class Quiet(Exception):
+    """Her quiet hours: send it when they end."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"quiet hours until {until.isoformat()}")
+        self.until = until
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,8 @@ class Sender:
                 raise Skip("unsubscribed from this kind")
             message, address = await self._message(delivery, note)
             await self._send(message)
+        except Quiet as quiet:
+            await asyncio.to_thread(self.finish, job, next_attempt_at=quiet.until)
         except Skip as why:
             await asyncio.to_thread(self.finish, job, status=DeliveryStatus.skipped.value, last_error=str(why))
         except Permanent as why:
@@ -166,12 +182,16 @@ class Sender:
             raise Skip("participants knows no such person in this institution")
         if not contact.email:
             raise Skip("no e-mail address")
+        to = compose.Recipient(contact.name, compose.language(contact.language, contact.institution_language),
+                               compose.zone(contact.timezone, contact.institution_timezone))
+        quiet = self.settings.quiet_hours_of(str(delivery.institution_id))
+        until = quiet.until(clock.now(), to.tz) if quiet is not None else None
+        if until is not None:
+            raise Quiet(until)
         counterpart = None
         if facts.get("counterpart_account_id"):
             other = await self._contact(delivery.institution_id, str(facts["counterpart_account_id"]))
             counterpart = other.name if other else None
-        to = compose.Recipient(contact.name, compose.language(contact.language, contact.institution_language),
-                               compose.zone(contact.timezone, contact.institution_timezone))
         unsubscribe = self._unsubscribe_url(delivery, kind)
         ctx = compose.Context(institution=contact.institution_name, counterpart=counterpart,
                               action_url=self._action_url(kind, facts), unsubscribe_url=unsubscribe)
@@ -217,6 +237,8 @@ class Sender:
             return f"{base}/participants/{facts['counterpart_participant_id']}/public-profile"
         if kind in (MessageKind.feedback_due, MessageKind.feedback_overdue):
             return f"{base}/feedback"
+        if kind is MessageKind.milestone_to_confirm and facts.get("milestone_id"):
+            return f"{base}/milestones/{facts['milestone_id']}"
         if kind is MessageKind.digest:
             return f"{base}/notifications"
         return None

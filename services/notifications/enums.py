@@ -17,6 +17,10 @@ class MessageKind(StrEnum):
     meeting_tomorrow = "meeting_tomorrow"
     feedback_due = "feedback_due"
     feedback_overdue = "feedback_overdue"
+    milestone_to_confirm = "milestone_to_confirm"
+    """Her mentee reported a milestone met: she (the mentor) confirms it or returns it."""
+    program_completed = "program_completed"
+    """Her dyad completed the program."""
     digest = "digest"
 
 
@@ -49,6 +53,11 @@ class EmailSetting(StrEnum):
     on = "on"
     off = "off"
     digest = "digest"
+
+
+class MemberRole(StrEnum):
+    mentee = "mentee"
+    mentor = "mentor"
 
 
 class ReminderStatus(StrEnum):

@@ -6,6 +6,11 @@ event as handled: an event is planned once. Each message is an inbox row
 (event, recipient[, channel]); reminders are stored to fire later
 (``reminders``). Nothing is sent here: the delivery loop sends.
 
+Events of the sessions feed that name a dyad's members (its meetings') record
+who holds each role (``dyad_members``); an event that names only the dyad (a
+milestone reported) is planned with the members recorded for it: the sessions
+feed names the members in the dyad's first meetings, before any milestone.
+
 An event older than ``max_age`` (real time, as events are stamped) reaches the
 inbox but is not e-mailed: a service that starts on a platform with a history,
 or comes back after a long outage, does not mail stale news.
@@ -20,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from servicekit import clock, erasures
 from servicekit.consumer import event_uuid
@@ -29,7 +34,7 @@ from servicekit.outbox import EventOut
 
 from services.notifications.domain import plans
 from services.notifications.enums import Channel, ReminderStatus
-from services.notifications.models import Delivery, ErasedSubject, Notification, Reminder
+from services.notifications.models import Delivery, DyadMember, ErasedSubject, Notification, Reminder
 
 
 def record(session: Session, institution_id: uuid.UUID, event_id: str, message: plans.Message, now: datetime,
@@ -84,6 +89,31 @@ def apply(session: Session, institution_id: uuid.UUID, event_id: str, plan: plan
     session.flush()
 
 
+def remember_members(session: Session, institution_id: uuid.UUID, payload: dict[str, Any], now: datetime) -> None:
+    """Record who holds each role of the dyad the event names with its members; nothing for an erased account."""
+    known = plans.members(payload)
+    gone = erasures.erased(session, ErasedSubject, institution_id, [account for _, _, account in known]) if known else set()
+    for dyad, role, account in known:
+        dyad_id = event_uuid(dyad)
+        if dyad_id is None or account in gone:
+            continue
+        row = session.get(DyadMember, (institution_id, dyad_id, role))
+        if row is None:
+            session.add(DyadMember(institution_id=institution_id, dyad_id=dyad_id, role=role, account_id=account, updated_at=now))
+        elif row.account_id != account:
+            row.account_id, row.updated_at = account, now
+            session.add(row)
+
+
+def with_members(session: Session, institution_id: uuid.UUID, payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with the accounts recorded for its dyad, where it names the dyad but not its members."""
+    dyad_id = event_uuid(payload.get("dyad_id"))
+    if dyad_id is None or payload.get("mentee_account_id") or payload.get("mentor_account_id"):
+        return payload
+    rows = session.exec(select(DyadMember).where(DyadMember.institution_id == institution_id, DyadMember.dyad_id == dyad_id)).all()
+    return {**payload, **{f"{row.role}_account_id": row.account_id for row in rows}}
+
+
 def handler(max_age: timedelta) -> Callable[[Session, EventOut], None]:
     """The handler of every feed this service reads."""
 
@@ -93,6 +123,8 @@ def handler(max_age: timedelta) -> Callable[[Session, EventOut], None]:
             return
         fresh = datetime.now(UTC) - event.occurred_at <= max_age
         now = clock.now()
-        apply(session, institution_id, str(event.event_id), plans.plan(event.type, event.payload, now), now, mail=fresh)
+        remember_members(session, institution_id, event.payload, now)
+        payload = with_members(session, institution_id, event.payload)
+        apply(session, institution_id, str(event.event_id), plans.plan(event.type, payload, now), now, mail=fresh)
 
     return handle

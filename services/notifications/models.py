@@ -4,7 +4,9 @@
 ``deliveries`` is what must reach her by another channel: one row per
 (event, recipient, channel), so a message is sent once whatever the replicas
 and restarts. ``reminders`` are messages scheduled for later, kept here so a
-restart loses none. Rows carry ids, dates and kinds; a message's words are
+restart loses none. ``dyad_members`` are the two accounts of each dyad, as the
+sessions feed's meeting events name them, for its events that name only the
+dyad (a milestone reported). Rows carry ids, dates and kinds; a message's words are
 rendered when it is sent and not stored.
 """
 
@@ -21,7 +23,7 @@ from servicekit.db import UtcDateTime, new_registry, one_of
 from servicekit.erasures import ErasedSubjectBase
 from servicekit.outbox import utcnow
 
-from services.notifications.enums import Channel, DeliveryStatus, MessageKind, ReminderStatus, EmailSetting
+from services.notifications.enums import Channel, DeliveryStatus, EmailSetting, MemberRole, MessageKind, ReminderStatus
 
 
 
@@ -115,6 +117,22 @@ class Reminder(Base, table=True):
     facts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     settled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class DyadMember(Base, table=True):
+    """Who holds each role of a dyad (a dyad's id is its match's)."""
+
+    __tablename__ = "dyad_members"
+    __table_args__: Any = (
+        Index("ix_dyad_members_account", "institution_id", "account_id"),
+        one_of("role", MemberRole),
+    )
+
+    institution_id: uuid.UUID = Field(primary_key=True)
+    dyad_id: uuid.UUID = Field(primary_key=True)
+    role: str = Field(primary_key=True, max_length=10)
+    account_id: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class FeedCursor(FeedCursorBase, Base, table=True):

@@ -10,7 +10,7 @@ Dates are written in her language and her time zone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,10 @@ class Words:
         place = "UTC" if self.tz.key == "UTC" else get_timezone_location(self.tz, locale=self.lang)
         return f"{format_date(moment, 'full', locale=self.lang)} {format_time(moment, 'short', locale=self.lang)} ({place})"
 
+    def day(self, value: str) -> str:
+        """A calendar day (``YYYY-MM-DD``), which has no time zone."""
+        return format_date(date.fromisoformat(value), "full", locale=self.lang)
+
 
 def N_(msgid: str) -> str:  # noqa: N802 (the gettext convention)
     """Marks ``msgid`` for extraction; translated where it is used."""
@@ -124,6 +128,8 @@ LABELS: dict[MessageKind, str] = {
     MessageKind.meeting_tomorrow: N_("Meeting tomorrow"),
     MessageKind.feedback_due: N_("Feedback form due"),
     MessageKind.feedback_overdue: N_("Feedback form overdue"),
+    MessageKind.milestone_to_confirm: N_("Milestone to confirm"),
+    MessageKind.program_completed: N_("Program completed"),
     MessageKind.digest: N_("Digest"),
 }
 """A short name of each kind, as a digest lists them."""
@@ -186,6 +192,16 @@ def _sentences(kind: MessageKind, w: Words, facts: dict[str, Any], ctx: Context)
         return (w("Your feedback form is overdue"),
                 [w("The feedback form for one of your meetings was due on %(deadline)s.", deadline=w.when(facts["due_at"])),
                  w("Please send it as soon as you can.")], w("Open my forms"))
+    if kind is MessageKind.milestone_to_confirm:
+        reported = (w("%(name)s reported a milestone of her objective met on %(day)s.", name=other, day=w.day(facts["met_on"]))
+                    if facts.get("met_on") else w("%(name)s reported a milestone of her objective met.", name=other))
+        return (w("A milestone to confirm"),
+                [reported, w("Please look at her evidence, then confirm the milestone or return it to her.")],
+                w("Review the milestone"))
+    if kind is MessageKind.program_completed:
+        return (w("Your mentoring program is complete"),
+                [w("You and %(name)s have completed the mentoring program.", name=other),
+                 w("Thank you for taking part.")], None)
     if kind is MessageKind.digest:
         counts = facts.get("counts", {})
         lines = [w("%(label)s: %(count)s", label=w(LABELS[MessageKind(k)]), count=n) for k, n in counts.items()]

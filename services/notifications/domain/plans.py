@@ -89,6 +89,39 @@ def _both_members(payload: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     return members
 
 
+def members(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(dyad, role, account) for each member an event names with its dyad: the sessions
+    feed's meeting events name both, before any milestone of the dyad."""
+    dyad = payload.get("dyad_id")
+    if not dyad:
+        return []
+    return [(str(dyad), role, account) for account, role, _ in _both_members(payload)]
+
+
+def _milestone_reported(payload: dict[str, Any]) -> Plan:
+    """Her mentor confirms what she reported met. The event names the dyad only: the
+    mentor's account is the one the dyad's meetings named (``mentor_account_id``,
+    added by intake). The evidence is never in the event, nor here."""
+    mentor, mentee = payload.get("mentor_account_id"), payload.get("mentee_account_id")
+    if not mentor or not payload.get("milestone_id"):
+        return Plan()
+    facts = {**_pick(payload, "milestone_id", "objective_id", "dyad_id", "program_id", "due_on", "met_on"), "role": "mentor"}
+    if mentee:
+        facts["counterpart_account_id"] = str(mentee)
+    return Plan(messages=[Message(str(mentor), MessageKind.milestone_to_confirm, facts)])
+
+
+def _completed(payload: dict[str, Any]) -> Plan:
+    """Both members hear that their dyad completed the program; its reminders no longer apply."""
+    plan = Plan(cancel_dyads=[str(payload["match_id"])])  # a dyad's id is its match's
+    for account, role, counterpart in _both_members(payload):
+        facts = {**_pick(payload, "match_id", "program_id"), "role": role}
+        if counterpart:
+            facts["counterpart_account_id"] = counterpart
+        plan.messages.append(Message(account, MessageKind.program_completed, facts))
+    return plan
+
+
 def _application(event_type: str, payload: dict[str, Any]) -> Plan:
     account = payload.get("account_id")
     if not account:
@@ -191,7 +224,11 @@ def plan(event_type: str, payload: dict[str, Any], now: datetime) -> Plan:
         facts = _pick(payload, "form_id", "meeting_id", "dyad_id", "program_id", "due_at", "days_overdue")
         return Plan(messages=[Message(str(payload["respondent_account_id"]), MessageKind.feedback_overdue, facts)],
                     cancel=[feedback_reason(str(payload["meeting_id"]), str(payload.get("respondent_role")))])
-    if event_type in ("match.dissolved", "match.completed") and payload.get("match_id"):
+    if event_type == "milestone.reported":
+        return _milestone_reported(payload)
+    if event_type == "match.completed" and payload.get("match_id"):
+        return _completed(payload)
+    if event_type == "match.dissolved" and payload.get("match_id"):
         return Plan(cancel_dyads=[str(payload["match_id"])])  # a dyad's id is its match's
     if event_type == "participant.withdrawn" and payload.get("account_id") and payload.get("program_id"):
         return Plan(cancel_members=[(str(payload["account_id"]), str(payload["program_id"]))])

@@ -82,7 +82,8 @@ class Clock:
 
 @pytest.fixture
 def frozen(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    c = Clock(datetime(2026, 8, 1, 12, 0, tzinfo=UTC))
+    """16:00 UTC: daytime for the people of the tests (10:00 in Mexico City, 18:00 in Madrid), outside quiet hours."""
+    c = Clock(datetime(2026, 8, 1, 16, 0, tzinfo=UTC))
     monkeypatch.setattr(clock, "now", c)
     return c
 

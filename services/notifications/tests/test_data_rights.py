@@ -41,7 +41,7 @@ async def test_export_then_erasure_leave_nothing_of_hers_and_keep_her_counterpar
     me = bearer(mint(sub="ana-7731", tid=INSTITUTION, roles=["mentee"]))
     assert http.put("/v1/notifications/preferences/meeting_tomorrow", json={"setting": "off"}, headers=me).status_code == 200
     needles = ["ana-7731"]
-    assert set(traces(engine, Base.metadata, needles)) == {"notifications", "deliveries", "preferences", "reminders"}
+    assert set(traces(engine, Base.metadata, needles)) == {"notifications", "deliveries", "preferences", "reminders", "dyad_members"}
 
     body = {"institution_id": INSTITUTION, "account_id": "ana-7731", "participant_ids": []}
     assert http.post("/internal/data-subjects/export", json=body, headers=me).status_code == 403
@@ -50,11 +50,12 @@ async def test_export_then_erasure_leave_nothing_of_hers_and_keep_her_counterpar
     assert [n["kind"] for n in out["notifications"]] == ["meeting_proposed"]
     assert [(p["kind"], p["setting"]) for p in out["preferences"]] == [("meeting_tomorrow", "off")]
     assert [r["kind"] for r in out["reminders"]] == ["meeting_tomorrow"]
+    assert [m["role"] for m in out["dyad_members"]] == ["mentee"]
     assert "berta@ujat.test" not in repr(out)
 
     erased = http.post("/internal/data-subjects/erasure", json=body, headers=gateway(mint)).json()["tables"]
     # Hers deleted, and Berta's message and reminder no longer name her.
-    assert erased == {"deliveries": 1, "notifications": 2, "preferences": 1, "reminders": 2}
+    assert erased == {"deliveries": 1, "notifications": 2, "preferences": 1, "reminders": 2, "dyad_members": 1}
     assert traces(engine, Base.metadata, needles) == {}
     berta = http.get("/v1/notifications/mine", headers=bearer(mint(sub="berta", tid=INSTITUTION, roles=["mentor"]))).json()["items"]
     assert [n["kind"] for n in berta] == ["meeting_proposed"]
@@ -82,7 +83,7 @@ async def test_an_event_about_her_read_after_her_erasure_writes_nothing_of_hers(
     feeds.add("meeting.scheduled", meeting_payload(str(uuid.uuid4()), start=frozen.at + timedelta(days=3),
                                                    mentee="ana-7731", mentor="carla"), tenant=other)
     assert await feeds.consumer(engine).poll_once() == 1
-    assert set(traces(engine, Base.metadata, ["ana-7731"])) == {"notifications", "deliveries", "reminders"}
+    assert set(traces(engine, Base.metadata, ["ana-7731"])) == {"notifications", "deliveries", "reminders", "dyad_members"}
 
 
 def test_the_erasure_waits_for_the_event_being_handled_and_leaves_nothing_of_hers(

@@ -310,3 +310,69 @@ async def test_kinds_she_gets_as_a_digest_wait_and_arrive_together_once_a_day(
     assert "https://app.aliada.test/notifications" in text and "text/calendar" not in parts(digest)
     statuses = sorted(d.status for d in deliveries(engine) if d.account_id == "mentee-1")
     assert statuses == ["digested", "digested", "digested", "sent"]
+
+
+def milestone_reported(milestone_id: str, dyad_id: str, **extra: object) -> dict[str, object]:
+    """A milestone.reported payload, shaped as the sessions service writes it (services/sessions/milestones.py):
+    ids and dates only, the dyad but not its members."""
+    return {"milestone_id": milestone_id, "objective_id": str(uuid.uuid4()), "dyad_id": dyad_id, "program_id": str(uuid.uuid4()),
+            "due_on": "2026-08-15", "met_on": "2026-07-30", "reported_at": "2026-08-01T16:00:00+00:00", **extra}
+
+
+async def test_a_milestone_she_reports_reaches_her_mentor_once_in_his_language_without_her_evidence(
+        engine: Engine, feeds: Feeds, smtp: SmtpServer, sender, contacts: Contacts, frozen: Clock) -> None:
+    people(contacts)
+    dyad, milestone = str(uuid.uuid4()), str(uuid.uuid4())
+    feeds.add("meeting.scheduled", meeting_payload(str(uuid.uuid4()), start=frozen.at + timedelta(days=3), dyad_id=dyad))
+    event = feeds.add("milestone.reported", milestone_reported(milestone, dyad, evidence_note="XQ-private-evidence"))
+    feeds.add("milestone.reported", milestone_reported(milestone, dyad), event_id=event)  # the same event again
+    feeds.add("milestone.reported", milestone_reported(str(uuid.uuid4()), str(uuid.uuid4())))  # a dyad nobody named: nobody to tell
+    await feeds.consumer(engine).poll_once()
+    await feeds.consumer(engine).poll_once()  # a second replica reading the same feed
+    while await sender.send_due():
+        pass
+    [to_confirm] = [m for m in smtp.received if not m["Subject"].startswith(("Meeting", "Reunión"))]
+    assert to_confirm["To"] == "Berta Díaz <berta@ujat.test>"
+    assert (to_confirm["Subject"], to_confirm["Content-Language"]) == ("A milestone to confirm", "en")
+    body = parts(to_confirm)
+    assert "Ana Pérez reported a milestone of her objective met on Thursday, July 30, 2026." in body["text/plain"]
+    assert f"https://app.aliada.test/milestones/{milestone}" in body["text/plain"]
+    assert f'<a href="https://app.aliada.test/milestones/{milestone}">Review the milestone</a>' in body["text/html"]
+    assert "List-Unsubscribe" in to_confirm  # not an obligation: she may turn it off
+    assert "XQ-private-evidence" not in str(to_confirm)
+    with Session(engine) as session:
+        kinds = sorted((n.account_id, n.kind) for n in session.exec(select(Notification)).all())
+    assert kinds == [("mentee-1", "meeting_proposed"), ("mentor-1", "meeting_proposed"), ("mentor-1", "milestone_to_confirm")]
+
+
+async def test_a_completed_dyad_tells_both_members_in_their_languages_once_and_her_choice_of_off_is_honoured(
+        engine: Engine, feeds: Feeds, smtp: SmtpServer, sender, contacts: Contacts, frozen: Clock, http, mint) -> None:
+    from servicekit.testing import bearer
+
+    people(contacts)
+    contacts.add("mentee-2", name="Carla Ruiz", email="carla@ujat.test", language="en")
+    contacts.add("mentor-2", name="Dora Gil", email="dora@ujat.test")
+    off = bearer(mint(sub="mentee-2", tid=INSTITUTION, roles=["mentee"]))
+    assert http.put("/v1/notifications/preferences/program_completed", json={"setting": "off"}, headers=off).status_code == 200
+
+    def completed(mentee: str, mentor: str) -> dict[str, object]:
+        """match.completed as matching writes it (services/matching/matches.py, published_payload)."""
+        return {"match_id": str(uuid.uuid4()), "program_id": str(uuid.uuid4()), "institution_id": INSTITUTION, "run_id": str(uuid.uuid4()),
+                "mentee_participant_id": str(uuid.uuid4()), "mentor_participant_id": str(uuid.uuid4()), "mentee_account_id": mentee,
+                "mentor_account_id": mentor, "score": 0.8, "status": "completed", "replaces_match_id": None}
+
+    event = feeds.add("match.completed", completed("mentee-1", "mentor-1"))
+    feeds.add("match.completed", completed("mentee-1", "mentor-1"), event_id=event)
+    feeds.add("match.completed", completed("mentee-2", "mentor-2"))
+    await feeds.consumer(engine, "matching").poll_once()
+    while await sender.send_due():
+        pass
+    got = {m["To"]: (m["Subject"], parts(m)["text/plain"]) for m in smtp.received}
+    assert len(smtp.received) == 3 and set(got) == {"Ana Pérez <ana@ujat.test>", "Berta Díaz <berta@ujat.test>", "Dora Gil <dora@ujat.test>"}
+    subject, text = got["Ana Pérez <ana@ujat.test>"]
+    assert subject == "Tu programa de mentoría está completo"
+    assert "Tú y Berta Díaz completaron el programa de mentoría." in text and "Gracias por participar." in text
+    subject, text = got["Berta Díaz <berta@ujat.test>"]
+    assert subject == "Your mentoring program is complete" and "You and Ana Pérez have completed the mentoring program." in text
+    carla = [(d.status, d.last_error) for d in deliveries(engine) if d.account_id == "mentee-2"]
+    assert carla == [("skipped", "unsubscribed from this kind")]

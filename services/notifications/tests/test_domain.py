@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from icalendar import Calendar
 
+from zoneinfo import ZoneInfo
+
+import pytest
+
 from services.notifications.domain import calendar, links, plans, retry
+from services.notifications.domain.quiet import QuietHours
 from services.notifications.enums import MessageKind
 
 START = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
@@ -82,6 +87,51 @@ def test_an_invitation_goes_out_two_weeks_ahead_and_a_change_before_it_is_no_new
 def test_events_nobody_must_hear_about_plan_nothing() -> None:
     for event_type in ("objective.created", "milestone.reported", "dyad.health_changed", "consent.withdrawn", "institution.created"):
         assert plans.plan(event_type, {"account_id": "u"}, NOW) == plans.Plan()
+
+
+def test_a_reported_milestone_tells_the_mentor_its_meetings_named_and_nothing_of_the_evidence() -> None:
+    meeting = {"meeting_id": "m", "dyad_id": "d", "program_id": "p", "number": 1, "start": START.isoformat(),
+               "mentee_account_id": "ana", "mentor_account_id": "berta"}
+    assert plans.members(meeting) == [("d", "mentee", "ana"), ("d", "mentor", "berta")]
+    assert plans.members({"match_id": "d", "mentee_account_id": "ana"}) == []  # only the sessions feed's dyad ids
+    reported = {"milestone_id": "ms", "objective_id": "o", "dyad_id": "d", "program_id": "p", "due_on": "2026-09-10",
+                "met_on": "2026-08-30", "reported_at": NOW.isoformat(), "evidence_note": "XQ-private"}
+    assert plans.plan("milestone.reported", reported, NOW) == plans.Plan()  # nobody known to tell
+    [message] = plans.plan("milestone.reported", {**reported, "mentee_account_id": "ana", "mentor_account_id": "berta"}, NOW).messages
+    assert message == plans.Message("berta", MessageKind.milestone_to_confirm, {
+        "milestone_id": "ms", "objective_id": "o", "dyad_id": "d", "program_id": "p", "due_on": "2026-09-10", "met_on": "2026-08-30",
+        "role": "mentor", "counterpart_account_id": "ana"})
+    for settled in ("milestone.confirmed", "milestone.returned"):
+        assert plans.plan(settled, {**reported, "mentor_account_id": "berta"}, NOW) == plans.Plan()
+
+
+def test_a_completed_match_tells_both_members_and_ends_the_dyads_reminders_a_dissolved_one_only_ends_them() -> None:
+    payload = {"match_id": "d", "program_id": "p", "mentee_account_id": "ana", "mentor_account_id": "berta", "reason": "XQ-private"}
+    completed = plans.plan("match.completed", payload, NOW)
+    assert completed.cancel_dyads == ["d"]
+    assert [(m.account_id, m.kind, m.facts) for m in completed.messages] == [
+        ("ana", MessageKind.program_completed, {"match_id": "d", "program_id": "p", "role": "mentee", "counterpart_account_id": "berta"}),
+        ("berta", MessageKind.program_completed, {"match_id": "d", "program_id": "p", "role": "mentor", "counterpart_account_id": "ana"})]
+    assert plans.plan("match.dissolved", payload, NOW) == plans.Plan(cancel_dyads=["d"])
+
+
+def test_quiet_hours_end_at_her_morning_across_midnight_and_a_period_within_one_day() -> None:
+    night, mexico = QuietHours.parse("21:00-08:00"), ZoneInfo("America/Mexico_City")
+    assert night is not None
+    at = datetime(2026, 8, 2, 3, 30, tzinfo=UTC)  # 21:30 the day before in Mexico City
+    assert night.until(at, mexico) == datetime(2026, 8, 2, 14, 0, tzinfo=UTC)
+    assert night.until(datetime(2026, 8, 2, 12, 0, tzinfo=UTC), mexico) == datetime(2026, 8, 2, 14, 0, tzinfo=UTC)  # 06:00
+    assert night.until(datetime(2026, 8, 2, 14, 0, tzinfo=UTC), mexico) is None  # 08:00: over
+    assert night.until(datetime(2026, 8, 2, 2, 59, tzinfo=UTC), mexico) is None  # 20:59: not yet
+    # The night the clocks go back in Madrid (25 October 2026): 08:00 is then UTC+1.
+    assert night.until(datetime(2026, 10, 25, 0, 0, tzinfo=UTC), ZoneInfo("Europe/Madrid")) == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)
+    siesta = QuietHours.parse("14:00-16:00")
+    assert siesta is not None and siesta.until(datetime(2026, 8, 2, 12, 30, tzinfo=UTC), ZoneInfo("Europe/Madrid")) == datetime(
+        2026, 8, 2, 14, 0, tzinfo=UTC)
+    assert QuietHours.parse("") is None and QuietHours.parse(" 22:30 - 07:15 ") == QuietHours(time(22, 30), time(7, 15))
+    for wrong in ("21:00", "21:00-21:00", "25:00-08:00", "nine-eight"):
+        with pytest.raises(ValueError):
+            QuietHours.parse(wrong)
 
 
 def test_a_signed_link_verifies_and_any_change_to_it_does_not() -> None:

@@ -115,3 +115,22 @@ async def test_the_confirmation_reminder_fires_before_the_deadline_unless_she_co
                                              ("applicant-2", "confirm_reminder", "scheduled")]
     assert fire(engine, deadline - timedelta(hours=47)) == 1
     assert messages(engine) == [("applicant-1", "selected"), ("applicant-2", "confirm_reminder"), ("applicant-2", "selected")]
+
+
+async def test_a_completed_dyad_cancels_its_reminders_and_tells_both_members(engine: Engine, feeds: Feeds, frozen: Clock) -> None:
+    completed, kept = str(uuid.uuid4()), str(uuid.uuid4())
+    start = frozen.at + timedelta(days=3)
+    feeds.add("meeting.scheduled", meeting_payload(str(uuid.uuid4()), start=start, dyad_id=completed))
+    feeds.add("meeting.scheduled", meeting_payload(str(uuid.uuid4()), start=start, dyad_id=kept, mentee="mentee-2", mentor="mentor-2"))
+    await feeds.consumer(engine).poll_once()
+    feeds.add("match.completed", {"match_id": completed, "program_id": str(uuid.uuid4()), "mentee_account_id": "mentee-1",
+                                  "mentor_account_id": "mentor-1", "status": "completed"})
+    await feeds.consumer(engine, "matching").poll_once()
+    with Session(engine) as session:
+        status = {(str(r.dyad_id), r.account_id): r.status for r in session.exec(select(Reminder)).all()}
+    assert status == {(completed, "mentee-1"): "cancelled", (completed, "mentor-1"): "cancelled",
+                      (kept, "mentee-2"): "scheduled", (kept, "mentor-2"): "scheduled"}
+    assert fire(engine, start - timedelta(hours=23)) == 2  # the other dyad's only
+    assert [m for m in messages(engine) if m[1] in ("program_completed", "meeting_tomorrow")] == [
+        ("mentee-1", "program_completed"), ("mentee-2", "meeting_tomorrow"), ("mentor-1", "program_completed"),
+        ("mentor-2", "meeting_tomorrow")]
