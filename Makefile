@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 APPS := gateway services.participants services.matching services.sessions services.evaluation services.notifications
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching bench-supervision bench-views bench-tenants bench-load bench-faults clean
+.PHONY: help venv system-packages lock migrate run demo test test-sqlite test-postgresql openapi bench-gateway bench-matching bench-supervision bench-views bench-tenants bench-load bench-faults bench-soak clean
 
 help:
 	@echo "make run    start the gateway (:8000), the five services (:8001-8005) and a mail server (:8025) on SQLite under var/"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench-views  print the sessions program views' p50 and statements as a program grows to 5,000 dyads"
 	@echo "make bench-tenants  print one institution's hot reads alone and beside 2,000 other institutions (ratio of p50s)"
 	@echo "make bench-faults print what killing, stopping and restarting parts under load costs (errors, stall, writes lost)"
+	@echo "make bench-soak   print what drifts over 10 minutes of the load (p99 per minute, RSS per process, database connections)"
 	@echo "make bench-load   print the pilots' everyday use through the gateway under locust (requests/s, p50/p95/p99 per group)"
 
 # The environment: a virtualenv with the pinned dependencies (requirements.lock)
@@ -111,6 +112,11 @@ bench-load: venv
 # (PostgreSQL too with ARGS=--postgresql: it fails the server's other users as well).
 bench-faults: venv
 	$(BIN)/python -m bench.faults $(ARGS)
+
+# The load model for 10 minutes (ARGS="--minutes 2" for a short check): 5xx, p99 drift,
+# RSS growth per process, connections per database (bench_soak_* on 127.0.0.1:5432, dropped at the end).
+bench-soak: venv
+	$(BIN)/python -m bench.soak $(ARGS)
 
 clean:
 	rm -rf var/*.db var/*.db-wal var/*.db-shm
