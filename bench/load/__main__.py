@@ -7,7 +7,7 @@ uvicorn processes on loopback ports; PostgreSQL on this machine by default,
 active dyads ten weeks into mentoring), then runs locust headless
 (bench/load/locustfile.py) for ``--seconds`` with ``--users`` simulated
 people: mentees and mentors reading their dyad, confirming meetings, filing
-feedback, writing in the diary and on their objectives; coordinators reading
+feedback; mentees writing in their diary and on their objectives; coordinators reading
 the at-risk list and the statistics; evaluators reading the report; an LMS
 posting xAPI statements.
 

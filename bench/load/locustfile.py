@@ -9,8 +9,9 @@ then works with a think time of ``ALIADA_LOAD_THINK`` seconds
 Requests are named by endpoint group, which is what the bench reports on:
 
 - ``people: read``: her dyads, meetings, objectives, overdue forms;
-- ``people: write``: confirming a meeting that is due, filing its feedback,
-  a diary entry, progress on her objective;
+- ``people: write``: confirming a meeting that is due, filing its feedback
+  (mentees and mentors); a diary entry, progress on her objective (mentees
+  only: both are the mentee's);
 - ``coordinator: views``: the at-risk list, the statistics, the dyads;
 - ``evaluator: report``: the program report (JSON);
 - ``lms: xapi``: one xAPI statement of a completed module.
@@ -140,11 +141,6 @@ class Member(Signed):
         return {"dyad_id": self.member["dyad_id"], "objective_id": self.member["objective_id"]}
 
     @task(2)
-    def diary(self) -> None:
-        self.create("/v1/diary", "diary", {"dyad_id": self.member["dyad_id"], "entry_date": clock.now().date().isoformat(),
-                    "text": "Notas de la semana: avances y dudas para la próxima sesión.", "shared": False}, "text")  # fmt: skip
-
-    @task(2)
     def confirm_and_give_feedback(self) -> None:
         """The next meeting that is due and not yet filed by her: she confirms
         it took place and files her form. With none left, she reads instead."""
@@ -165,6 +161,12 @@ class Member(Signed):
 class Mentee(Member):
     weight = 10
     role = "mentee"
+
+    # The diary and the objective are hers: the platform answers a mentor 403 "Only the mentee may do this".
+    @task(2)
+    def diary(self) -> None:
+        self.create("/v1/diary", "diary", {"dyad_id": self.member["dyad_id"], "entry_date": clock.now().date().isoformat(),
+                    "text": "Notas de la semana: avances y dudas para la próxima sesión.", "shared": False}, "text")  # fmt: skip
 
     @task(2)
     def progress(self) -> None:
