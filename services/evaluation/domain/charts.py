@@ -257,10 +257,10 @@ def likert_chart(
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
         ax.spines["bottom"].set_bounds(-100, 100)
-        handles = [Patch(color=colours[i], label=scale[i]) for i in range(points)]
+        entries = [(Patch(color=colours[i]), scale[i]) for i in range(points)]
         if any_hidden:
-            handles.append(Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white", label=words(lang, "suppressed")))
-        bottom = layout.bottom_legend(fig, handles=handles, ncol=min(len(handles), 3)) + layout.x_axis_height()
+            entries.append((Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white"), words(lang, "suppressed")))
+        bottom = layout.swatch_legend(fig, entries, ncol=min(len(entries), 3)) + layout.x_axis_height()
         layout.place(fig, [ax], left=left_margin, right=right_margin, top=top, bottom=bottom)
 
     lines = sum(s.count("\n") + 1 for s in statements)
@@ -490,8 +490,8 @@ def funnel_chart(name: str, title: str, stages: Sequence[FunnelBar], *, lang: st
         y = np.arange(len(stages))
         mentees = np.array([s.mentees for s in stages])
         mentors = np.array([s.mentors for s in stages])
-        ax.barh(y, mentees, color=OKABE_ITO["orange"], label=words(lang, "mentee"), height=0.62)
-        ax.barh(y, mentors, left=mentees, color=OKABE_ITO["blue"], label=words(lang, "mentor"), height=0.62)
+        bars = (ax.barh(y, mentees, color=OKABE_ITO["orange"], height=0.62),
+                ax.barh(y, mentors, left=mentees, color=OKABE_ITO["blue"], height=0.62))
         for yi, t, note in zip(y, totals, notes, strict=True):
             ax.text(t + top_count * 0.01, yi, note, va="center", fontsize=8)
         layout.row_labels(ax, list(y), [s.label for s in stages])
@@ -501,7 +501,8 @@ def funnel_chart(name: str, title: str, stages: Sequence[FunnelBar], *, lang: st
         layout.draw_ticks(ax)
         ax.set_xlabel(words(lang, "people"))
         # Below the axes, as the other charts do: inside, it covers the last stage's label.
-        bottom = layout.bottom_legend(fig, ncol=2) + layout.x_axis_height()
+        entries = [(group[0], words(lang, key)) for group, key in zip(bars, ("mentee", "mentor"), strict=True) if len(group)]
+        bottom = layout.swatch_legend(fig, entries, ncol=2) + layout.x_axis_height()
         layout.place(fig, [ax], left=left, right=right, top=top, bottom=bottom)
 
     alt = f"{title}: " + "; ".join(f"{s.label} {s.mentors + s.mentees}" for s in stages)
@@ -521,21 +522,19 @@ def stacked_share_chart(
         top = layout.axes_title(ax, title)
         shares = [100.0 * count / total if total else 0.0 for _, count in parts]
         starts = np.cumsum([0.0, *shares[:-1]])
-        # One call, one container; the legend's entries are patches like its bars.
-        ax.barh([0] * len(parts), shares, left=starts, color=colours, edgecolor="white", height=0.5)
+        bars = ax.barh([0] * len(parts), shares, left=starts, color=colours, edgecolor="white", height=0.5)
         for left, share, colour in zip(starts, shares, colours, strict=True):
             if share >= 6:
                 ax.text(left + share / 2, 0, f"{share:.0f}%", ha="center", va="center", fontsize=8,
                         color="white" if colour in (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], "#555555") else "#111111")
-        handles = [Patch(facecolor=colour, edgecolor="white", label=f"{label} ({count:,})")
-                   for (label, count), colour in zip(parts, colours, strict=True)]
+        entries = [(bar, f"{label} ({count:,})") for bar, (label, count) in zip(bars, parts, strict=True)]
         ax.set_xlim(0, 100)
         layout.fixed_ticks(ax.xaxis, range(0, 101, 25))
         layout.draw_ticks(ax)
         ax.yaxis.set_major_locator(NullLocator())
         ax.spines["left"].set_visible(False)
         ax.set_xlabel(f"% · {words(lang, unit)} = {total:,}")
-        bottom = layout.bottom_legend(fig, handles=handles, ncol=min(len(parts), 3)) + layout.x_axis_height()
+        bottom = layout.swatch_legend(fig, entries, ncol=min(len(parts), 3)) + layout.x_axis_height()
         layout.place(fig, [ax], left=layout.PAD + 0.1, right=layout.right_margin(8.0, layout.PAD + 0.1), top=top, bottom=bottom)
 
     alt = f"{title}: " + ", ".join(f"{label} {c}" for label, c in parts)
