@@ -224,3 +224,44 @@ def test_swatch_legends_sit_where_matplotlib_puts_a_legend(labels: list[str], nc
             found.append((np.array(parts), height))
     assert np.allclose(found[0][0], found[1][0], atol=1e-6)
     assert found[0][1] == pytest.approx(found[1][1], abs=1e-6)
+
+
+@pytest.mark.parametrize("which", ["x", "y"])
+def test_drawn_ticks_sit_where_matplotlib_puts_its_ticks(which: str) -> None:
+    """draw_ticks draws an axis' ticks as one line of marks and a text per label: the labels, the
+    marks and the axis label where matplotlib's own ticks put them in the SVG, grid lines included."""
+    import io
+
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+    from matplotlib.figure import Figure
+
+    from services.evaluation.domain.chart_layout import STYLE, ChartCanvas, SvgRenderer, draw_ticks, few_ticks
+
+    found = []
+    with matplotlib.rc_context(STYLE):
+        for ours in (False, True):
+            fig = Figure(figsize=(6, 4), dpi=72)
+            ChartCanvas(fig)
+            ax = fig.add_axes((0.2, 0.2, 0.7, 0.7))
+            ax.plot([-0.37, 1.62], [12.5, 3_480.0])  # automatic limits, uneven numbers
+            axis = ax.xaxis if which == "x" else ax.yaxis
+            few_ticks(axis)
+            axis.set_label_text("Etiqueta")
+            if ours:
+                draw_ticks(ax, which, grid={"color": "#dddddd", "linewidth": 0.6})
+            else:
+                ax.grid(axis=which, color="#dddddd", linewidth=0.6)
+            renderer = SvgRenderer(6 * 72, 4 * 72, io.StringIO())
+            fig.draw(MixedModeRenderer(fig, 6, 4, 72, renderer))
+            if ours:
+                labels = [t for t in ax.texts]
+            else:
+                labels = [t.label1 for t in axis.get_major_ticks() if t.label1.get_text()]
+                labels = [t for t in labels if t.get_visible() and ax.viewLim.contains(
+                    *((t.get_position()[0], ax.viewLim.y0) if which == "x" else (ax.viewLim.x0, t.get_position()[1])))]
+            found.append(([t.get_text() for t in labels], np.array([t.get_window_extent(renderer).extents for t in labels]),
+                          np.array(axis.label.get_window_extent(renderer).extents)))
+    (names, boxes, label), (our_names, our_boxes, our_label) = found
+    assert names == our_names and len(names) >= 3
+    assert np.allclose(boxes, our_boxes, atol=1e-6)
+    assert np.allclose(label, our_label, atol=1e-6)
