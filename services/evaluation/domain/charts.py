@@ -1,10 +1,10 @@
 """Charts as SVG and PNG bytes, drawn with matplotlib on the Agg backend.
 
 pyplot is never imported: every chart is its own :class:`~matplotlib.figure.Figure`
-attached to an explicit ``FigureCanvasAgg`` (SVG through matplotlib's SVG
-backend at save time), so no global figure state survives a chart. Style
-settings are applied with ``rc_context`` under a lock and restored after each
-chart. Fonts are matplotlib's bundled DejaVu Sans; SVG text stays text
+attached to an explicit canvas (:class:`.chart_layout.ChartCanvas`: Agg for PNG,
+matplotlib's SVG renderer for SVG), so no global figure state survives a chart.
+Style settings are applied with ``rc_context`` under a lock and restored after
+each chart. Fonts are matplotlib's bundled DejaVu Sans; SVG text stays text
 (``svg.fonttype: none``: searchable, read by screen readers). Output is
 deterministic (fixed SVG id salt, no dates in metadata).
 
@@ -13,9 +13,11 @@ from the measured sizes of the texts around them (title, row labels, tick
 labels, axis label, legend). No layout engine runs: ``constrained_layout``
 measured every text of a chart twice more than drawing it does, and was most
 of the time of a report. Row labels of categorical axes are texts beside the
-axes rather than ticks (a tick is five artists), and the bars of a Likert chart
-are one collection. Text sizes are measured once per text, size and weight
-(:func:`.chart_layout.text_extent`, cached).
+axes rather than ticks, and ticks are one line of marks and a text per label
+(:func:`.chart_layout.draw_ticks`): a matplotlib tick is five artists. The bars
+of a Likert chart are one collection. Texts are measured as the SVG lays them
+out, once per text and font for the process, by the layout and by every chart's
+SVG renderer alike (:func:`.chart_layout.text_metrics`).
 
 Colours are colour-blind safe: Okabe-Ito for categories (mentors blue, mentees
 orange, measured green) and a purple-orange diverging scheme (ColorBrewer PuOr)
@@ -28,19 +30,21 @@ word cloud is in :mod:`.cloud`.
 
 from __future__ import annotations
 
+import gc
 import io
 import math
 import textwrap
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import matplotlib
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import NullLocator
 from matplotlib.transforms import ScaledTranslation
 
 from . import chart_layout as layout
@@ -109,13 +113,29 @@ class Chart:
     png: bytes
 
 
+@contextmanager
+def _collector_held_off() -> Iterator[None]:
+    """The cyclic GC held off while a chart is drawn. A chart makes thousands of objects in reference
+    cycles that live a few milliseconds: collected in the middle of a drawing, the live ones moved on to
+    the older generations, died there, and only full passes over everything the process holds freed them
+    (one every few charts, up to a tenth of a second each). Held off, they die young: the first collection
+    after the drawing, of the youngest generation, frees them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def render(
     name: str, title: str, alt: str, size: tuple[float, float], draw: Callable[[Figure], None], png: bool = True
 ) -> Chart:
     """One chart: ``draw`` fills a fresh figure of ``size`` inches, saved as SVG (and PNG with ``png``)."""
-    with _LOCK, matplotlib.rc_context(layout.STYLE):
+    with _LOCK, _collector_held_off(), matplotlib.rc_context(layout.STYLE):
         fig = Figure(figsize=size)  # no layout engine: ``draw`` places its axes (see the module docstring)
-        FigureCanvasAgg(fig)
+        layout.ChartCanvas(fig)
         draw(fig)
         svg_buf = io.BytesIO()
         fig.savefig(svg_buf, format="svg", metadata={"Date": None, "Creator": None})
@@ -124,6 +144,7 @@ def render(
             png_buf = io.BytesIO()
             fig.savefig(png_buf, format="png", dpi=144, metadata={"Software": None})
             png_bytes = png_buf.getvalue()
+        del fig  # garbage before the collector is back, not a survivor of its first pass
     return Chart(name, title, alt, svg_buf.getvalue(), png_bytes)
 
 
@@ -249,15 +270,16 @@ def likert_chart(
         if any_hidden:
             ax.axvline(HIDDEN_AT - 4, color="#bbbbbb", linewidth=0.6, linestyle=":")
         ax.set_xlim(-100, HIDDEN_AT + 48 if any_hidden else 100)
-        ax.set_xticks(range(-100, 101, 50), [f"{abs(v)}%" for v in range(-100, 101, 50)])
+        layout.fixed_ticks(ax.xaxis, range(-100, 101, 50), [f"{abs(v)}%" for v in range(-100, 101, 50)])
+        layout.draw_ticks(ax)
         ax.set_xlabel(words(lang, "percent"))
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
         ax.spines["bottom"].set_bounds(-100, 100)
-        handles = [Patch(color=colours[i], label=scale[i]) for i in range(points)]
+        entries = [(Patch(color=colours[i]), scale[i]) for i in range(points)]
         if any_hidden:
-            handles.append(Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white", label=words(lang, "suppressed")))
-        bottom = layout.bottom_legend(fig, handles=handles, ncol=min(len(handles), 3)) + layout.x_axis_height()
+            entries.append((Patch(facecolor=SUPPRESSED, hatch="////", edgecolor="white"), words(lang, "suppressed")))
+        bottom = layout.swatch_legend(fig, entries, ncol=min(len(entries), 3)) + layout.x_axis_height()
         layout.place(fig, [ax], left=left_margin, right=right_margin, top=top, bottom=bottom)
 
     lines = sum(s.count("\n") + 1 for s in statements)
@@ -324,14 +346,15 @@ def skill_change_chart(
                 ax.hlines(y, lo, hi, color=GROUP_COLOURS[g], linewidth=1.4, zorder=2)
                 ax.plot(x, y, marker[g], color=GROUP_COLOURS[g], markersize=5.5, label=words(lang, g), zorder=3)
             ax.set_xlabel(words(lang, label))
-            ax.grid(axis="x", color="#dddddd", linewidth=0.6)
             ax.set_axisbelow(True)
         right.set_xlim(-1.12, 1.12)
-        right.set_xticks([-1, -0.5, 0, 0.5, 1])
+        layout.fixed_ticks(right.xaxis, [-1, -0.5, 0, 0.5, 1])
         if with_means:
             layout.few_ticks(left.xaxis)
         left_margin = layout.PAD + layout.row_labels(left, range(len(skills)), [_wrap(s, 24) for s in skills])
         left.set_ylim(len(skills) - 0.5, -0.5)
+        for ax, *_ in panels:
+            layout.draw_ticks(ax, grid={"color": "#dddddd", "linewidth": 0.6})
         handles, labels = left.get_legend_handles_labels()
         bottom = layout.PAD
         if handles:
@@ -411,8 +434,8 @@ def achievement_chart(
                 -(beside + layout.LABEL_PAD), 0, fig.dpi_scale_trans))
             main.set_xlabel(words(lang, "achievement"))
             main.set_xlim(-2, 102)
-            main.set_xticks(range(0, 101, 25))
-            main.grid(axis="x", color="#e3e3e3", linewidth=0.6)
+            layout.fixed_ticks(main.xaxis, range(0, 101, 25))
+            layout.draw_ticks(main, grid={"color": "#e3e3e3", "linewidth": 0.6})
         else:
             main.plot([0, 100], [0, 100], color="#666666", linewidth=0.8, linestyle="--", zorder=1)
             # thousands of points: raster them inside the SVG (still self-contained, much smaller)
@@ -422,11 +445,13 @@ def achievement_chart(
                          linewidths=0, marker="^", rasterized=True)
             main.set_xlim(0, 100)
             main.set_ylim(0, 100)
-            main.set_xticks(range(0, 101, 25))
-            main.set_yticks(range(0, 101, 25))
+            layout.fixed_ticks(main.xaxis, range(0, 101, 25))
+            layout.fixed_ticks(main.yaxis, range(0, 101, 25))
             main.set_xlabel(words(lang, "measured") + " (0–100)")
             main.set_ylabel(words(lang, "perceived"))
             beside = layout.TICK_SPACE + layout.tick_label_width(main)
+            layout.draw_ticks(main)
+            layout.draw_ticks(main, "y")
         handles, labels = main.get_legend_handles_labels()
         bottom = layout.bottom_legend(fig, handles=handles, labels=labels, ncol=2, markerscale=1.2 if small else 3.5)
         gap_width = 0.0
@@ -442,6 +467,8 @@ def achievement_chart(
             gaps.set_ylabel(words(lang, "gap"))
             layout.few_ticks(gaps.yaxis)
             gap_width = 0.2 + label_height + layout.LABEL_PAD + layout.TICK_SPACE + layout.tick_label_width(gaps)
+            layout.draw_ticks(gaps)
+            layout.draw_ticks(gaps, "y")
         axes = [main, gaps] if gaps is not None else [main]
         layout.place(fig, axes, left=layout.PAD + label_height + layout.LABEL_PAD + beside, right=layout.PAD, top=top,
                bottom=bottom + layout.x_axis_height(), gaps=[gap_width], ratios=[2.3, 1.0] if gaps is not None else None)
@@ -482,17 +509,19 @@ def funnel_chart(name: str, title: str, stages: Sequence[FunnelBar], *, lang: st
         y = np.arange(len(stages))
         mentees = np.array([s.mentees for s in stages])
         mentors = np.array([s.mentors for s in stages])
-        ax.barh(y, mentees, color=OKABE_ITO["orange"], label=words(lang, "mentee"), height=0.62)
-        ax.barh(y, mentors, left=mentees, color=OKABE_ITO["blue"], label=words(lang, "mentor"), height=0.62)
+        bars = (ax.barh(y, mentees, color=OKABE_ITO["orange"], height=0.62),
+                ax.barh(y, mentors, left=mentees, color=OKABE_ITO["blue"], height=0.62))
         for yi, t, note in zip(y, totals, notes, strict=True):
             ax.text(t + top_count * 0.01, yi, note, va="center", fontsize=8)
         layout.row_labels(ax, list(y), [s.label for s in stages])
         ax.set_ylim(len(stages) - 0.5, -0.6)
         ax.set_xlim(0, top_count * 1.42)
         layout.few_ticks(ax.xaxis)
+        layout.draw_ticks(ax)
         ax.set_xlabel(words(lang, "people"))
         # Below the axes, as the other charts do: inside, it covers the last stage's label.
-        bottom = layout.bottom_legend(fig, ncol=2) + layout.x_axis_height()
+        entries = [(group[0], words(lang, key)) for group, key in zip(bars, ("mentee", "mentor"), strict=True) if len(group)]
+        bottom = layout.swatch_legend(fig, entries, ncol=2) + layout.x_axis_height()
         layout.place(fig, [ax], left=left, right=right, top=top, bottom=bottom)
 
     alt = f"{title}: " + "; ".join(f"{s.label} {s.mentors + s.mentees}" for s in stages)
@@ -510,20 +539,21 @@ def stacked_share_chart(
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
         top = layout.axes_title(ax, title)
-        left = 0.0
-        for (label, count), colour in zip(parts, colours, strict=True):
-            share = 100.0 * count / total if total else 0.0
-            ax.barh(0, share, left=left, color=colour, edgecolor="white", height=0.5, label=f"{label} ({count:,})")
+        shares = [100.0 * count / total if total else 0.0 for _, count in parts]
+        starts = np.cumsum([0.0, *shares[:-1]])
+        bars = ax.barh([0] * len(parts), shares, left=starts, color=colours, edgecolor="white", height=0.5)
+        for left, share, colour in zip(starts, shares, colours, strict=True):
             if share >= 6:
                 ax.text(left + share / 2, 0, f"{share:.0f}%", ha="center", va="center", fontsize=8,
                         color="white" if colour in (OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], "#555555") else "#111111")
-            left += share
+        entries = [(bar, f"{label} ({count:,})") for bar, (label, count) in zip(bars, parts, strict=True)]
         ax.set_xlim(0, 100)
-        ax.set_xticks(range(0, 101, 25))
-        ax.set_yticks([])
+        layout.fixed_ticks(ax.xaxis, range(0, 101, 25))
+        layout.draw_ticks(ax)
+        ax.yaxis.set_major_locator(NullLocator())
         ax.spines["left"].set_visible(False)
         ax.set_xlabel(f"% · {words(lang, unit)} = {total:,}")
-        bottom = layout.bottom_legend(fig, ncol=min(len(parts), 3)) + layout.x_axis_height()
+        bottom = layout.swatch_legend(fig, entries, ncol=min(len(parts), 3)) + layout.x_axis_height()
         layout.place(fig, [ax], left=layout.PAD + 0.1, right=layout.right_margin(8.0, layout.PAD + 0.1), top=top, bottom=bottom)
 
     alt = f"{title}: " + ", ".join(f"{label} {c}" for label, c in parts)
@@ -558,6 +588,7 @@ def bar_chart(
         ax.set_ylim(len(bars) - 0.5, -0.5)
         ax.set_xlim(0, top_count * 1.15 if top_count else 1)
         layout.few_ticks(ax.xaxis)
+        layout.draw_ticks(ax)
         ax.set_xlabel(words(lang, "count"))
         layout.place(fig, [ax], left=left, right=right, top=top, bottom=layout.PAD + layout.x_axis_height())
 

@@ -50,8 +50,9 @@ only inside a band (a band of 4-5 holds the answers at 4 and at 5, each an
 answer), an integer program (HiGHS through ``scipy.optimize.milp``) looks for
 two feasible tables that differ on it; the figures may be published only if
 every such target keeps at least two values. The search starts from the true
-counts and small moves of them (each feasible table is a witness for every
-target at once), so most targets need no program. A hidden cell that the
+counts, the tables found by the audits before it (the same tables with one
+figure fewer), and one or two small moves of the true counts (each feasible
+table is a witness for every target at once), so most targets need no program. A hidden cell that the
 tables alone already fix means their protection is wrong: the audit raises.
 What the audit does not model: that a cell is hidden says it may be small
 (the check above does not model it either), and figures of other sections.
@@ -62,7 +63,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
 
@@ -388,9 +389,12 @@ def mean_figure(name: str, values: Mapping[Key, int], respondents: Mapping[Key, 
 class Audit:
     """What :func:`audit_figures` found: ``pinned`` names the hidden cells and
     unpublished counts that the figures leave with a single possible value
-    (empty: the figures may be published)."""
+    (empty: the figures may be published); ``witnesses``, the tables it found
+    that give everything published (unknowns x tables), which a later audit of
+    the same tables can start from (``known``)."""
 
     pinned: tuple[str, ...]
+    witnesses: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int64), compare=False, repr=False)
 
     @property
     def safe(self) -> bool:
@@ -510,6 +514,7 @@ def audit_figures(
     bound: int,
     equal_totals: Sequence[Sequence[tuple[int, int]]] = (),
     truth: Mapping[Key, int] | None = None,
+    known: np.ndarray | None = None,
 ) -> Audit:
     """Exact audit of figures published beside protected tables.
 
@@ -524,9 +529,13 @@ def audit_figures(
     figures means the tables' protection is wrong: ``AssertionError``. A count
     that the tables already fix (a band of 0) is no concern of the figures.
 
-    ``truth`` (the true counts), when given, starts the search; every solution
-    found is a witness for every target at once, so most targets need no
-    program of their own."""
+    Every table found that gives everything published is a witness for every
+    target at once, so most targets need no program of their own. The search
+    starts from ``truth`` (the true counts), when given, and from ``known``
+    (unknowns x tables: the :attr:`Audit.witnesses` of an earlier audit of the
+    same tables, e.g. before one more figure was added; each is checked against
+    every constraint before it counts), then tries small moves of the true
+    counts and of every table an integer program finds."""
     with_figures = _Program(tables, figures, bound, equal_totals)
     targets = _targets(tables)
     weights = np.zeros((len(targets), len(with_figures.index)), dtype=np.int64)
@@ -535,6 +544,9 @@ def audit_figures(
             weights[e, with_figures.index[key]] += c
     low = np.full(len(targets), np.iinfo(np.int64).max)
     high = np.full(len(targets), np.iinfo(np.int64).min)
+    # For each target, a feasible table where it is lowest and one where it is highest so far.
+    lowest = np.zeros((len(with_figures.index), len(targets)), dtype=np.int64)
+    highest = lowest.copy()
 
     def witness(x: np.ndarray | None) -> None:
         """Record the value of every target in the feasible table(s) ``x`` (unknowns, or unknowns x tables)."""
@@ -543,11 +555,28 @@ def audit_figures(
         x = x if x.ndim == 2 else x[:, None]
         if len(targets) and x.shape[1]:
             v = weights @ x
-            np.minimum(low, v.min(axis=1), out=low)
-            np.maximum(high, v.max(axis=1), out=high)
+            each = np.arange(len(targets))
+            at = v.argmin(axis=1)
+            lower = v[each, at] < low
+            low[lower] = v[each, at][lower]
+            lowest[:, lower] = x[:, at[lower]]
+            at = v.argmax(axis=1)
+            higher = v[each, at] > high
+            high[higher] = v[each, at][higher]
+            highest[:, higher] = x[:, at[higher]]
 
     def open_targets() -> np.ndarray:
         return np.flatnonzero(low >= high)
+
+    moves: np.ndarray | None = None
+
+    def neighbours(x: np.ndarray) -> np.ndarray:
+        """The feasible tables one small move (:meth:`_Program.moves`) away from the table ``x``."""
+        nonlocal moves
+        if moves is None:
+            moves = with_figures.moves(tables)
+        tries = x[:, None] + moves
+        return tries[:, with_figures.feasible(tries)]
 
     if truth is not None:
         x0 = np.zeros(len(with_figures.index), dtype=np.int64)
@@ -556,22 +585,22 @@ def audit_figures(
         if not with_figures.feasible(x0[:, None])[0]:
             raise ValueError("the true counts do not give the figures")
     else:
-        found = with_figures.solve({})
-        if found is None:
+        first = with_figures.solve({})
+        if first is None:
             raise ValueError("the figures contradict the tables")
-        x0 = found
+        x0 = first
     witness(x0)
-    # Cheap witnesses first: the true counts changed by one small move, or by two whose effects on the
-    # figures cancel (the moves keep the tables' lines; only the figures can break).
+    if known is not None and known.size:
+        witness(known[:, with_figures.feasible(known)])
+    # Cheap witnesses first: the true counts changed by one small move, or by two that keep every published
+    # cell (one may break a figure and the other mend it).
     if len(open_targets()):
-        moves = with_figures.moves(tables)
-        base = x0[:, None]
-        tries = base + moves
-        ok = with_figures.feasible(tries)
-        witness(tries[:, ok])
+        witness(neighbours(x0))
+        assert moves is not None
         if len(open_targets()) and moves.shape[1]:
+            base = x0[:, None]
             tables_only = with_figures.a[: len(with_figures.lo) - with_figures.n_figures]
-            keeps = np.all(tables_only @ moves == 0, axis=0) & ~ok
+            keeps = np.all(tables_only @ moves == 0, axis=0)
             pool = moves[:, keeps]
             for i in range(pool.shape[1]):
                 pairs = base + pool[:, i : i + 1] + pool[:, i + 1 :]
@@ -583,10 +612,14 @@ def audit_figures(
         for sign in (-1, 1):
             if low[e] < high[e]:
                 break
-            witness(with_figures.solve({k: sign * v for k, v in terms.items()}))
+            x = with_figures.solve({k: sign * v for k, v in terms.items()})
+            if x is not None:
+                witness(x)
+                witness(neighbours(x))  # an extreme table: its neighbours often settle other targets
+    witnesses = np.hstack([lowest, highest])
     pinned = list(open_targets())
     if not pinned:
-        return Audit(())
+        return Audit((), witnesses)
     # Was it fixed before the figures? Then the figures are not to blame (or the tables are wrong).
     without = _Program(tables, (), bound, equal_totals)
     blamed = []
@@ -601,4 +634,4 @@ def audit_figures(
             assert not is_cell, f"{name} is recoverable from the tables alone: their protection is wrong"
             continue
         blamed.append(name)
-    return Audit(tuple(blamed))
+    return Audit(tuple(blamed), witnesses)

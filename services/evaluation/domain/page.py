@@ -28,7 +28,7 @@ from typing import Any
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from .chart_layout import text_extent
+from .chart_layout import clear_measures
 from .charts import (
     OKABE_ITO,
     ChangeRow,
@@ -123,7 +123,7 @@ def clear_caches() -> None:
     for memo in (_CHARTS, _PDFS):
         with memo.lock:
             memo.items.clear()
-    text_extent.cache_clear()
+    clear_measures()
 
 
 def report_digest(report: ProgramReport) -> str:

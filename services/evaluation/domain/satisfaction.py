@@ -153,6 +153,7 @@ def _audited_means(
                 terms = {(where[ids[0]], r, p): 1 for r in rows_of(ids[0], g) for p in range(tables[where[ids[0]]].points)}
                 figures.append(LinearFigure(f"{sid}/{g}/n", terms, c, c))
     out: dict[tuple[str, str], tuple[Fraction, int] | WithheldBecause] = {}
+    known: np.ndarray | None = None  # the tables earlier audits found: each audit adds figures to the same tables
     for sid in subscales:
         sub = ins.subscale(sid)
         ids = [i for i in sub.items if i in where]
@@ -176,7 +177,10 @@ def _audited_means(
                 if shown is None:
                     continue
                 candidate = list(mean_figure(f"{sid}/{g}/mean", values, count, len(ids), shown, d))
-                if audit_figures(tables, [*figures, *candidate], bound=bound, equal_totals=equal, truth=truth).safe:
+                audit = audit_figures(tables, [*figures, *candidate], bound=bound, equal_totals=equal, truth=truth,
+                                      known=known)
+                known = audit.witnesses
+                if audit.safe:
                     figures += candidate
                     out[(sid, g)] = (shown, d)
                     break

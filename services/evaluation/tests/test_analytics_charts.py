@@ -144,6 +144,7 @@ def test_every_chart_is_laid_out_inside_its_figure(monkeypatch: pytest.MonkeyPat
     from matplotlib.text import Text
 
     from services.evaluation.domain import charts as charts_module
+    from services.evaluation.domain.chart_layout import SwatchLegend
 
     drawn: list[tuple[str, Figure]] = []
     render = charts_module.render
@@ -171,7 +172,7 @@ def test_every_chart_is_laid_out_inside_its_figure(monkeypatch: pytest.MonkeyPat
         assert tight.x1 <= page.x1 + 1 and tight.y1 <= page.y1 + 1, title
         shown = [ax for ax in fig.axes if ax.axison]
         extents = [ax.get_tightbbox(renderer) for ax in shown]
-        for legend in fig.legends:
+        for legend in [*fig.legends, *fig.findobj(SwatchLegend)]:
             top = legend.get_window_extent(renderer).y1
             assert all(top <= e.y0 + 1 for e in extents), title
         heads = [t for t in fig.findobj(Text) if t.get_text() == title and t.axes is None]
@@ -181,3 +182,86 @@ def test_every_chart_is_laid_out_inside_its_figure(monkeypatch: pytest.MonkeyPat
             for label in ax.texts:
                 if label.get_transform() is not ax.transData and label.get_horizontalalignment() == "right":
                     assert label.get_window_extent(renderer).x1 <= ax.bbox.x0 + 0.5, (title, label.get_text())
+
+
+@pytest.mark.parametrize(("labels", "ncol"), [
+    (["En desacuerdo (1–2)", "Neutral (3)", "De acuerdo (4–5)", "Oculto para proteger a quienes respondieron"], 3),
+    (["A tiempo (139)", "1–3 días tarde (27)", "4–7 días tarde (45)", "8–14 días tarde (67)", "Sin entregar (4)"], 3),
+    (["Mentoradas", "Mentoras"], 2),
+    (["Ápice (ÉÁ)", "pq", "gy"], 1),
+])
+def test_swatch_legends_sit_where_matplotlib_puts_a_legend(labels: list[str], ncol: int) -> None:
+    """A SwatchLegend is matplotlib's Legend of the same patches drawn without its nested boxes: every
+    swatch and label, and its height, where the Legend puts them in the SVG (a matplotlib upgrade that
+    moves them fails here)."""
+    import io
+
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    from services.evaluation.domain.chart_layout import STYLE, ChartCanvas, SvgRenderer, SwatchLegend
+
+    handles = [Patch(facecolor=c, edgecolor="white", hatch="////" if i == len(labels) - 1 else None)
+               for i, c in enumerate(["#e66101", "#cfcfcf", "#5e3c99", "#bdbdbd", "#0072B2"][: len(labels)])]
+    found = []
+    with matplotlib.rc_context(STYLE):
+        for ours in (False, True):
+            fig = Figure(figsize=(8, 3), dpi=72)  # the SVG's units: points
+            ChartCanvas(fig)
+            renderer = SvgRenderer(8 * 72, 3 * 72, io.StringIO())
+            if ours:
+                legend = SwatchLegend(fig, list(zip(handles, labels, strict=True)), ncol)
+                fig.draw(MixedModeRenderer(fig, 8, 3, 72, renderer))
+                parts = [p.get_window_extent(renderer).extents for p in legend.parts]
+                height = legend.height * 72
+            else:
+                mpl = fig.legend(handles=handles, labels=labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=ncol)
+                fig.draw(MixedModeRenderer(fig, 8, 3, 72, renderer))
+                parts = [a.get_window_extent(renderer).extents for pair in zip(mpl.legend_handles, mpl.texts, strict=True)
+                         for a in pair]
+                height = mpl.get_window_extent(renderer).height + mpl.borderaxespad * mpl.prop.get_size_in_points()
+            found.append((np.array(parts), height))
+    assert np.allclose(found[0][0], found[1][0], atol=1e-6)
+    assert found[0][1] == pytest.approx(found[1][1], abs=1e-6)
+
+
+@pytest.mark.parametrize("which", ["x", "y"])
+def test_drawn_ticks_sit_where_matplotlib_puts_its_ticks(which: str) -> None:
+    """draw_ticks draws an axis' ticks as one line of marks and a text per label: the labels, the
+    marks and the axis label where matplotlib's own ticks put them in the SVG, grid lines included."""
+    import io
+
+    from matplotlib.backends.backend_mixed import MixedModeRenderer
+    from matplotlib.figure import Figure
+
+    from services.evaluation.domain.chart_layout import STYLE, ChartCanvas, SvgRenderer, draw_ticks, few_ticks
+
+    found = []
+    with matplotlib.rc_context(STYLE):
+        for ours in (False, True):
+            fig = Figure(figsize=(6, 4), dpi=72)
+            ChartCanvas(fig)
+            ax = fig.add_axes((0.2, 0.2, 0.7, 0.7))
+            ax.plot([-0.37, 1.62], [12.5, 3_480.0])  # automatic limits, uneven numbers
+            axis = ax.xaxis if which == "x" else ax.yaxis
+            few_ticks(axis)
+            axis.set_label_text("Etiqueta")
+            if ours:
+                draw_ticks(ax, which, grid={"color": "#dddddd", "linewidth": 0.6})
+            else:
+                ax.grid(axis=which, color="#dddddd", linewidth=0.6)
+            renderer = SvgRenderer(6 * 72, 4 * 72, io.StringIO())
+            fig.draw(MixedModeRenderer(fig, 6, 4, 72, renderer))
+            if ours:
+                labels = [t for t in ax.texts]
+            else:
+                labels = [t.label1 for t in axis.get_major_ticks() if t.label1.get_text()]
+                labels = [t for t in labels if t.get_visible() and ax.viewLim.contains(
+                    *((t.get_position()[0], ax.viewLim.y0) if which == "x" else (ax.viewLim.x0, t.get_position()[1])))]
+            found.append(([t.get_text() for t in labels], np.array([t.get_window_extent(renderer).extents for t in labels]),
+                          np.array(axis.label.get_window_extent(renderer).extents)))
+    (names, boxes, label), (our_names, our_boxes, our_label) = found
+    assert names == our_names and len(names) >= 3
+    assert np.allclose(boxes, our_boxes, atol=1e-6)
+    assert np.allclose(label, our_label, atol=1e-6)
