@@ -57,6 +57,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def terminate(proc: subprocess.Popen, grace: float) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it has not ended within ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
 def small_pools() -> dict[str, str]:
     """Environment for a stack that serves one test at a time: 16 worker threads
     per app, and 2 database connections kept open while idle (servicekit.settings
@@ -176,14 +188,8 @@ class Stack:
 
     def stop_app(self, name: str) -> None:
         proc = self.procs.pop(name, None)
-        if proc is None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        if proc is not None:
+            terminate(proc, grace=10)
 
     def wait_healthy(self, timeout: float = START_SECONDS, names: list[str] | None = None) -> None:
         deadline = time.monotonic() + timeout

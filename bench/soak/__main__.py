@@ -49,7 +49,7 @@ from sqlalchemy import text
 
 from bench import databases
 from bench.load import world
-from tools.stack import APPS, REPO, Stack
+from tools.stack import APPS, REPO, Stack, terminate
 
 TARGET_5XX, TARGET_DRIFT, TARGET_RSS = 0, 20.0, 10.0
 WARM_UP = 60.0
@@ -259,13 +259,8 @@ def main() -> int:
             )
             return 130
         finally:
-            if locust is not None and locust.poll() is None:
-                locust.terminate()
-                try:
-                    locust.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    locust.kill()
-                    locust.wait(timeout=5)
+            if locust is not None:
+                terminate(locust, grace=15)
             if sampler is not None:
                 sampler.close()
             stack.stop()

@@ -1,11 +1,7 @@
 """docker-compose.yml, checked offline: the Compose Specification schema, the secrets it
 refuses to start without, each app on its own module, port and database, the migrations
 before each app, health checks, what is published, the service clients and the
-connection budget.
-
-No Docker engine or cluster runs here: nothing is built, started or applied. The
-validators are imported at module level on purpose: if one is missing the module fails
-to import and the run fails; nothing here is skipped."""
+connection budget. (See tests/deploy/__init__.py.)"""
 
 from __future__ import annotations
 

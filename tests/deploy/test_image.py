@@ -1,10 +1,6 @@
 """deploy/Dockerfile (multi-stage, slim, non-root, healthy) and .dockerignore; and
 deploy/postgres/init.sh, run for real against the suite's PostgreSQL server, with the
-compose migration commands run against the roles it made.
-
-No Docker engine or cluster runs here: nothing is built, started or applied. The
-validators are imported at module level on purpose: if one is missing the module fails
-to import and the run fails; nothing here is skipped."""
+compose migration commands run against the roles it made. (See tests/deploy/__init__.py.)"""
 
 from __future__ import annotations
 

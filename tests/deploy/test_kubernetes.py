@@ -1,11 +1,7 @@
 """The Kubernetes manifests: every base manifest and the production overlay valid for the
 Kubernetes versions named in facts.py (kubernetes-validate, strict), the kustomization
 wired as kustomize would need it, each deployment agreeing with the facts, and where
-each app is told its peers live.
-
-No Docker engine or cluster runs here: nothing is built, started or applied. The
-validators are imported at module level on purpose: if one is missing the module fails
-to import and the run fails; nothing here is skipped."""
+each app is told its peers live. (See tests/deploy/__init__.py.)"""
 
 from __future__ import annotations
 
